@@ -1,0 +1,1 @@
+"""helsegraf's benchmarks: `python -m bench --help`."""

@@ -1,0 +1,224 @@
+"""Token verification (production JWKS or the development key) and development tokens.
+
+Production verifies against a JWKS (URL or file), issuer, audience, expiry and not-before with a
+small leeway, and only RS256, ES256 and PS256: never `none`, never HMAC. Development signs and
+verifies with an ES256 key generated on first use under HELSEGRAF_HOME (never committed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from helsegraf.authz.principal import HPR_CLAIM, ORG_CLAIM, PID_CLAIM, ROLE_CLAIM, ROLE_SCOPES, Principal
+
+ALGORITHMS: Final = ("RS256", "ES256", "PS256")
+LEEWAY_SECONDS: Final = 30
+DEV_ISSUER: Final = "helsegraf-development"
+DEV_AUDIENCE: Final = "helsegraf"
+DEV_KEY_FILE: Final = "dev-signing-key.pem"
+
+
+class InvalidTokenError(Exception):
+    """A present token that cannot be trusted: answered with 401 UNAUTHENTICATED."""
+
+
+class AuthConfigError(Exception):
+    """Authentication is configured inconsistently (e.g. production mode without a JWKS)."""
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """How tokens are verified: `development` (local key), `production` (JWKS), or `disabled` (benchmarks only)."""
+
+    mode: str = "development"
+    jwks_url: str | None = None
+    jwks_file: str | None = None
+    issuer: str | None = None
+    audience: str | None = None
+    redactions_as_errors: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AuthSettings:
+        """Read HELSEGRAF_AUTH_* variables."""
+        mode = env.get("HELSEGRAF_AUTH_MODE", "development").strip().lower()
+        if mode not in {"development", "production"}:
+            msg = f"HELSEGRAF_AUTH_MODE must be development or production, got {mode!r}"
+            raise AuthConfigError(msg)
+        return cls(
+            mode=mode,
+            jwks_url=env.get("HELSEGRAF_AUTH_JWKS_URL") or None,
+            jwks_file=env.get("HELSEGRAF_AUTH_JWKS_FILE") or None,
+            issuer=env.get("HELSEGRAF_AUTH_ISSUER") or None,
+            audience=env.get("HELSEGRAF_AUTH_AUDIENCE") or None,
+            redactions_as_errors=env.get("HELSEGRAF_AUTH_REDACTIONS_AS_ERRORS", "").lower() in {"1", "true", "yes"},
+        )
+
+
+def dev_key(home: Path) -> ec.EllipticCurvePrivateKey:
+    """Return the development signing key, generating it (mode 0600) on first use."""
+    path = home / DEV_KEY_FILE
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            msg = f"{path} is not an EC private key; delete it to generate a new one"
+            raise AuthConfigError(msg)
+        return key
+    home.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+    return key
+
+
+def _kid(key: ec.EllipticCurvePublicKey) -> str:
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key))
+    return f"dev-{jwk['x'][:12]}"
+
+
+def mint(
+    home: Path,
+    *,
+    role: str,
+    pid: str | None = None,
+    hpr_number: int | None = None,
+    org_number: str | None = None,
+    scopes: tuple[str, ...] = (),
+    ttl_seconds: int = 3600,
+    subject: str | None = None,
+    client_id: str = "helsegraf-dev-client",
+    now: float | None = None,
+) -> str:
+    """Sign a development token for a role preset (extra scopes added)."""
+    key = dev_key(home)
+    issued = int(now if now is not None else time.time())
+    granted = tuple(dict.fromkeys((*ROLE_SCOPES[role], *scopes)))
+    claims: dict[str, Any] = {
+        "iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "sub": subject or f"dev-{role}-{uuid.uuid4().hex[:8]}",
+        "iat": issued, "nbf": issued, "exp": issued + ttl_seconds, "jti": uuid.uuid4().hex,
+        "scope": " ".join(granted), "client_id": client_id, ROLE_CLAIM: role,
+    }  # fmt: skip
+    if pid:
+        claims[PID_CLAIM] = pid
+    if hpr_number is not None:
+        claims[HPR_CLAIM] = str(hpr_number)
+    if org_number:
+        claims[ORG_CLAIM] = org_number
+    return jwt.encode(claims, key, algorithm="ES256", headers={"kid": _kid(key.public_key())})
+
+
+VERIFIED_CACHE_SIZE: Final = 4096
+
+
+class Verifier:
+    """Verifies bearer tokens and turns them into principals.
+
+    A token that verified is remembered until it expires (at most VERIFIED_CACHE_SIZE of them), so a
+    client that reuses its token pays for the signature check once, not on every request.
+    """
+
+    def __init__(self, settings: AuthSettings, home: Path) -> None:
+        self.settings = settings
+        self._verified: dict[str, tuple[Principal, float]] = {}
+        self._jwk_client: jwt.PyJWKClient | None = None
+        self._keys: dict[str | None, Any] = {}
+        if settings.mode == "development":
+            public = dev_key(home).public_key()
+            self._keys = {_kid(public): public, None: public}
+            self.issuer, self.audience = settings.issuer or DEV_ISSUER, settings.audience or DEV_AUDIENCE
+        elif settings.mode == "production":
+            if not (settings.jwks_url or settings.jwks_file) or not settings.issuer or not settings.audience:
+                msg = ("production mode needs HELSEGRAF_AUTH_JWKS_URL or HELSEGRAF_AUTH_JWKS_FILE, "
+                       "HELSEGRAF_AUTH_ISSUER and HELSEGRAF_AUTH_AUDIENCE")  # fmt: skip
+                raise AuthConfigError(msg)
+            self.issuer, self.audience = settings.issuer, settings.audience
+            if settings.jwks_file:
+                keyset = jwt.PyJWKSet.from_json(Path(settings.jwks_file).read_text())
+                self._keys = {k.key_id: k.key for k in keyset.keys}
+                if len(keyset.keys) == 1:  # a token without "kid" may use the only key
+                    self._keys[None] = keyset.keys[0].key
+            else:
+                self._jwk_client = jwt.PyJWKClient(str(settings.jwks_url), cache_keys=True, lifespan=300)
+
+    @property
+    def enabled(self) -> bool:
+        """Tell whether tokens are verified at all (not in the benchmark-only disabled mode)."""
+        return self.settings.mode != "disabled"
+
+    def _key_for(self, token: str, header: dict[str, Any]) -> Any:
+        if self._jwk_client is not None:
+            try:
+                return self._jwk_client.get_signing_key_from_jwt(token).key
+            except jwt.PyJWKClientError as exc:
+                msg = f"no signing key for this token: {exc}"
+                raise InvalidTokenError(msg) from None
+        key = self._keys.get(header.get("kid"))
+        if key is None:
+            msg = "the token's key id is unknown"
+            raise InvalidTokenError(msg)
+        return key
+
+    def verify(self, authorization: str | None) -> Principal:
+        """Return the principal of an Authorization header; raise InvalidTokenError for a bad token."""
+        from helsegraf.authz.principal import ANONYMOUS  # noqa: PLC0415
+
+        if authorization is None:
+            return ANONYMOUS
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            msg = "the Authorization header must be 'Bearer <token>'"
+            raise InvalidTokenError(msg)
+        token = token.strip()
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > time.time() - LEEWAY_SECONDS:
+            return cached[0]
+        principal, expires = self._verify(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.pop(next(iter(self._verified)))
+        self._verified[token] = (principal, expires)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            msg = "the token is not a JWT"
+            raise InvalidTokenError(msg) from None
+        if header.get("alg") not in ALGORITHMS:
+            msg = f"token algorithm {header.get('alg')!r} is not accepted; use one of {', '.join(ALGORITHMS)}"
+            raise InvalidTokenError(msg)
+        try:
+            claims = jwt.decode(
+                token,
+                self._key_for(token, header),
+                algorithms=list(ALGORITHMS),
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidTokenError("the token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise InvalidTokenError("the token is not valid yet") from None
+        except jwt.InvalidAudienceError:
+            raise InvalidTokenError("the token is for another audience") from None
+        except jwt.InvalidIssuerError:
+            raise InvalidTokenError("the token comes from an untrusted issuer") from None
+        except jwt.InvalidSignatureError:
+            raise InvalidTokenError("the token's signature does not verify") from None
+        except jwt.PyJWTError as exc:
+            raise InvalidTokenError(f"the token is invalid: {exc}") from None
+        return Principal.from_claims(claims), float(claims["exp"])

@@ -1,0 +1,333 @@
+"""The `helsegraf` command line: seed, serve, demo, token, schema, sample."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from functools import partial
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+from helsegraf.config import Settings, redact_url
+
+app = typer.Typer(
+    help="helsegraf: one GraphQL graph over Norway's health-sector base registers.\n\n"
+    "Start with `helsegraf demo`: it seeds a small synthetic nation into a SQLite file and serves "
+    "GraphiQL on http://127.0.0.1:8000/graphql.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="SQLAlchemy URL of the shared database (default: HELSEGRAF_DATABASE_URL, "
+                 "else a SQLite file under .helsegraf/)", show_default=False),
+]  # fmt: skip
+
+
+def _settings(database_url: str | None) -> Settings:
+    return Settings.from_env().with_database_url(database_url)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@app.command()
+def seed(
+    database_url: DatabaseUrl = None,
+    persons: Annotated[int, typer.Option(min=1, max=10_000_000, help="Number of persons in the nation")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same data")] = 1,
+    reset: Annotated[bool, typer.Option("--reset", help="Drop every register's tables and seed anew")] = False,
+    as_of: Annotated[
+        str | None, typer.Option(help="Reference date of the nation (ISO date, default 2026-01-01)")
+    ] = None,
+) -> None:
+    """Create or upgrade the schema and load a deterministic synthetic nation."""
+    from helsegraf.data.load import LoadError  # noqa: PLC0415 - keep `--help` fast
+    from helsegraf.data.nation import DEFAULT_AS_OF  # noqa: PLC0415
+    from helsegraf.seeding import AlreadySeededError  # noqa: PLC0415
+    from helsegraf.seeding import seed as run_seed  # noqa: PLC0415
+
+    settings = _settings(database_url)
+    try:
+        reference = date.fromisoformat(as_of) if as_of else DEFAULT_AS_OF
+    except ValueError:
+        raise _fail(f"--as-of must be an ISO date like 2026-01-01, got {as_of!r}") from None
+    settings.home.mkdir(parents=True, exist_ok=True)
+    try:
+        report = run_seed(settings, persons=persons, seed_value=seed, reset=reset, as_of=reference, console=err)
+    except (AlreadySeededError, LoadError) as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(f"database error at {redact_url(settings.effective_database_url)}: {exc.__class__.__name__}: "
+                    f"{str(exc.orig if hasattr(exc, 'orig') else exc).strip().splitlines()[0]}") from None  # fmt: skip
+    table = Table(title=f"Seeded {persons:,} persons (seed {seed}) into {redact_url(settings.effective_database_url)}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in report.rows.items():
+        table.add_row(name, f"{count:,}")
+    err.print(table)
+    err.print(f"generated in {report.generate_seconds:.1f} s, loaded in {report.load_seconds:.1f} s "
+              f"({report.total_rows / max(report.load_seconds, 1e-9):,.0f} rows/s)")  # fmt: skip
+
+
+@app.command()
+def sample(database_url: DatabaseUrl = None) -> None:
+    """Print JSON with real ids from the data, for trying the graph."""
+    from helsegraf.data.sample import SampleNotFoundError, sample_ids  # noqa: PLC0415
+
+    settings = _settings(database_url)
+    try:
+        ids = sample_ids(settings, date.today())  # noqa: DTZ011 - "today" is the caller's calendar day
+    except SampleNotFoundError as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(f"cannot read samples from {redact_url(settings.effective_database_url)}: "
+                    f"{exc.__class__.__name__} (has it been seeded? run `helsegraf seed`)") from None  # fmt: skip
+    sys.stdout.write(orjson.dumps(ids, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+Registers = Annotated[
+    str | None,
+    typer.Option("--registers", help="Comma-separated registers to serve as a Federation subgraph "
+                 "(preg,flr,hpr,resh,ar,bed,kodeverk); default all", show_default=False),
+]  # fmt: skip
+Host = Annotated[str, typer.Option(help="Interface to listen on")]
+Port = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")]
+
+
+def _registers(value: str | None) -> frozenset[str]:
+    from helsegraf.registers import parse_registers  # noqa: PLC0415
+
+    try:
+        return parse_registers(value)
+    except ValueError as exc:
+        raise _fail(f"--registers: {exc}") from None
+
+
+def _check_database(settings: Settings) -> None:
+    """Warn (without stopping) when the database is unreachable or has no tables yet."""
+    from helsegraf.migrate import missing_tables  # noqa: PLC0415
+
+    try:
+        missing = missing_tables(settings, sorted(settings.registers))
+    except SQLAlchemyError as exc:
+        err.print(f"[yellow]warning:[/] cannot reach the database ({exc.__class__.__name__}); serving anyway, "
+                  "/readyz reports 503 until it answers")  # fmt: skip
+        return
+    if missing:
+        err.print(f"[yellow]warning:[/] {len(missing)} tables are missing (e.g. {missing[0]}); run `helsegraf seed`")
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    import os  # noqa: PLC0415
+
+    import uvicorn  # noqa: PLC0415
+
+    os.environ["HELSEGRAF_DATABASE_URL"] = settings.effective_database_url
+    os.environ["HELSEGRAF_REGISTERS"] = ",".join(sorted(settings.registers))
+    uvicorn.run(
+        "helsegraf.gateway.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        timeout_graceful_shutdown=20,
+    )
+
+
+@app.command()
+def serve(
+    database_url: DatabaseUrl = None,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    registers: Registers = None,
+) -> None:
+    """Serve the graph over HTTP (all registers, or a subset as a Federation subgraph)."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    settings = replace(_settings(database_url), registers=_registers(registers))
+    _check_database(settings)
+    err.print(f"helsegraf serving {', '.join(sorted(settings.registers))} on http://{host}:{port}/graphql")
+    _serve(settings, host, port, workers)
+
+
+@app.command()
+def demo(
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    persons: Annotated[
+        int, typer.Option(min=100, max=1_000_000, help="Persons to seed when the database is empty")
+    ] = 10_000,
+) -> None:
+    """Seed the embedded SQLite database if it is empty, then serve GraphiQL with sample ids and tokens."""
+    from helsegraf.data.load import populated_registers  # noqa: PLC0415
+    from helsegraf.data.sample import sample_ids  # noqa: PLC0415
+    from helsegraf.migrate import upgrade  # noqa: PLC0415
+    from helsegraf.seeding import seed as run_seed  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    upgrade(settings)
+    if not populated_registers(settings):
+        err.print(f"Seeding a synthetic nation of {persons:,} persons into {settings.effective_database_url} ...")
+        run_seed(settings, persons=persons, seed_value=1, reset=False, console=err)
+    ids = sample_ids(settings, date.today())  # noqa: DTZ011 - the caller's calendar day
+    _print_demo_banner(settings, host, port, ids)
+    _serve(settings, host, port, 1)
+
+
+def _print_demo_banner(settings: Settings, host: str, port: int, ids: dict[str, object]) -> None:
+    url = f"http://{host}:{port}/graphql"
+    plain = partial(err.print, soft_wrap=True, markup=False, highlight=False)
+    err.rule("helsegraf demo")
+    plain(f"GraphiQL:  {url}   (database: {settings.effective_database_url})")
+    err.print("Sample ids from the data (all identity numbers are synthetic):")
+    for key, value in ids.items():
+        if value is not None:
+            plain(f"  {key:28} {value}")
+    tokens = _demo_tokens(ids)
+    for role, token in tokens.items():
+        err.print(f"Token ({role}):")
+        plain(f"  Authorization: Bearer {token}")
+    clinician = tokens["clinician"]
+    query = (f'{{ person(nin: \\"{ids["personWithGp"]}\\") {{ name {{ full }} gp {{ gp {{ name {{ full }} }} '
+             f"officeCommunicationParty {{ herId electronicAddresses }} }} }} }}")  # fmt: skip
+    err.print("Try (as the clinician):")
+    plain(f"  curl -s {url} -H 'Content-Type: application/json' -H 'Authorization: Bearer {clinician}' "
+          f"-H 'X-Purpose: demo' -d '{{\"query\": \"{query}\"}}'")  # fmt: skip
+    err.rule()
+
+
+def _demo_tokens(ids: dict[str, object]) -> dict[str, str]:
+    """Mint a citizen, clinician and analyst token for the demo (development signing)."""
+    from helsegraf.authz.tokens import mint  # noqa: PLC0415
+
+    home = Settings.from_env().home
+    parent = str(ids.get("parentOfChild") or ids["personWithGp"])
+    return {
+        f"citizen {parent}": mint(home, role="citizen", pid=parent, ttl_seconds=12 * 3600),
+        "clinician": mint(home, role="clinician", hpr_number=int(str(ids["gpHprNumber"])),
+                          org_number=str(ids["officeOrgNumber"]), ttl_seconds=12 * 3600),
+        "analyst": mint(home, role="analyst", ttl_seconds=12 * 3600),
+    }  # fmt: skip
+
+
+@app.command()
+def token(
+    role: Annotated[str, typer.Option(help="citizen, clinician, integrator, analyst or admin")],
+    pid: Annotated[str | None, typer.Option(help="The citizen's national identity number (citizen role)")] = None,
+    hpr: Annotated[int | None, typer.Option(help="The health worker's HPR number (clinician role)")] = None,
+    org: Annotated[str | None, typer.Option(help="The caller's organisation number (orgnr_parent)")] = None,
+    scope: Annotated[list[str] | None, typer.Option(help="A scope to add (repeatable), e.g. flr:patient-list")] = None,
+    ttl: Annotated[int, typer.Option(min=60, max=7 * 24 * 3600, help="Lifetime in seconds")] = 3600,
+    subject: Annotated[str | None, typer.Option(help="The token's subject (default: a random dev-<role>-xxxx)")] = None,
+) -> None:
+    """Print a development JWT for a role preset (development signing only)."""
+    from helsegraf.authz.principal import ROLE_SCOPES  # noqa: PLC0415
+    from helsegraf.authz.requirements import SCOPES  # noqa: PLC0415
+    from helsegraf.authz.tokens import mint  # noqa: PLC0415
+    from helsegraf.identifiers import InvalidIdentifierError, parse_nin, parse_org_number  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    if settings.auth.mode != "development":
+        raise _fail("tokens can only be minted with development signing (HELSEGRAF_AUTH_MODE=development)")
+    if role not in ROLE_SCOPES:
+        raise _fail(f"--role must be one of {', '.join(ROLE_SCOPES)}, got {role!r}")
+    unknown = sorted(set(scope or ()) - set(SCOPES))
+    if unknown:
+        raise _fail(f"unknown scope(s) {', '.join(unknown)}; known: {' '.join(SCOPES)}")
+    if role == "citizen" and not pid:
+        raise _fail("the citizen role needs --pid (the citizen's national identity number)")
+    if role == "clinician" and (hpr is None or not org):
+        raise _fail("the clinician role needs --hpr and --org")
+    try:
+        pid = parse_nin(pid).value if pid else None
+    except InvalidIdentifierError as exc:
+        raise _fail(f"--pid: {exc.reason}") from None
+    try:
+        org = parse_org_number(org) if org else None
+    except InvalidIdentifierError as exc:
+        raise _fail(f"--org: {exc.reason}") from None
+    sys.stdout.write(mint(settings.home, role=role, pid=pid, hpr_number=hpr, org_number=org,
+                          scopes=tuple(scope or ()), ttl_seconds=ttl, subject=subject) + "\n")  # fmt: skip
+
+
+@app.command()
+def schema(registers: Registers = None) -> None:
+    """Print the SDL (Federation directives included) of all registers or a subgraph."""
+    from helsegraf.schema import build_schema  # noqa: PLC0415
+
+    sys.stdout.write(build_schema(_registers(registers)).as_str() + "\n")
+
+
+@app.command()
+def subgraphs(
+    out: Annotated[str, typer.Option(help="Folder to write <register>.graphql files and subgraphs.json into")],
+    url: Annotated[
+        str, typer.Option(help="Each subgraph's URL; {register} is replaced by the register's name")
+    ] = "http://subgraph-{register}:8000/graphql",
+) -> None:
+    """Write every register subgraph's SDL and the list gateway/compose.mjs composes."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from helsegraf.federation import Subgraph, write_subgraphs  # noqa: PLC0415
+    from helsegraf.registers import REGISTERS  # noqa: PLC0415
+
+    listing = write_subgraphs(Path(out), [Subgraph(name, 0, url.format(register=name)) for name in REGISTERS])
+    err.print(f"wrote {len(REGISTERS)} subgraphs and {listing}")
+
+
+@app.command()
+def federation(
+    database_url: DatabaseUrl = None,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of Hive Gateway")] = 4000,
+    base_port: Annotated[
+        int, typer.Option(min=1, max=65000, help="Port of the first subgraph; the others follow")
+    ] = 4101,
+    work: Annotated[
+        str, typer.Option(help="Folder for the subgraphs' SDL, the supergraph and the logs")
+    ] = ".helsegraf/federation",
+) -> None:
+    """Serve every register as its own subgraph behind Hive Gateway (needs `npm ci --prefix gateway`)."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from helsegraf.federation import FederationError, node_ready, running  # noqa: PLC0415
+
+    missing = node_ready()
+    if missing is not None:
+        raise _fail(f"Hive Gateway is not installed: {missing}")
+    settings = _settings(database_url)
+    try:
+        with running(settings, work=Path(work), gateway_port=port, base_port=base_port) as url:
+            err.print(
+                f"Hive Gateway: {url}  (subgraphs on ports {base_port}-{base_port + 6}, logs in {work}); Ctrl-C stops"
+            )
+            while True:
+                import time  # noqa: PLC0415
+
+                time.sleep(3600)
+    except FederationError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        err.print("stopped")
+
+
+def main() -> None:
+    """Run the command line."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Configuration from the environment (`HELSEGRAF_*`), with CLI flags layered on top."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from helsegraf.authz.tokens import AuthSettings
+from helsegraf.registers import REGISTERS, STORES, parse_registers
+
+DEFAULT_HOME = ".helsegraf"
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalize_url(url: str) -> str:
+    """Return a SQLAlchemy URL with an explicit driver: psycopg 3 for PostgreSQL, pysqlite for SQLite."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    if url.startswith("sqlite+aiosqlite:"):
+        return "sqlite:" + url.removeprefix("sqlite+aiosqlite:")
+    return url
+
+
+def async_url(url: str) -> str:
+    """Return the async-driver form of a normalised URL (aiosqlite for SQLite, psycopg as is)."""
+    url = normalize_url(url)
+    if url.startswith("sqlite:"):
+        return "sqlite+aiosqlite:" + url.removeprefix("sqlite:")
+    return url
+
+
+def redact_url(url: str) -> str:
+    """Hide the password of a database URL for printing."""
+    scheme, sep, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    creds, _, host = rest.rpartition("@")
+    user = creds.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}" if ":" in creds else url
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        msg = f"{name} must be a whole number, got {raw!r}"
+        raise ValueError(msg) from None
+    if value <= 0:
+        msg = f"{name} must be positive, got {value}"
+        raise ValueError(msg)
+    return value
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """The HTTP layer: limits, trusted documents, browser access, timeouts."""
+
+    max_tokens: int = 10_000
+    max_depth: int = 15
+    max_aliases: int = 30
+    max_cost: int = 50_000
+    max_body_bytes: int = 1_000_000
+    statement_timeout_ms: int = 10_000
+    pool_timeout_s: float = 3.0
+    trusted_documents: str | None = None
+    introspection: bool = True
+    graphiql: bool = True
+    cors_origins: tuple[str, ...] = ()
+    log_format: str = "json"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> HttpSettings:
+        """Read HELSEGRAF_* variables of the HTTP layer."""
+        origins = tuple(o.strip() for o in env.get("HELSEGRAF_CORS_ORIGINS", "").split(",") if o.strip())
+        return cls(
+            max_tokens=_int(env, "HELSEGRAF_MAX_TOKENS", cls.max_tokens),
+            max_depth=_int(env, "HELSEGRAF_MAX_DEPTH", cls.max_depth),
+            max_aliases=_int(env, "HELSEGRAF_MAX_ALIASES", cls.max_aliases),
+            max_cost=_int(env, "HELSEGRAF_MAX_COST", cls.max_cost),
+            max_body_bytes=_int(env, "HELSEGRAF_MAX_BODY_BYTES", cls.max_body_bytes),
+            statement_timeout_ms=_int(env, "HELSEGRAF_STATEMENT_TIMEOUT_MS", cls.statement_timeout_ms),
+            pool_timeout_s=float(env.get("HELSEGRAF_POOL_TIMEOUT_S") or cls.pool_timeout_s),
+            trusted_documents=env.get("HELSEGRAF_TRUSTED_DOCUMENTS") or None,
+            introspection=not _off(env.get("HELSEGRAF_INTROSPECTION")),
+            graphiql=not _off(env.get("HELSEGRAF_GRAPHIQL")),
+            cors_origins=origins,
+            log_format=env.get("HELSEGRAF_LOG_FORMAT", "json"),
+        )
+
+
+def _off(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything helsegraf reads from its environment."""
+
+    home: Path = Path(DEFAULT_HOME)
+    database_url: str = ""
+    register_urls: Mapping[str, str] = field(default_factory=dict)
+    debug: bool = False
+    registers: frozenset[str] = frozenset(REGISTERS)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+
+    def url_for(self, store: str) -> str:
+        """Return the database URL of a register or store (its own, else the shared one)."""
+        return normalize_url(self.register_urls.get(store) or self.effective_database_url)
+
+    @property
+    def effective_database_url(self) -> str:
+        """Return the shared database URL, defaulting to a SQLite file under `home`."""
+        if self.database_url:
+            return normalize_url(self.database_url)
+        return f"sqlite:///{(self.home / 'helsegraf.db').as_posix()}"
+
+    def with_database_url(self, url: str | None) -> Settings:
+        """Return a copy whose shared URL is `url` (register-specific URLs still win)."""
+        return self if not url else replace(self, database_url=url)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from `environ` (default: the process environment)."""
+        env = os.environ if environ is None else environ
+        register_urls = {
+            store: env[f"HELSEGRAF_{store.upper()}_DATABASE_URL"]
+            for store in STORES
+            if env.get(f"HELSEGRAF_{store.upper()}_DATABASE_URL")
+        }
+        return cls(
+            home=Path(env.get("HELSEGRAF_HOME", DEFAULT_HOME)),
+            database_url=env.get("HELSEGRAF_DATABASE_URL", ""),
+            register_urls=register_urls,
+            debug=_flag(env.get("HELSEGRAF_DEBUG")),
+            registers=parse_registers(env.get("HELSEGRAF_REGISTERS")),
+            auth=AuthSettings.from_env(env),
+            http=HttpSettings.from_env(env),
+        )

@@ -1,0 +1,1 @@
+"""The deterministic synthetic nation: generation (`nation`) and bulk loading (`load`)."""

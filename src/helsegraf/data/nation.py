@@ -1,0 +1,62 @@
+"""Generate a whole synthetic nation: every register's rows, deterministic for a seed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from helsegraf.data import codes, reference
+from helsegraf.data.hospitals import generate_hospitals
+from helsegraf.data.people import generate_people, write_people
+from helsegraf.data.personnel import generate_personnel
+from helsegraf.data.practices import generate_practices
+from helsegraf.data.world import World
+
+# The reference date the nation is generated around. Fixed, so the same seed gives the same
+# rows on any day; everything current at this date is open-ended and stays current after it.
+DEFAULT_AS_OF = date(2026, 1, 1)
+
+# Load order: parents before children (foreign keys inside a register).
+TABLE_ORDER = (
+    "kodeverk_code_system", "kodeverk_code",
+    "preg_person", "preg_parent_relation",
+    "hpr_person", "hpr_approval", "hpr_speciality", "hpr_requisition_right", "hpr_suspension",
+    "bed_organization",
+    "ar_communication_party", "ar_electronic_address",
+    "flr_gp_contract", "flr_gp_period", "flr_list_membership",
+    "resh_unit", "resh_parent_link", "resh_service",
+)  # fmt: skip
+
+
+def generate(
+    persons: int,
+    seed: int,
+    as_of: date = DEFAULT_AS_OF,
+    on_phase: Callable[[str], None] = lambda _phase: None,
+) -> World:
+    """Return every table of a nation of `persons` persons; the same arguments give the same rows."""
+    if persons < 1:
+        msg = "a nation needs at least 1 person"
+        raise ValueError(msg)
+    world = World(seed=seed, persons=persons, as_of=as_of)
+    on_phase("PREG: persons and families")
+    people = generate_people(world)
+    write_people(world, people)
+    on_phase("HPR: health personnel and approvals")
+    personnel = generate_personnel(world, people)
+    on_phase("FLR, BED, AR: GP offices, lists and patients")
+    generate_practices(world, people, personnel)
+    on_phase("RESH: hospital trees")
+    generate_hospitals(world)
+    on_phase("Kodeverk: code lists")
+    _write_codes(world)
+    return world
+
+
+def _write_codes(world: World) -> None:
+    systems = world.table("kodeverk_code_system", ("oid", "name", "description"))
+    systems.extend(codes.CODE_SYSTEMS)
+    rows = world.table("kodeverk_code", ("system_oid", "value", "text", "active"))
+    rows.extend(("3402", m.code, m.name, True) for m in reference.municipalities())
+    for oid, values in codes.static_codes().items():
+        rows.extend((oid, value, text, True) for value, text in values.items())

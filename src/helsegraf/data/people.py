@@ -1,0 +1,282 @@
+"""PREG: a synthetic population with realistic ages, places, statuses, protection and families."""
+
+from __future__ import annotations
+
+import random
+from bisect import bisect
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from itertools import accumulate
+
+from helsegraf.data import reference
+from helsegraf.data.world import WeightedChoice, World, apportion, random_date
+from helsegraf.identifiers import individual_number_range
+
+# Population by age (5-year bands, per cent), after SSB's 2024 pyramid.
+AGE_BANDS = (
+    (0, 5.2), (5, 5.7), (10, 6.0), (15, 6.1), (20, 6.3), (25, 6.7), (30, 7.0), (35, 6.9),
+    (40, 6.5), (45, 6.7), (50, 6.9), (55, 6.6), (60, 5.9), (65, 5.3), (70, 5.0), (75, 4.0),
+    (80, 2.5), (85, 1.3), (90, 0.6), (95, 0.15), (100, 0.02),
+)  # fmt: skip
+D_NUMBER_RATE = 0.05  # of those aged 18-65: about 3 % of all persons
+EMIGRATED_RATE = 0.01
+# Adressebeskyttelse, per person: small but never zero in a nation of a thousand or more.
+PROTECTION_RATES = (("STRENGT_FORTROLIG_UTLAND", 0.0001), ("STRENGT_FORTROLIG", 0.0005), ("FORTROLIG", 0.002))
+MOTHER_RATE = 0.9
+FATHER_RATE = 0.85
+FAMILY_MAX_AGE = 40
+
+DISTRICTS = {
+    "0301": ("Gamle Oslo", "Grünerløkka", "Sagene", "St. Hanshaugen", "Frogner", "Ullern",
+             "Vestre Aker", "Nordre Aker", "Bjerke", "Grorud", "Stovner", "Alna", "Østensjø",
+             "Nordstrand", "Søndre Nordstrand"),
+    "4601": ("Arna", "Bergenhus", "Fana", "Fyllingsdalen", "Laksevåg", "Ytrebygda", "Årstad", "Åsane"),
+    "5001": ("Midtbyen", "Østbyen", "Lerkendal", "Heimdal"),
+    "1103": ("Hundvåg", "Tasta", "Eiganes og Våland", "Madla", "Storhaug", "Hillevåg", "Hinna"),
+}  # fmt: skip
+
+
+@dataclass
+class People:
+    """The population, column by column (index = person)."""
+
+    nin: list[str] = field(default_factory=list)
+    given: list[str] = field(default_factory=list)
+    middle: list[str | None] = field(default_factory=list)
+    family: list[str] = field(default_factory=list)
+    birth: list[date] = field(default_factory=list)
+    gender: list[str] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    death: list[date | None] = field(default_factory=list)
+    street: list[str | None] = field(default_factory=list)
+    postal_code: list[str | None] = field(default_factory=list)
+    postal_place: list[str | None] = field(default_factory=list)
+    municipality: list[str | None] = field(default_factory=list)
+    district: list[str | None] = field(default_factory=list)
+    protection: list[str] = field(default_factory=list)
+    home: list[str] = field(default_factory=list)  # municipality of residence, also for emigrants
+    parents: list[tuple[int, int, str]] = field(default_factory=list)  # (child, parent, role)
+
+    def __len__(self) -> int:
+        return len(self.nin)
+
+    def age(self, i: int, on: date) -> int:
+        """Return person i's age in whole years on a date."""
+        born = self.birth[i]
+        return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+    def is_alive_resident(self, i: int) -> bool:
+        """Tell whether person i lives in Norway (fødselsnummer or active D-number)."""
+        return self.status[i] in {"RESIDENT", "ACTIVE"}
+
+
+class _Names:
+    def __init__(self) -> None:
+        given = reference.given_names()
+        self.female = WeightedChoice(
+            [n for n, g, _ in given if g == "FEMALE"], [w for _, g, w in given if g == "FEMALE"]
+        )
+        self.male = WeightedChoice([n for n, g, _ in given if g == "MALE"], [w for _, g, w in given if g == "MALE"])
+        family = reference.family_names()
+        self.family = WeightedChoice([n for n, _ in family], [w for _, w in family])
+        self.streets = reference.street_names()
+
+
+_K1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
+_K2 = (5, 4, 3, 2, 7, 6, 5, 4, 3)
+
+
+class _Nins:
+    """Hands out unique synthetic identity numbers (month + 80) for birth dates and genders.
+
+    The check digits are computed here from partial sums, digit by digit, because the
+    generator makes millions of them; tests validate every result with `parse_nin`.
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+        self._used: set[str] = set()
+
+    def take(self, born: date, gender: str, *, d_number: bool) -> tuple[str, date]:
+        """Return a fresh number and the birth date it encodes (moved a day when one is full)."""
+        while True:
+            spans = individual_number_range(born.year)
+            ranges = spans if isinstance(spans, list) else [spans]
+            prefix = f"{born.day + (40 if d_number else 0):02d}{born.month + 80:02d}{born.year % 100:02d}"
+            d = [int(c) for c in prefix]
+            s1 = sum(w * x for w, x in zip(_K1, d, strict=False))
+            s2 = sum(w * x for w, x in zip(_K2, d, strict=False))
+            male = gender == "MALE"
+            for _ in range(40):
+                span = ranges[0] if len(ranges) == 1 else self._rng.choice(ranges)
+                individual = self._rng.randrange(span.start, span.stop)
+                if (individual % 2 == 1) != male:
+                    individual = individual + 1 if individual + 1 < span.stop else individual - 1
+                i1, i2, i3 = individual // 100, individual // 10 % 10, individual % 10
+                k1 = (11 - (s1 + 4 * i1 + 5 * i2 + 2 * i3) % 11) % 11
+                if k1 == 10:
+                    continue
+                k2 = (11 - (s2 + 5 * i1 + 4 * i2 + 3 * i3 + 2 * k1) % 11) % 11
+                if k2 == 10:
+                    continue
+                nin = f"{prefix}{individual:03d}{k1}{k2}"
+                if nin not in self._used:
+                    self._used.add(nin)
+                    return nin, born
+            born += timedelta(days=1)
+
+
+def _postal_index() -> dict[str, list[reference.PostalPlace]]:
+    index: dict[str, list[reference.PostalPlace]] = defaultdict(list)
+    for place in reference.postal_places():
+        index[place.municipality_code].append(place)
+    return index
+
+
+def _status(rng: random.Random, age: int, *, d_number: bool) -> str:
+    if d_number:
+        return "ACTIVE" if rng.random() < 0.8 else "INACTIVE"
+    death_rate = 0.002 if age < 60 else 0.03 if age < 80 else 0.12
+    roll = rng.random()
+    if roll < death_rate:
+        return "DECEASED"
+    if roll < death_rate + EMIGRATED_RATE and 20 <= age <= 65:
+        return "EMIGRATED"
+    if roll < death_rate + EMIGRATED_RATE + 0.0001:
+        return "DISAPPEARED"
+    return "RESIDENT"
+
+
+def _protection(rng: random.Random) -> str:
+    roll = rng.random()
+    for level, rate in PROTECTION_RATES:
+        if roll < rate:
+            return level
+        roll -= rate
+    return "UGRADERT"
+
+
+def generate_people(world: World) -> People:
+    """Create the population, spread over the municipalities by their real populations."""
+    rng = world.rng("preg")
+    names = _Names()
+    nins = _Nins(world.rng("preg-nin"))
+    postal = _postal_index()
+    munis = reference.municipalities()
+    counts = apportion(world.persons, [m.population for m in munis])
+    band_cum = list(accumulate(w for _, w in AGE_BANDS))
+    people = People()
+    for muni, count in zip(munis, counts, strict=True):
+        places = postal.get(muni.code) or [reference.PostalPlace("9999", muni.name.upper(), muni.code)]
+        for _ in range(count):
+            band = AGE_BANDS[bisect(band_cum, rng.random() * band_cum[-1])][0]
+            age_days = int((band + rng.random() * 5) * 365.2425)
+            born = world.as_of - timedelta(days=age_days + 1)
+            gender = "FEMALE" if rng.random() < 0.495 else "MALE"
+            age = age_days // 365
+            d_number = 18 <= age <= 65 and rng.random() < D_NUMBER_RATE
+            nin, born = nins.take(born, gender, d_number=d_number)
+            status = _status(rng, age, d_number=d_number)
+            place = rng.choice(places)
+            people.nin.append(nin)
+            people.given.append((names.female if gender == "FEMALE" else names.male).draw(rng))
+            people.middle.append(names.family.draw(rng) if rng.random() < 0.12 else None)
+            people.family.append(names.family.draw(rng))
+            people.birth.append(born)
+            people.gender.append(gender)
+            people.status.append(status)
+            people.death.append(
+                random_date(rng, max(born, world.days_before(6 * 365)), world.as_of) if status == "DECEASED" else None
+            )
+            abroad = status in {"EMIGRATED", "DISAPPEARED", "INACTIVE"}
+            people.street.append(None if abroad else f"{rng.choice(names.streets)} {rng.randint(1, 140)}")
+            people.postal_code.append(None if abroad else place.postal_code)
+            people.postal_place.append(None if abroad else place.postal_place)
+            people.municipality.append(None if abroad else muni.code)
+            districts = DISTRICTS.get(muni.code)
+            people.district.append(rng.choice(districts) if districts and not abroad else None)
+            people.protection.append(_protection(rng))
+            people.home.append(muni.code)
+    _ensure_protection_levels(rng, people)
+    _families(world, people)
+    return people
+
+
+def _ensure_protection_levels(rng: random.Random, people: People) -> None:
+    """Give every protection level at least one living resident (a nation of 1,000 or more)."""
+    if len(people) < 1000:
+        return
+    for level, _ in PROTECTION_RATES:
+        if level not in people.protection:
+            candidates = [i for i in range(len(people)) if people.status[i] == "RESIDENT"]
+            people.protection[rng.choice(candidates)] = level
+
+
+def _families(world: World, people: People) -> None:
+    """Link children to mothers and fathers of plausible age, living where the child lives."""
+    rng = world.rng("preg-family")
+    local: dict[tuple[str, str, int], list[int]] = defaultdict(list)
+    national: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for i in range(len(people)):
+        if people.status[i] not in {"ACTIVE", "INACTIVE"}:
+            local[people.home[i], people.gender[i], people.birth[i].year].append(i)
+            national[people.gender[i], people.birth[i].year].append(i)
+    partner: dict[int, int] = {}
+
+    def pick(child: int, gender: str, lo: int, hi: int) -> int | None:
+        year = people.birth[child].year - rng.randint(lo, hi)
+        for pool in (local.get((people.home[child], gender, year)), national.get((gender, year))):
+            if pool:
+                parent = rng.choice(pool)
+                died = people.death[parent]
+                if died is None or died > people.birth[child]:
+                    return parent
+        return None
+
+    for child in range(len(people)):
+        if people.status[child] in {"ACTIVE", "INACTIVE"} or people.age(child, world.as_of) >= FAMILY_MAX_AGE:
+            continue
+        mother = pick(child, "FEMALE", 20, 42) if rng.random() < MOTHER_RATE else None
+        if mother is not None:
+            people.parents.append((child, mother, "MOTHER"))
+            if people.age(child, world.as_of) < 18 and people.status[child] == "RESIDENT":
+                _share_home(people, child, mother)
+        father = partner.get(mother) if mother is not None else None
+        if father is None and rng.random() < FATHER_RATE:
+            father = pick(child, "MALE", 22, 48)
+            if mother is not None and father is not None:
+                partner[mother] = father
+        if father is not None and father != mother:
+            people.parents.append((child, father, "FATHER"))
+
+
+def _share_home(people: People, child: int, parent: int) -> None:
+    """Let a minor live at the parent's address, under the parent's protection level if stricter."""
+    if people.status[parent] != "RESIDENT":
+        return
+    for column in (people.street, people.postal_code, people.postal_place, people.municipality, people.district):
+        column[child] = column[parent]
+    people.home[child] = people.home[parent]
+    if people.protection[parent] != "UGRADERT":
+        people.protection[child] = people.protection[parent]
+
+
+def write_people(world: World, people: People) -> None:
+    """Emit the PREG tables."""
+    rows = world.table(
+        "preg_person",
+        ("nin", "given_name", "middle_name", "family_name", "birth_date", "gender", "status",
+         "death_date", "street", "postal_code", "postal_place", "municipality_code", "district",
+         "address_protection"),
+    )  # fmt: skip
+    rows.extend(
+        zip(
+            people.nin, people.given, people.middle, people.family, people.birth, people.gender,
+            people.status, people.death, people.street, people.postal_code, people.postal_place,
+            people.municipality, people.district, people.protection,
+            strict=True,
+        )
+    )  # fmt: skip
+    relations = world.table("preg_parent_relation", ("child_nin", "parent_nin", "role"))
+    relations.extend((people.nin[c], people.nin[p], role) for c, p, role in people.parents)

@@ -1,0 +1,282 @@
+"""Database access: batched key look-ups and statement accounting, on PostgreSQL and SQLite.
+
+Reads on PostgreSQL run on psycopg's own async pool in autocommit mode: a read is one round trip
+(no BEGIN, no ROLLBACK on return), SQL is compiled once per statement shape (SQLAlchemy's cache
+key) and psycopg prepares it server-side after a few uses. SQLite and every write go through
+SQLAlchemy's async engines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.rows import namedtuple_row
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import Select, Table, any_, bindparam, event, insert
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement, KeyedColumnElement
+
+from helsegraf.config import Settings, async_url
+from helsegraf.registers import STORES
+
+# SQLite allows 32766 bound parameters since 3.32; stay well below it.
+SQLITE_CHUNK = 10_000
+SQLITE_ROWS_PER_INSERT = 2000
+COMPILED_CACHE_SIZE = 1000
+
+
+@dataclass
+class SqlStats:
+    """The SQL statements a unit of work (a request, a test) issued, and the time they took."""
+
+    statements: int = 0
+    seconds: float = 0.0
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def milliseconds(self) -> float:
+        """Return the time spent in the database in milliseconds."""
+        return round(self.seconds * 1000, 3)
+
+
+_stats: ContextVar[tuple[SqlStats, ...]] = ContextVar("helsegraf_sql_stats", default=())
+
+
+@contextmanager
+def track_sql() -> Iterator[SqlStats]:
+    """Count the statements issued inside the block (including tasks it spawns); blocks may nest."""
+    stats = SqlStats()
+    token = _stats.set((*_stats.get(), stats))
+    try:
+        yield stats
+    finally:
+        _stats.reset(token)
+
+
+def _record(statement: str, seconds: float) -> None:
+    for stats in _stats.get():
+        stats.statements += 1
+        stats.seconds += seconds
+        stats.log.append(statement)
+
+
+def _before_execute(_conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool) -> None:
+    if context is not None:
+        context.helsegraf_started = time.perf_counter()
+
+
+def _after_execute(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+    started = getattr(context, "helsegraf_started", None)
+    _record(statement, time.perf_counter() - started if started is not None else 0.0)
+
+
+def make_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 0) -> AsyncEngine:
+    """Create an async engine for a URL, with statement accounting attached."""
+    url = async_url(url)
+    kwargs: dict[str, Any] = {}
+    if url.startswith("postgresql"):
+        kwargs = {"pool_size": pool_size, "max_overflow": pool_size, "pool_recycle": 1800, "pool_pre_ping": True,
+                  "pool_timeout": 5, "connect_args": _pg_options(statement_timeout_ms)}  # fmt: skip
+    engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine, "before_cursor_execute", _before_execute)
+    event.listen(engine.sync_engine, "after_cursor_execute", _after_execute)
+    return engine
+
+
+def _pg_options(statement_timeout_ms: int) -> dict[str, Any]:
+    options: dict[str, Any] = {"connect_timeout": 3}
+    if statement_timeout_ms:
+        options["options"] = f"-c statement_timeout={statement_timeout_ms}"
+    return options
+
+
+def libpq_url(url: str) -> str:
+    """Return a SQLAlchemy PostgreSQL URL as a libpq connection string."""
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+class _ReadPool:
+    """A lazily opened psycopg pool of autocommit connections that return named tuples.
+
+    The pool connects in the background, so a server whose database is down still starts; a read
+    waits at most `timeout` seconds for a connection, then fails (SERVICE_UNAVAILABLE), and the pool
+    keeps reconnecting so service resumes by itself when the database is back.
+    """
+
+    def __init__(self, url: str, size: int, timeout: float, statement_timeout_ms: int) -> None:
+        self.pool = AsyncConnectionPool(
+            libpq_url(url), min_size=1, max_size=size, open=False, timeout=timeout, reconnect_timeout=10,
+            kwargs={"autocommit": True, "row_factory": namedtuple_row, **_pg_options(statement_timeout_ms)},
+        )  # fmt: skip
+        self._opened = False
+        self._lock = asyncio.Lock()
+
+    async def ensure_open(self) -> AsyncConnectionPool:
+        if not self._opened:
+            async with self._lock:
+                if not self._opened:
+                    await self.pool.open(wait=False)
+                    self._opened = True
+        return self.pool
+
+
+class Database:
+    """The engines of every store; stores that share a URL share an engine and a read pool."""
+
+    def __init__(self, settings: Settings, *, pool_size: int = 10) -> None:
+        self.settings = settings
+        self._by_url: dict[str, AsyncEngine] = {}
+        self._engines: dict[str, AsyncEngine] = {}
+        self._read_pools: dict[str, _ReadPool] = {}
+        self._pool_of: dict[str, _ReadPool] = {}
+        timeout_ms, pool_timeout = settings.http.statement_timeout_ms, settings.http.pool_timeout_s
+        for store in STORES:
+            url = settings.url_for(store)
+            if url not in self._by_url:
+                self._by_url[url] = make_engine(url, pool_size=pool_size, statement_timeout_ms=timeout_ms)
+                if url.startswith("postgresql"):
+                    self._read_pools[url] = _ReadPool(url, pool_size, pool_timeout, timeout_ms)
+            self._engines[store] = self._by_url[url]
+            if url in self._read_pools:
+                self._pool_of[store] = self._read_pools[url]
+        self._pg_dialect = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it unannotated
+        self._compiled: dict[Any, SQLCompiler] = {}
+        self._templates: dict[tuple[int, str, bool], Any] = {}
+
+    def engine(self, store: str) -> AsyncEngine:
+        """Return the engine of a store."""
+        return self._engines[store]
+
+    def is_postgres(self, store: str) -> bool:
+        """Tell whether a store lives in PostgreSQL (else SQLite)."""
+        return store in self._pool_of
+
+    def _pg_sql(self, statement: Select[Any]) -> tuple[str, Mapping[str, Any]]:
+        """Return a statement's SQL (compiled once per shape) and its parameters."""
+        key = statement._generate_cache_key()  # noqa: SLF001 - SQLAlchemy's own compiled-cache key
+        if key is None:
+            uncached = statement.compile(dialect=self._pg_dialect)
+            return uncached.string, uncached.params
+        compiled = self._compiled.get(key.key)
+        if compiled is None:
+            if len(self._compiled) >= COMPILED_CACHE_SIZE:
+                self._compiled.clear()
+            compiled = self._compiled[key.key] = statement.compile(dialect=self._pg_dialect, cache_key=key)
+        return compiled.string, compiled.construct_params(extracted_parameters=key.bindparams)
+
+    async def fetch(self, store: str, statement: Select[*tuple[Any, ...]]) -> Sequence[Any]:
+        """Run one SELECT against a store and return all rows (attribute access by column name)."""
+        read_pool = self._pool_of.get(store)
+        if read_pool is None:
+            async with self._engines[store].connect() as conn:
+                return (await conn.execute(statement)).all()
+        sql, params = self._pg_sql(statement)
+        return await self._run_pg(store, sql, params)
+
+    def in_keys(self, store: str, column: ColumnElement[Any], keys: Sequence[Any]) -> ColumnElement[bool]:
+        """Return `column IN keys` as one array parameter on PostgreSQL, a parameter list on SQLite."""
+        if self.is_postgres(store):
+            return column == any_(bindparam(None, list(keys), type_=ARRAY(column.type)))
+        return column.in_(list(keys))
+
+    def _template(self, store: str, statement: Select[Any], column: KeyedColumnElement[Any]) -> Any:
+        """Return `statement` filtered by a `keys` parameter, built (and on PostgreSQL compiled) once.
+
+        `statement` must live as long as the process (a module-level constant): the cache is keyed on it.
+        """
+        postgres = self.is_postgres(store)
+        key = (id(statement), column.key, postgres)
+        cached = self._templates.get(key)
+        if cached is None:
+            if postgres:
+                keyed = statement.where(column == any_(bindparam("keys", type_=ARRAY(column.type))))
+                compiled = keyed.compile(dialect=self._pg_dialect)
+                cached = (statement, compiled.string, {k: v for k, v in compiled.params.items() if k != "keys"})
+            else:
+                cached = (statement, statement.where(column.in_(bindparam("keys", expanding=True))), {})
+            self._templates[key] = cached
+        return cached
+
+    async def fetch_by_keys(
+        self, store: str, statement: Select[Any], column: KeyedColumnElement[Any], keys: Sequence[Any], **params: Any
+    ) -> list[Any]:
+        """Run a (module-level) `statement` filtered to `column IN keys`: one statement on PostgreSQL, chunks on SQLite.
+
+        `params` fill the statement's own named parameters (e.g. a date).
+        """
+        if not keys:
+            return []
+        _, template, defaults = self._template(store, statement, column)
+        if self.is_postgres(store):
+            return await self._run_pg(store, template, {**defaults, **params, "keys": list(keys)})
+        rows: list[Any] = []
+        for start in range(0, len(keys), SQLITE_CHUNK):
+            async with self._engines[store].connect() as conn:
+                result = await conn.execute(template, {**params, "keys": list(keys[start : start + SQLITE_CHUNK])})
+                rows += result.all()
+        return rows
+
+    async def _run_pg(
+        self, store: str, sql: str, params: Mapping[str, Any], *, fetch: bool = True, binary: bool = False
+    ) -> list[Any]:
+        pool = await self._pool_of[store].ensure_open()
+        started = time.perf_counter()
+        for retry in (False, True):
+            try:
+                async with pool.connection() as conn:
+                    cursor = await conn.execute(sql, params, binary=binary)
+                    rows = await cursor.fetchall() if fetch else []
+                break
+            except psycopg.OperationalError:
+                # A connection that died while idle (the server restarted) is dropped by the pool;
+                # a read is retried once on a fresh connection. A second failure is an outage.
+                if retry or not fetch:
+                    raise
+        _record(sql, time.perf_counter() - started)
+        return rows
+
+    def read_pools(self) -> dict[str, AsyncConnectionPool]:
+        """Return the read pools by (password-free) database name, for metrics."""
+        return {url.rsplit("/", 1)[-1]: p.pool for url, p in self._read_pools.items()}
+
+    async def append(self, store: str, table: Table, shared: dict[str, Any], varying: dict[str, list[Any]]) -> None:
+        """Insert one row per element of the `varying` columns, each row also holding the `shared` values.
+
+        One statement: `INSERT ... SELECT ... FROM unnest(arrays)` on PostgreSQL (one round trip, the same
+        prepared statement whatever the number of rows), multi-row inserts in one transaction on SQLite.
+        """
+        count = len(next(iter(varying.values())))
+        if not count:
+            return
+        if not self.is_postgres(store):
+            rows = [{**shared, **{k: v[i] for k, v in varying.items()}} for i in range(count)]
+            async with self._engines[store].begin() as conn:
+                for start in range(0, count, SQLITE_ROWS_PER_INSERT):
+                    await conn.execute(insert(table).values(rows[start : start + SQLITE_ROWS_PER_INSERT]))
+            return
+        columns = {c.key: c for c in table.columns}
+        cast = {k: columns[k].type.compile(dialect=self._pg_dialect) for k in (*shared, *varying)}
+        arrays = ", ".join(f"%({k})s::{cast[k]}[]" for k in varying)
+        values = ", ".join([*(f"%({k})s::{cast[k]}" for k in shared), *(f"u.{k}" for k in varying)])
+        names = ", ".join(f'"{k}"' for k in (*shared, *varying))
+        sql = (f"INSERT INTO {table.name} ({names}) SELECT {values} "  # noqa: S608 - names are the model's
+               f"FROM unnest({arrays}) AS u({', '.join(varying)})")  # fmt: skip
+        await self._run_pg(store, sql, {**shared, **varying}, fetch=False, binary=True)
+
+    async def dispose(self) -> None:
+        """Close every pool."""
+        for read_pool in self._read_pools.values():
+            if read_pool._opened:  # noqa: SLF001
+                await read_pool.pool.close()
+        for engine in self._by_url.values():
+            await engine.dispose()

@@ -1,0 +1,1 @@
+"""The HTTP layer: the Starlette app serving /graphql, health, readiness and metrics."""

@@ -1,0 +1,142 @@
+"""The Starlette application: /graphql, /healthz, /readyz."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from strawberry.extensions import DisableIntrospection
+
+from helsegraf.authz.tokens import Verifier
+from helsegraf.config import Settings
+from helsegraf.db import Database, track_sql
+from helsegraf.gateway.context import ContextFactory
+from helsegraf.gateway.errors import INTERNAL, error_body
+from helsegraf.gateway.graphql_http import GraphQLEndpoint
+from helsegraf.gateway.middleware import SecurityHeaders
+from helsegraf.gateway.observability import (
+    configure_logging,
+    configure_tracing,
+    log_request,
+    metrics_endpoint,
+    observe_request,
+    span,
+)
+from helsegraf.gateway.trusted import TrustedDocuments
+from helsegraf.registers import AUDIT
+from helsegraf.schema import build_schema
+
+READY_TIMEOUT = 2.0
+log = logging.getLogger("helsegraf.errors")
+
+
+async def _ping(db: Database, store: str) -> bool:
+    try:
+        async with asyncio.timeout(READY_TIMEOUT), db.engine(store).connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means "not ready"
+        return False
+    return True
+
+
+GC_GEN0_THRESHOLD = 20_000
+
+
+def tune_gc() -> None:
+    """Collect garbage less often, and never the objects alive at start-up.
+
+    A large response allocates ~10^5 short-lived objects, and the default threshold (700) would run hundreds
+    of collections per request. Objects alive at start-up (the schema, the code) are frozen out of collection.
+    """
+    gc.freeze()
+    gc.set_threshold(GC_GEN0_THRESHOLD, 20, 50)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the app serving `settings.registers` from their databases."""
+    settings = settings or Settings.from_env()
+    http = settings.http
+    configure_logging(http.log_format)
+    configure_tracing()
+    db = Database(settings)
+    schema = build_schema(settings.registers, extensions=[] if http.introspection else [DisableIntrospection])
+    verifier = Verifier(settings.auth, settings.home) if settings.auth.mode != "disabled" else None
+    contexts = ContextFactory(settings, db, verifier)
+    trusted = TrustedDocuments(http.trusted_documents) if http.trusted_documents else None
+    endpoint = GraphQLEndpoint(schema, contexts, contexts.finish, limits=http, graphiql=http.graphiql, trusted=trusted)
+
+    async def graphql(request: Request) -> Response:
+        started = time.perf_counter()
+        with track_sql() as stats, span("graphql.request") as current:
+            request.state.sql = stats
+            try:
+                response = await endpoint(request)
+            except Exception:
+                request_id = getattr(request.state, "request_id", "")
+                log.exception("unexpected failure in request %s", request_id)
+                body = {"errors": [error_body("Internal server error", INTERNAL, requestId=request_id)]}
+                response = JSONResponse(body, status_code=500)
+            operation = getattr(request.state, "operation", None)
+            current.set_attribute("graphql.operation.name", operation or "")
+            current.set_attribute("http.response.status_code", response.status_code)
+            current.set_attribute("db.statements", stats.statements)
+        elapsed = time.perf_counter() - started
+        timing = f'app;dur={elapsed * 1000:.2f}, db;dur={stats.milliseconds:.2f};desc="{stats.statements} statements"'
+        log_ms = getattr(request.state, "log_ms", None)
+        response.headers["server-timing"] = timing if log_ms is None else f"{timing}, log;dur={log_ms:.2f}"
+        observe_request(operation, response.status_code, elapsed, stats.statements)
+        log_request({"requestId": getattr(request.state, "request_id", None), "operation": operation,
+                     "method": request.method, "status": response.status_code, "durationMs": round(elapsed * 1000, 2),
+                     "sqlStatements": stats.statements, "sqlMs": stats.milliseconds})  # fmt: skip
+        return response
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "alive"})
+
+    async def readyz(_request: Request) -> Response:
+        stores = sorted({*settings.registers, AUDIT})
+        results = dict(zip(stores, await asyncio.gather(*(_ping(db, s) for s in stores)), strict=True))
+        ready = all(results.values())
+        body = {
+            "status": "ready" if ready else "unavailable",
+            "stores": {k: "up" if v else "down" for k, v in results.items()},
+        }
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        await db.dispose()
+
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint(db.read_pools())),
+    ]
+    middleware = [Middleware(SecurityHeaders)]
+    if http.cors_origins:
+        cors = Middleware(CORSMiddleware, allow_origins=list(http.cors_origins), allow_methods=["GET", "POST"],
+                          allow_headers=["authorization", "content-type", "x-purpose", "x-request-id"],
+                          expose_headers=["x-request-id", "server-timing"], max_age=600)  # fmt: skip
+        middleware.append(cors)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.settings, app.state.db, app.state.schema = settings, db, schema
+    tune_gc()
+    return app
+
+
+def create_app_from_env() -> Starlette:
+    """Build the app from the environment (the uvicorn factory of `helsegraf serve`)."""
+    return create_app(Settings.from_env())

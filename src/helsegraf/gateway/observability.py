@@ -1,0 +1,154 @@
+"""Observability: structured JSON logs, Prometheus metrics, and OpenTelemetry tracing when configured.
+
+Nothing personal is ever logged, measured or traced: no identity numbers, no variables, no query
+text, no tokens; only request ids, operation names, durations, statuses and counts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Final
+
+from opentelemetry import trace
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+
+REQUESTS: Final = Counter("helsegraf_requests", "GraphQL requests answered", ["operation", "status"])
+LATENCY: Final = Histogram(
+    "helsegraf_request_duration_seconds", "Time to answer a GraphQL request", ["operation", "status"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)  # fmt: skip
+STATEMENTS: Final = Histogram(
+    "helsegraf_sql_statements_per_request",
+    "SQL statements a request issued",
+    buckets=(0, 1, 2, 4, 8, 12, 16, 24, 32, 64),
+)
+POOL: Final = Gauge("helsegraf_db_pool_connections", "Database read-pool connections", ["database", "state"])
+REFUSED: Final = Counter("helsegraf_requests_refused", "Requests refused by a limit or a bad token", ["reason"])
+
+OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+MAX_OPERATIONS = 200  # distinct operation labels; more are counted as "other" (bounded cardinality)
+_known: set[str] = set()
+tracer = trace.get_tracer("helsegraf")
+log = logging.getLogger("helsegraf.requests")
+
+
+def operation_label(name: str | None) -> str:
+    """Return a bounded metric label for an operation name."""
+    if not name:
+        return "anonymous"
+    if not OPERATION_NAME.fullmatch(name):
+        return "other"
+    if name not in _known and len(_known) >= MAX_OPERATIONS:
+        return "other"
+    _known.add(name)
+    return name
+
+
+_children: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
+def observe_request(operation: str | None, status: int, seconds: float, statements: int) -> None:
+    """Record one answered request (the labelled children are looked up once per label pair)."""
+    key = (operation_label(operation), status)
+    children = _children.get(key)
+    if children is None:
+        children = _children[key] = (REQUESTS.labels(key[0], str(status)), LATENCY.labels(key[0], str(status)))
+    children[0].inc()
+    children[1].observe(seconds)
+    STATEMENTS.observe(statements)
+
+
+def metrics_endpoint(pools: dict[str, Any]) -> Any:
+    """Return the /metrics endpoint (Prometheus text format), refreshing the pool gauges first."""
+
+    async def endpoint(_request: Request) -> Response:
+        for name, pool in pools.items():
+            stats = pool.get_stats()
+            size = stats.get("pool_size", 0)
+            idle = stats.get("pool_available", 0)
+            POOL.labels(name, "open").set(size)
+            POOL.labels(name, "idle").set(idle)
+            POOL.labels(name, "in_use").set(max(0, size - idle))
+            POOL.labels(name, "waiting").set(stats.get("requests_waiting", 0))
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return endpoint
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and the record's `fields`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format a record as JSON."""
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            **getattr(record, "fields", {}),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(log_format: str) -> None:
+    """Send helsegraf's logs to stderr, as JSON lines (default) or plain text."""
+    root = logging.getLogger("helsegraf")
+    if getattr(root, "_helsegraf_configured", False):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter() if log_format == "json" else logging.Formatter("%(levelname)s %(name)s %(message)s")
+    )
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    root.propagate = False
+    root._helsegraf_configured = True  # type: ignore[attr-defined]  # noqa: SLF001
+
+
+def log_request(fields: dict[str, Any]) -> None:
+    """Write the one log line of a request."""
+    log.info("request", extra={"fields": fields})
+
+
+def configure_tracing() -> bool:
+    """Switch on OpenTelemetry tracing when HELSEGRAF_OTEL_EXPORTER is `console` or `otlp`; tell whether it is on."""
+    exporter_name = os.environ.get("HELSEGRAF_OTEL_EXPORTER", "").strip().lower()
+    if exporter_name not in {"console", "otlp"}:
+        return False
+    try:
+        from opentelemetry.sdk.resources import Resource  # noqa: PLC0415 - optional dependency
+        from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter  # noqa: PLC0415
+    except ImportError:
+        logging.getLogger("helsegraf").warning("tracing needs the otel extra: pip install 'helsegraf[otel]'")
+        return False
+    if exporter_name == "otlp":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: PLC0415
+
+        exporter: Any = OTLPSpanExporter()  # OTEL_EXPORTER_OTLP_ENDPOINT and friends configure it
+    else:
+        exporter = ConsoleSpanExporter()
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "helsegraf")})
+    )
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return True
+
+
+@contextmanager
+def span(name: str, **attributes: Any) -> Iterator[Any]:
+    """Open a tracing span (a no-op unless tracing is configured)."""
+    with tracer.start_as_current_span(name, attributes=attributes) as current:
+        yield current

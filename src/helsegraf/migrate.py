@@ -1,0 +1,69 @@
+"""Run Alembic migrations for every store, each against its own database URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, inspect
+
+from helsegraf.config import Settings
+from helsegraf.registers import STORES
+
+
+def script_location() -> Path:
+    """Return the migrations folder: packaged in a wheel, or the checkout's `alembic/`."""
+    packaged = Path(__file__).parent / "_alembic"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "alembic"
+
+
+def _config(store: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(script_location()))
+    cfg.set_main_option("path_separator", "os")
+    cfg.attributes["store"] = store
+    return cfg
+
+
+def _run(settings: Settings, stores: Iterable[str], *, target: str) -> None:
+    for store in stores:
+        engine = create_engine(settings.url_for(store))
+        try:
+            with engine.begin() as connection:
+                cfg = _config(store)
+                cfg.attributes["connection"] = connection
+                if target == "head":
+                    command.upgrade(cfg, f"{store}@head")
+                else:
+                    command.downgrade(cfg, f"{store}@base")
+        finally:
+            engine.dispose()
+
+
+def upgrade(settings: Settings, stores: Iterable[str] = STORES) -> None:
+    """Create or upgrade each store's tables to the newest revision."""
+    _run(settings, stores, target="head")
+
+
+def downgrade(settings: Settings, stores: Iterable[str] = STORES) -> None:
+    """Drop each store's tables by running its migrations down to the base."""
+    _run(settings, stores, target="base")
+
+
+def missing_tables(settings: Settings, stores: Iterable[str] = STORES) -> list[str]:
+    """Return the tables the models define that a store's database does not have."""
+    from helsegraf.models import METADATA  # noqa: PLC0415 - keep the CLI's start-up light
+
+    missing: list[str] = []
+    for store in stores:
+        engine = create_engine(settings.url_for(store))
+        try:
+            existing = set(inspect(engine).get_table_names())
+        finally:
+            engine.dispose()
+        missing += [name for name in METADATA[store].tables if name not in existing]
+    return missing

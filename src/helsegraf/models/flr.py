@@ -1,0 +1,57 @@
+"""FLR (Fastlegeregisteret): GP contracts (lists), GPs' periods on them, and patients' list memberships."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from helsegraf.models.base import ValidityMixin, register_metadata
+
+
+class FlrBase(DeclarativeBase):
+    """Base of the FLR register's tables."""
+
+    metadata = register_metadata()
+
+
+class GpContract(ValidityMixin, FlrBase):
+    """A fastlegeavtale: one GP list at an office, with its listetak (`max_patients`)."""
+
+    __tablename__ = "flr_gp_contract"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    office_org_number: Mapped[str] = mapped_column(String(9), index=True)
+    municipality_code: Mapped[str] = mapped_column(String(4), index=True)
+    district: Mapped[str | None] = mapped_column(String(100))
+    max_patients: Mapped[int] = mapped_column(Integer)
+    is_open: Mapped[bool] = mapped_column(Boolean)  # accepts new patients (åpen liste)
+
+
+class GpPeriod(ValidityMixin, FlrBase):
+    """A GP's period on a contract (GPOnContractAssociation): fastlege LPFL, vikar LPVI or delelege LPDL."""
+
+    __tablename__ = "flr_gp_period"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    contract_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("flr_gp_contract.id", ondelete="CASCADE"), index=True
+    )
+    hpr_number: Mapped[int] = mapped_column(Integer, index=True)
+    relationship: Mapped[str] = mapped_column(String(4))
+    substitute_for_hpr_number: Mapped[int | None] = mapped_column(Integer)
+    working_percentage: Mapped[int] = mapped_column(Integer)
+
+
+class ListMembership(ValidityMixin, FlrBase):
+    """A patient's membership of a GP list (PatientToGPContractAssociation), with the GP's HER-id."""
+
+    __tablename__ = "flr_list_membership"
+    __table_args__ = (
+        Index("ix_flr_list_membership_nin", "nin", "valid_from"),
+        Index("ix_flr_list_membership_contract_id", "contract_id", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    nin: Mapped[str] = mapped_column(String(11))
+    contract_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("flr_gp_contract.id", ondelete="CASCADE"))
+    gp_her_id: Mapped[int | None] = mapped_column(Integer)

@@ -1,0 +1,121 @@
+"""Loader building blocks: batch rows by key, in key order, with one statement per batch.
+
+Every edge of the graph goes through a loader created per request (so cached rows never
+cross callers). A batch is one `= ANY(array)` query on PostgreSQL (chunked `IN` on SQLite),
+so the number of statements depends on the query's shape, never on the number of rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Sequence
+from datetime import date
+from typing import Any, Generic, TypeVar
+
+from aiodataloader import DataLoader
+from sqlalchemy import Date, Select, and_, bindparam, or_
+from sqlalchemy.engine import Row
+from sqlalchemy.sql.elements import ColumnElement, KeyedColumnElement
+
+from helsegraf.db import Database
+from helsegraf.metrics import observe_batch
+
+K = TypeVar("K", bound=Hashable)
+MAX_BATCH = 10_000
+
+
+def valid_at(table: Any, on: date) -> ColumnElement[bool]:
+    """Return the half-open validity test `valid_from <= on < valid_to` (NULL `valid_to` = open)."""
+    return and_(table.c.valid_from <= on, or_(table.c.valid_to.is_(None), table.c.valid_to > on))
+
+
+def valid_on_param(table: Any) -> ColumnElement[bool]:
+    """Return the half-open validity test against a named `on` parameter (for module-level statements)."""
+    on = bindparam("on", type_=Date())
+    return and_(table.c.valid_from <= on, or_(table.c.valid_to.is_(None), table.c.valid_to > on))
+
+
+def is_valid_on(row: Any, on: date) -> bool:
+    """Tell whether a row with `valid_from`/`valid_to` is valid on a date (half-open)."""
+    return bool(row.valid_from <= on and (row.valid_to is None or row.valid_to > on))
+
+
+class RowLoader(DataLoader, Generic[K]):  # type: ignore[type-arg]
+    """Loads at most one row per key (`None` for unknown keys); `key_name` names the key in the rows."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: str,
+        statement: Select[Any],
+        column: KeyedColumnElement[Any],
+        key_name: str | None = None,
+    ) -> None:
+        super().__init__(max_batch_size=MAX_BATCH)
+        self.db, self.store, self.statement, self.column = db, store, statement, column
+        self.key_name = key_name or column.key
+        self.label = _label(column)
+
+    async def batch_load_fn(self, keys: Sequence[K]) -> list[Row[Any] | None]:
+        """Fetch the rows of a batch of keys."""
+        observe_batch(self.label, len(keys))
+        rows = await self.db.fetch_by_keys(self.store, self.statement, self.column, keys)
+        by_key = {getattr(row, self.key_name): row for row in rows}
+        return [by_key.get(key) for key in keys]
+
+
+class GroupLoader(DataLoader, Generic[K]):  # type: ignore[type-arg]
+    """Loads every row that shares a key (an empty list for unknown keys), ordered by `statement`."""
+
+    def __init__(self, db: Database, store: str, statement: Select[Any], column: KeyedColumnElement[Any]) -> None:
+        super().__init__(max_batch_size=MAX_BATCH)
+        self.db, self.store, self.statement, self.column = db, store, statement, column
+        self.label = _label(column)
+
+    async def batch_load_fn(self, keys: Sequence[K]) -> list[list[Row[Any]]]:
+        """Fetch and group the rows of a batch of keys."""
+        observe_batch(self.label, len(keys))
+        rows = await self.db.fetch_by_keys(self.store, self.statement, self.column, keys)
+        groups: dict[Any, list[Row[Any]]] = defaultdict(list)
+        for row in rows:
+            groups[getattr(row, self.column.key)].append(row)
+        return [groups.get(key, []) for key in keys]
+
+
+class DatedLoader(DataLoader, Generic[K]):  # type: ignore[type-arg]
+    """Loads by `(key, date)` with a statement that tests validity on `:on`; one statement per distinct date."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: str,
+        statement: Select[Any],
+        column: KeyedColumnElement[Any],
+        pick: Callable[[list[Row[Any]]], Any],
+    ) -> None:
+        super().__init__(max_batch_size=MAX_BATCH)
+        self.db, self.store, self.statement, self.column, self.pick = db, store, statement, column, pick
+        self.label = _label(column) + "_at"
+
+    async def batch_load_fn(self, keys: Sequence[tuple[K, date]]) -> list[Any]:
+        """Fetch each date's rows and pick the answer per key."""
+        observe_batch(self.label, len(keys))
+        by_date: dict[date, list[K]] = defaultdict(list)
+        for key, on in keys:
+            by_date[on].append(key)
+        groups: dict[tuple[Any, date], list[Row[Any]]] = defaultdict(list)
+        for on, date_keys in by_date.items():
+            for row in await self.db.fetch_by_keys(self.store, self.statement, self.column, date_keys, on=on):
+                groups[getattr(row, self.column.key), on].append(row)
+        return [self.pick(groups.get(key, [])) for key in keys]
+
+
+def _label(column: ColumnElement[Any]) -> str:
+    table = getattr(column, "table", None)
+    name = getattr(getattr(table, "element", table), "name", "rows")
+    return f"{name}_by_{column.key}"
+
+
+def first_or_none(rows: list[Row[Any]]) -> Row[Any] | None:
+    """Return the first row, or None."""
+    return rows[0] if rows else None

@@ -1,0 +1,144 @@
+"""FLR loaders and queries: list memberships, contracts, GP periods, list sizes and pages."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from functools import cached_property
+from typing import Any
+
+from aiodataloader import DataLoader
+from sqlalchemy import Select, func, select
+from sqlalchemy.engine import Row
+
+from helsegraf.db import Database
+from helsegraf.models.flr import GpContract, GpPeriod, ListMembership
+from helsegraf.registers import FLR
+from helsegraf.resolvers.base import DatedLoader, GroupLoader, RowLoader, first_or_none, valid_at, valid_on_param
+
+CONTRACT = GpContract.__table__
+PERIOD = GpPeriod.__table__
+MEMBERSHIP = ListMembership.__table__
+
+
+MEMBERSHIPS_AT = select(MEMBERSHIP).where(valid_on_param(MEMBERSHIP)).order_by(MEMBERSHIP.c.valid_from.desc())
+MEMBERSHIPS = select(MEMBERSHIP)
+MEMBERSHIPS_NEWEST_FIRST = select(MEMBERSHIP).order_by(MEMBERSHIP.c.valid_from.desc())
+LIST_SIZES_AT = (
+    select(MEMBERSHIP.c.contract_id, func.count().label("size"))
+    .where(valid_on_param(MEMBERSHIP))
+    .group_by(MEMBERSHIP.c.contract_id)
+)
+CONTRACTS = select(CONTRACT)
+CONTRACTS_BY_ID = select(CONTRACT).order_by(CONTRACT.c.id)
+PERIODS = select(PERIOD).order_by(PERIOD.c.valid_from, PERIOD.c.id)
+
+
+def _size(rows: list[Row[Any]]) -> int:
+    return int(rows[0].size) if rows else 0
+
+
+class FlrLoaders:
+    """The FLR register's loaders of one request."""
+
+    db: Database
+
+    @cached_property
+    def membership_by_nin_at(self) -> DatedLoader[str]:
+        """MembershipByNinAtLoader: the list a person is on at a date."""
+        return DatedLoader(self.db, FLR, MEMBERSHIPS_AT, MEMBERSHIP.c.nin, first_or_none)
+
+    @cached_property
+    def membership_by_id(self) -> RowLoader[int]:
+        """MembershipByIdLoader: a list membership's row."""
+        return RowLoader(self.db, FLR, MEMBERSHIPS, MEMBERSHIP.c.id)
+
+    @cached_property
+    def memberships_by_nin(self) -> GroupLoader[str]:
+        """MembershipsByNinLoader: a person's list history, newest first."""
+        return GroupLoader(self.db, FLR, MEMBERSHIPS_NEWEST_FIRST, MEMBERSHIP.c.nin)
+
+    @cached_property
+    def contract_by_id(self) -> RowLoader[int]:
+        """GpContractByIdLoader: a contract's row."""
+        return RowLoader(self.db, FLR, CONTRACTS, CONTRACT.c.id)
+
+    @cached_property
+    def contracts_by_office(self) -> GroupLoader[str]:
+        """GpContractsByOfficeLoader: the contracts of an office, by organisation number."""
+        return GroupLoader(self.db, FLR, CONTRACTS_BY_ID, CONTRACT.c.office_org_number)
+
+    @cached_property
+    def periods_by_contract(self) -> GroupLoader[int]:
+        """GpPeriodsByContractLoader: every GP period of a contract."""
+        return GroupLoader(self.db, FLR, PERIODS, PERIOD.c.contract_id)
+
+    @cached_property
+    def periods_by_hpr(self) -> GroupLoader[int]:
+        """GpPeriodsByHprLoader: every GP period of a doctor."""
+        return GroupLoader(self.db, FLR, PERIODS, PERIOD.c.hpr_number)
+
+    @cached_property
+    def patients_by_contract(self) -> PatientsLoader:
+        """PatientsByContractLoader: pages of list memberships."""
+        return PatientsLoader(self.db)
+
+    @cached_property
+    def list_size_by_contract_at(self) -> DatedLoader[int]:
+        """ListSizeByContractAtLoader: how many patients a list has at a date."""
+        return DatedLoader(self.db, FLR, LIST_SIZES_AT, MEMBERSHIP.c.contract_id, _size)
+
+
+def contracts_query(municipality: str | None, open_only: bool, on: date) -> Select[Any]:
+    """Return the filtered contracts valid at a date (without ordering or paging)."""
+    statement = select(CONTRACT).where(valid_at(CONTRACT, on))
+    if municipality is not None:
+        statement = statement.where(CONTRACT.c.municipality_code == municipality)
+    if open_only:
+        statement = statement.where(CONTRACT.c.is_open)
+    return statement
+
+
+async def contracts_page(
+    db: Database, statement: Select[Any], after_id: int | None, first: int
+) -> tuple[list[Row[Any]], int]:
+    """Return one page of contracts ordered by id (one row extra to detect a next page) and the total."""
+    total = (await db.fetch(FLR, select(func.count()).select_from(statement.subquery())))[0][0]
+    page = statement.order_by(CONTRACT.c.id).limit(first + 1)
+    if after_id is not None:
+        page = page.where(CONTRACT.c.id > after_id)
+    return list(await db.fetch(FLR, page)), int(total)
+
+
+class PatientsLoader(DataLoader):  # type: ignore[type-arg]
+    """PatientsByContractLoader: a page of a list's memberships at a date, for many contracts at once.
+
+    Keys are `(contract_id, date, after_membership_id, first)`; contracts that share the date and
+    page arguments are fetched together with a window function, `first + 1` rows per contract.
+    """
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(max_batch_size=1000)
+        self.db = db
+
+    async def batch_load_fn(self, keys: list[tuple[int, date, int, int]]) -> list[list[Row[Any]]]:
+        """Fetch each page shape's rows and split them per contract."""
+        shapes: dict[tuple[date, int, int], list[int]] = defaultdict(list)
+        for contract_id, on, after_id, first in keys:
+            shapes[on, after_id, first].append(contract_id)
+        found: dict[tuple[int, date, int, int], list[Row[Any]]] = defaultdict(list)
+        for (on, after_id, first), contract_ids in shapes.items():
+            for row in await self._page(contract_ids, on, after_id, first):
+                found[row.contract_id, on, after_id, first].append(row)
+        return [found.get(key, []) for key in keys]
+
+    async def _page(self, contract_ids: list[int], on: date, after_id: int, first: int) -> list[Row[Any]]:
+        rank = func.row_number().over(partition_by=MEMBERSHIP.c.contract_id, order_by=MEMBERSHIP.c.id)
+        ranked = (
+            select(MEMBERSHIP.c.id, MEMBERSHIP.c.nin, MEMBERSHIP.c.contract_id, rank.label("rank"))
+            .where(valid_at(MEMBERSHIP, on), MEMBERSHIP.c.id > after_id)
+            .where(self.db.in_keys(FLR, MEMBERSHIP.c.contract_id, contract_ids))
+            .subquery()
+        )
+        statement = select(ranked).where(ranked.c.rank <= first + 1).order_by(ranked.c.contract_id, ranked.c.id)
+        return list(await self.db.fetch(FLR, statement))

@@ -1,0 +1,58 @@
+"""The access log in the graph: `Person.accessLog`, readable by the person themself or with audit:read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from helsegraf.authz.requirements import ACCESS_LOG
+from helsegraf.schema.base import Connection, Info, connection, decode_cursor, page_size, personal
+
+
+@strawberry.type(description="Who looked: the caller's identity as their token stated it.")
+class Actor:
+    """The subject, role, HPR number, organisation and client of a caller."""
+
+    subject: str | None = strawberry.field(description="The token's subject.")
+    role: str | None = strawberry.field(description="citizen, clinician, integrator, analyst or admin.")
+    hpr_number: int | None = strawberry.field(description="The caller's HPR number, for health personnel.")
+    org_number: str | None = strawberry.field(description="The caller's organisation (orgnr_parent).")
+    client_id: str | None = strawberry.field(description="The calling system's client id.")
+
+
+@strawberry.type(description="One release of a person's data (logg over bruk): who, when, why, which field groups.")
+class AccessLogEntry:
+    """An access-log entry."""
+
+    at: datetime = strawberry.field(description="When the data was released.")
+    actor: Actor = strawberry.field(description="Who received it.")
+    purpose: str | None = strawberry.field(description="The purpose the caller stated (X-Purpose header).")
+    fields: list[str] = strawberry.field(description="The field groups released: identity, address, family, gp, ...")
+
+
+@strawberry.type
+class PersonAudit:
+    """The access log's field on Person."""
+
+    nin: strawberry.ID
+
+    @personal(ACCESS_LOG, description="Who has seen this person's data, newest first (the person, or audit:read).")
+    async def access_log(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[AccessLogEntry] | None:
+        """Return a page of the person's access log."""
+        size, before_id = page_size(first), decode_cursor("access", after)
+        rows = await info.context.loaders.access_log.load((str(self.nin), before_id, size))
+        total = await info.context.loaders.access_log_count.load(str(self.nin))
+        items = [(row.id, _entry(row)) for row in rows]
+        return connection("access", items, size, total, before_id)
+
+
+def _entry(row: Any) -> AccessLogEntry:
+    r = row  # a Row of audit_access_log
+    actor = Actor(
+        subject=r.subject, role=r.role, hpr_number=r.hpr_number, org_number=r.org_number, client_id=r.client_id
+    )
+    return AccessLogEntry(at=r.at, actor=actor, purpose=r.purpose, fields=r.fields.split())

@@ -1,0 +1,302 @@
+"""HPR (Helsepersonellregisteret) in the graph: health personnel, approvals and authorisation checks."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+
+from helsegraf.authz.requirements import HPR_EXTENDED, PERSON_HEALTH_PERSONNEL
+from helsegraf.resolvers.base import is_valid_on
+from helsegraf.schema import refs
+from helsegraf.schema.ar import HealthPersonnelAr
+from helsegraf.schema.base import Info, edge_field, personal
+from helsegraf.schema.flr import HealthPersonnelFlr
+from helsegraf.schema.names import PersonName
+from helsegraf.schema.preload import edge, root
+
+if TYPE_CHECKING:
+    from helsegraf.schema.kodeverk import Code
+    from helsegraf.schema.preg import Person
+
+PersonRef = Annotated["Person", strawberry.lazy("helsegraf.schema.preg")]
+CodeRef = Annotated["Code", strawberry.lazy("helsegraf.schema.kodeverk")]
+CATEGORY, AUTHORIZATION, SPECIALITY, REQUISITION = "9060", "7704", "7426", "7702"
+# Authorisation types that let the holder practise (autorisasjon and lisens).
+AUTHORISING = frozenset({"1", "2"})
+
+
+@strawberry.type(description="A suspension period (suspensjonsperiode): the approval does not authorise meanwhile.")
+class Suspension:
+    """A period of suspension."""
+
+    valid_from: date = strawberry.field(description="First day of the suspension.")
+    valid_to: date | None = strawberry.field(description="Day the suspension ended (exclusive); null while it runs.")
+
+
+async def _code_text(info: Info, parents: list[DatedCode]) -> list[Any]:
+    found = []
+    for system in {p.system for p in parents}:
+        mine = [p for p in parents if p.system == system]
+        found += list(zip(mine, await refs.codes(info, system, [p.code for p in mine]), strict=True))
+    texts = {id(p): c.text if c else None for p, c in found}
+    return [texts[id(p)] for p in parents]
+
+
+@strawberry.type(description="A dated code on an approval: a speciality (7426) or requisition right (7702).")
+class DatedCode:
+    """A code with its validity."""
+
+    system: strawberry.Private[str]
+    code: str = strawberry.field(description="The code value.")
+    valid_from: date = strawberry.field(description="First day it applies.")
+    valid_to: date | None = strawberry.field(description="Day it ended (exclusive).")
+
+    @edge_field(_code_text, description="The code's text from Kodeverk.")
+    def text(self, info: Info) -> str | None:
+        """Return the code's text."""
+        return edge(self, info, {}, _code_text)  # type: ignore[no-any-return]
+
+
+def _dated(system: str, rows: list[Any]) -> list[DatedCode]:
+    return [DatedCode(system=system, code=r.code, valid_from=r.valid_from, valid_to=r.valid_to) for r in rows]
+
+
+async def _category(info: Info, parents: list[Approval]) -> list[Any]:
+    return await refs.codes(info, CATEGORY, [p.category_code for p in parents])
+
+
+async def _authorization(info: Info, parents: list[Approval]) -> list[Any]:
+    return await refs.codes(info, AUTHORIZATION, [p.authorization_code for p in parents])
+
+
+async def _specialities(info: Info, parents: list[Approval]) -> list[Any]:
+    groups = await info.context.loaders.specialities_by_approval.load_many([int(p.id) for p in parents])
+    return [_dated(SPECIALITY, rows) for rows in groups]
+
+
+async def _rights(info: Info, parents: list[Approval]) -> list[Any]:
+    groups = await info.context.loaders.rights_by_approval.load_many([int(p.id) for p in parents])
+    return [_dated(REQUISITION, rows) for rows in groups]
+
+
+async def _suspensions(info: Info, parents: list[Approval]) -> list[Any]:
+    groups = await info.context.loaders.suspensions_by_approval.load_many([int(p.id) for p in parents])
+    return [[Suspension(valid_from=r.valid_from, valid_to=r.valid_to) for r in rows] for rows in groups]
+
+
+@strawberry.type(description="An approval (godkjenning): a health-personnel category with an authorisation type.")
+class Approval:
+    """What a health worker is approved as, from when to when, with specialities and suspensions."""
+
+    id: strawberry.ID = strawberry.field(description="The approval's id in HPR.")
+    category_code: strawberry.Private[str]
+    authorization_code: strawberry.Private[str]
+    valid_from: date = strawberry.field(description="First day of the approval.")
+    valid_to: date | None = strawberry.field(description="Day the approval ended (exclusive); null while it runs.")
+
+    @classmethod
+    def from_row(cls, row: Any) -> Approval:
+        """Build from an HPR row."""
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            category_code=row.category,
+            authorization_code=row.authorization,
+            valid_from=row.valid_from,
+            valid_to=row.valid_to,
+        )
+
+    @edge_field(_category, description="The helsepersonellkategori (code system 9060), e.g. LE Lege.")
+    def category(self, info: Info) -> CodeRef:
+        """Return the category code."""
+        return edge(self, info, {}, _category)  # type: ignore[no-any-return]
+
+    @edge_field(_authorization, description="The authorisation type (code system 7704): 1 autorisasjon, 2 lisens.")
+    def authorization(self, info: Info) -> CodeRef:
+        """Return the authorisation code."""
+        return edge(self, info, {}, _authorization)  # type: ignore[no-any-return]
+
+    @edge_field(_specialities, description="Specialities (spesialiteter) granted on this approval.")
+    def specialities(self, info: Info) -> list[DatedCode]:
+        """Return the specialities."""
+        return edge(self, info, {}, _specialities)  # type: ignore[no-any-return]
+
+    @edge_field(_rights, description="Requisition rights (rekvisisjonsrett) on this approval.")
+    def requisition_rights(self, info: Info) -> list[DatedCode]:
+        """Return the requisition rights."""
+        return edge(self, info, {}, _rights)  # type: ignore[no-any-return]
+
+    @edge_field(_suspensions, description="Suspension periods of this approval.")
+    def suspensions(self, info: Info) -> list[Suspension]:
+        """Return the suspensions."""
+        return edge(self, info, {}, _suspensions)  # type: ignore[no-any-return]
+
+
+@strawberry.enum(description="Why an authorisation check failed.")
+class AuthorizationDenial(Enum):
+    """The reason a health worker was not authorised in a category on a date."""
+
+    NO_APPROVAL_IN_CATEGORY = "NO_APPROVAL_IN_CATEGORY"
+    NOT_YET_VALID = "NOT_YET_VALID"
+    EXPIRED = "EXPIRED"
+    NOT_AUTHORISING = "NOT_AUTHORISING"
+    SUSPENDED = "SUSPENDED"
+
+
+@strawberry.type(description="Whether a health worker was authorised in a category on a date, and on which approval.")
+class AuthorizationCheck:
+    """The answer to "was HPR number N authorised as a doctor on date D"."""
+
+    authorized: bool = strawberry.field(description="True when an approval of the category authorised on the date.")
+    approval: Approval | None = strawberry.field(description="The approval that decided the answer, if any.")
+    reason: AuthorizationDenial | None = strawberry.field(description="Why not, when not authorised.")
+    category: str = strawberry.field(description="The category asked about.")
+    at: date = strawberry.field(description="The date asked about.")
+
+
+async def check_authorization(info: Info, approvals: list[Any], category: str, on: date) -> AuthorizationCheck:
+    """Decide authorisation: an authorising approval of the category valid on the date and not suspended."""
+    of_category = [a for a in approvals if a.category == category]
+    suspensions = await info.context.loaders.suspensions_by_approval.load_many([a.id for a in of_category])
+    valid = [(a, s) for a, s in zip(of_category, suspensions, strict=True) if is_valid_on(a, on)]
+    authorising = [(a, s) for a, s in valid if a.authorization in AUTHORISING]
+    for approval, periods in authorising:
+        if not any(is_valid_on(p, on) for p in periods):
+            return AuthorizationCheck(
+                authorized=True, approval=Approval.from_row(approval), reason=None, category=category, at=on
+            )
+    if authorising:
+        reason, decided = AuthorizationDenial.SUSPENDED, authorising[0][0]
+    elif valid:
+        reason, decided = AuthorizationDenial.NOT_AUTHORISING, valid[0][0]
+    elif not of_category:
+        reason, decided = AuthorizationDenial.NO_APPROVAL_IN_CATEGORY, None
+    elif all(a.valid_from > on for a in of_category):
+        reason, decided = AuthorizationDenial.NOT_YET_VALID, min(of_category, key=lambda a: a.valid_from)
+    else:
+        reason, decided = AuthorizationDenial.EXPIRED, max(of_category, key=lambda a: a.valid_from)
+    approval = Approval.from_row(decided) if decided is not None else None
+    return AuthorizationCheck(authorized=False, approval=approval, reason=reason, category=category, at=on)
+
+
+async def _person(info: Info, parents: list[HealthPersonnel]) -> list[Any]:
+    found = await refs.persons(info, [p.subject_nin for p in parents])
+    for person in found:
+        info.context.guard.released(person.subject_nin if person else None, HPR_EXTENDED.group)
+    return found
+
+
+async def _approval_rows(info: Info, parents: list[Any]) -> list[list[Any]]:
+    return await info.context.loaders.approvals_by_hpr.load_many([p.hpr_number for p in parents])
+
+
+async def _approvals(info: Info, parents: list[HealthPersonnel], at: date | None = None) -> list[Any]:
+    on = at or info.context.today
+    return [[Approval.from_row(r) for r in rows if is_valid_on(r, on)] for rows in await _approval_rows(info, parents)]
+
+
+async def _approval_history(info: Info, parents: list[HealthPersonnel]) -> list[Any]:
+    return [[Approval.from_row(r) for r in rows] for rows in await _approval_rows(info, parents)]
+
+
+async def _authorizations(info: Info, parents: list[HealthPersonnel], category: str, at: date) -> list[Any]:
+    groups = await _approval_rows(info, parents)
+    return list(await asyncio.gather(*(check_authorization(info, rows, category.upper(), at) for rows in groups)))
+
+
+@strawberry.federation.type(keys=["hprNumber"], description="A health worker in HPR (helsepersonell).")
+class HealthPersonnel(HealthPersonnelFlr, HealthPersonnelAr):
+    """A person with an autorisasjon or lisens, by HPR number. Basic data is public."""
+
+    hpr_number: int = strawberry.field(description="The HPR number (HPR-nummer).")
+    name: PersonName | None = strawberry.field(default=None, description="The health worker's name (public).")
+    subject_nin: strawberry.Private[str | None] = None
+    born: strawberry.Private[date | None] = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> HealthPersonnel:
+        """Build from an HPR row."""
+        return cls(
+            hpr_number=row.hpr_number,
+            name=PersonName.of(row.given_name, row.middle_name, row.family_name),
+            subject_nin=row.nin,
+            born=row.birth_date,
+        )
+
+    @classmethod
+    def stub(cls, hpr_number: int) -> HealthPersonnel:
+        """Build a key-only reference."""
+        return cls(hpr_number=hpr_number)
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, hprNumber: int) -> HealthPersonnel | None:  # noqa: N803
+        """Resolve a Federation reference (the representation's keys arrive under their GraphQL names)."""
+        return await refs.one(refs.health_personnel, info, int(hprNumber))
+
+    @personal(HPR_EXTENDED, description="The health worker's national identity number; null if HPR has none.")
+    def nin(self) -> strawberry.ID | None:
+        """Return the nin."""
+        return strawberry.ID(self.subject_nin) if self.subject_nin else None
+
+    @personal(HPR_EXTENDED, description="The health worker's birth date.")
+    def birth_date(self) -> date | None:
+        """Return the birth date."""
+        return self.born
+
+    @personal(HPR_EXTENDED, description="The health worker as a person in PREG.", batch=_person)
+    def person(self, info: Info) -> PersonRef | None:
+        """Return the person with the health worker's nin."""
+        return edge(self, info, {}, _person)  # type: ignore[no-any-return]
+
+    @edge_field(_approvals, description="Approvals valid at a date (default today).")
+    def approvals(self, info: Info, at: date | None = None) -> list[Approval]:
+        """Return the approvals valid at the date."""
+        return edge(self, info, {"at": at}, _approvals)  # type: ignore[no-any-return]
+
+    @edge_field(_approval_history, description="Every approval, oldest first, including expired ones.")
+    def approval_history(self, info: Info) -> list[Approval]:
+        """Return all approvals."""
+        return edge(self, info, {}, _approval_history)  # type: ignore[no-any-return]
+
+    @edge_field(
+        _authorizations,
+        description="Was the health worker authorised in a category (e.g. LE) on a date: an authorising "
+        "approval of that category valid on the date, with no suspension covering it.",
+    )
+    def authorization(self, info: Info, category: str, at: date) -> AuthorizationCheck:
+        """Check authorisation on a date."""
+        return edge(self, info, {"category": category, "at": at}, _authorizations)  # type: ignore[no-any-return]
+
+
+async def _person_personnel(info: Info, parents: list[PersonHpr]) -> list[Any]:
+    groups = await info.context.loaders.personnel_by_nin.load_many([str(p.nin) for p in parents])
+    return [HealthPersonnel.from_row(rows[0]) if rows else None for rows in groups]
+
+
+@strawberry.type
+class PersonHpr:
+    """HPR's fields on Person."""
+
+    nin: strawberry.ID
+
+    @personal(
+        PERSON_HEALTH_PERSONNEL,
+        description="The person's record in HPR, if they are health personnel.",
+        batch=_person_personnel,
+    )
+    def health_personnel(self, info: Info) -> HealthPersonnel | None:
+        """Return the HPR record registered on the person's nin."""
+        return edge(self, info, {}, _person_personnel)  # type: ignore[no-any-return]
+
+
+@strawberry.type
+class HprQuery:
+    """HPR's root fields."""
+
+    @strawberry.field(description="A health worker by HPR number.")
+    async def health_personnel(self, info: Info, hpr_number: int) -> HealthPersonnel | None:
+        """Return a health worker, or null when unknown."""
+        return await root(info, await refs.one(refs.health_personnel, info, hpr_number))

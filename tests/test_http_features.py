@@ -1,0 +1,185 @@
+"""Trusted documents, error masking, metrics, logs, tracing, CORS, security headers, switches."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from helsegraf.config import HttpSettings
+from helsegraf.gateway.observability import JsonFormatter
+from helsegraf.gateway.trusted import ManifestError, TrustedDocuments, document_id
+from helsegraf.resolvers.base import RowLoader
+
+ALLOWED = 'query Codes { codes(system: "9060") { code } }'
+
+
+@pytest.fixture
+def manifest(tmp_path):
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({document_id(ALLOWED): ALLOWED}))
+    return str(path)
+
+
+async def test_trusted_documents_run_only_the_allow_list(make_graph, manifest) -> None:
+    graph = await make_graph(default_token=None, http=HttpSettings(trusted_documents=manifest))
+    by_id = await graph.client.post("/graphql", json={"documentId": document_id(ALLOWED)})
+    by_get = await graph.client.get("/graphql", params={"documentId": document_id(ALLOWED)})
+    by_apollo = await graph.client.post(
+        "/graphql", json={"extensions": {"persistedQuery": {"version": 1, "sha256Hash": document_id(ALLOWED)[7:]}}}
+    )
+    same_text = await graph.post(ALLOWED)
+    unknown = await graph.client.post("/graphql", json={"documentId": "sha256:" + "0" * 64})
+    free_text = await graph.post('{ codes(system: "3402") { code } }')
+
+    for response in (by_id, by_get, by_apollo, same_text):
+        assert response.status_code == 200
+        assert len(response.json()["data"]["codes"]) > 10
+    for response in (unknown, free_text):
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert "no trusted document" in unknown.json()["errors"][0]["message"]
+
+
+def test_a_manifest_entry_that_is_not_its_documents_hash_stops_start_up(make_graph, tmp_path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"sha256:" + "1" * 64: ALLOWED}))
+
+    with pytest.raises(ManifestError, match="not the sha256"):
+        TrustedDocuments(str(path))
+
+
+async def test_document_id_without_trusted_documents_is_refused(graph) -> None:
+    response = await graph.client.post("/graphql", json={"documentId": document_id(ALLOWED)})
+
+    assert response.status_code == 400
+    assert "trusted documents" in response.json()["errors"][0]["message"]
+
+
+async def test_an_internal_error_shows_a_request_id_and_no_trace(graph, nation, monkeypatch) -> None:
+    async def explode(self, keys):
+        raise RuntimeError("boom: SELECT secret FROM preg_person")
+
+    monkeypatch.setattr(RowLoader, "batch_load_fn", explode)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("helsegraf.errors").addHandler(handler)
+    try:
+        response = await graph.post(
+            "{ healthPersonnel(hprNumber: 1) { hprNumber } }", **{"x-request-id": "trace-me-123"}
+        )
+    finally:
+        logging.getLogger("helsegraf.errors").removeHandler(handler)
+
+    text = response.text
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "INTERNAL", "requestId": "trace-me-123"}
+    assert error["message"] == "Internal server error"
+    assert "boom" not in text
+    assert "SELECT" not in text
+    assert "Traceback" not in text
+    assert any("trace-me-123" in r.getMessage() and r.exc_info for r in records)
+
+
+async def test_metrics_expose_requests_latency_statements_batches_and_pools(graph, nation) -> None:
+    await graph.query(
+        "query PatientGp($nin: ID!) { person(nin: $nin) { gp { contract { id } } } }",
+        {"nin": nation.samples["personWithGp"]},
+    )
+
+    text = (await graph.client.get("/metrics")).text
+
+    assert 'helsegraf_requests_total{operation="PatientGp",status="200"}' in text
+    assert 'helsegraf_request_duration_seconds_bucket{le="0.05",operation="PatientGp",status="200"}' in text
+    assert "helsegraf_sql_statements_per_request_count" in text
+    assert 'helsegraf_dataloader_batch_size_count{loader="flr_list_membership_by_nin_at"}' in text
+    if nation.backend == "postgres":
+        assert 'helsegraf_db_pool_connections{database="' in text
+        assert 'state="in_use"' in text
+
+
+async def test_request_log_is_json_and_never_personal(graph, nation) -> None:
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("helsegraf.requests").addHandler(handler)
+    nin = nation.samples["personWithGp"]
+    try:
+        await graph.query("query Who($nin: ID!) { person(nin: $nin) { name { full } } }", {"nin": nin})
+    finally:
+        logging.getLogger("helsegraf.requests").removeHandler(handler)
+
+    [record] = records
+    line = json.loads(JsonFormatter().format(record))
+    assert {"requestId", "operation", "status", "durationMs", "sqlStatements", "sqlMs"} <= set(line)
+    assert line["operation"] == "Who"
+    assert line["status"] == 200
+    assert nin not in json.dumps(line)
+    assert graph.default_token not in json.dumps(line)
+
+
+async def test_security_headers_and_no_caching(graph) -> None:
+    response = await graph.post("{ __typename }")
+
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "no-referrer"
+
+
+async def test_cors_for_configured_origins_only(make_graph) -> None:
+    graph = await make_graph(http=HttpSettings(cors_origins=("https://min.helsenorge.example",)))
+    preflight = {
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization,content-type",
+    }
+
+    allowed = await graph.client.options("/graphql", headers={"origin": "https://min.helsenorge.example", **preflight})
+    other = await graph.client.options("/graphql", headers={"origin": "https://evil.example", **preflight})
+
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://min.helsenorge.example"
+    assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+    assert "access-control-allow-origin" not in other.headers
+
+
+async def test_introspection_and_graphiql_can_be_switched_off(make_graph) -> None:
+    graph = await make_graph(http=HttpSettings(introspection=False, graphiql=False))
+    on = await make_graph()
+
+    introspection = await graph.post("{ __schema { types { name } } }")
+    page = await graph.client.get("/graphql", headers={"accept": "text/html"})
+    page_on = await on.client.get("/graphql", headers={"accept": "text/html"})
+
+    assert introspection.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "introspection" in introspection.json()["errors"][0]["message"].lower()
+    assert "text/html" not in page.headers["content-type"]
+    assert page_on.headers["content-type"].startswith("text/html")
+
+
+@pytest.fixture(scope="session")
+def span_exporter():
+    """An in-memory span exporter installed once (OpenTelemetry allows one tracer provider per process)."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return exporter
+
+
+async def test_tracing_records_a_span_per_request(graph, span_exporter) -> None:
+    exporter = span_exporter
+    exporter.clear()
+
+    await graph.query("query Traced { __typename }")
+
+    spans = [s for s in exporter.get_finished_spans() if s.name == "graphql.request"]
+    assert spans
+    assert spans[-1].attributes["graphql.operation.name"] == "Traced"
+    assert spans[-1].attributes["http.response.status_code"] == 200

@@ -1,0 +1,81 @@
+"""The SQL statements a request issues depend on the query's shape, never on the number of rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from conftest import TODAY, db_rows
+from helsegraf.db import track_sql
+
+INTEGRATOR_QUERY = """
+query($nins: [ID!]!) { persons(nins: $nins) { nin gp {
+  gp { hprNumber name { full } } gpHerId
+  contract { id office { orgNumber name } }
+  officeCommunicationParty { herId electronicAddresses } } } }
+"""
+CONTRACTS_QUERY = """
+query($first: Int) { gpContracts(first: $first) { totalCount edges { node { id listSize
+  office { name } gps { relationship gp { name { full } approvals { category { text } validFrom } } } } } } }
+"""
+RESH_TREE_QUERY = """
+query($r: Int!) { reshUnit(reshId: $r) { name children { name children { name children { name unitType } } } } }
+"""
+
+
+@contextmanager
+def statements(graph) -> Iterator[list[str]]:
+    """Collect every SQL statement the app issues inside the block (the app's own accounting)."""
+    del graph
+    with track_sql() as stats:
+        yield stats.log
+
+
+def explain(seen: list[str]) -> str:
+    return f"{len(seen)} statements:\n" + "\n---\n".join(s if len(s) < 400 else s[:400] + " ..." for s in seen)
+
+
+async def count(graph, query: str, variables: dict) -> tuple[int, dict, list[str]]:
+    with statements(graph) as seen:
+        body = await graph.query(query, variables)
+    assert body["extensions"]["sql"]["statements"] == len(seen), explain(seen)
+    return len(seen), body["data"], seen
+
+
+async def test_integrator_query_costs_the_same_for_one_and_a_thousand_patients(graph, nation) -> None:
+    on = TODAY.isoformat()
+    nins = [r.nin for r in db_rows(
+        nation, "SELECT DISTINCT nin FROM flr_list_membership WHERE gp_her_id IS NOT NULL AND valid_from <= :on "
+        "AND (valid_to IS NULL OR valid_to > :on) ORDER BY nin", on=on)][:1000]  # fmt: skip
+    assert len(nins) == 1000
+
+    one, _, seen_one = await count(graph, INTEGRATOR_QUERY, {"nins": nins[:1]})
+    thousand, data, seen_thousand = await count(graph, INTEGRATOR_QUERY, {"nins": nins})
+
+    assert one == thousand, f"one patient: {explain(seen_one)}\n\na thousand: {explain(seen_thousand)}"
+    assert thousand <= 10, explain(seen_thousand)
+    assert thousand == 8, explain(seen_thousand)  # seven reads and the access log's one insert
+    assert all(p["gp"]["officeCommunicationParty"]["electronicAddresses"] for p in data["persons"])
+
+
+async def test_contract_list_costs_the_same_for_one_and_a_hundred(graph) -> None:
+    one, _, seen_one = await count(graph, CONTRACTS_QUERY, {"first": 1})
+    hundred, data, seen_hundred = await count(graph, CONTRACTS_QUERY, {"first": 100})
+
+    assert len(data["gpContracts"]["edges"]) > 1
+    assert one == hundred, f"one: {explain(seen_one)}\n\nhundred: {explain(seen_hundred)}"
+    assert hundred == 8, explain(seen_hundred)
+
+
+@pytest.mark.parametrize("root_type", ["RHF", "HF"])
+async def test_resh_subtree_costs_the_same_for_any_root(graph, nation, root_type: str) -> None:
+    roots = [
+        r.resh_id
+        for r in db_rows(nation, "SELECT resh_id FROM resh_unit WHERE unit_type = :t ORDER BY resh_id", t=root_type)
+    ]
+
+    costs = [(await count(graph, RESH_TREE_QUERY, {"r": root}))[0] for root in roots]
+
+    assert set(costs) == {7}, costs
