@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 
 import psycopg
 import pytest
 from graphql import GraphQLError, parse
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from conftest import db_rows
 from helsegraf.config import HttpSettings
@@ -133,3 +136,40 @@ async def test_the_statement_timeout_stops_a_runaway_statement(postgres_nation) 
     )
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     assert "statement timeout" in error["message"]
+
+
+COUNT_TO = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {n}) SELECT count(*) FROM c"
+RUNAWAY = text(COUNT_TO.format(n=20_000_000))  # several seconds of SQLite work
+QUICK = text(COUNT_TO.format(n=20_000))
+
+
+async def test_the_statement_timeout_stops_a_runaway_statement_on_sqlite(sqlite_nation) -> None:
+    settings = replace(sqlite_nation.settings, http=HttpSettings(statement_timeout_ms=200))
+    db = Database(settings)
+    try:
+        async with db.engine("flr").connect() as conn:
+            started = time.monotonic()
+            with pytest.raises(OperationalError) as stopped:
+                await conn.execute(RUNAWAY)
+            elapsed = time.monotonic() - started
+            # The deadline is per statement: the next one on the same connection runs in full.
+            [(count,)] = (await conn.execute(QUICK)).all()
+    finally:
+        await db.dispose()
+
+    assert 0.2 <= elapsed < 2, f"the statement was stopped after {elapsed:.2f} s (limit 0.2 s)"
+    assert count == 20000
+    error = format_error(GraphQLError("x", original_error=stopped.value), "r1", pre_execution=False)
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert error["extensions"]["limit"] == "statement timeout"
+
+
+async def test_sqlite_statements_are_unbounded_when_the_timeout_is_off(sqlite_nation) -> None:
+    db = Database(replace(sqlite_nation.settings, http=HttpSettings(statement_timeout_ms=0)))
+    try:
+        async with db.engine("flr").connect() as conn:
+            [(count,)] = (await conn.execute(QUICK)).all()
+    finally:
+        await db.dispose()
+
+    assert count == 20000

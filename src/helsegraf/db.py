@@ -9,6 +9,7 @@ SQLAlchemy's async engines.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -90,7 +91,54 @@ def make_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 0)
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "before_cursor_execute", _before_execute)
     event.listen(engine.sync_engine, "after_cursor_execute", _after_execute)
+    if url.startswith("sqlite") and statement_timeout_ms:
+        _bound_sqlite_statements(engine, statement_timeout_ms / 1000)
     return engine
+
+
+# SQLite calls the progress handler every this many virtual-machine instructions (about 0.1 ms of work).
+SQLITE_PROGRESS_STEPS = 10_000
+
+
+def _bound_sqlite_statements(engine: AsyncEngine, limit_s: float) -> None:
+    """Give SQLite the statement timeout PostgreSQL has: a statement running past it is interrupted.
+
+    Each connection gets a progress handler that aborts the running statement (sqlite3 raises
+    `OperationalError: interrupted`) once the deadline set when the statement started has passed.
+    """
+
+    def install(dbapi_connection: Any, record: Any) -> None:
+        deadline = record.info["statement_deadline"] = [math.inf]
+        dbapi_connection.run_async(
+            lambda raw: raw.set_progress_handler(lambda: time.monotonic() > deadline[0], SQLITE_PROGRESS_STEPS)
+        )
+
+    def start(conn: Any, *_: Any) -> None:
+        if deadline := conn.info.get("statement_deadline"):
+            deadline[0] = time.monotonic() + limit_s
+
+    def stop(conn: Any, *_: Any) -> None:
+        if deadline := conn.info.get("statement_deadline"):
+            deadline[0] = math.inf
+
+    def stop_on_error(context: Any) -> None:
+        if context.connection is not None:
+            stop(context.connection)
+
+    event.listen(engine.sync_engine, "connect", install)
+    event.listen(engine.sync_engine, "before_cursor_execute", start)
+    event.listen(engine.sync_engine, "after_cursor_execute", stop)
+    event.listen(engine.sync_engine, "handle_error", stop_on_error)
+
+
+def is_statement_timeout(error: BaseException) -> bool:
+    """Tell whether an error is a statement stopped by the statement timeout (PostgreSQL or SQLite)."""
+    import sqlite3  # noqa: PLC0415 - only on the error path
+
+    cause = getattr(error, "orig", None) or error
+    if isinstance(cause, sqlite3.OperationalError):
+        return str(cause) == "interrupted"
+    return isinstance(cause, psycopg.errors.QueryCanceled)
 
 
 def _pg_options(statement_timeout_ms: int) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from typing import Any, Final
 
 from graphql import GraphQLError
 
+from helsegraf.db import is_statement_timeout
+
 log = logging.getLogger("helsegraf.errors")
 
 BAD_USER_INPUT: Final = "BAD_USER_INPUT"
@@ -48,7 +50,7 @@ def format_error(error: GraphQLError, request_id: str, *, pre_execution: bool) -
         extensions["code"] = BAD_USER_INPUT if not pre_execution and code is None else (code or default)
         formatted["extensions"] = extensions
         return formatted
-    if _is_timeout(original):
+    if is_statement_timeout(original):
         return {**error.formatted, **error_body("a database statement ran longer than the statement timeout; "
                                                  "ask for less (fewer items, smaller pages)", QUERY_TOO_COMPLEX,
                                                  limit="statement timeout", requestId=request_id)}  # fmt: skip
@@ -60,13 +62,6 @@ def format_error(error: GraphQLError, request_id: str, *, pre_execution: bool) -
     if error.path:
         masked["path"] = error.path
     return masked
-
-
-def _is_timeout(error: BaseException) -> bool:
-    import psycopg  # noqa: PLC0415 - only on the error path
-
-    cause = getattr(error, "orig", None) or error
-    return isinstance(cause, psycopg.errors.QueryCanceled)
 
 
 def _is_unavailable(error: BaseException) -> bool:
