@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
+from html.parser import HTMLParser
+from urllib.parse import urljoin
 
 import pytest
 from opentelemetry import trace
@@ -161,6 +165,44 @@ async def test_introspection_and_graphiql_can_be_switched_off(make_graph) -> Non
     assert "introspection" in introspection.json()["errors"][0]["message"].lower()
     assert "text/html" not in page.headers["content-type"]
     assert page_on.headers["content-type"].startswith("text/html")
+    assert (await graph.client.get("/graphiql/graphiql-3.8.3.min.js")).status_code == 404
+
+
+class _Assets(HTMLParser):
+    """Collect the (address, integrity) of every script and stylesheet a page loads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = dict(attrs)
+        address = named.get("src") if tag == "script" else named.get("href") if tag == "link" else None
+        if address and (tag == "script" or named.get("rel") == "stylesheet"):
+            self.found.append((address, named.get("integrity")))
+
+
+async def test_graphiql_loads_every_asset_from_the_server_itself(make_graph) -> None:
+    graph = await make_graph()
+
+    page = await graph.client.get("/graphql", headers={"accept": "text/html"})
+    parser = _Assets()
+    parser.feed(page.text)
+    fetched = {address: await graph.client.get(urljoin("http://test/graphql", address)) for address, _ in parser.found}
+
+    assert "unpkg.com" not in page.text
+    assert len(parser.found) == 7  # React, ReactDOM, js-cookie, GraphiQL's script and style, the explorer's two
+    for address, integrity in parser.found:
+        asset = fetched[address]
+        assert address.startswith("graphiql/"), address
+        assert asset.status_code == 200, address
+        assert asset.headers["content-type"].split(";")[0] in {"text/javascript", "text/css"}, address
+        assert "immutable" in asset.headers["cache-control"]
+        # The browser checks subresource integrity: the served bytes must hash to the page's value.
+        assert integrity == "sha384-" + base64.b64encode(hashlib.sha384(asset.content).digest()).decode(), address
+    missing = await graph.client.get("/graphiql/nothing.js")
+    assert missing.status_code == 404
+    assert "immutable" not in missing.headers.get("cache-control", "")
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from strawberry.extensions import DisableIntrospection
 
 from helsegraf.authz.tokens import Verifier
@@ -23,6 +23,7 @@ from helsegraf.config import Settings
 from helsegraf.db import Database, track_sql
 from helsegraf.gateway.context import ContextFactory
 from helsegraf.gateway.errors import INTERNAL, error_body
+from helsegraf.gateway.graphiql import MOUNT, GraphiQLAssets
 from helsegraf.gateway.graphql_http import GraphQLEndpoint
 from helsegraf.gateway.middleware import SecurityHeaders
 from helsegraf.gateway.observability import (
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint(db.read_pools())),
+        *([Mount(MOUNT, GraphiQLAssets())] if http.graphiql else []),
     ]
     middleware = [Middleware(SecurityHeaders)]
     if http.cors_origins:

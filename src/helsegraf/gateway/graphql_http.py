@@ -18,7 +18,6 @@ from graphql import GraphQLError, OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.exceptions import MissingQueryError
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
@@ -31,6 +30,7 @@ from helsegraf.gateway.errors import (
     error_body,
     format_error,
 )
+from helsegraf.gateway.graphiql import graphiql_page
 from helsegraf.gateway.limits import LimitExceededError, Limits, check, parse_limited
 from helsegraf.gateway.observability import REFUSED
 from helsegraf.gateway.trusted import TrustedDocuments
@@ -169,7 +169,7 @@ class GraphQLEndpoint:
     ) -> None:
         self.schema, self.make_context, self.finish = schema, make_context, finish
         self.limits, self.graphiql, self.trusted = limits, graphiql, trusted
-        self._ide = get_graphql_ide_html("graphiql") if graphiql else ""
+        self._ide = graphiql_page() if graphiql else ""
 
     async def __call__(self, request: Request) -> Response:
         """Answer one GraphQL request."""
