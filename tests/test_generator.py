@@ -98,6 +98,16 @@ def test_references_across_registers_resolve() -> None:
         assert {r["approval_id"] for r in rows(world, table)} <= approvals
 
 
+def test_list_memberships_carry_the_patient_as_preg_has_them() -> None:
+    world = big()
+    persons = {r["nin"]: (r["birth_date"], r["gender"]) for r in rows(world, "preg_person")}
+    memberships = rows(world, "flr_list_membership")
+
+    assert memberships
+    for membership in memberships:
+        assert (membership["patient_birth_date"], membership["patient_gender"]) == persons[membership["nin"]]
+
+
 def test_every_resh_parent_exists_for_the_whole_of_its_link() -> None:
     world = big()
     units = {r["resh_id"]: r for r in rows(world, "resh_unit")}

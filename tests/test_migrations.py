@@ -30,6 +30,20 @@ def test_upgrade_creates_every_table_with_a_version_table_per_store(empty_databa
     assert missing_tables(settings) == []
 
 
+def test_migrated_columns_match_the_models(empty_database_url: str) -> None:
+    upgrade(Settings(database_url=empty_database_url))
+
+    engine = create_engine(empty_database_url)
+    try:
+        inspector = inspect(engine)
+        for store in STORES:
+            for name, table in METADATA[store].tables.items():
+                migrated = {c["name"]: c["nullable"] for c in inspector.get_columns(name)}
+                assert migrated == {c.name: c.nullable for c in table.columns}, name
+    finally:
+        engine.dispose()
+
+
 def test_downgrade_drops_every_table(empty_database_url: str) -> None:
     settings = Settings(database_url=empty_database_url)
     upgrade(settings)

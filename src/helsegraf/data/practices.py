@@ -271,7 +271,8 @@ def _memberships(builder: _Builder) -> None:
     """Put every resident on a list, with earlier lists for those who changed GP."""
     world, people, rng = builder.world, builder.people, builder.world.rng("flr-patients")
     choosers, ended, everywhere = _choosers(builder)
-    rows = world.table("flr_list_membership", ("id", "nin", "contract_id", "gp_her_id", "valid_from", "valid_to"))
+    rows = world.table("flr_list_membership", ("id", "nin", "contract_id", "gp_her_id", "valid_from", "valid_to",
+                                               "patient_birth_date", "patient_gender"))  # fmt: skip
     ids = Serial(rng, start=1)
     as_of = world.as_of
 
@@ -280,7 +281,7 @@ def _memberships(builder: _Builder) -> None:
             return
         gp = contract.gp_at(ends - timedelta(days=1) if ends else as_of)
         her_id = contract.office.gp_parties.get(gp) if gp is not None else None
-        rows.append((ids.take(), people.nin[i], contract.id, her_id, begins, ends))
+        rows.append((ids.take(), people.nin[i], contract.id, her_id, begins, ends, people.birth[i], people.gender[i]))
         if begins <= as_of and (ends is None or ends > as_of):
             contract.current_patients += 1
 

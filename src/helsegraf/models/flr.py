@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
+from datetime import date
+
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from helsegraf.models.base import ValidityMixin, register_metadata
@@ -55,3 +57,7 @@ class ListMembership(ValidityMixin, FlrBase):
     nin: Mapped[str] = mapped_column(String(11))
     contract_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("flr_gp_contract.id", ondelete="CASCADE"))
     gp_her_id: Mapped[int | None] = mapped_column(Integer)
+    # The patient as FLR holds them (the association's Patient, from Folkeregisteret): list statistics
+    # group on these in FLR instead of looking up every listed patient in PREG. Null on older rows.
+    patient_birth_date: Mapped[date | None] = mapped_column(Date)
+    patient_gender: Mapped[str | None] = mapped_column(String(6))  # FEMALE | MALE

@@ -12,7 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from helsegraf.authz.requirements import STATISTICS
 from helsegraf.models.flr import GpContract, ListMembership
@@ -136,14 +136,24 @@ class Statistics:
         contracts = select(CONTRACT.c.id).where(valid_at(CONTRACT, on))
         if municipality is not None:
             contracts = contracts.where(CONTRACT.c.municipality_code == municipality)
-        nins = [
-            r.nin
-            for r in await db.fetch(
-                FLR, select(MEMBERSHIP.c.nin).where(valid_at(MEMBERSHIP, on), MEMBERSHIP.c.contract_id.in_(contracts))
+        listed = (valid_at(MEMBERSHIP, on), MEMBERSHIP.c.contract_id.in_(contracts))
+        born, sex = MEMBERSHIP.c.patient_birth_date, MEMBERSHIP.c.patient_gender
+        # FLR holds each patient's birth date and gender: one grouped statement, tens of thousands of rows.
+        grouped = await db.fetch(FLR, select(born, sex, func.count().label("n")).where(*listed).group_by(born, sex))
+        by_birth: Counter[tuple[date, str]] = Counter()
+        for row in grouped:
+            if row.patient_birth_date is not None and row.patient_gender is not None:
+                by_birth[row.patient_birth_date, row.patient_gender] += row.n
+        if any(row.patient_birth_date is None or row.patient_gender is None for row in grouped):
+            # Memberships recorded without the patient's data: PREG has it.
+            unknown = select(MEMBERSHIP.c.nin).where(*listed, or_(born.is_(None), sex.is_(None)))
+            nins = [row.nin for row in await db.fetch(FLR, unknown)]
+            by_birth.update(
+                (p.birth_date, p.gender) for p in await db.fetch_by_keys(PREG, AGES_AND_GENDERS, PERSON.c.nin, nins)
             )
-        ]
-        people = await db.fetch_by_keys(PREG, AGES_AND_GENDERS, PERSON.c.nin, nins)
-        cells = Counter((_age_group(p.birth_date, on), p.gender) for p in people)
+        cells: Counter[tuple[str, str]] = Counter()
+        for (birth_date, gender), count in by_birth.items():
+            cells[_age_group(birth_date, on), gender] += count
         labels = [_label(low, high) for low, high in AGE_GROUPS]
         return [AgeGenderCount(age_group=label, gender=gender, patients=PersonCount.of(cells[label, gender]))
                 for label in labels for gender in ("FEMALE", "MALE")]  # fmt: skip
