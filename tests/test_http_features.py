@@ -9,12 +9,14 @@ import logging
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
+import httpx
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from conftest import running_server
 from helsegraf.config import HttpSettings
 from helsegraf.gateway.observability import JsonFormatter
 from helsegraf.gateway.trusted import ManifestError, TrustedDocuments, document_id
@@ -106,6 +108,22 @@ async def test_metrics_expose_requests_latency_statements_batches_and_pools(grap
     if nation.backend == "postgres":
         assert 'helsegraf_db_pool_connections{database="' in text
         assert 'state="in_use"' in text
+
+
+def test_metrics_add_up_every_worker(sqlite_nation) -> None:
+    """With several workers, whichever answers /metrics reports the requests all of them answered."""
+    query = {"query": 'query MetricsProbe { codes(system: "9060") { code } }'}
+
+    with running_server(sqlite_nation.settings, "--workers", "2") as server:
+        answers = [httpx.post(f"{server.url}/graphql", json=query, timeout=10) for _ in range(40)]
+        scrapes = [httpx.get(f"{server.url}/metrics", timeout=10).text for _ in range(6)]
+
+    assert {a.status_code for a in answers} == {200}
+    for text in scrapes:
+        [count] = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith('helsegraf_requests_total{operation="MetricsProbe",status="200"}')]  # fmt: skip
+        assert count == 40
+        assert 'helsegraf_request_duration_seconds_count{operation="MetricsProbe",status="200"} 40.0' in text
 
 
 async def test_request_log_is_json_and_never_personal(graph, nation) -> None:

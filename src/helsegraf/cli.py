@@ -130,20 +130,31 @@ def _check_database(settings: Settings) -> None:
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import os  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
 
     import uvicorn  # noqa: PLC0415
 
     os.environ["HELSEGRAF_DATABASE_URL"] = settings.effective_database_url
     os.environ["HELSEGRAF_REGISTERS"] = ",".join(sorted(settings.registers))
-    uvicorn.run(
-        "helsegraf.gateway.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        timeout_graceful_shutdown=20,
-    )
+    shared_metrics = None
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # The workers add up their metrics in files here, so /metrics reports the whole server.
+        shared_metrics = tempfile.mkdtemp(prefix="helsegraf-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared_metrics
+    try:
+        uvicorn.run(
+            "helsegraf.gateway.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            timeout_graceful_shutdown=20,
+        )
+    finally:
+        if shared_metrics is not None:
+            shutil.rmtree(shared_metrics, ignore_errors=True)
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql, /healthz, /readyz."""
+"""The Starlette application: /graphql, /healthz, /readyz, /metrics, and GraphiQL's assets."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -31,8 +31,11 @@ from helsegraf.gateway.observability import (
     configure_tracing,
     log_request,
     metrics_endpoint,
+    multiprocess_directory,
     observe_request,
+    refresh_pool_gauges,
     span,
+    worker_exited,
 )
 from helsegraf.gateway.trusted import TrustedDocuments
 from helsegraf.registers import AUDIT
@@ -115,11 +118,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         }
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        yield
-        await db.dispose()
-
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/healthz", healthz),
@@ -133,10 +131,33 @@ def create_app(settings: Settings | None = None) -> Starlette:
                           allow_headers=["authorization", "content-type", "x-purpose", "x-request-id"],
                           expose_headers=["x-request-id", "server-timing"], max_age=600)  # fmt: skip
         middleware.append(cors)
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=_lifespan(db))
     app.state.settings, app.state.db, app.state.schema = settings, db, schema
     tune_gc()
     return app
+
+
+POOL_GAUGE_PERIOD_S = 5.0
+
+
+def _lifespan(db: Database) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # Several workers: each keeps its pool gauges current, as only one of them answers a scrape.
+        refresher = asyncio.create_task(_refresh_pool_gauges(db)) if multiprocess_directory() else None
+        yield
+        if refresher is not None:
+            refresher.cancel()
+        worker_exited()
+        await db.dispose()
+
+    return lifespan
+
+
+async def _refresh_pool_gauges(db: Database) -> None:
+    while True:
+        await asyncio.sleep(POOL_GAUGE_PERIOD_S)
+        refresh_pool_gauges(db.read_pools())
 
 
 def create_app_from_env() -> Starlette:

@@ -17,7 +17,16 @@ from contextlib import contextmanager
 from typing import Any, Final
 
 from opentelemetry import trace
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -31,7 +40,13 @@ STATEMENTS: Final = Histogram(
     "SQL statements a request issued",
     buckets=(0, 1, 2, 4, 8, 12, 16, 24, 32, 64),
 )
-POOL: Final = Gauge("helsegraf_db_pool_connections", "Database read-pool connections", ["database", "state"])
+# With several workers each process holds its own pool: the exported value is the sum over live workers.
+POOL: Final = Gauge(
+    "helsegraf_db_pool_connections",
+    "Database read-pool connections",
+    ["database", "state"],
+    multiprocess_mode="livesum",
+)
 REFUSED: Final = Counter("helsegraf_requests_refused", "Requests refused by a limit or a bad token", ["reason"])
 
 OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -67,21 +82,45 @@ def observe_request(operation: str | None, status: int, seconds: float, statemen
     STATEMENTS.observe(statements)
 
 
+def refresh_pool_gauges(pools: dict[str, Any]) -> None:
+    """Set the pool gauges from the pools' own statistics."""
+    for name, pool in pools.items():
+        stats = pool.get_stats()
+        size = stats.get("pool_size", 0)
+        idle = stats.get("pool_available", 0)
+        POOL.labels(name, "open").set(size)
+        POOL.labels(name, "idle").set(idle)
+        POOL.labels(name, "in_use").set(max(0, size - idle))
+        POOL.labels(name, "waiting").set(stats.get("requests_waiting", 0))
+
+
+def multiprocess_directory() -> str | None:
+    """Return the directory worker processes share their metrics through, when several serve (else None)."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
 def metrics_endpoint(pools: dict[str, Any]) -> Any:
-    """Return the /metrics endpoint (Prometheus text format), refreshing the pool gauges first."""
+    """Return the /metrics endpoint (Prometheus text format), refreshing the pool gauges first.
+
+    With several worker processes (`helsegraf serve --workers N`), whichever worker answers reports the
+    sum over all of them, from the files they share (prometheus_client's multiprocess mode).
+    """
 
     async def endpoint(_request: Request) -> Response:
-        for name, pool in pools.items():
-            stats = pool.get_stats()
-            size = stats.get("pool_size", 0)
-            idle = stats.get("pool_available", 0)
-            POOL.labels(name, "open").set(size)
-            POOL.labels(name, "idle").set(idle)
-            POOL.labels(name, "in_use").set(max(0, size - idle))
-            POOL.labels(name, "waiting").set(stats.get("requests_waiting", 0))
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        refresh_pool_gauges(pools)
+        if multiprocess_directory() is None:
+            return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # unannotated upstream
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return endpoint
+
+
+def worker_exited() -> None:
+    """Drop this worker's live gauges from the shared metrics (its counters and histograms stay summed)."""
+    if multiprocess_directory() is not None:
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]  # unannotated upstream
 
 
 class JsonFormatter(logging.Formatter):
