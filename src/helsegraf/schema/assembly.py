@@ -21,6 +21,7 @@ from strawberry.types.field import StrawberryField
 from helsegraf.registers import AUDIT, FLR, PREG, REGISTERS
 from helsegraf.schema.ar import ArQuery, CommunicationParty
 from helsegraf.schema.bed import BedQuery, Organization
+from helsegraf.schema.executor import Executor
 from helsegraf.schema.flr import FlrQuery, GpAssignment, GpContract
 from helsegraf.schema.hpr import HealthPersonnel, HprQuery
 from helsegraf.schema.kodeverk import Code, KodeverkQuery, Municipality
@@ -154,7 +155,7 @@ def _install_fast_resolvers(schema: RegisterSchema) -> None:
             if "batch" in field.metadata and graphql_field.resolve is not None:
                 graphql_field.resolve = fast_resolver(graphql_field.resolve, field.metadata.get("requirement"))
             elif field.base_resolver is None and not field.extensions and not field.arguments:
-                graphql_field.resolve = attribute_resolver(field.python_name)
+                graphql_field.resolve = attribute_resolver(field.python_name, graphql_field.type)
 
 
 def build_schema(
@@ -167,6 +168,7 @@ def build_schema(
         types=ENTITY_TYPES,
         extensions=[lambda: ParserCache(maxsize=CACHE_SIZE), lambda: ValidationCache(maxsize=CACHE_SIZE), *extensions],
         federation_version=FEDERATION_VERSION,
+        execution_context_class=Executor,
     )
     _install_fast_resolvers(schema)
     return schema

@@ -25,11 +25,14 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLResolveInfo,
     InlineFragmentNode,
     get_named_type,
 )
 from graphql.execution.values import VariableValues, get_argument_values
+
+from helsegraf.schema.executor import PLAIN_LEAF, plain_leaf
 
 if TYPE_CHECKING:
     from helsegraf.schema.base import Context
@@ -186,12 +189,18 @@ def fast_resolver(original: Callable[..., Any], requirement: Any) -> Callable[..
     return resolve
 
 
-def attribute_resolver(python_name: str) -> Callable[[Any, GraphQLResolveInfo[Context]], Any]:
-    """Return a resolver that reads a plain attribute (what Strawberry does for fields without a resolver)."""
+def attribute_resolver(
+    python_name: str, field_type: GraphQLOutputType
+) -> Callable[[Any, GraphQLResolveInfo[Context]], Any]:
+    """Return a resolver that reads a plain attribute (what Strawberry does for fields without a resolver).
+
+    If the field is a scalar or enum (or a list of them), the executor answers it without calling this.
+    """
 
     def resolve(source: Any, _info: GraphQLResolveInfo[Context]) -> Any:
         return getattr(source, python_name)
 
+    setattr(resolve, PLAIN_LEAF, plain_leaf(python_name, field_type))
     return resolve
 
 
