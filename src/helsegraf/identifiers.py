@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import calendar
 import enum
+import operator
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -119,8 +120,13 @@ class _Decoded:
 
 
 def _weighted_remainder(digits: str, weights: tuple[int, ...]) -> int:
-    """Return the weighted digit sum modulo 11."""
-    return sum(w * int(d) for w, d in zip(weights, digits, strict=True)) % 11
+    """Return the weighted digit sum modulo 11 (of digits already checked to be ASCII digits)."""
+    if len(digits) != len(weights):
+        msg = f"{len(weights)} digits expected, got {len(digits)}"
+        raise ValueError(msg)
+    # Weighted sum of the ASCII codes, less what the code of "0" (48) contributed.
+    weighted: int = sum(map(operator.mul, weights, digits.encode()))
+    return (weighted - ord("0") * sum(weights)) % 11
 
 
 def _mod11_digit(digits: str, weights: tuple[int, ...]) -> int | None:
