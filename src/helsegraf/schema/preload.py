@@ -145,7 +145,8 @@ async def _field(
 ) -> None:
     batch = field.metadata.get("batch")
     if batch is None:
-        if field.base_resolver is None:  # a plain attribute holding objects: look through it
+        # A plain attribute holding objects: look through it (scalars have nothing below them).
+        if field.base_resolver is None and isinstance(child_type, GraphQLObjectType):
             await _level(info, raw, _flatten(getattr(o, field.python_name, None) for o in objects), nodes, child_type)
         return
     requirement = field.metadata.get("requirement")
