@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 from dataclasses import replace
@@ -162,6 +164,28 @@ async def test_the_statement_timeout_stops_a_runaway_statement_on_sqlite(sqlite_
     error = format_error(GraphQLError("x", original_error=stopped.value), "r1", pre_execution=False)
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     assert error["extensions"]["limit"] == "statement timeout"
+
+
+async def test_a_cancelled_sqlite_statement_is_still_stopped_by_the_timeout(sqlite_nation) -> None:
+    """A cancelled request's statement keeps running in aiosqlite's thread: the deadline must still stop it."""
+    db = Database(replace(sqlite_nation.settings, http=HttpSettings(statement_timeout_ms=200)))
+
+    async def runaway() -> None:
+        async with db.engine("flr").connect() as conn:
+            await conn.execute(RUNAWAY)
+
+    try:
+        started = time.monotonic()
+        task = asyncio.create_task(runaway())
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, OperationalError):
+            await task
+        settled = time.monotonic() - started
+    finally:
+        await db.dispose()
+
+    assert settled < 2, f"the cancelled statement ran for {settled:.2f} s (limit 0.2 s)"
 
 
 async def test_sqlite_statements_are_unbounded_when_the_timeout_is_off(sqlite_nation) -> None:

@@ -121,14 +121,16 @@ def _bound_sqlite_statements(engine: AsyncEngine, limit_s: float) -> None:
         if deadline := conn.info.get("statement_deadline"):
             deadline[0] = math.inf
 
-    def stop_on_error(context: Any) -> None:
-        if context.connection is not None:
-            stop(context.connection)
+    def returned(_dbapi_connection: Any, record: Any) -> None:
+        # A failed or cancelled statement leaves its deadline armed: a cancelled one still runs in
+        # aiosqlite's thread until the deadline stops it. The pool gets the connection back after that.
+        if deadline := record.info.get("statement_deadline"):
+            deadline[0] = math.inf
 
     event.listen(engine.sync_engine, "connect", install)
     event.listen(engine.sync_engine, "before_cursor_execute", start)
     event.listen(engine.sync_engine, "after_cursor_execute", stop)
-    event.listen(engine.sync_engine, "handle_error", stop_on_error)
+    event.listen(engine.sync_engine.pool, "checkin", returned)
 
 
 def is_statement_timeout(error: BaseException) -> bool:
