@@ -440,6 +440,11 @@ def test_valid_org_numbers(raw):
         ("", "an organisation number must be 9 digits, got 0"),
         ("974-760-673", "an organisation number must contain only digits, found '-'"),
         ("974760070", "no valid check digit exists for these first eight digits (never issued)"),
+        # python-stdnum reads full-width digits as digits; the expected check digit is still right
+        (
+            "\uff19\uff17\uff14\uff17\uff16\uff10\uff16\uff17\uff14",
+            "check digit does not match (expected 3, got \uff14)",
+        ),
     ],
 )
 def test_org_number_rejection_reasons(raw, reason):

@@ -120,7 +120,9 @@ class _Decoded:
 
 
 def _weighted_remainder(digits: str, weights: tuple[int, ...]) -> int:
-    """Return the weighted digit sum modulo 11 (of digits already checked to be ASCII digits)."""
+    """Return the weighted digit sum modulo 11 (of digits already checked to be digits)."""
+    if not digits.isascii():  # other Unicode digits (full-width, say), which python-stdnum accepts
+        digits = "".join(str(int(d)) for d in digits)
     if len(digits) != len(weights):
         msg = f"{len(weights)} digits expected, got {len(digits)}"
         raise ValueError(msg)
