@@ -6,7 +6,11 @@ import base64
 import hashlib
 import json
 import logging
+import os
+import subprocess
+import sys
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import urljoin
 
 import httpx
@@ -15,10 +19,11 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client.mmap_dict import MmapedDict
 
 from conftest import running_server
 from helsegraf.config import HttpSettings
-from helsegraf.gateway.observability import JsonFormatter
+from helsegraf.gateway.observability import JsonFormatter, collect_workers
 from helsegraf.gateway.trusted import ManifestError, TrustedDocuments, document_id
 from helsegraf.resolvers.base import RowLoader
 
@@ -110,20 +115,77 @@ async def test_metrics_expose_requests_latency_statements_batches_and_pools(grap
         assert 'state="in_use"' in text
 
 
-def test_metrics_add_up_every_worker(sqlite_nation) -> None:
+PROBE = 'helsegraf_requests_total{operation="MetricsProbe",status="200"}'
+
+
+def _answered_per_worker(shared: Path) -> dict[str, float]:
+    """Read each worker's own count of probe requests from the files the workers share."""
+    counts: dict[str, float] = {}
+    for path in shared.glob("counter_*.db"):
+        for key, value, _timestamp, _position in MmapedDict.read_all_values_from_file(str(path)):
+            _metric, name, labels, _help = json.loads(key)
+            if name == "helsegraf_requests_total" and labels.get("operation") == "MetricsProbe" and value:
+                counts[path.stem.removeprefix("counter_")] = value
+    return counts
+
+
+def test_metrics_add_up_every_worker(sqlite_nation, tmp_path) -> None:
     """With several workers, whichever answers /metrics reports the requests all of them answered."""
     query = {"query": 'query MetricsProbe { codes(system: "9060") { code } }'}
+    sent = 0
 
-    with running_server(sqlite_nation.settings, "--workers", "2") as server:
-        answers = [httpx.post(f"{server.url}/graphql", json=query, timeout=10) for _ in range(40)]
+    with running_server(sqlite_nation.settings, "--workers", "2", env={"TMPDIR": str(tmp_path)}) as server:
+        [shared] = tmp_path.glob("helsegraf-metrics-*")
+        # Each request on a new connection; go on until both workers have answered some.
+        while sent < 400 and len(_answered_per_worker(shared)) < 2:
+            answers = [httpx.post(f"{server.url}/graphql", json=query, timeout=10) for _ in range(20)]
+            assert {a.status_code for a in answers} == {200}
+            sent += len(answers)
+        per_worker = _answered_per_worker(shared)
         scrapes = [httpx.get(f"{server.url}/metrics", timeout=10).text for _ in range(6)]
 
-    assert {a.status_code for a in answers} == {200}
+    assert len(per_worker) == 2, "one worker answered every request"
+    assert sum(per_worker.values()) == sent
     for text in scrapes:
-        [count] = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                   if line.startswith('helsegraf_requests_total{operation="MetricsProbe",status="200"}')]  # fmt: skip
-        assert count == 40
-        assert 'helsegraf_request_duration_seconds_count{operation="MetricsProbe",status="200"} 40.0' in text
+        [count] = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(PROBE)]
+        assert count == sent
+        assert f'helsegraf_request_duration_seconds_count{{operation="MetricsProbe",status="200"}} {sent}.0' in text
+    assert not shared.exists(), "the workers' metric files outlived the server"
+
+
+SET_POOL_GAUGE = """
+import sys, time
+from helsegraf.gateway.observability import POOL
+POOL.labels("nation", "open").set(float(sys.argv[1]))
+print("set", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_a_killed_workers_pool_gauges_are_dropped(tmp_path) -> None:
+    """A worker killed without shutting down leaves its live gauges behind; a scrape drops them."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    workers = [subprocess.Popen([sys.executable, "-c", SET_POOL_GAUGE, str(n), "60"], env=env, stdout=subprocess.PIPE,
+                                text=True) for n in (3, 4)]  # fmt: skip
+    try:
+        for worker in workers:
+            assert worker.stdout is not None
+            assert worker.stdout.readline() == "set\n"
+        both = collect_workers(str(tmp_path)).decode()
+        workers[0].kill()
+        workers[0].wait()
+        after = collect_workers(str(tmp_path)).decode()
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+            if worker.stdout is not None:
+                worker.stdout.close()
+
+    gauge = 'helsegraf_db_pool_connections{database="nation",state="open"}'
+    assert f"{gauge} 7.0" in both
+    assert f"{gauge} 4.0" in after
+    assert not (tmp_path / f"gauge_livesum_{workers[0].pid}.db").exists()
 
 
 async def test_request_log_is_json_and_never_personal(graph, nation) -> None:

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Final
 
 from opentelemetry import trace
@@ -108,13 +109,36 @@ def metrics_endpoint(pools: dict[str, Any]) -> Any:
 
     async def endpoint(_request: Request) -> Response:
         refresh_pool_gauges(pools)
-        if multiprocess_directory() is None:
+        directory = multiprocess_directory()
+        if directory is None:
             return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # unannotated upstream
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(collect_workers(directory), media_type=CONTENT_TYPE_LATEST)
 
     return endpoint
+
+
+def collect_workers(directory: str) -> bytes:
+    """Return the metrics of every worker sharing `directory`, in Prometheus text format.
+
+    Live gauges of workers that died without shutting down (killed, out of memory) are dropped first.
+    """
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        pid = path.stem.rsplit("_", 1)[-1]
+        if pid.isdigit() and not _running(int(pid)):
+            multiprocess.mark_process_dead(int(pid), directory)  # type: ignore[no-untyped-call]  # unannotated
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, directory)  # type: ignore[no-untyped-call]  # unannotated upstream
+    return generate_latest(registry)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 def worker_exited() -> None:
