@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from enum import Enum
 from types import SimpleNamespace
 from typing import Any
@@ -20,9 +21,10 @@ from graphql import (
     parse,
 )
 from strawberry.schema._graphql_core import BaseGraphQLExecutionContext
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext as Stock
 
-from helsegraf.schema.executor import PLAIN_LEAF, Executor, plain_leaf
-from helsegraf.schema.preload import attribute_resolver
+from helsegraf.schema.executor import Executor
+from helsegraf.schema.preload import PLAIN_LEAF, attribute_resolver, plain_leaf
 
 
 class Status(Enum):
@@ -76,6 +78,7 @@ def test_plain_scalars_are_answered_without_calling_their_resolver() -> None:
         {"count": 3, "name": "Kari", "status": "SLEEPING", "addresses": ["a"]},  # not a Status
         {"count": 3, "name": "Kari", "status": Status.ACTIVE, "addresses": ["a", None]},  # null in a non-null list item
         {"count": 3, "name": "Kari", "status": Status.ACTIVE},  # no attribute at all
+        {"count": 3, "name": ValueError("gone"), "status": Status.ACTIVE, "addresses": []},  # an error as value
     ],
 )
 def test_answers_and_errors_are_graphql_cores_own(item: dict[str, Any]) -> None:
@@ -91,3 +94,74 @@ def test_only_scalars_enums_and_lists_of_them_take_the_fast_path() -> None:
     assert plain_leaf("s", GraphQLList(GraphQLNonNull(STATUS))) == ("s", STATUS, True)
     assert plain_leaf("o", GraphQLNonNull(other)) is None
     assert plain_leaf("l", GraphQLList(GraphQLList(GraphQLInt))) is None
+
+
+# ------------------------------------------------------------------ the whole graph, both executors
+
+DIFFERENTIAL = [
+    # The integrator's call, with an alias, a fragment, __typename and persons without a GP.
+    """query($nins: [ID!]!) { persons(nins: $nins) { __typename nin ...Gp also: gp { gpHerId } } }
+       fragment Gp on Person { gp { gp { hprNumber name { full } approvals { category { code } } }
+         gpHerId contract { id office { orgNumber name } gps { gp { hprNumber } } }
+         officeCommunicationParty { __typename herId electronicAddresses } } }""",
+    # Lists, connections and nested public edges.
+    """query($c: ID!) { gpContract(id: $c) { id office { orgNumber name parent { orgNumber } }
+       gps { relationship gp { hprNumber name { full } } }
+       patients(first: 5) { totalCount edges { node { nin } } } } }""",
+    # Skip and include on preloaded edges and plain fields.
+    """query($nins: [ID!]!, $yes: Boolean!) { persons(nins: $nins) { nin @skip(if: $yes)
+       gp { contract @include(if: $yes) { id } gp @skip(if: $yes) { hprNumber } } } }""",
+]
+
+
+@pytest.mark.parametrize("query", DIFFERENTIAL)
+@pytest.mark.parametrize("role", ["admin", "clinician", None])
+async def test_the_graph_answers_the_same_through_both_executors(make_graph, nation, query, role) -> None:
+    """Every answer, redaction and error is graphql-core's own, with the fast paths or without them."""
+    from conftest import db_rows, token  # noqa: PLC0415
+
+    nins = [r.nin for r in db_rows(nation, "SELECT nin FROM preg_person ORDER BY nin LIMIT 40")]
+    variables = {"nins": [*nins, nation.samples["personWithGp"]], "c": nation.samples["gpContractId"], "yes": True}
+    bearer = token(nation, role, hpr_number=1, org_number=nation.samples["officeOrgNumber"]) if role else None
+    graph = await make_graph(default_token=bearer)
+    schema = graph.client._transport.app.state.schema  # noqa: SLF001 - the app behind the test client
+
+    answers = []
+    for executor in (Executor, Stock):
+        schema.execution_context_class = executor
+        response = await graph.post(query, variables)
+        answers.append((response.status_code, response.json()))
+
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 200
+
+
+async def test_the_fast_paths_build_far_fewer_resolve_infos(make_graph, nation, monkeypatch) -> None:
+    from conftest import db_rows, token  # noqa: PLC0415
+
+    nins = [r.nin for r in db_rows(nation, "SELECT nin FROM flr_list_membership ORDER BY id LIMIT 100")]
+    graph = await make_graph(default_token=token(nation, "admin"))
+    schema = graph.client._transport.app.state.schema  # noqa: SLF001 - the app behind the test client
+    built: list[str] = []
+    original = Stock.build_resolve_info
+
+    def counting(self: Any, field_def: Any, field_nodes: Any, parent_type: Any, path: Any) -> Any:
+        built.append(f"{parent_type.name}.{field_nodes[0].name.value}")
+        return original(self, field_def, field_nodes, parent_type, path)
+
+    monkeypatch.setattr(Stock, "build_resolve_info", counting)  # Executor inherits it
+    query = ("query($nins: [ID!]!) { persons(nins: $nins) { nin gp { gp { hprNumber name { full } } gpHerId "
+             "contract { id office { orgNumber name } } "
+             "officeCommunicationParty { herId electronicAddresses } } } }")  # fmt: skip
+    counts = {}
+    for executor in (Executor, Stock):
+        schema.execution_context_class = executor
+        built.clear()
+        await graph.data(query, {"nins": nins})
+        counts[executor] = Counter(built)
+
+    # graphql-core builds one per field and object: about 14 per patient. The fast paths leave the
+    # root, each person's personal `gp` edge, and the one field with a resolver of its own.
+    assert counts[Stock].total() > 1300
+    assert set(counts[Executor]) == {"Query.persons", "Person.gp", "CommunicationParty.electronicAddresses"}
+    assert counts[Executor]["Person.gp"] == len(nins)

@@ -18,21 +18,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
+    GraphQLEnumType,
     GraphQLError,
+    GraphQLLeafType,
+    GraphQLList,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLScalarType,
     InlineFragmentNode,
     get_named_type,
+    get_nullable_type,
 )
 from graphql.execution.values import VariableValues, get_argument_values
-
-from helsegraf.schema.executor import PLAIN_LEAF, plain_leaf
 
 if TYPE_CHECKING:
     from helsegraf.schema.base import Context
@@ -40,6 +43,43 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 MISSING: Final = object()
 Batch = Callable[..., Awaitable[list[Any]]]
+
+
+# Set on an attribute resolver whose field is a scalar or enum, or a list of them.
+PLAIN_LEAF: Final = "helsegraf_plain_leaf"
+
+
+class PlainLeaf(NamedTuple):
+    """A field the executor answers from an attribute: its name, its scalar or enum type, whether a list."""
+
+    attribute: str
+    leaf: GraphQLLeafType
+    listed: bool
+
+
+def plain_leaf(attribute: str, field_type: GraphQLOutputType) -> PlainLeaf | None:
+    """Describe a field of `field_type` read from `attribute`, if the executor can answer it directly."""
+    inner = get_nullable_type(field_type)
+    listed = isinstance(inner, GraphQLList)
+    if isinstance(inner, GraphQLList):
+        inner = get_nullable_type(inner.of_type)
+    if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
+        return PlainLeaf(attribute, inner, listed)
+    return None
+
+
+# Set on an attribute resolver whose field is one object: the attribute's name.
+PLAIN_OBJECT: Final = "helsegraf_plain_object"
+# Set on the resolver of an edge without a requirement: the executor may answer its preloaded value itself.
+PRELOADED: Final = "helsegraf_preloaded"
+
+
+def preloaded(source: Any, field_name: str, args: Mapping[str, Any] | None = None) -> Any:
+    """Return the value preloaded for a field of `source` with these arguments, or MISSING."""
+    attached = getattr(source, "__dict__", {}).get("_preloaded")
+    if attached is None:
+        return MISSING
+    return attached.get((field_name, arg_key(args) if args else ()), MISSING)
 
 
 def arg_key(args: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -171,10 +211,7 @@ def fast_resolver(original: Callable[..., Any], requirement: Any) -> Callable[..
     """
 
     def resolve(source: Any, info: GraphQLResolveInfo[Context], **kwargs: Any) -> Any:
-        attached = source.__dict__.get("_preloaded")
-        value = (
-            MISSING if attached is None else attached.get((info.field_name, arg_key(kwargs) if kwargs else ()), MISSING)
-        )
+        value = preloaded(source, info.field_name, kwargs)
         if value is MISSING:
             return original(source, info, **kwargs)
         if requirement is not None:
@@ -187,6 +224,8 @@ def fast_resolver(original: Callable[..., Any], requirement: Any) -> Callable[..
                 guard.released(getattr(source, "subject_nin", None), requirement.group)
         return value
 
+    if requirement is None:
+        setattr(resolve, PRELOADED, True)
     return resolve
 
 
@@ -195,13 +234,16 @@ def attribute_resolver(
 ) -> Callable[[Any, GraphQLResolveInfo[Context]], Any]:
     """Return a resolver that reads a plain attribute (what Strawberry does for fields without a resolver).
 
-    If the field is a scalar or enum (or a list of them), the executor answers it without calling this.
+    If the field is a scalar or enum (or a list of them), or one object, the executor answers it
+    without calling this.
     """
 
     def resolve(source: Any, _info: GraphQLResolveInfo[Context]) -> Any:
         return getattr(source, python_name)
 
     setattr(resolve, PLAIN_LEAF, plain_leaf(python_name, field_type))
+    if isinstance(get_nullable_type(field_type), GraphQLObjectType):
+        setattr(resolve, PLAIN_OBJECT, python_name)
     return resolve
 
 
