@@ -29,6 +29,7 @@ def main() -> None:
     every.add_argument("--duration", type=float, default=15)
     every.add_argument("--concurrency", type=int, default=8)
     every.add_argument("--workers", type=int, default=2)
+    every.add_argument("--rounds", type=int, default=3, help="alternating rounds for (a) and (b)")
     args = parser.parse_args()
     if args.command == "seed":
         from bench import seeding  # noqa: PLC0415
@@ -45,7 +46,7 @@ def main() -> None:
     elif args.command == "all":
         from bench import suite  # noqa: PLC0415
 
-        suite.run(args.persons, args.duration, args.concurrency, args.workers)
+        suite.run(args.persons, args.duration, args.concurrency, args.workers, args.rounds)
     elif args.command == "federation":
         from bench import federation as federation_bench  # noqa: PLC0415
 
