@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, inspect
+from alembic import command
+from sqlalchemy import create_engine, inspect, text
+from typer.testing import CliRunner
 
+from helsegraf.cli import _check_database as check_database
+from helsegraf.cli import app
 from helsegraf.config import Settings
-from helsegraf.migrate import downgrade, missing_tables, upgrade
+from helsegraf.migrate import _config, downgrade, missing_tables, pending_migrations, upgrade
 from helsegraf.models import METADATA
 from helsegraf.registers import STORES
 
@@ -75,3 +79,49 @@ def test_each_register_can_live_in_its_own_database(tmp_path) -> None:
         others = {t for s in STORES if s != store for t in METADATA[s].tables}
         assert not others & _tables(url), f"{store}'s database holds another register's tables"
     assert _tables(f"sqlite:///{tmp_path / 'shared.db'}") == set()
+
+
+def test_migrate_brings_an_older_schema_up_to_date_and_keeps_the_data(empty_database_url: str, capsys) -> None:
+    runner = CliRunner()
+    settings = Settings(database_url=empty_database_url)
+    assert runner.invoke(app, ["seed", "--database-url", empty_database_url, "--persons", "300"]).exit_code == 0
+    engine = create_engine(empty_database_url)
+    try:
+        with engine.begin() as connection:  # back to the schema before the patients' birth date and gender
+            config = _config("flr")
+            config.attributes["connection"] = connection
+            command.downgrade(config, "flr_0001")
+        with engine.connect() as connection:
+            before = connection.execute(text("SELECT count(*) FROM flr_list_membership")).scalar_one()
+        behind = pending_migrations(settings)
+        check_database(settings)  # what `helsegraf serve` says before it starts
+        warned = capsys.readouterr().err
+
+        migrated = runner.invoke(app, ["migrate", "--database-url", empty_database_url])
+        again = runner.invoke(app, ["migrate", "--database-url", empty_database_url])
+
+        with engine.connect() as connection:
+            after = connection.execute(text("SELECT count(*) FROM flr_list_membership")).scalar_one()
+        columns = {c["name"] for c in inspect(engine).get_columns("flr_list_membership")}
+    finally:
+        engine.dispose()
+
+    assert behind == {"flr": ("flr_0001", "flr_0002")}
+    assert "the flr schema is at flr_0001, this version needs flr_0002; run `helsegraf migrate`" in " ".join(
+        warned.split()
+    )
+    assert migrated.exit_code == 0, migrated.output
+    assert "flr: flr_0001 -> flr_0002" in migrated.output
+    assert pending_migrations(settings) == {}
+    assert {"patient_birth_date", "patient_gender"} <= columns
+    assert after == before > 0
+    assert again.exit_code == 0
+    assert "nothing to do" in again.output
+
+
+def test_migrate_reports_an_unreachable_database_without_a_trace() -> None:
+    result = CliRunner().invoke(app, ["migrate", "--database-url", "postgresql://postgres@127.0.0.1:9/nowhere"])
+
+    assert result.exit_code == 2
+    assert "database error" in result.output
+    assert "Traceback" not in result.output

@@ -36,6 +36,13 @@ def _settings(database_url: str | None) -> Settings:
     return Settings.from_env().with_database_url(database_url)
 
 
+def _database_error(settings: Settings, exc: SQLAlchemyError) -> typer.Exit:
+    """Report a database error in one line (the URL without its password), and exit."""
+    first_line = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return _fail(f"database error at {redact_url(settings.effective_database_url)}: "
+                 f"{exc.__class__.__name__}: {first_line}")  # fmt: skip
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
     err.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code)
@@ -68,8 +75,7 @@ def seed(
     except (AlreadySeededError, LoadError) as exc:
         raise _fail(str(exc)) from None
     except SQLAlchemyError as exc:
-        raise _fail(f"database error at {redact_url(settings.effective_database_url)}: {exc.__class__.__name__}: "
-                    f"{str(exc.orig if hasattr(exc, 'orig') else exc).strip().splitlines()[0]}") from None  # fmt: skip
+        raise _database_error(settings, exc) from None
     table = Table(title=f"Seeded {persons:,} persons (seed {seed}) into {redact_url(settings.effective_database_url)}")
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -115,17 +121,37 @@ def _registers(value: str | None) -> frozenset[str]:
 
 
 def _check_database(settings: Settings) -> None:
-    """Warn (without stopping) when the database is unreachable or has no tables yet."""
-    from helsegraf.migrate import missing_tables  # noqa: PLC0415
+    """Warn (without stopping) when the database is unreachable, has no tables yet, or has an older schema."""
+    from helsegraf.migrate import missing_tables, pending_migrations  # noqa: PLC0415
 
     try:
         missing = missing_tables(settings, sorted(settings.registers))
+        behind = {} if missing else pending_migrations(settings, sorted(settings.registers))
     except SQLAlchemyError as exc:
         err.print(f"[yellow]warning:[/] cannot reach the database ({exc.__class__.__name__}); serving anyway, "
                   "/readyz reports 503 until it answers")  # fmt: skip
         return
     if missing:
         err.print(f"[yellow]warning:[/] {len(missing)} tables are missing (e.g. {missing[0]}); run `helsegraf seed`")
+    for store, (current, newest) in behind.items():
+        err.print(f"[yellow]warning:[/] the {store} schema is at {current}, this version needs {newest}; "
+                  "run `helsegraf migrate`")  # fmt: skip
+
+
+@app.command()
+def migrate(database_url: DatabaseUrl = None) -> None:
+    """Upgrade every register's schema to this version's newest revision, keeping the data."""
+    from helsegraf.migrate import pending_migrations, upgrade  # noqa: PLC0415
+
+    settings = _settings(database_url)
+    try:
+        behind = pending_migrations(settings)
+        upgrade(settings)
+    except SQLAlchemyError as exc:
+        raise _database_error(settings, exc) from None
+    for store, (current, newest) in behind.items():
+        err.print(f"{store}: {current or 'empty'} -> {newest}")
+    err.print("every register's schema is up to date" if behind else "nothing to do: every schema was up to date")
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:

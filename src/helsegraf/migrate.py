@@ -7,6 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
 from helsegraf.config import Settings
@@ -52,6 +53,31 @@ def upgrade(settings: Settings, stores: Iterable[str] = STORES) -> None:
 def downgrade(settings: Settings, stores: Iterable[str] = STORES) -> None:
     """Drop each store's tables by running its migrations down to the base."""
     _run(settings, stores, target="base")
+
+
+def pending_migrations(settings: Settings, stores: Iterable[str] = STORES) -> dict[str, tuple[str | None, str]]:
+    """Return the stores whose database is behind the newest revision: store -> (current, newest)."""
+    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415
+
+    script = ScriptDirectory.from_config(_config(next(iter(STORES))))
+    behind: dict[str, tuple[str | None, str]] = {}
+    for store in stores:
+        newest = _head(script, store)
+        engine = create_engine(settings.url_for(store))
+        try:
+            with engine.connect() as connection:
+                context = MigrationContext.configure(connection, opts={"version_table": f"alembic_version_{store}"})
+                current = context.get_current_revision()
+        finally:
+            engine.dispose()
+        if current != newest:
+            behind[store] = (current, newest)
+    return behind
+
+
+def _head(script: ScriptDirectory, store: str) -> str:
+    [head] = script.get_revisions(f"{store}@head")
+    return str(head.revision)
 
 
 def missing_tables(settings: Settings, stores: Iterable[str] = STORES) -> list[str]:
