@@ -5,6 +5,14 @@ from __future__ import annotations
 import argparse
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        msg = f"must be at least 1, got {number}"
+        raise argparse.ArgumentTypeError(msg)
+    return number
+
+
 def main() -> None:
     """Parse the command line and run a benchmark."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -29,7 +37,7 @@ def main() -> None:
     every.add_argument("--duration", type=float, default=15)
     every.add_argument("--concurrency", type=int, default=8)
     every.add_argument("--workers", type=int, default=2)
-    every.add_argument("--rounds", type=int, default=3, help="alternating rounds for (a) and (b)")
+    every.add_argument("--rounds", type=_positive, default=3, help="alternating rounds for (a) and (b)")
     args = parser.parse_args()
     if args.command == "seed":
         from bench import seeding  # noqa: PLC0415

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from graphql import (
+    GraphQLArgument,
     GraphQLEnumType,
     GraphQLField,
     GraphQLInt,
@@ -24,7 +25,7 @@ from strawberry.schema._graphql_core import BaseGraphQLExecutionContext
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext as Stock
 
 from helsegraf.schema.executor import Executor
-from helsegraf.schema.preload import PLAIN_LEAF, attribute_resolver, plain_leaf
+from helsegraf.schema.preload import PLAIN_LEAF, arg_key, attribute_resolver, fast_resolver, plain_leaf
 
 
 class Status(Enum):
@@ -165,3 +166,22 @@ async def test_the_fast_paths_build_far_fewer_resolve_infos(make_graph, nation, 
     assert counts[Stock].total() > 1300
     assert set(counts[Executor]) == {"Query.persons", "Person.gp", "CommunicationParty.electronicAddresses"}
     assert counts[Executor]["Person.gp"] == len(nins)
+
+
+def test_a_zero_default_is_not_taken_for_a_missing_argument() -> None:
+    """`b: pre` (n defaults to 0) must not get the value preloaded for `a: pre(n: null)`: 0 == False, not `is`."""
+    inner = GraphQLObjectType("Inner", {"v": GraphQLField(GraphQLInt, resolve=attribute_resolver("v", GraphQLInt))})
+    pre = GraphQLField(inner, args={"n": GraphQLArgument(GraphQLInt, default_value=0)},
+                       resolve=fast_resolver(lambda *_a, **_k: SimpleNamespace(v=-1), None))  # fmt: skip
+    graphql_schema = GraphQLSchema(
+        GraphQLObjectType("Query", {"mid": GraphQLField(GraphQLObjectType("Mid", {"pre": pre}))})
+    )
+    mid = SimpleNamespace(_preloaded={("pre", arg_key({"n": None})): SimpleNamespace(v=100),
+                                      ("pre", arg_key({"n": 0})): SimpleNamespace(v=0)})  # fmt: skip
+    query = parse("{ mid { a: pre(n: null) { v } b: pre { v } } }")
+
+    answers = [
+        execute(graphql_schema, query, root_value={"mid": mid}, executor_class=e).data for e in (Executor, Stock)
+    ]
+
+    assert answers[0] == answers[1] == {"mid": {"a": {"v": 100}, "b": {"v": 0}}}

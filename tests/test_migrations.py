@@ -125,3 +125,35 @@ def test_migrate_reports_an_unreachable_database_without_a_trace() -> None:
     assert result.exit_code == 2
     assert "database error" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_schema_from_a_newer_version_is_named_not_migrated(empty_database_url: str, capsys) -> None:
+    settings = Settings(database_url=empty_database_url)
+    upgrade(settings)
+    engine = create_engine(empty_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version_flr SET version_num = 'flr_0099'"))
+    finally:
+        engine.dispose()
+
+    check_database(settings)
+    warned = " ".join(capsys.readouterr().err.split())
+    result = CliRunner().invoke(app, ["migrate", "--database-url", empty_database_url])
+
+    assert "the flr schema is at flr_0099, which this version of helsegraf does not know" in warned
+    assert result.exit_code == 2
+    assert "a newer version migrated it" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_migrate_names_the_database_of_the_register_that_failed(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HELSEGRAF_HOME", str(tmp_path / "new-home"))
+    monkeypatch.setenv("HELSEGRAF_FLR_DATABASE_URL", "postgresql://postgres@127.0.0.1:9/flr_elsewhere")
+
+    result = CliRunner().invoke(app, ["migrate"])
+
+    assert result.exit_code == 2
+    assert "127.0.0.1:9/flr_elsewhere: OperationalError" in " ".join(result.output.split())
+    # The default SQLite file was created in the new home for the registers before FLR.
+    assert (tmp_path / "new-home").is_dir()

@@ -36,11 +36,10 @@ def _settings(database_url: str | None) -> Settings:
     return Settings.from_env().with_database_url(database_url)
 
 
-def _database_error(settings: Settings, exc: SQLAlchemyError) -> typer.Exit:
+def _database_error(url: str, exc: SQLAlchemyError) -> typer.Exit:
     """Report a database error in one line (the URL without its password), and exit."""
     first_line = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-    return _fail(f"database error at {redact_url(settings.effective_database_url)}: "
-                 f"{exc.__class__.__name__}: {first_line}")  # fmt: skip
+    return _fail(f"database error at {redact_url(url)}: {exc.__class__.__name__}: {first_line}")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -75,7 +74,7 @@ def seed(
     except (AlreadySeededError, LoadError) as exc:
         raise _fail(str(exc)) from None
     except SQLAlchemyError as exc:
-        raise _database_error(settings, exc) from None
+        raise _database_error(settings.effective_database_url, exc) from None
     table = Table(title=f"Seeded {persons:,} persons (seed {seed}) into {redact_url(settings.effective_database_url)}")
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -121,15 +120,20 @@ def _registers(value: str | None) -> frozenset[str]:
 
 
 def _check_database(settings: Settings) -> None:
-    """Warn (without stopping) when the database is unreachable, has no tables yet, or has an older schema."""
-    from helsegraf.migrate import missing_tables, pending_migrations  # noqa: PLC0415
+    """Warn (without stopping) when the database is unreachable, has no tables yet, or has another schema."""
+    from helsegraf.migrate import UnknownRevisionError, missing_tables, pending_migrations  # noqa: PLC0415
+    from helsegraf.registers import AUDIT  # noqa: PLC0415
 
+    stores = sorted({*settings.registers, AUDIT})
     try:
-        missing = missing_tables(settings, sorted(settings.registers))
-        behind = {} if missing else pending_migrations(settings, sorted(settings.registers))
+        missing = missing_tables(settings, stores)
+        behind = {} if missing else pending_migrations(settings, stores)
     except SQLAlchemyError as exc:
         err.print(f"[yellow]warning:[/] cannot reach the database ({exc.__class__.__name__}); serving anyway, "
                   "/readyz reports 503 until it answers")  # fmt: skip
+        return
+    except UnknownRevisionError as exc:
+        err.print(f"[yellow]warning:[/] {exc}; upgrade helsegraf")
         return
     if missing:
         err.print(f"[yellow]warning:[/] {len(missing)} tables are missing (e.g. {missing[0]}); run `helsegraf seed`")
@@ -141,14 +145,20 @@ def _check_database(settings: Settings) -> None:
 @app.command()
 def migrate(database_url: DatabaseUrl = None) -> None:
     """Upgrade every register's schema to this version's newest revision, keeping the data."""
-    from helsegraf.migrate import pending_migrations, upgrade  # noqa: PLC0415
+    from helsegraf.migrate import UnknownRevisionError, pending_migrations, upgrade  # noqa: PLC0415
+    from helsegraf.registers import STORES  # noqa: PLC0415
 
     settings = _settings(database_url)
-    try:
-        behind = pending_migrations(settings)
-        upgrade(settings)
-    except SQLAlchemyError as exc:
-        raise _database_error(settings, exc) from None
+    settings.home.mkdir(parents=True, exist_ok=True)
+    behind: dict[str, tuple[str | None, str]] = {}
+    for store in STORES:  # one at a time, so that an error names the store's own database
+        try:
+            behind |= pending_migrations(settings, [store])
+            upgrade(settings, [store])
+        except SQLAlchemyError as exc:
+            raise _database_error(settings.url_for(store), exc) from None
+        except UnknownRevisionError as exc:
+            raise _fail(f"{exc}; upgrade helsegraf rather than the database") from None
     for store, (current, newest) in behind.items():
         err.print(f"{store}: {current or 'empty'} -> {newest}")
     err.print("every register's schema is up to date" if behind else "nothing to do: every schema was up to date")

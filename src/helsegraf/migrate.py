@@ -55,11 +55,19 @@ def downgrade(settings: Settings, stores: Iterable[str] = STORES) -> None:
     _run(settings, stores, target="base")
 
 
+class UnknownRevisionError(Exception):
+    """A store's database is at a revision this version does not know (a newer version migrated it)."""
+
+
 def pending_migrations(settings: Settings, stores: Iterable[str] = STORES) -> dict[str, tuple[str | None, str]]:
-    """Return the stores whose database is behind the newest revision: store -> (current, newest)."""
+    """Return the stores whose database is behind the newest revision: store -> (current, newest).
+
+    Raises UnknownRevisionError for a store at a revision this version does not have.
+    """
     from alembic.runtime.migration import MigrationContext  # noqa: PLC0415
 
     script = ScriptDirectory.from_config(_config(next(iter(STORES))))
+    known = {revision.revision for revision in script.walk_revisions()}
     behind: dict[str, tuple[str | None, str]] = {}
     for store in stores:
         newest = _head(script, store)
@@ -70,6 +78,10 @@ def pending_migrations(settings: Settings, stores: Iterable[str] = STORES) -> di
                 current = context.get_current_revision()
         finally:
             engine.dispose()
+        if current is not None and current not in known:
+            msg = (f"the {store} schema is at {current}, which this version of helsegraf does not know "
+                   f"(it knows up to {newest}): a newer version migrated it")  # fmt: skip
+            raise UnknownRevisionError(msg)
         if current != newest:
             behind[store] = (current, newest)
     return behind

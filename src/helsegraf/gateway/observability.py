@@ -125,7 +125,8 @@ def collect_workers(directory: str) -> bytes:
     for path in Path(directory).glob("gauge_live*_*.db"):
         pid = path.stem.rsplit("_", 1)[-1]
         if pid.isdigit() and not _running(int(pid)):
-            multiprocess.mark_process_dead(int(pid), directory)  # type: ignore[no-untyped-call]  # unannotated
+            # What prometheus_client's mark_process_dead does, safe when another worker's scrape got there first.
+            path.unlink(missing_ok=True)
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, directory)  # type: ignore[no-untyped-call]  # unannotated upstream
     return generate_latest(registry)

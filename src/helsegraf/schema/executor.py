@@ -29,8 +29,13 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from helsegraf.schema.preload import MISSING, PLAIN_LEAF, PLAIN_OBJECT, PRELOADED, PlainLeaf, preloaded
 
 _ABSENT: Final = object()
-# Argument defaults that leave a field's preload key empty (see preload.arg_key).
+# Argument defaults that leave a field's preload key empty (see preload.arg_key); compared by identity,
+# since 0 == False.
 _NEUTRAL_DEFAULTS: Final = (None, False, Undefined)
+
+
+def _neutral(default: Any) -> bool:
+    return any(default is neutral for neutral in _NEUTRAL_DEFAULTS)
 
 
 class Executor(StrawberryGraphQLCoreExecutionContext):
@@ -72,7 +77,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         elif (
             getattr(field_def.resolve, PRELOADED, False)
             and not node.arguments
-            and all(arg.default_value in _NEUTRAL_DEFAULTS for arg in field_def.args.values())
+            and all(_neutral(arg.default_value) for arg in field_def.args.values())
         ):
             value = preloaded(source, node.name.value)
         else:
