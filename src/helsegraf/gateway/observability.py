@@ -125,8 +125,7 @@ def collect_workers(directory: str) -> bytes:
     for path in Path(directory).glob("gauge_live*_*.db"):
         pid = path.stem.rsplit("_", 1)[-1]
         if pid.isdigit() and not _running(int(pid)):
-            # What prometheus_client's mark_process_dead does, safe when another worker's scrape got there first.
-            path.unlink(missing_ok=True)
+            _forget_live_gauges(directory, pid)
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, directory)  # type: ignore[no-untyped-call]  # unannotated upstream
     return generate_latest(registry)
@@ -138,14 +137,24 @@ def _running(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # it exists, under another user
-        return True
+        pass
     return True
+
+
+def _forget_live_gauges(directory: str, pid: int | str) -> None:
+    """Remove a worker's live-gauge files, as prometheus_client's mark_process_dead does.
+
+    Unlike it, this is safe when another worker's scrape removed them first.
+    """
+    for path in Path(directory).glob(f"gauge_live*_{pid}.db"):
+        path.unlink(missing_ok=True)
 
 
 def worker_exited() -> None:
     """Drop this worker's live gauges from the shared metrics (its counters and histograms stay summed)."""
-    if multiprocess_directory() is not None:
-        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]  # unannotated upstream
+    directory = multiprocess_directory()
+    if directory is not None:
+        _forget_live_gauges(directory, os.getpid())
 
 
 class JsonFormatter(logging.Formatter):

@@ -141,10 +141,13 @@ class Statistics:
         # FLR holds each patient's birth date and gender: one grouped statement, tens of thousands of rows.
         grouped = await db.fetch(FLR, select(born, sex, func.count().label("n")).where(*listed).group_by(born, sex))
         by_birth: Counter[tuple[date, str]] = Counter()
+        incomplete = False
         for row in grouped:
-            if row.patient_birth_date is not None and row.patient_gender is not None:
+            if row.patient_birth_date is None or row.patient_gender is None:
+                incomplete = True
+            else:
                 by_birth[row.patient_birth_date, row.patient_gender] += row.n
-        if any(row.patient_birth_date is None or row.patient_gender is None for row in grouped):
+        if incomplete:
             # Memberships recorded without the patient's data: PREG has it.
             unknown = select(MEMBERSHIP.c.nin).where(*listed, or_(born.is_(None), sex.is_(None)))
             nins = [row.nin for row in await db.fetch(FLR, unknown)]
