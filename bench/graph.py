@@ -17,8 +17,8 @@ from sqlalchemy import create_engine, text
 
 from bench.common import nation_database, summary, table, write_results
 from helsegraf.authz.tokens import AuthSettings, mint
-from helsegraf.gateway.app import create_app
-from helsegraf.gateway.context import oslo_today
+from helsegraf.http.app import create_app
+from helsegraf.http.context import oslo_today
 
 INTEGRATOR_QUERY = """
 query($nins: [ID!]!) { persons(nins: $nins) { nin gp {

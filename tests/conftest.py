@@ -24,8 +24,8 @@ from helsegraf.data.load import load
 from helsegraf.data.nation import generate
 from helsegraf.data.sample import sample_ids
 from helsegraf.data.world import World
-from helsegraf.gateway.app import create_app
-from helsegraf.gateway.context import oslo_today
+from helsegraf.http.app import create_app
+from helsegraf.http.context import oslo_today
 from helsegraf.migrate import upgrade
 
 POSTGRES_ADMIN_URL = os.environ.get("HELSEGRAF_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

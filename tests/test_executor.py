@@ -24,8 +24,8 @@ from graphql import (
 from strawberry.schema._graphql_core import BaseGraphQLExecutionContext
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext as Stock
 
-from helsegraf.schema.executor import Executor
-from helsegraf.schema.preload import PLAIN_LEAF, arg_key, attribute_resolver, fast_resolver, plain_leaf
+from helsegraf.execution.executor import Executor
+from helsegraf.execution.preload import PLAIN_LEAF, arg_key, attribute_resolver, fast_resolver, plain_leaf
 
 
 class Status(Enum):

@@ -13,7 +13,7 @@ from conftest import Graph, db_rows, free_port, token
 from helsegraf.authz.tokens import AuthSettings
 from helsegraf.db import track_sql
 from helsegraf.federation import Subgraph, compose, node_ready, running, write_subgraphs
-from helsegraf.gateway.app import create_app
+from helsegraf.http.app import create_app
 from helsegraf.registers import REGISTERS
 from helsegraf.schema import build_schema
 

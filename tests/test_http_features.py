@@ -23,9 +23,9 @@ from prometheus_client.mmap_dict import MmapedDict
 
 from conftest import running_server
 from helsegraf.config import HttpSettings
-from helsegraf.gateway.observability import JsonFormatter, collect_workers
-from helsegraf.gateway.trusted import ManifestError, TrustedDocuments, document_id
-from helsegraf.resolvers.base import RowLoader
+from helsegraf.http.observability import JsonFormatter, collect_workers
+from helsegraf.http.trusted import ManifestError, TrustedDocuments, document_id
+from helsegraf.loaders.base import RowLoader
 
 ALLOWED = 'query Codes { codes(system: "9060") { code } }'
 
@@ -155,7 +155,7 @@ def test_metrics_add_up_every_worker(sqlite_nation, tmp_path) -> None:
 
 SET_POOL_GAUGE = """
 import sys, time
-from helsegraf.gateway.observability import POOL
+from helsegraf.http.observability import POOL
 POOL.labels("nation", "open").set(float(sys.argv[1]))
 print("set", flush=True)
 time.sleep(float(sys.argv[2]))

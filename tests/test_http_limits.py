@@ -17,8 +17,8 @@ from sqlalchemy.exc import OperationalError
 from conftest import db_rows
 from helsegraf.config import HttpSettings
 from helsegraf.db import Database, track_sql
-from helsegraf.gateway.errors import format_error
-from helsegraf.gateway.limits import Limits, check
+from helsegraf.http.errors import format_error
+from helsegraf.http.limits import Limits, check
 from helsegraf.schema import build_schema
 
 

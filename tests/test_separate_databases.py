@@ -9,8 +9,8 @@ from helsegraf.config import Settings
 from helsegraf.data.load import load
 from helsegraf.data.nation import generate
 from helsegraf.data.sample import sample_ids
-from helsegraf.gateway.app import create_app
-from helsegraf.gateway.context import oslo_today
+from helsegraf.http.app import create_app
+from helsegraf.http.context import oslo_today
 from helsegraf.migrate import upgrade
 from helsegraf.registers import STORES
 

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from conftest import token
 from helsegraf.authz.principal import PID_CLAIM, ROLE_CLAIM
 from helsegraf.authz.tokens import DEV_AUDIENCE, DEV_ISSUER, AuthConfigError, AuthSettings, dev_key
-from helsegraf.gateway.app import create_app
+from helsegraf.http.app import create_app
 
 QUERY = "query($nin: ID!) { person(nin: $nin) { name { full } } }"
 

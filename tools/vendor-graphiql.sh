@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Re-create src/helsegraf/gateway/static/graphiql/ from the npm registry: the files Strawberry's GraphiQL
+# Re-create src/helsegraf/http/static/graphiql/ from the npm registry: the files Strawberry's GraphiQL
 # page loads from unpkg.com, so that GraphiQL works on a network without internet access.
 # Run it when Strawberry's page asks for new versions (tests/test_graphiql.py fails and names them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=src/helsegraf/gateway/static/graphiql
+target=src/helsegraf/http/static/graphiql
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

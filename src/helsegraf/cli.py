@@ -180,7 +180,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared_metrics
     try:
         uvicorn.run(
-            "helsegraf.gateway.app:create_app_from_env",
+            "helsegraf.http.app:create_app_from_env",
             factory=True,
             host=host,
             port=port,

@@ -1,4 +1,4 @@
-"""Metrics the data layer records (the HTTP layer's own are in gateway/observability.py)."""
+"""Metrics the data layer records (the HTTP layer's own are in http/observability.py)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import strawberry
 
 from helsegraf.schema import refs
 from helsegraf.schema.base import Info, edge_field
-from helsegraf.schema.preload import edge, root
+from helsegraf.execution.preload import edge, root
 
 if TYPE_CHECKING:
     from helsegraf.schema.bed import Organization

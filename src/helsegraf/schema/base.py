@@ -16,7 +16,7 @@ from strawberry.types.field import StrawberryField
 
 from helsegraf.authz.requirements import Requirement
 from helsegraf.db import Database, SqlStats
-from helsegraf.resolvers import Loaders
+from helsegraf.loaders import Loaders
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -218,7 +218,7 @@ def personal(requirement: Requirement, *, description: str, batch: Any = None) -
 
 
 def edge_field(batch: Any, *, description: str, requires: str | None = None) -> StrawberryField:
-    """Declare an edge whose values `batch` loads for many parents at once (see schema/preload.py).
+    """Declare an edge whose values `batch` loads for many parents at once (see execution/preload.py).
 
     `requires` names fields of the parent, owned by another register, that the edge reads: a
     subgraph without that register asks the gateway for them (Federation `@requires`).

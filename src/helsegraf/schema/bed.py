@@ -11,7 +11,7 @@ from helsegraf.schema import refs
 from helsegraf.schema.ar import OrganizationAr
 from helsegraf.schema.base import Info, edge_field, user_error
 from helsegraf.schema.flr import OrganizationFlr
-from helsegraf.schema.preload import edge, root
+from helsegraf.execution.preload import edge, root
 from helsegraf.schema.resh import OrganizationResh
 
 if TYPE_CHECKING:

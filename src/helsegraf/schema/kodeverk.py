@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 
-from helsegraf.resolvers.kodeverk import find_system
+from helsegraf.loaders.kodeverk import find_system
 from helsegraf.schema import refs
 from helsegraf.schema.base import Info, user_error
 

@@ -17,7 +17,7 @@ from helsegraf.schema.base import Info, check_list, edge_field, personal, user_e
 from helsegraf.schema.flr import PersonFlr
 from helsegraf.schema.hpr import PersonHpr
 from helsegraf.schema.names import PersonName
-from helsegraf.schema.preload import edge, preload
+from helsegraf.execution.preload import edge, preload
 
 if TYPE_CHECKING:
     from helsegraf.schema.kodeverk import Municipality

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from helsegraf.registers import AR, BED, FLR, HPR, KODEVERK, PREG, RESH
-from helsegraf.resolvers.kodeverk import KOMMUNE
+from helsegraf.loaders.kodeverk import KOMMUNE
 
 if TYPE_CHECKING:
     from helsegraf.schema.ar import CommunicationParty

@@ -19,7 +19,7 @@ from helsegraf.models.flr import GpContract, ListMembership
 from helsegraf.models.hpr import Approval
 from helsegraf.models.preg import Person
 from helsegraf.registers import FLR, HPR, PREG
-from helsegraf.resolvers.base import valid_at
+from helsegraf.loaders.base import valid_at
 from helsegraf.schema import refs
 from helsegraf.schema.base import Info, check_municipality, personal
 

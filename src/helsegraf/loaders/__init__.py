@@ -7,14 +7,14 @@ created on first use, so a request pays only for the edges it walks.
 from __future__ import annotations
 
 from helsegraf.db import Database
-from helsegraf.resolvers.ar import ArLoaders
-from helsegraf.resolvers.audit import AuditLoaders
-from helsegraf.resolvers.bed import BedLoaders
-from helsegraf.resolvers.flr import FlrLoaders
-from helsegraf.resolvers.hpr import HprLoaders
-from helsegraf.resolvers.kodeverk import KodeverkLoaders
-from helsegraf.resolvers.preg import PregLoaders
-from helsegraf.resolvers.resh import ReshLoaders
+from helsegraf.loaders.ar import ArLoaders
+from helsegraf.loaders.audit import AuditLoaders
+from helsegraf.loaders.bed import BedLoaders
+from helsegraf.loaders.flr import FlrLoaders
+from helsegraf.loaders.hpr import HprLoaders
+from helsegraf.loaders.kodeverk import KodeverkLoaders
+from helsegraf.loaders.preg import PregLoaders
+from helsegraf.loaders.resh import ReshLoaders
 
 
 class Loaders(PregLoaders, FlrLoaders, HprLoaders, ReshLoaders, ArLoaders, BedLoaders, KodeverkLoaders, AuditLoaders):

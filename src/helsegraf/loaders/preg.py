@@ -9,7 +9,7 @@ from sqlalchemy import select
 from helsegraf.db import Database
 from helsegraf.models.preg import ParentRelation, Person
 from helsegraf.registers import PREG
-from helsegraf.resolvers.base import GroupLoader, RowLoader
+from helsegraf.loaders.base import GroupLoader, RowLoader
 
 PERSON = Person.__table__
 RELATION = ParentRelation.__table__

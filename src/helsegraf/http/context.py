@@ -17,12 +17,12 @@ from helsegraf.authz.principal import Principal
 from helsegraf.authz.tokens import InvalidTokenError, Verifier
 from helsegraf.config import Settings
 from helsegraf.db import Database
-from helsegraf.gateway.errors import FORBIDDEN, UNAUTHENTICATED, error_body
-from helsegraf.gateway.graphql_http import ReleaseRefusedError, RequestError
-from helsegraf.gateway.observability import REFUSED
+from helsegraf.http.errors import FORBIDDEN, UNAUTHENTICATED, error_body
+from helsegraf.http.graphql_http import ReleaseRefusedError, RequestError
+from helsegraf.http.observability import REFUSED
 from helsegraf.models.preg import ParentRelation, Person
 from helsegraf.registers import PREG
-from helsegraf.resolvers import Loaders
+from helsegraf.loaders import Loaders
 from helsegraf.schema.base import Context, OpenGuard
 
 OSLO = ZoneInfo("Europe/Oslo")

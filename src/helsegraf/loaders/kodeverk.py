@@ -14,7 +14,7 @@ from sqlalchemy.engine import Row
 from helsegraf.db import Database
 from helsegraf.models.kodeverk import Code, CodeSystem
 from helsegraf.registers import KODEVERK
-from helsegraf.resolvers.base import GroupLoader
+from helsegraf.loaders.base import GroupLoader
 
 CODE = Code.__table__
 SYSTEM = CodeSystem.__table__

@@ -21,12 +21,12 @@ from strawberry.extensions import DisableIntrospection
 from helsegraf.authz.tokens import Verifier
 from helsegraf.config import Settings
 from helsegraf.db import Database, track_sql
-from helsegraf.gateway.context import ContextFactory
-from helsegraf.gateway.errors import INTERNAL, error_body
-from helsegraf.gateway.graphiql import MOUNT, GraphiQLAssets
-from helsegraf.gateway.graphql_http import GraphQLEndpoint
-from helsegraf.gateway.middleware import SecurityHeaders
-from helsegraf.gateway.observability import (
+from helsegraf.http.context import ContextFactory
+from helsegraf.http.errors import INTERNAL, error_body
+from helsegraf.http.graphiql import MOUNT, GraphiQLAssets
+from helsegraf.http.graphql_http import GraphQLEndpoint
+from helsegraf.http.middleware import SecurityHeaders
+from helsegraf.http.observability import (
     configure_logging,
     configure_tracing,
     log_request,
@@ -37,7 +37,7 @@ from helsegraf.gateway.observability import (
     span,
     worker_exited,
 )
-from helsegraf.gateway.trusted import TrustedDocuments
+from helsegraf.http.trusted import TrustedDocuments
 from helsegraf.registers import AUDIT
 from helsegraf.schema import build_schema
 

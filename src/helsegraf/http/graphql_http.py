@@ -22,7 +22,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from helsegraf.gateway.errors import (
+from helsegraf.http.errors import (
     BAD_USER_INPUT,
     PERSISTED_QUERY_NOT_FOUND,
     QUERY_TOO_COMPLEX,
@@ -30,10 +30,10 @@ from helsegraf.gateway.errors import (
     error_body,
     format_error,
 )
-from helsegraf.gateway.graphiql import graphiql_page
-from helsegraf.gateway.limits import LimitExceededError, Limits, check, parse_limited
-from helsegraf.gateway.observability import REFUSED
-from helsegraf.gateway.trusted import TrustedDocuments
+from helsegraf.http.graphiql import graphiql_page
+from helsegraf.http.limits import LimitExceededError, Limits, check, parse_limited
+from helsegraf.http.observability import REFUSED
+from helsegraf.http.trusted import TrustedDocuments
 from helsegraf.schema.assembly import RegisterSchema
 
 log = logging.getLogger("helsegraf.http")

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Row
 from helsegraf.db import Database
 from helsegraf.models.flr import GpContract, GpPeriod, ListMembership
 from helsegraf.registers import FLR
-from helsegraf.resolvers.base import DatedLoader, GroupLoader, RowLoader, first_or_none, valid_at, valid_on_param
+from helsegraf.loaders.base import DatedLoader, GroupLoader, RowLoader, first_or_none, valid_at, valid_on_param
 
 CONTRACT = GpContract.__table__
 PERIOD = GpPeriod.__table__

@@ -26,7 +26,7 @@ from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from helsegraf.schema.preload import MISSING, PLAIN_LEAF, PLAIN_OBJECT, PRELOADED, PlainLeaf, preloaded
+from helsegraf.execution.preload import MISSING, PLAIN_LEAF, PLAIN_OBJECT, PRELOADED, PlainLeaf, preloaded
 
 _ABSENT: Final = object()
 # Argument defaults that leave a field's preload key empty (see preload.arg_key); compared by identity,

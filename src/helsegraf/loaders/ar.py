@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from helsegraf.db import Database
 from helsegraf.models.ar import CommunicationParty, ElectronicAddress
 from helsegraf.registers import AR
-from helsegraf.resolvers.base import GroupLoader, RowLoader
+from helsegraf.loaders.base import GroupLoader, RowLoader
 
 PARTY = CommunicationParty.__table__
 ADDRESS = ElectronicAddress.__table__

@@ -1,0 +1,1 @@
+"""What makes a query fast without changing its answer: the preloader and the executor's fast paths."""
