@@ -20,9 +20,9 @@ from helsegraf.db import Database
 from helsegraf.http.errors import FORBIDDEN, UNAUTHENTICATED, error_body
 from helsegraf.http.graphql_http import ReleaseRefusedError, RequestError
 from helsegraf.http.observability import REFUSED
+from helsegraf.loaders import Loaders
 from helsegraf.models.preg import ParentRelation, Person
 from helsegraf.registers import PREG
-from helsegraf.loaders import Loaders
 from helsegraf.schema.base import Context, OpenGuard
 
 OSLO = ZoneInfo("Europe/Oslo")

@@ -10,9 +10,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 
 from helsegraf.db import Database
+from helsegraf.loaders.base import GroupLoader, RowLoader
 from helsegraf.models.ar import CommunicationParty, ElectronicAddress
 from helsegraf.registers import AR
-from helsegraf.loaders.base import GroupLoader, RowLoader
 
 PARTY = CommunicationParty.__table__
 ADDRESS = ElectronicAddress.__table__

@@ -7,9 +7,9 @@ from functools import cached_property
 from sqlalchemy import select
 
 from helsegraf.db import Database
+from helsegraf.loaders.base import GroupLoader, RowLoader
 from helsegraf.models.bed import Organization
 from helsegraf.registers import BED
-from helsegraf.loaders.base import GroupLoader, RowLoader
 
 ORGANIZATION = Organization.__table__
 ORGANIZATIONS = select(ORGANIZATION)

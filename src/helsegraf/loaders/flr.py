@@ -12,9 +12,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Row
 
 from helsegraf.db import Database
+from helsegraf.loaders.base import DatedLoader, GroupLoader, RowLoader, first_or_none, valid_at, valid_on_param
 from helsegraf.models.flr import GpContract, GpPeriod, ListMembership
 from helsegraf.registers import FLR
-from helsegraf.loaders.base import DatedLoader, GroupLoader, RowLoader, first_or_none, valid_at, valid_on_param
 
 CONTRACT = GpContract.__table__
 PERIOD = GpPeriod.__table__

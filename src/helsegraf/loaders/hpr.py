@@ -7,9 +7,9 @@ from functools import cached_property
 from sqlalchemy import select
 
 from helsegraf.db import Database
+from helsegraf.loaders.base import GroupLoader, RowLoader
 from helsegraf.models.hpr import Approval, HealthPersonnel, RequisitionRight, Speciality, Suspension
 from helsegraf.registers import HPR
-from helsegraf.loaders.base import GroupLoader, RowLoader
 
 PERSON = HealthPersonnel.__table__
 APPROVAL = Approval.__table__

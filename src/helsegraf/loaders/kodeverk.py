@@ -12,9 +12,9 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.engine import Row
 
 from helsegraf.db import Database
+from helsegraf.loaders.base import GroupLoader
 from helsegraf.models.kodeverk import Code, CodeSystem
 from helsegraf.registers import KODEVERK
-from helsegraf.loaders.base import GroupLoader
 
 CODE = Code.__table__
 SYSTEM = CodeSystem.__table__

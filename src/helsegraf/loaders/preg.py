@@ -7,9 +7,9 @@ from functools import cached_property
 from sqlalchemy import select
 
 from helsegraf.db import Database
+from helsegraf.loaders.base import GroupLoader, RowLoader
 from helsegraf.models.preg import ParentRelation, Person
 from helsegraf.registers import PREG
-from helsegraf.loaders.base import GroupLoader, RowLoader
 
 PERSON = Person.__table__
 RELATION = ParentRelation.__table__

@@ -7,9 +7,9 @@ from functools import cached_property
 from sqlalchemy import select
 
 from helsegraf.db import Database
+from helsegraf.loaders.base import GroupLoader, RowLoader
 from helsegraf.models.resh import ParentLink, ReshService, ReshUnit
 from helsegraf.registers import RESH
-from helsegraf.loaders.base import GroupLoader, RowLoader
 
 UNIT = ReshUnit.__table__
 LINK = ParentLink.__table__

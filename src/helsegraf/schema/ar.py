@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from helsegraf.execution.preload import edge, root
 from helsegraf.schema import refs
 from helsegraf.schema.base import Info, edge_field
-from helsegraf.execution.preload import edge, root
 
 if TYPE_CHECKING:
     from helsegraf.schema.bed import Organization

@@ -18,15 +18,15 @@ from strawberry.types import ExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
+from helsegraf.execution.executor import Executor
+from helsegraf.execution.preload import attribute_resolver, fast_resolver, preload_entities
 from helsegraf.registers import AUDIT, FLR, PREG, REGISTERS
 from helsegraf.schema.ar import ArQuery, CommunicationParty
 from helsegraf.schema.bed import BedQuery, Organization
-from helsegraf.execution.executor import Executor
 from helsegraf.schema.flr import FlrQuery, GpAssignment, GpContract
 from helsegraf.schema.hpr import HealthPersonnel, HprQuery
 from helsegraf.schema.kodeverk import Code, KodeverkQuery, Municipality
 from helsegraf.schema.preg import Person, PregQuery
-from helsegraf.execution.preload import attribute_resolver, fast_resolver, preload_entities
 from helsegraf.schema.resh import ReshQuery, ReshUnit
 from helsegraf.schema.stats import StatsQuery
 

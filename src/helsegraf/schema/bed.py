@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from helsegraf.execution.preload import edge, root
 from helsegraf.identifiers import InvalidIdentifierError, parse_org_number
 from helsegraf.schema import refs
 from helsegraf.schema.ar import OrganizationAr
 from helsegraf.schema.base import Info, edge_field, user_error
 from helsegraf.schema.flr import OrganizationFlr
-from helsegraf.execution.preload import edge, root
 from helsegraf.schema.resh import OrganizationResh
 
 if TYPE_CHECKING:

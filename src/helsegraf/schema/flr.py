@@ -10,9 +10,10 @@ import strawberry
 from graphql import GraphQLError
 
 from helsegraf.authz.requirements import GP, PATIENT_LIST
-from helsegraf.registers import FLR
+from helsegraf.execution.preload import edge, preload, root
 from helsegraf.loaders.base import is_valid_on
 from helsegraf.loaders.flr import contracts_page, contracts_query
+from helsegraf.registers import FLR
 from helsegraf.schema import refs
 from helsegraf.schema.ar import GpAssignmentAr
 from helsegraf.schema.base import (
@@ -26,7 +27,6 @@ from helsegraf.schema.base import (
     personal,
     user_error,
 )
-from helsegraf.execution.preload import edge, preload, root
 
 if TYPE_CHECKING:
     from helsegraf.schema.bed import Organization

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from helsegraf.authz.requirements import HPR_EXTENDED, PERSON_HEALTH_PERSONNEL
+from helsegraf.execution.preload import edge, root
 from helsegraf.loaders.base import is_valid_on
 from helsegraf.schema import refs
 from helsegraf.schema.ar import HealthPersonnelAr
 from helsegraf.schema.base import Info, edge_field, personal
 from helsegraf.schema.flr import HealthPersonnelFlr
 from helsegraf.schema.names import PersonName
-from helsegraf.execution.preload import edge, root
 
 if TYPE_CHECKING:
     from helsegraf.schema.kodeverk import Code

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from helsegraf.authz.requirements import ADDRESS, ADDRESS_PROTECTION, FAMILY, IDENTITY
+from helsegraf.execution.preload import edge, preload
 from helsegraf.identifiers import InvalidIdentifierError, parse_nin
 from helsegraf.schema import refs
 from helsegraf.schema.audit import PersonAudit
@@ -17,7 +18,6 @@ from helsegraf.schema.base import Info, check_list, edge_field, personal, user_e
 from helsegraf.schema.flr import PersonFlr
 from helsegraf.schema.hpr import PersonHpr
 from helsegraf.schema.names import PersonName
-from helsegraf.execution.preload import edge, preload
 
 if TYPE_CHECKING:
     from helsegraf.schema.kodeverk import Municipality

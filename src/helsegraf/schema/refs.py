@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from helsegraf.registers import AR, BED, FLR, HPR, KODEVERK, PREG, RESH
 from helsegraf.loaders.kodeverk import KOMMUNE
+from helsegraf.registers import AR, BED, FLR, HPR, KODEVERK, PREG, RESH
 
 if TYPE_CHECKING:
     from helsegraf.schema.ar import CommunicationParty

@@ -15,11 +15,11 @@ import strawberry
 from sqlalchemy import func, or_, select
 
 from helsegraf.authz.requirements import STATISTICS
+from helsegraf.loaders.base import valid_at
 from helsegraf.models.flr import GpContract, ListMembership
 from helsegraf.models.hpr import Approval
 from helsegraf.models.preg import Person
 from helsegraf.registers import FLR, HPR, PREG
-from helsegraf.loaders.base import valid_at
 from helsegraf.schema import refs
 from helsegraf.schema.base import Info, check_municipality, personal
 
