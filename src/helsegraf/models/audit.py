@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from helsegraf.models.base import register_metadata
@@ -17,19 +17,28 @@ class AuditBase(DeclarativeBase):
 
 
 class AccessLogEntry(AuditBase):
-    """Who saw which field groups of whose data, when, and why. Append-only from the API."""
+    """Who saw which field groups of whose data, when, and why. Append-only from the API.
+
+    Whose: a person by `nin`, or a health worker registered without one by `subject_hpr_number`.
+    Actor fields are stored whole, as the caller sent them.
+    """
 
     __tablename__ = "audit_access_log"
-    __table_args__ = (Index("ix_audit_access_log_nin_at", "nin", "at"),)
+    __table_args__ = (
+        Index("ix_audit_access_log_nin_at", "nin", "at"),
+        Index("ix_audit_access_log_subject_hpr_number_at", "subject_hpr_number", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    request_id: Mapped[str] = mapped_column(String(40))
-    nin: Mapped[str] = mapped_column(String(11))
-    subject: Mapped[str | None] = mapped_column(String(200))
-    role: Mapped[str | None] = mapped_column(String(40))
+    request_id: Mapped[str] = mapped_column(Text)
+    nin: Mapped[str | None] = mapped_column(String(11))
+    subject_hpr_number: Mapped[int | None] = mapped_column(Integer)
+    subject: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str | None] = mapped_column(Text)
     hpr_number: Mapped[int | None] = mapped_column(Integer)
     org_number: Mapped[str | None] = mapped_column(String(9))
-    client_id: Mapped[str | None] = mapped_column(String(200))
-    purpose: Mapped[str | None] = mapped_column(String(200))
-    fields: Mapped[str] = mapped_column(String(400))  # space-separated field groups
+    client_id: Mapped[str | None] = mapped_column(Text)
+    purpose: Mapped[str | None] = mapped_column(Text)
+    scopes: Mapped[str | None] = mapped_column(Text)  # space-separated: the scopes or policies a release relied on
+    fields: Mapped[str] = mapped_column(Text)  # space-separated field groups
