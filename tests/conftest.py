@@ -99,8 +99,13 @@ class Nation:
         return create_engine(self.settings.effective_database_url)
 
 
+# `HELSEGRAF_FAST_PATHS=0 pytest` runs the whole suite without the preloader and the executor's
+# shortcuts (CI runs it both ways): answers, redactions and the access log must not change.
+FAST_PATHS = Settings.from_env().fast_paths
+
+
 def _seed(url: str, home: Path) -> Nation:
-    settings = Settings(home=home, database_url=url)
+    settings = Settings(home=home, database_url=url, fast_paths=FAST_PATHS)
     upgrade(settings)
     world = generate(NATION_PERSONS, NATION_SEED)
     load(settings, world)
@@ -128,6 +133,13 @@ def postgres_nation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nation
 def nation(backend: str, request: pytest.FixtureRequest) -> Nation:
     """The seeded nation on the backend under test."""
     return request.getfixturevalue(f"{backend}_nation")  # type: ignore[no-any-return]
+
+
+def sealed(nation: Nation, kind: str, number: int) -> str:
+    """Return the opaque id the nation's server hands out for an internal number (authz/opaque.py)."""
+    from helsegraf.authz.opaque import Sealer, load_secret  # noqa: PLC0415
+
+    return Sealer(load_secret(nation.settings.home, nation.settings.id_secret)).seal(kind, number)
 
 
 def token(nation: Nation, role: str = "admin", **claims: Any) -> str:
@@ -175,7 +187,7 @@ async def graph(nation: Nation) -> AsyncIterator[Graph]:
     await app.state.db.dispose()
 
 
-TODAY = date.today()  # noqa: DTZ011 - tests compare with the server's notion of today
+TODAY = oslo_today()  # the server's notion of today (Norway's date, not the machine's)
 
 
 def db_rows(nation: Nation, sql: str, **params: Any) -> list[Any]:

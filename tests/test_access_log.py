@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -121,17 +125,21 @@ async def test_only_audit_read_reads_someone_elses_log(graph, nation) -> None:
     assert as_auditor["data"]["person"]["accessLog"]["totalCount"] >= 0
 
 
-@pytest.fixture
-def blocked_audit_url(backend: str, tmp_path: Path):
-    """An access-log store whose table refuses every insert."""
+@contextmanager
+def blocked_audit_store(backend: str) -> Iterator[str]:
+    """An access-log store whose table refuses every insert (its trigger's message names the refused nin)."""
+    folder = Path(tempfile.mkdtemp())
     if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'audit.db'}"
+        url = f"sqlite:///{folder / 'audit.db'}"
         block = "CREATE TRIGGER refuse BEFORE INSERT ON audit_access_log BEGIN SELECT RAISE(ABORT, 'read-only'); END"
         statements = [block]
     else:
         url = create_postgres_database("helsegraf_audit")
         statements = [
-            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'read-only'; END $$ LANGUAGE plpgsql",
+            (
+                "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'read-only: %', NEW.nin; END $$ "
+                "LANGUAGE plpgsql"
+            ),
             "CREATE TRIGGER refuse BEFORE INSERT ON audit_access_log FOR EACH ROW EXECUTE FUNCTION refuse()",
         ]
 
@@ -141,9 +149,19 @@ def blocked_audit_url(backend: str, tmp_path: Path):
         for statement in statements:
             conn.execute(text(statement))
     engine.dispose()
-    yield url
-    if backend == "postgres":
-        drop_postgres_database(url)
+    try:
+        yield url
+    finally:
+        if backend == "postgres":
+            drop_postgres_database(url)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def blocked_audit_url(backend: str) -> Iterator[str]:
+    """An access-log store whose table refuses every insert."""
+    with blocked_audit_store(backend) as url:
+        yield url
 
 
 async def test_no_personal_data_leaves_when_the_log_cannot_be_written(make_graph, nation, blocked_audit_url) -> None:

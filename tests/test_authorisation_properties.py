@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import TODAY, db_rows
+from helsegraf.authz.age import is_under
 from test_authorisation import FIELD_SCOPES, ROLE_SCOPES, expected_reason, role_token
 
 PERSON_LEAVES = {"name": "{ full }", "birthDate": "", "gender": "", "status": "", "deathDate": "",
@@ -126,5 +126,4 @@ def _children_under_16(nation, pid: str | None) -> set[str]:
         return set()
     rows = db_rows(nation, "SELECT p.nin, p.birth_date FROM preg_parent_relation r "
                            "JOIN preg_person p ON p.nin = r.child_nin WHERE r.parent_nin = :p", p=pid)  # fmt: skip
-    limit = date(TODAY.year - 16, TODAY.month, min(TODAY.day, 28))
-    return {r.nin for r in rows if r.birth_date > limit}
+    return {r.nin for r in rows if is_under(r.birth_date, 16, TODAY)}

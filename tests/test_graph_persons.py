@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from conftest import TODAY, db_rows
+from conftest import TODAY, db_rows, sealed
 from helsegraf.identifiers import make_nin
 
 INTEGRATOR_QUERY = """
@@ -103,18 +103,21 @@ async def test_persons_keeps_order_and_answers_null_for_unknown(graph, nation) -
     assert [p["nin"] if p else None for p in data["persons"]] == expected
 
 
-async def test_persons_rejects_an_invalid_identity_number_naming_it(graph, nation) -> None:
-    nins = [nation.samples["personWithGp"], "12345678901"]
+async def test_persons_answers_each_invalid_identity_number_in_its_own_place(graph, nation) -> None:
+    nins = ["12345678901", nation.samples["personWithGp"], "1234", nation.samples["deceasedPerson"], "12345678901"]
 
     response = await graph.post("query($nins: [ID!]!) { persons(nins: $nins) { nin } }", {"nins": nins})
 
     body = response.json()
-    assert body["data"] is None
-    [error] = body["errors"]
-    assert error["extensions"]["code"] == "BAD_USER_INPUT"
-    assert "nins[1]" in error["message"]
-    assert "12345678901" in error["message"]
-    assert "check digit" in error["message"]
+    assert response.status_code == 200
+    assert body["data"]["persons"] == [None, {"nin": nins[1]}, None, {"nin": nins[3]}, None]
+    errors = {tuple(e["path"]): e for e in body["errors"]}
+    assert set(errors) == {("persons", 0), ("persons", 2), ("persons", 4)}
+    for index, error in errors.items():
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert f"nins[{index[1]}]" in error["message"]
+    assert "12345678901" in errors["persons", 0]["message"]
+    assert "check digit" in errors["persons", 0]["message"]
 
 
 async def test_persons_refuses_more_than_a_thousand(graph, nation) -> None:
@@ -163,8 +166,9 @@ async def test_gp_history_lists_every_membership_newest_first(graph, nation) -> 
     )
 
     assert [(h["id"], h["validFrom"], h["contract"]["id"]) for h in data["person"]["gpHistory"]] == [
-        (str(r.id), str(r.valid_from), str(r.contract_id)) for r in rows
+        (sealed(nation, "membership", r.id), str(r.valid_from), str(r.contract_id)) for r in rows
     ]
+    assert all(str(r.id) not in h["id"] for r, h in zip(rows, data["person"]["gpHistory"], strict=True))
     assert len(rows) >= 2
 
 

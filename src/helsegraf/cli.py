@@ -186,6 +186,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
             port=port,
             workers=workers,
             log_level="warning",
+            access_log=False,  # request lines carry GET query strings, i.e. variables with identity numbers
             timeout_graceful_shutdown=20,
         )
     finally:

@@ -112,6 +112,8 @@ class Settings:
     registers: frozenset[str] = frozenset(REGISTERS)
     auth: AuthSettings = field(default_factory=AuthSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    id_secret: str | None = None  # seals ids and cursors (authz/opaque.py); else a file under `home`
+    fast_paths: bool = True  # the preloader and the executor's shortcuts (execution/); off answers the same, slower
 
     def url_for(self, store: str) -> str:
         """Return the database URL of a register or store (its own, else the shared one)."""
@@ -145,4 +147,6 @@ class Settings:
             registers=parse_registers(env.get("HELSEGRAF_REGISTERS")),
             auth=AuthSettings.from_env(env),
             http=HttpSettings.from_env(env),
+            id_secret=env.get("HELSEGRAF_ID_SECRET") or None,
+            fast_paths=not _off(env.get("HELSEGRAF_FAST_PATHS")),
         )

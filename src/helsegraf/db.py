@@ -88,7 +88,8 @@ def make_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 0)
     if url.startswith("postgresql"):
         kwargs = {"pool_size": pool_size, "max_overflow": pool_size, "pool_recycle": 1800, "pool_pre_ping": True,
                   "pool_timeout": 5, "connect_args": _pg_options(statement_timeout_ms)}  # fmt: skip
-    engine = create_async_engine(url, **kwargs)
+    # Parameters hold identity numbers: an error message must never carry them into a log line.
+    engine = create_async_engine(url, hide_parameters=True, **kwargs)
     event.listen(engine.sync_engine, "before_cursor_execute", _before_execute)
     event.listen(engine.sync_engine, "after_cursor_execute", _after_execute)
     if url.startswith("sqlite") and statement_timeout_ms:

@@ -32,7 +32,7 @@ def _config(store: str) -> Config:
 
 def _run(settings: Settings, stores: Iterable[str], *, target: str) -> None:
     for store in stores:
-        engine = create_engine(settings.url_for(store))
+        engine = create_engine(settings.url_for(store), hide_parameters=True)
         try:
             with engine.begin() as connection:
                 cfg = _config(store)
@@ -71,7 +71,7 @@ def pending_migrations(settings: Settings, stores: Iterable[str] = STORES) -> di
     behind: dict[str, tuple[str | None, str]] = {}
     for store in stores:
         newest = _head(script, store)
-        engine = create_engine(settings.url_for(store))
+        engine = create_engine(settings.url_for(store), hide_parameters=True)
         try:
             with engine.connect() as connection:
                 context = MigrationContext.configure(connection, opts={"version_table": f"alembic_version_{store}"})
@@ -98,7 +98,7 @@ def missing_tables(settings: Settings, stores: Iterable[str] = STORES) -> list[s
 
     missing: list[str] = []
     for store in stores:
-        engine = create_engine(settings.url_for(store))
+        engine = create_engine(settings.url_for(store), hide_parameters=True)
         try:
             existing = set(inspect(engine).get_table_names())
         finally:

@@ -7,7 +7,7 @@ The API only ever appends to it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -16,13 +16,13 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Row
 
 from helsegraf.authz.principal import Principal
+from helsegraf.authz.release import Released, Subject
 from helsegraf.db import Database
 from helsegraf.models.audit import AccessLogEntry
 from helsegraf.registers import AUDIT
 
 LOG = cast("Table", AccessLogEntry.__table__)  # typed as FromClause; a model with __tablename__ maps a Table
 COUNTS = select(LOG.c.nin, func.count().label("n")).group_by(LOG.c.nin)
-PURPOSE_MAX = 200
 
 
 class AccessLogUnavailableError(Exception):
@@ -35,24 +35,34 @@ async def write_entries(
     principal: Principal,
     request_id: str,
     purpose: str | None,
-    released: dict[str, set[str]],
+    released: Mapping[Subject, Released],
     at: datetime,
 ) -> int:
-    """Append one entry per person whose data the response releases; return how many."""
+    """Append one entry per person (or health worker without a nin) whose data the response releases.
+
+    Actor fields are stored whole; the caller's request id and purpose were checked when the request
+    arrived (http/context.py), and token claims when the token was verified.
+    """
     if not released:
         return 0
     actor = {
         "at": at, "request_id": request_id, "subject": principal.subject, "role": principal.role,
         "hpr_number": principal.hpr_number, "org_number": principal.org_number, "client_id": principal.client_id,
-        "purpose": purpose[:PURPOSE_MAX] if purpose else None,
+        "purpose": purpose,
     }  # fmt: skip
-    persons = sorted(released)
+    subjects = sorted(released, key=lambda s: (isinstance(s, int), str(s)))
+    varying: dict[str, list[Any]] = {
+        "nin": [s if isinstance(s, str) else None for s in subjects],
+        "subject_hpr_number": [s if isinstance(s, int) else None for s in subjects],
+        "fields": [" ".join(sorted(released[s].groups)) for s in subjects],
+        "scopes": [" ".join(sorted(released[s].grounds)) for s in subjects],
+    }
     try:
-        await db.append(AUDIT, LOG, actor, {"nin": persons, "fields": [" ".join(sorted(released[n])) for n in persons]})
+        await db.append(AUDIT, LOG, actor, varying)
     except Exception as exc:
         msg = "the access log could not be written"
         raise AccessLogUnavailableError(msg) from exc
-    return len(persons)
+    return len(subjects)
 
 
 class AccessLogLoader(DataLoader):  # type: ignore[type-arg]

@@ -1,17 +1,26 @@
-"""The per-request guard: decides each personal field, records redactions and what was released.
+"""The per-request guard: the one decision on a personal field, and the record of what it released.
+
+`Guard.decide` is the only place a personal field is decided. It is called by the executor when a
+field is completed (on every path: the stock executor, its fast paths, preloaded edges, Federation
+entities), and it records either a redaction or a release at the field's response path. Loaders and
+batch functions never decide and never record. After execution, `released_in` keeps the releases
+whose path reached the response (see authz/release.py), so the access log is exactly what left.
 
 Scope decisions are made once per requirement per request; row-level decisions (a citizen's own
-record, a child under 16, a protected address) look only at the row being resolved.
+record, a child under 16, a protected address) look only at the row being completed.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Final
 
+from helsegraf.authz.age import is_under
 from helsegraf.authz.principal import Principal
-from helsegraf.authz.requirements import SELF_OR_PARENT, Requirement
+from helsegraf.authz.release import FIELD, OBJECT, Record, Released, Subject, path_keys, released_in
+from helsegraf.authz.requirements import IDENTITY, SELF_OR_PARENT, Requirement
 
 MISSING_SCOPE: Final = "MISSING_SCOPE"
 NOT_SELF: Final = "NOT_SELF"
@@ -19,60 +28,128 @@ ADDRESS_PROTECTED: Final = "ADDRESS_PROTECTED"
 UNAUTHENTICATED: Final = "UNAUTHENTICATED"
 PROTECTED_ADDRESS_SCOPE: Final = "preg:protected-address"
 UNPROTECTED: Final = "UGRADERT"
+# The grounds of a release that a citizen's own relation to the person gave (recorded as the scopes used).
+SELF_GROUNDS: Final = "self"
+PARENT_GROUNDS: Final = "parent"
 
 
-def _protected(source: Any) -> bool:
+CHILD_AGE_LIMIT: Final = 16
+
+
+def children_under_16(children: Iterable[Any], today: date) -> dict[str, bool]:
+    """Return which of a parent's children (rows with nin, birth date, protection) are under 16 today.
+
+    Maps each such child's nin to whether its address is protected.
+    """
+    return {
+        c.nin: c.address_protection != UNPROTECTED for c in children if is_under(c.birth_date, CHILD_AGE_LIMIT, today)
+    }
+
+
+def subject_of(source: Any) -> Subject | None:
+    """Return whose personal data an object carries: a nin, an HPR number (no nin), or None."""
+    return getattr(source, "subject", None)
+
+
+def _row_protected(source: Any) -> bool:
     row = getattr(source, "row", None)
     return row is not None and getattr(row, "address_protection", UNPROTECTED) != UNPROTECTED
 
 
 @dataclass
 class Guard:
-    """Decides fields for one principal during one request."""
+    """Decides fields for one principal during one request, and records redactions and releases.
+
+    `children` maps the nin of each child of the signed-in citizen who is under 16 today to whether
+    the child's address is protected.
+    """
 
     principal: Principal
-    children_under_16: frozenset[str] = frozenset()
+    children: Mapping[str, bool] = field(default_factory=dict)
     redactions: list[dict[str, Any]] = field(default_factory=list)
-    released_groups: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    _scope_ok: dict[Requirement, bool] = field(default_factory=dict)
+    records: list[Record] = field(default_factory=list)
+    _scope_grounds: dict[Requirement, str | None] = field(default_factory=dict)
 
     @property
     def pid(self) -> str | None:
         """Return the signed-in citizen's own nin, if any."""
         return self.principal.pid
 
-    def _has_scopes(self, requirement: Requirement) -> bool:
-        ok = self._scope_ok.get(requirement)
-        if ok is None:
-            ok = self._scope_ok[requirement] = self.principal.has(requirement.scopes)
-        return ok
+    def _grounds(self, requirement: Requirement) -> str | None:
+        """Return the scopes that grant a requirement (space-separated), or None when the token lacks them."""
+        if requirement not in self._scope_grounds:
+            granted = self.principal.has(requirement.scopes)
+            self._scope_grounds[requirement] = " ".join(requirement.scopes) if granted else None
+        return self._scope_grounds[requirement]
 
-    def denies(self, requirement: Requirement, source: Any) -> str | None:
-        """Return why `source`'s field may not be released, or None when it may."""
-        if self._has_scopes(requirement):
-            if requirement.address and _protected(source) and not self.principal.has((PROTECTED_ADDRESS_SCOPE,)):
-                return ADDRESS_PROTECTED
-            return None
+    def judge(self, requirement: Requirement, source: Any) -> tuple[str | None, str]:
+        """Return `(reason, grounds)`: why `source`'s field may not be released, or None and what granted it."""
+        grounds = self._grounds(requirement)
+        if grounds is not None:
+            if requirement.address and _row_protected(source):
+                if not self.principal.has((PROTECTED_ADDRESS_SCOPE,)):
+                    return ADDRESS_PROTECTED, ""
+                return None, f"{grounds} {PROTECTED_ADDRESS_SCOPE}"
+            return None, grounds
         if not self.principal.authenticated:
-            return UNAUTHENTICATED
+            return UNAUTHENTICATED, ""
         if requirement.self_access and self.principal.pid:
-            return self._denies_self_access(requirement, source)
-        return MISSING_SCOPE
+            return self._judge_relation(requirement, subject_of(source))
+        return MISSING_SCOPE, ""
 
-    def _denies_self_access(self, requirement: Requirement, source: Any) -> str | None:
-        """Return why a citizen may not see `source`: it is neither them nor a child of theirs under 16."""
-        subject = getattr(source, "subject_nin", None)
-        if subject == self.principal.pid:
-            return None
-        if requirement.self_access == SELF_OR_PARENT and subject in self.children_under_16:
-            return ADDRESS_PROTECTED if requirement.address and _protected(source) else None
-        return NOT_SELF
+    def _judge_relation(self, requirement: Requirement, subject: Subject | None) -> tuple[str | None, str]:
+        """Decide by the citizen's relation to the person: themself, or a child of theirs under 16."""
+        if subject is not None and subject == self.principal.pid:
+            return None, SELF_GROUNDS
+        if requirement.self_access == SELF_OR_PARENT and isinstance(subject, str) and subject in self.children:
+            if (requirement.address or requirement.location) and self.children[subject]:
+                return ADDRESS_PROTECTED, ""
+            return None, PARENT_GROUNDS
+        return NOT_SELF, ""
 
-    def redact(self, path: list[str | int], reason: str) -> None:
+    def decide(self, requirement: Requirement, source: Any, path: Any) -> bool:
+        """Decide a personal field of `source` at `path`: record its redaction or its release; True when released."""
+        reason, grounds = self.judge(requirement, source)
+        if reason is not None:
+            self.redact(path, reason)
+            return False
+        subject = subject_of(source)
+        if subject is not None:
+            self.records.append(Record(FIELD, path, subject, requirement.group, grounds))
+        return True
+
+    def reached(self, path: Any, subject: Subject, group: str, grounds: str) -> None:
+        """Record that an object about `subject`, released through an edge of `group`, was completed at `path`."""
+        self.records.append(Record(OBJECT, path, subject, group, grounds))
+
+    def redact(self, path: Any, reason: str) -> None:
         """Record that the field at `path` was nulled, and why."""
         self.redactions.append({"path": path, "reason": reason})
 
-    def released(self, nin: str | None, group: str) -> None:
-        """Record that a field group of a person's data is in the response."""
-        if nin:
-            self.released_groups[nin].add(group)
+    def knows_existence(self, subject: Subject) -> bool:
+        """Tell whether the caller may learn whether a person is registered (they may see the person's identity)."""
+        return self.judge(IDENTITY, _Subject(subject))[0] is None
+
+    def stranger_reason(self, requirement: Requirement) -> str | None:
+        """Return the reason a field about someone the caller has no relation to is refused (None if allowed).
+
+        Used for entities that cannot be found, so that a refused caller gets the same answer whether
+        or not they exist.
+        """
+        return self.judge(requirement, _Subject(None))[0]
+
+    def released_in(self, data: Any, error_paths: list[list[str | int]]) -> dict[Subject, Released]:
+        """Return what the completed response `data` released, per subject (see authz/release.py)."""
+        return released_in(self.records, data, error_paths)
+
+    def redactions_as_lists(self) -> list[dict[str, Any]]:
+        """Return the redactions with their paths as lists, for `extensions.redactions`."""
+        return [{"path": path_keys(r["path"]), "reason": r["reason"]} for r in self.redactions]
+
+
+@dataclass(frozen=True, slots=True)
+class _Subject:
+    """A bare subject, for decisions about a person without their row."""
+
+    subject: Subject | None
+    row: None = None

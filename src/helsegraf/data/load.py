@@ -33,7 +33,7 @@ def populated_registers(settings: Settings) -> dict[str, int]:
     found: dict[str, int] = {}
     for register in REGISTERS:
         first = next(iter(METADATA[register].tables.values()))
-        engine = create_engine(settings.url_for(register))
+        engine = create_engine(settings.url_for(register), hide_parameters=True)
         try:
             with engine.connect() as conn:
                 count = conn.execute(select(func.count()).select_from(first)).scalar_one()
@@ -52,7 +52,7 @@ def load(settings: Settings, world: World, on_rows: Callable[[str, int], None] =
         for name in TABLE_ORDER:
             table = world.tables[name]
             url = settings.url_for(store_of(name))
-            engine = engines.get(url) or engines.setdefault(url, create_engine(url))
+            engine = engines.get(url) or engines.setdefault(url, create_engine(url, hide_parameters=True))
             try:
                 if engine.dialect.name == "postgresql":
                     _copy(engine, table, on_rows)

@@ -24,7 +24,7 @@ class SampleNotFoundError(LookupError):
 
 @contextmanager
 def _connect(settings: Settings, register: str) -> Iterator[Connection]:
-    engine = create_engine(settings.url_for(register))
+    engine = create_engine(settings.url_for(register), hide_parameters=True)
     try:
         with engine.connect() as conn:
             yield conn

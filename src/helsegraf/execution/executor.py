@@ -1,34 +1,45 @@
-"""The GraphQL executor: plain fields answered without graphql-core's per-field machinery.
+"""The GraphQL executor: every personal field decided where it is completed, and plain fields answered fast.
 
-For every field of every object graphql-core builds a resolve-info object, looks at the field's
-arguments and dispatches the result through `complete_value`. A thousand patients carry about
-9,000 scalar attributes and 4,000 preloaded objects, and that machinery was the largest single
-cost of answering them. Two kinds of field are answered here directly:
+**Decisions.** Every field is completed through `execute_field`. A field that carries personal data
+has a `FieldPolicy` in its GraphQL field's extensions; before it is resolved, the guard decides it
+for the parent object (`Guard.decide`), which records the redaction (the field is null) or the
+release at the field's path. An object that a personal edge led to (a patient on a list, a
+parent) carries the grounds it was released on, and the guard records it when the object is
+completed. Nothing else decides or records, and the access log is derived from these records
+after execution (authz/release.py). This holds on every path: with or without the fast paths,
+for preloaded edges, for Federation's `_entities`, in every subgraph.
+
+**Fast paths** (switched off with `HELSEGRAF_FAST_PATHS=0`; the answers, redactions and log are the
+same). For every field of every object graphql-core builds a resolve-info object, looks at the
+field's arguments and dispatches the result through `complete_value`. A thousand patients carry
+about 9,000 scalar attributes and 4,000 preloaded objects, and that machinery was the largest
+single cost of answering them. Two kinds of field are answered here directly:
 
 - a field whose resolver only reads an attribute (`attribute_resolver`: no arguments, no field
-  extensions, so no authorisation) and whose type is a scalar or an enum, or a list of them;
-- a field holding one object, read from an attribute or preloaded for an edge without a
-  requirement (`fast_resolver` marks it) and not given arguments: its selection is executed on
-  that object at once.
+  extensions) and whose type is a scalar or an enum, or a list of them;
+- a field holding one object, read from an attribute or preloaded for an edge (`fast_resolver`
+  marks it) and not given arguments: its selection is executed on that object at once.
 
 Anything else takes graphql-core's own path, and so does a null, an absent attribute or a value
 the scalar cannot serialise, so that errors are reported exactly as graphql-core reports them.
-Personal fields never take either path: they carry the `Guarded` extension and a requirement.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from graphql import GraphQLField, GraphQLObjectType, GraphQLOutputType, Undefined, get_nullable_type
-from graphql.execution.collect_fields import FieldDetailsList
-from graphql.pyutils import Path
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from helsegraf.authz.guard import subject_of
+from helsegraf.execution.compat import FieldDetailsList, Path, StrawberryGraphQLCoreExecutionContext
 from helsegraf.execution.preload import MISSING, PLAIN_LEAF, PLAIN_OBJECT, PRELOADED, PlainLeaf, preloaded
+from helsegraf.schema.base import POLICY
 
 _ABSENT: Final = object()
+# Set (in an object's __dict__) on an object a personal edge released: (field group, grounds).
+RELEASED_AS: Final = "_helsegraf_released_as"
 # Argument defaults that leave a field's preload key empty (see preload.arg_key); compared by identity,
 # since 0 == False.
 _NEUTRAL_DEFAULTS: Final = (None, False, Undefined)
@@ -38,8 +49,66 @@ def _neutral(default: Any) -> bool:
     return any(default is neutral for neutral in _NEUTRAL_DEFAULTS)
 
 
+def _related_objects(value: Any) -> list[tuple[Any, Any, str | int | None]]:
+    """Return the subject-bearing objects an edge's value leads to, with their container and place in it."""
+    if isinstance(value, list):
+        return [(item, value, i) for i, item in enumerate(value) if subject_of(item) is not None]
+    edges = getattr(value, "edges", None)
+    if isinstance(edges, list):
+        return [(edge.node, edge, None) for edge in edges if subject_of(getattr(edge, "node", None)) is not None]
+    return [(value, None, None)] if subject_of(value) is not None else []
+
+
+def mark_released(value: Any, group: str, grounds: str) -> Any:
+    """Mark the persons an edge's value leads to as released under `group`; return the (new) value.
+
+    Each marked object is a copy, so an object shared with another part of the answer keeps its own marks.
+    """
+    if isinstance(value, list):
+        value = list(value)
+    for obj, container, place in _related_objects(value):
+        marked = copy.copy(obj)
+        marked.__dict__[RELEASED_AS] = (group, grounds)
+        if container is None:
+            value = marked
+        elif isinstance(place, int):
+            container[place] = marked
+        else:
+            container.node = marked
+    return value
+
+
+def relating_resolver(original: Any, group: str) -> Any:
+    """Wrap the resolver of an edge whose value's persons are released too: mark them as it returns."""
+
+    def resolve(source: Any, info: Any, **kwargs: Any) -> Any:
+        result = original(source, info, **kwargs)
+        grounds = _grounds(info.context.guard, info, source)
+        if info.is_awaitable(result):
+            return _marked_later(result, group, grounds)
+        return mark_released(result, group, grounds)
+
+    return resolve
+
+
+def _grounds(guard: Any, info: Any, source: Any) -> str:
+    policy = info.parent_type.fields[info.field_name].extensions[POLICY]
+    return guard.judge(policy.requirement, source)[1]  # type: ignore[no-any-return]
+
+
+async def _marked_later(result: Awaitable[Any], group: str, grounds: str) -> Any:
+    return mark_released(await result, group, grounds)
+
+
 class Executor(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core's executor (as Strawberry extends it), with the fast paths for plain fields."""
+    """graphql-core's executor (as Strawberry extends it): decisions on personal fields, and the fast paths."""
+
+    fast: ClassVar[bool] = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if hasattr(self.context_value, "executor"):
+            self.context_value.executor = self  # the preloader collects fields as this executor does
 
     def execute_field(
         self,
@@ -49,14 +118,37 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         position_context: Any = None,
     ) -> Any:
-        """Answer a plain field directly, or resolve it the usual way."""
-        if self.middleware_manager is None or not self.middleware_manager.middlewares:
-            field_def = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
-            if field_def is not None:
+        """Decide a personal field, then answer a plain field directly or resolve it the usual way."""
+        field_def = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
+        if field_def is not None:
+            policy = field_def.extensions.get(POLICY)
+            if policy is not None and not self.context_value.guard.decide(policy.requirement, source, path):
+                return None
+            if self.fast and not (self.middleware_manager and self.middleware_manager.middlewares):
                 answer = self._direct(field_def, source, field_details_list, path, position_context)
                 if answer is not _ABSENT:
                     return answer
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def complete_object_value(
+        self,
+        return_type: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+        info: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """Record the release of an object a personal edge led to, then complete it."""
+        self._note_release(result, path)
+        return super().complete_object_value(return_type, field_details_list, info, path, result, position_context)
+
+    def _note_release(self, result: Any, path: Path) -> None:
+        released_as = getattr(result, "__dict__", {}).get(RELEASED_AS)
+        if released_as is not None:
+            subject = subject_of(result)
+            if subject is not None:
+                self.context_value.guard.reached(path, subject, *released_as)
 
     def _direct(
         self,
@@ -111,6 +203,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         if value is _ABSENT or value is MISSING or value is None or isinstance(value, list | Exception):
             return _ABSENT
         # What complete_value does for an object, without the resolve-info object it would not use.
+        self._note_release(value, path)
         try:
             completed = self.collect_and_execute_subfields(
                 object_type, field_details_list, path, value, position_context
@@ -134,3 +227,9 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:  # noqa: BLE001 - located and reported as graphql-core does
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
+
+
+class PlainExecutor(Executor):
+    """The same decisions without the fast paths (`HELSEGRAF_FAST_PATHS=0`): graphql-core's own completion."""
+
+    fast: ClassVar[bool] = False

@@ -6,12 +6,17 @@ spend most of their time awaiting. Instead every edge is declared with a *batch*
 (`parents -> values`, through the request's dataloaders), and:
 
 - a root resolver (or an edge that had to load on its own) calls `preload`, which walks the
-  query's selection below it and runs each selected edge's batch function once for all objects
-  of a level, attaching the values to the objects;
-- the edge's own resolver then returns the attached value synchronously, and only falls back to
+  query's selection below it, collected by graphql-core's own `collect_subfields` (so `@skip`,
+  `@include`, fragments and variables mean exactly what they mean to the executor), and runs
+  each selected edge's batch function once for all objects of a level, attaching the values to
+  the objects;
+- the edge's resolver then returns the attached value synchronously, and only falls back to
   loading by itself (still batched by the dataloaders) when nothing was attached.
 
-The SQL is the same either way: one statement per (register, key) per level.
+Preloading only loads. It decides nothing and records nothing: the executor decides every
+personal field when it completes it (see execution/executor.py and authz/guard.py), so a value
+loaded here and never sent is never logged. The SQL is the same either way: one statement per
+(register, key) per level.
 """
 
 from __future__ import annotations
@@ -21,8 +26,6 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 
 from graphql import (
-    FieldNode,
-    FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLError,
     GraphQLLeafType,
@@ -31,11 +34,11 @@ from graphql import (
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLScalarType,
-    InlineFragmentNode,
     get_named_type,
     get_nullable_type,
 )
-from graphql.execution.values import VariableValues, get_argument_values
+
+from helsegraf.execution.compat import FieldDetails, FieldDetailsList, get_argument_values
 
 if TYPE_CHECKING:
     from helsegraf.schema.base import Context
@@ -70,7 +73,7 @@ def plain_leaf(attribute: str, field_type: GraphQLOutputType) -> PlainLeaf | Non
 
 # Set on an attribute resolver whose field is one object: the attribute's name.
 PLAIN_OBJECT: Final = "helsegraf_plain_object"
-# Set on the resolver of an edge without a requirement: the executor may answer its preloaded value itself.
+# Set on the resolver of an edge whose preloaded value the executor may complete itself.
 PRELOADED: Final = "helsegraf_preloaded"
 
 
@@ -91,11 +94,11 @@ def _attached(obj: Any) -> dict[Any, Any]:
     return obj.__dict__.setdefault("_preloaded", {})  # type: ignore[no-any-return]
 
 
-def edge(obj: Any, info: Any, args: Mapping[str, Any], batch: Batch) -> Any:
-    """Load an edge of one object that was not preloaded (batched by the dataloaders), preloading below it.
-
-    Preloaded values never reach here: `fast_resolver` answers them before Strawberry is called.
-    """
+def load_edge(obj: Any, info: Any, args: Mapping[str, Any], batch: Batch) -> Any:
+    """Answer an edge of one object: its preloaded value, else load it (batched by the dataloaders)."""
+    value = preloaded(obj, info.field_name, args)
+    if value is not MISSING:
+        return value
     return _load_one(obj, info, args, batch)
 
 
@@ -115,56 +118,44 @@ def _flatten(values: Iterable[Any]) -> list[Any]:
     return flat
 
 
-def _applies(fragment: Any, type_name: str) -> bool:
-    condition = getattr(fragment, "type_condition", None)
-    return condition is None or condition.name.value == type_name
-
-
-def _subfields(raw: GraphQLResolveInfo[Context], nodes: Iterable[Any], type_name: str) -> list[FieldNode]:
-    """Return the field nodes selected directly under `nodes` for objects of `type_name`, fragments flattened."""
-    found: list[FieldNode] = []
-    for node in nodes:
-        selection_set = getattr(node, "selection_set", None)
-        for child in selection_set.selections if selection_set else ():
-            if isinstance(child, FieldNode):
-                found.append(child)
-            elif isinstance(child, InlineFragmentNode) and _applies(child, type_name):
-                found += _subfields(raw, [child], type_name)
-            elif isinstance(child, FragmentSpreadNode) and child.name.value in raw.fragments:
-                fragment = raw.fragments[child.name.value]
-                if _applies(fragment, type_name):
-                    found += _subfields(raw, [fragment], type_name)
-    return found
+def _details(raw: GraphQLResolveInfo[Context]) -> FieldDetailsList:
+    return [FieldDetails(node, None) for node in raw.field_nodes]
 
 
 async def preload(info: Any, objects: list[Any]) -> None:
     """Preload every batch-capable edge selected below the current field, for all of `objects`."""
+    context: Context = info.context
+    if not context.fast or context.executor is None or not objects:
+        return
     raw: GraphQLResolveInfo[Context] = info._raw_info  # noqa: SLF001 - the graphql-core info behind Strawberry's
-    await _level(info, raw, objects, raw.field_nodes, get_named_type(raw.return_type))
+    await _level(info, objects, _details(raw), get_named_type(raw.return_type))
 
 
-async def _level(
-    info: Any, raw: GraphQLResolveInfo[Context], objects: list[Any], nodes: Iterable[Any], graphql_type: Any
-) -> None:
+async def _level(info: Any, objects: list[Any], details: FieldDetailsList, graphql_type: Any) -> None:
     if not objects or not isinstance(graphql_type, GraphQLObjectType):
         return
-    groups: dict[tuple[str, Any], tuple[Any, list[FieldNode]]] = {}
-    variables = raw.variable_values
-    if isinstance(variables, dict):  # Strawberry's executor hands over the coerced values as a plain dict
-        variables = VariableValues(sources={}, coerced=variables)
-    for node in _subfields(raw, nodes, graphql_type.name):
-        graphql_field = graphql_type.fields.get(node.name.value)
+    executor = info.context.executor
+    grouped = executor.collect_subfields(graphql_type, details).grouped_field_set
+    groups: dict[tuple[str, Any], tuple[Any, dict[str, Any], Any, FieldDetailsList]] = {}
+    for field_details in grouped.values():
+        first = field_details[0]
+        name = first.node.name.value
+        graphql_field = graphql_type.fields.get(name)
         if graphql_field is None:
             continue
-        field = graphql_field.extensions["strawberry-definition"]
-        graphql_args = get_argument_values(graphql_field, node, variables)
-        key = (node.name.value, arg_key(graphql_args))
+        graphql_args = get_argument_values(
+            graphql_field, first.node, executor.variable_values, first.fragment_variable_values
+        )
+        key = (name, arg_key(graphql_args))
         if key in groups:
-            groups[key][1].append(node)
+            groups[key][3].extend(field_details)
         else:
-            groups[key] = ((field, _python_args(info, field, graphql_args), get_named_type(graphql_field.type)), [node])
-    tasks = [_field(info, raw, objects, key, field, args, field_nodes, child_type)
-             for key, ((field, args, child_type), field_nodes) in groups.items()]  # fmt: skip
+            field = graphql_field.extensions["strawberry-definition"]
+            child_type = get_named_type(graphql_field.type)
+            groups[key] = (field, _python_args(info, field, graphql_args), child_type, list(field_details))
+    tasks = [
+        _field(info, objects, key, field, args, child, found) for key, (field, args, child, found) in groups.items()
+    ]
     await asyncio.gather(*tasks)
 
 
@@ -174,25 +165,20 @@ def _python_args(info: Any, field: Any, values: Mapping[str, Any]) -> dict[str, 
 
 
 async def _field(
-    info: Any,
-    raw: GraphQLResolveInfo[Context],
-    objects: list[Any],
-    key: Any,
-    field: Any,
-    args: dict[str, Any],
-    nodes: list[FieldNode],
-    child_type: Any,
+    info: Any, objects: list[Any], key: Any, field: Any, args: dict[str, Any], child_type: Any, details: Any
 ) -> None:
     batch = field.metadata.get("batch")
     if batch is None:
         # A plain attribute holding objects: look through it (scalars have nothing below them).
         if field.base_resolver is None and isinstance(child_type, GraphQLObjectType):
-            await _level(info, raw, _flatten(getattr(o, field.python_name, None) for o in objects), nodes, child_type)
+            await _level(info, _flatten(getattr(o, field.python_name, None) for o in objects), details, child_type)
         return
     requirement = field.metadata.get("requirement")
     if requirement is not None:
-        guard = info.context.guard
-        objects = [o for o in objects if guard.denies(requirement, o) is None]
+        # Not a decision (the executor makes it when it completes the field): just no loading of
+        # values the caller could not be given.
+        judge = info.context.guard.judge
+        objects = [o for o in objects if judge(requirement, o)[0] is None]
         if not objects:
             return
     try:
@@ -201,11 +187,11 @@ async def _field(
         return  # each object's own resolver raises it again, at its own path
     for obj, value in zip(objects, values, strict=True):
         _attached(obj)[key] = value
-    await _level(info, raw, _flatten(values), nodes, child_type)
+    await _level(info, _flatten(values), details, child_type)
 
 
-def fast_resolver(original: Callable[..., Any], requirement: Any) -> Callable[..., Any]:
-    """Wrap an edge's resolver: answer a preloaded value directly (guarded), else fall back to `original`.
+def fast_resolver(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap an edge's resolver: answer a preloaded value directly, else fall back to `original`.
 
     Installed on the built GraphQL schema, so preloaded values skip Strawberry's per-call wrapping.
     """
@@ -214,18 +200,8 @@ def fast_resolver(original: Callable[..., Any], requirement: Any) -> Callable[..
         value = preloaded(source, info.field_name, kwargs)
         if value is MISSING:
             return original(source, info, **kwargs)
-        if requirement is not None:
-            guard = info.context.guard
-            reason = guard.denies(requirement, source)
-            if reason is not None:
-                guard.redact(info.path.as_list(), reason)
-                return None
-            if value is not None:
-                guard.released(getattr(source, "subject_nin", None), requirement.group)
         return value
 
-    if requirement is None:
-        setattr(resolve, PRELOADED, True)
     return resolve
 
 
@@ -249,15 +225,17 @@ def attribute_resolver(
 
 async def preload_entities(info: Any, entities: list[Any]) -> None:
     """Preload below Federation's `_entities`: each entity type with the selection of its own fragments."""
+    context: Context = info.context
+    if not context.fast or context.executor is None:
+        return
     raw: GraphQLResolveInfo[Context] = info._raw_info  # noqa: SLF001
     groups: dict[str, list[Any]] = {}
     for entity in entities:
         definition = getattr(entity, "__strawberry_definition__", None)
         if definition is not None:
             groups.setdefault(definition.name, []).append(entity)
-    await asyncio.gather(
-        *(_level(info, raw, group, raw.field_nodes, raw.schema.get_type(name)) for name, group in groups.items())
-    )
+    details = _details(raw)
+    await asyncio.gather(*(_level(info, group, details, raw.schema.get_type(name)) for name, group in groups.items()))
 
 
 async def root(info: Any, value: T) -> T:

@@ -16,7 +16,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
-from strawberry.extensions import DisableIntrospection
 
 from helsegraf.authz.tokens import Verifier
 from helsegraf.config import Settings
@@ -39,7 +38,7 @@ from helsegraf.http.observability import (
 )
 from helsegraf.http.trusted import TrustedDocuments
 from helsegraf.registers import AUDIT
-from helsegraf.schema import build_schema
+from helsegraf.schema.assembly import build_schema
 
 READY_TIMEOUT = 2.0
 log = logging.getLogger("helsegraf.errors")
@@ -74,11 +73,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     configure_logging(http.log_format)
     configure_tracing()
     db = Database(settings)
-    schema = build_schema(settings.registers, extensions=[] if http.introspection else [DisableIntrospection])
+    schema = build_schema(settings.registers, fast=settings.fast_paths)
     verifier = Verifier(settings.auth, settings.home) if settings.auth.mode != "disabled" else None
     contexts = ContextFactory(settings, db, verifier)
     trusted = TrustedDocuments(http.trusted_documents) if http.trusted_documents else None
-    endpoint = GraphQLEndpoint(schema, contexts, contexts.finish, limits=http, graphiql=http.graphiql, trusted=trusted)
+    endpoint = GraphQLEndpoint(schema, contexts, contexts.finish, limits=http, graphiql=http.graphiql, trusted=trusted,
+                               introspection=http.introspection)  # fmt: skip
 
     async def graphql(request: Request) -> Response:
         started = time.perf_counter()

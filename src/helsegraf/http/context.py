@@ -1,33 +1,39 @@
-"""The request context: the caller (from the bearer token), their guard, loaders and today's date."""
+"""The request context: the caller (from the bearer token), their guard, loaders and today's date.
+
+`ContextFactory.finish` turns what the guard recorded into the response's redactions and the access
+log: the log holds exactly the releases that reached the response (authz/release.py), and it is
+written before anything leaves.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from starlette.requests import Request
 
 from helsegraf.authz.access_log import AccessLogUnavailableError, write_entries
-from helsegraf.authz.guard import Guard
+from helsegraf.authz.guard import Guard, children_under_16
+from helsegraf.authz.opaque import Sealer, load_secret
 from helsegraf.authz.principal import Principal
 from helsegraf.authz.tokens import InvalidTokenError, Verifier
 from helsegraf.config import Settings
 from helsegraf.db import Database
-from helsegraf.http.errors import FORBIDDEN, UNAUTHENTICATED, error_body
+from helsegraf.http.errors import FORBIDDEN, SERVICE_UNAVAILABLE, UNAUTHENTICATED, error_body, is_unavailable
 from helsegraf.http.graphql_http import ReleaseRefusedError, RequestError
 from helsegraf.http.observability import REFUSED
 from helsegraf.loaders import Loaders
-from helsegraf.models.preg import ParentRelation, Person
-from helsegraf.registers import PREG
+from helsegraf.loaders.preg import children_of
 from helsegraf.schema.base import Context, OpenGuard
 
 OSLO = ZoneInfo("Europe/Oslo")
-CHILD_AGE_LIMIT = 16
-BIRTH_DATES = select(Person.__table__.c.nin, Person.__table__.c.birth_date)
+PURPOSE_MAX_CHARACTERS: Final = 500
+CLAIM_MAX_CHARACTERS: Final = 1000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def oslo_today() -> date:
@@ -35,18 +41,30 @@ def oslo_today() -> date:
     return datetime.now(OSLO).date()
 
 
-async def children_under(db: Database, parent_nin: str, today: date, limit: int = CHILD_AGE_LIMIT) -> frozenset[str]:
-    """Return the nins of a parent's registered children younger than `limit` years today."""
-    relation, person = ParentRelation.__table__, Person.__table__
-    children = [
-        r.child_nin
-        for r in await db.fetch(PREG, select(relation.c.child_nin).where(relation.c.parent_nin == parent_nin))
-    ]
-    if not children:
-        return frozenset()
-    born_after = date(today.year - limit, today.month, min(today.day, 28))
-    rows = await db.fetch_by_keys(PREG, BIRTH_DATES, person.c.nin, children)
-    return frozenset(r.nin for r in rows if r.birth_date > born_after)
+def stated_purpose(request: Request) -> str | None:
+    """Return the X-Purpose header as the caller wrote it (UTF-8), refusing what cannot be stored whole."""
+    raw = next((value for name, value in request.headers.raw if name.lower() == b"x-purpose"), None)
+    if raw is None:
+        return None
+    try:
+        purpose = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RequestError("X-Purpose must be UTF-8 text") from None
+    if len(purpose) > PURPOSE_MAX_CHARACTERS:
+        raise RequestError(f"X-Purpose is {len(purpose):,} characters long; at most {PURPOSE_MAX_CHARACTERS} are kept")
+    if _CONTROL.search(purpose):
+        raise RequestError("X-Purpose must not contain control characters")
+    return purpose or None
+
+
+def _storable(principal: Principal) -> None:
+    """Refuse a token whose claims the access log could not store whole."""
+    for name, value in (("sub", principal.subject), ("client_id", principal.client_id), ("role", principal.role)):
+        if value is not None and (len(value) > CLAIM_MAX_CHARACTERS or _CONTROL.search(value)):
+            msg = (
+                f"the token's {name} claim is longer than {CLAIM_MAX_CHARACTERS} characters or holds control characters"
+            )
+            raise InvalidTokenError(msg)
 
 
 @dataclass
@@ -57,53 +75,88 @@ class ContextFactory:
     db: Database
     verifier: Verifier | None
 
+    def __post_init__(self) -> None:
+        self.sealer = Sealer(load_secret(self.settings.home, self.settings.id_secret))
+
     async def __call__(self, request: Request, request_id: str) -> Context:
         """Authenticate the caller and build the context; a bad token is answered with 401."""
         today = oslo_today()
+        purpose = stated_purpose(request)
         guard: Any = OpenGuard()
         if self.verifier is not None:
             try:
                 principal = self.verifier.verify(request.headers.get("authorization"))
+                _storable(principal)
             except InvalidTokenError as exc:
                 REFUSED.labels("token").inc()
                 raise RequestError(str(exc), status=401, code=UNAUTHENTICATED,
                                    **{"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None  # fmt: skip
-            children = await children_under(self.db, principal.pid, today) if principal.pid else frozenset()
-            guard = Guard(principal, children)
+            guard = Guard(principal, await self._children(principal, today))
         return Context(
             db=self.db,
             loaders=Loaders(self.db),
             registers=self.settings.registers,
             today=today,
+            sealer=self.sealer,
             guard=guard,
             request=request,
             request_id=request_id,
             sql=request.state.sql,
+            fast=self.settings.fast_paths,
+            purpose=purpose,
         )
+
+    async def _children(self, principal: Principal, today: date) -> dict[str, bool]:
+        """Return the signed-in citizen's children under 16 (PREG unavailable: the request is 503)."""
+        if not principal.pid:
+            return {}
+        try:
+            return children_under_16(await children_of(self.db, principal.pid), today)
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise RequestError("a register's database is unavailable; try again shortly", status=503,
+                                   code=SERVICE_UNAVAILABLE, **{"Retry-After": "5"}) from None  # fmt: skip
+            raise
 
     async def finish(self, context: Context, body: dict[str, Any]) -> None:
         """Report redactions, write the access log before anything leaves, and add debug SQL stats."""
         guard = context.guard
         if isinstance(guard, Guard):
-            if guard.redactions:
-                body["extensions"]["redactions"] = guard.redactions
+            data = body.get("data")
+            redactions = [r for r in guard.redactions_as_lists() if _reached(data, r["path"])]
+            if redactions:
+                body["extensions"]["redactions"] = redactions
                 if self.settings.auth.redactions_as_errors:
-                    body.setdefault("errors", []).extend(_forbidden(r) for r in guard.redactions)
-            if guard.released_groups and body.get("data") is not None:
-                await self._log(context, guard.principal, guard.released_groups)
+                    body.setdefault("errors", []).extend(_forbidden(r) for r in redactions)
+            error_paths = [e["path"] for e in body.get("errors") or () if e.get("path")]
+            released = guard.released_in(data, error_paths)
+            if released:
+                await self._log(context, guard.principal, released)
         if self.settings.debug and context.sql is not None:
             body["extensions"]["sql"] = {"statements": context.sql.statements, "ms": context.sql.milliseconds}
 
-    async def _log(self, context: Context, principal: Principal, released: dict[str, set[str]]) -> None:
-        purpose = context.request.headers.get("x-purpose") if context.request is not None else None
+    async def _log(self, context: Context, principal: Principal, released: dict[Any, Any]) -> None:
         started = time.perf_counter()
         try:
-            await write_entries(self.db, principal=principal, request_id=context.request_id, purpose=purpose,
+            await write_entries(self.db, principal=principal, request_id=context.request_id, purpose=context.purpose,
                                 released=released, at=datetime.now(UTC))  # fmt: skip
         except AccessLogUnavailableError as exc:
             raise ReleaseRefusedError(str(exc)) from exc
         if context.request is not None:
             context.request.state.log_ms = (time.perf_counter() - started) * 1000
+
+
+def _reached(data: Any, path: list[str | int]) -> bool:
+    """Tell whether a redacted field's parent is in the response (a parent nulled by an error hides it)."""
+    value = data
+    for key in path[:-1]:
+        if isinstance(value, dict) and isinstance(key, str):
+            value = value.get(key)
+        elif isinstance(value, list) and isinstance(key, int) and 0 <= key < len(value):
+            value = value[key]
+        else:
+            return False
+    return isinstance(value, dict | list)
 
 
 def _forbidden(redaction: dict[str, Any]) -> dict[str, Any]:

@@ -54,7 +54,7 @@ def format_error(error: GraphQLError, request_id: str, *, pre_execution: bool) -
         return {**error.formatted, **error_body("a database statement ran longer than the statement timeout; "
                                                  "ask for less (fewer items, smaller pages)", QUERY_TOO_COMPLEX,
                                                  limit="statement timeout", requestId=request_id)}  # fmt: skip
-    if _is_unavailable(original):
+    if is_unavailable(original):
         return {**error.formatted, **error_body("a register's database is unavailable; try again shortly",
                                                  SERVICE_UNAVAILABLE, requestId=request_id)}  # fmt: skip
     log.error("internal error in request %s at %s", request_id, error.path, exc_info=original)
@@ -64,7 +64,7 @@ def format_error(error: GraphQLError, request_id: str, *, pre_execution: bool) -
     return masked
 
 
-def _is_unavailable(error: BaseException) -> bool:
+def is_unavailable(error: BaseException) -> bool:
     """Tell whether an error means a database is out of reach (rather than a bug)."""
     import psycopg  # noqa: PLC0415 - only on the error path
     from psycopg_pool import PoolTimeout  # noqa: PLC0415

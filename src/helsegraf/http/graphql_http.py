@@ -8,20 +8,19 @@ media type in `Accept` is 406; errors carry a stable `extensions.code`.
 
 from __future__ import annotations
 
+import inspect
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationDefinitionNode
+from graphql import GraphQLError, OperationDefinitionNode, OperationType
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from strawberry.exceptions import MissingQueryError
-from strawberry.schema.exceptions import InvalidOperationTypeError
-from strawberry.types.execution import PreExecutionError
-from strawberry.types.graphql import OperationType
 
+from helsegraf.execution.operation import Operations, RequestErrors, operation_of
 from helsegraf.http.errors import (
     BAD_USER_INPUT,
     PERSISTED_QUERY_NOT_FOUND,
@@ -31,7 +30,7 @@ from helsegraf.http.errors import (
     format_error,
 )
 from helsegraf.http.graphiql import graphiql_page
-from helsegraf.http.limits import LimitExceededError, Limits, check, parse_limited
+from helsegraf.http.limits import LimitExceededError, Limits, check
 from helsegraf.http.observability import REFUSED
 from helsegraf.http.trusted import TrustedDocuments
 from helsegraf.schema.assembly import RegisterSchema
@@ -39,6 +38,8 @@ from helsegraf.schema.assembly import RegisterSchema
 log = logging.getLogger("helsegraf.http")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+REQUEST_ID_MAX = 128
+REQUEST_ID = re.compile(rf"[A-Za-z0-9._:-]{{1,{REQUEST_ID_MAX}}}")
 JSON = "application/json"
 
 
@@ -47,7 +48,8 @@ class RequestError(Exception):
 
     def __init__(self, message: str, status: int = 400, code: str = BAD_USER_INPUT, **headers: str) -> None:
         super().__init__(message)
-        self.status, self.code, self.headers = status, code, headers
+        self.status, self.code = status, code
+        self.headers: dict[str, str] = headers
 
 
 def negotiate(accept: str | None) -> str | None:
@@ -166,29 +168,39 @@ class GraphQLEndpoint:
         limits: Limits,
         graphiql: bool = True,
         trusted: TrustedDocuments | None = None,
+        introspection: bool = True,
     ) -> None:
         self.schema, self.make_context, self.finish = schema, make_context, finish
         self.limits, self.graphiql, self.trusted = limits, graphiql, trusted
+        self.operations = Operations(schema, introspection=introspection, max_tokens=limits.max_tokens)
         self._ide = graphiql_page() if graphiql else ""
 
     async def __call__(self, request: Request) -> Response:
         """Answer one GraphQL request."""
-        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        sent_id = request.headers.get("x-request-id")
+        request_id = sent_id if sent_id and REQUEST_ID.fullmatch(sent_id) else uuid.uuid4().hex
         request.state.request_id = request_id
         if request.method == "GET" and self.graphiql and wants_html(request):
-            return HTMLResponse(self._ide)
+            return HTMLResponse(self._ide, headers={"x-request-id": request_id})
         media = negotiate(request.headers.get("accept"))
         if media is None:
-            return respond(error_body(f"cannot answer in any type of Accept; use {GRAPHQL_RESPONSE} or {JSON}",
-                                      BAD_USER_INPUT), 406, JSON)  # fmt: skip
+            body = {"errors": [error_body(f"cannot answer in any type of Accept; use {GRAPHQL_RESPONSE} or {JSON}",
+                                          BAD_USER_INPUT)]}  # fmt: skip
+            return respond(body, 406, JSON, {"x-request-id": request_id})
         try:
+            if sent_id is not None and sent_id != request_id:
+                raise RequestError(  # noqa: TRY301 - one error path
+                    f"X-Request-Id must be 1 to {REQUEST_ID_MAX} letters, digits or . _ : - (it is stored whole in "
+                    "the access log)"
+                )
             if request.method not in {"GET", "POST"}:
                 raise RequestError("use GET or POST", status=405, Allow="GET, POST")  # noqa: TRY301 - one error path
             params = await read_params(request, self.limits.max_body_bytes)
             request.state.operation = params["operationName"]
             return await self._execute(request, request_id, params, media)
         except RequestError as exc:
-            return respond({"errors": [error_body(str(exc), exc.code)]}, exc.status, media, exc.headers or None)
+            headers = {"x-request-id": request_id, **exc.headers}
+            return respond({"errors": [error_body(str(exc), exc.code)]}, exc.status, media, headers)
 
     def _document(self, params: dict[str, Any]) -> str:
         """Return the document to run: the query, or, with trusted documents, the one the id names."""
@@ -210,63 +222,83 @@ class GraphQLEndpoint:
         raise RequestError("this server runs trusted documents only: send the documentId of an allowed operation",
                            code=PERSISTED_QUERY_NOT_FOUND)  # fmt: skip
 
-    def _preflight(self, request: Request, query: str, params: dict[str, Any]) -> dict[str, Any] | None:
-        """Parse and check the limits; return a request error body, or None when the request may run."""
+    def _prepare(self, request: Request, query: str, params: dict[str, Any]) -> Any:
+        """Parse, validate and check the limits; return the document, or the request errors as a body."""
         try:
-            document = parse_limited(query, self.limits.max_tokens)
-        except GraphQLError as error:
-            if "tokens" in error.message:
+            document = self.operations.parse(query)
+        except RequestErrors as exc:
+            error = exc.errors[0]
+            if error.message.startswith("Syntax Error: Document contains more than"):
                 REFUSED.labels("tokens").inc()
-                return error_body(f"the document has more than {self.limits.max_tokens:,} tokens, the limit",
-                                  QUERY_TOO_COMPLEX, limit="tokens", maximum=self.limits.max_tokens)  # fmt: skip
-            return None  # a syntax error: let the schema report it with its location
+                return [error_body(f"the document has more than {self.limits.max_tokens:,} tokens, the limit",
+                                   QUERY_TOO_COMPLEX, limit="tokens", maximum=self.limits.max_tokens)]  # fmt: skip
+            return [format_error(e, "", pre_execution=True) for e in exc.errors]
+        operation = operation_of(document, params["operationName"])
+        if request.method == "GET" and operation is not None and operation.operation != OperationType.QUERY:
+            raise RequestError("GET serves queries only; send mutations with POST", status=405, Allow="POST")
         if request.state.operation is None:
             names = [d.name.value for d in document.definitions if isinstance(d, OperationDefinitionNode) and d.name]
             request.state.operation = names[0] if len(names) == 1 else None
         try:
+            self.operations.validate(query, document)
+        except RequestErrors as exc:
+            return [format_error(e, "", pre_execution=True) for e in exc.errors]
+        try:
             check(document, self.schema._schema, params["operationName"], params["variables"] or {}, self.limits)  # noqa: SLF001
         except LimitExceededError as exc:
             REFUSED.labels(exc.limit).inc()
-            return error_body(str(exc), QUERY_TOO_COMPLEX, limit=exc.limit, value=exc.value, maximum=exc.maximum)
-        return None
+            return [error_body(str(exc), QUERY_TOO_COMPLEX, limit=exc.limit, value=exc.value, maximum=exc.maximum)]
+        return document
 
     async def _execute(self, request: Request, request_id: str, params: dict[str, Any], media: str) -> Response:
         query = self._document(params)
-        refused = self._preflight(request, query, params)
-        if refused is not None:
-            return respond({"errors": [refused]}, 400 if media == GRAPHQL_RESPONSE else 200, media)
+        prepared = self._prepare(request, query, params)
+        if isinstance(prepared, list):
+            return respond({"errors": prepared}, 400 if media == GRAPHQL_RESPONSE else 200, media,
+                           {"x-request-id": request_id})  # fmt: skip
         context = await self.make_context(request, request_id)
-        allowed = {OperationType.QUERY} if request.method == "GET" else None
         try:
-            result = await self.schema.execute(
-                query,
-                variable_values=params["variables"],
-                context_value=context,
-                operation_name=params["operationName"],
-                allowed_operation_types=allowed,
-                operation_extensions=params["extensions"],
+            result = self.operations.execute(
+                prepared, variables=params["variables"], operation_name=params["operationName"], context=context
             )
-        except InvalidOperationTypeError:
-            raise RequestError("GET serves queries only; send mutations with POST", status=405, Allow="POST") from None
-        except MissingQueryError:
-            raise RequestError("query is required") from None
-        pre_execution = isinstance(result, PreExecutionError)
-        body: dict[str, Any] = {}
-        if not pre_execution:
-            body["data"] = result.data
+            if inspect.isawaitable(result):
+                result = await result
+        except RequestErrors as exc:
+            errors = [_request_error(e) for e in exc.errors]
+            return respond({"errors": errors}, 400 if media == GRAPHQL_RESPONSE else 200, media,
+                           {"x-request-id": request_id})  # fmt: skip
+        body: dict[str, Any] = {"data": result.data}
         if result.errors:
-            body["errors"] = [format_error(e, request_id, pre_execution=pre_execution) for e in result.errors]
-        body["extensions"] = dict(result.extensions or {})
+            body["errors"] = [format_error(e, request_id, pre_execution=False) for e in result.errors]
+        body["extensions"] = {}
+        refusal: ReleaseRefusedError | None = None
         try:
             await self.finish(context, body)
         except ReleaseRefusedError as exc:
-            log.error("request %s refused: %s", request_id, exc, exc_info=exc.__cause__)  # noqa: TRY400 - the cause's trace
-            refused = error_body(f"{exc}; no personal data was released", SERVICE_UNAVAILABLE, requestId=request_id)
+            refusal = exc
+        if refusal is not None:  # logged outside the handler: no chained exception (and its message) rides along
+            log.error("request %s refused: %s (%s)", request_id, refusal, _kind(refusal.__cause__))
+            refused = error_body(f"{refusal}; no personal data was released", SERVICE_UNAVAILABLE, requestId=request_id)
             return respond({"errors": [refused]}, 503, media, {"x-request-id": request_id, "retry-after": "5"})
         if not body["extensions"]:
             del body["extensions"]
-        status = 400 if pre_execution and media == GRAPHQL_RESPONSE else _status(body)
-        return respond(body, status, media, {"x-request-id": request_id})
+        return respond(body, _status(body), media, {"x-request-id": request_id})
+
+
+def _kind(error: BaseException | None) -> str:
+    """Name an error without its message (messages of database errors carry the values they refused)."""
+    if error is None:
+        return "no cause"
+    cause = getattr(error, "orig", None) or error.__cause__ or error
+    state = getattr(cause, "sqlstate", None)
+    return f"{type(cause).__module__}.{type(cause).__name__}" + (f", SQLSTATE {state}" if state else "")
+
+
+def _request_error(error: GraphQLError) -> dict[str, Any]:
+    """Format an error that stopped the request before execution (operation choice, variables): the caller's."""
+    formatted: dict[str, Any] = dict(error.formatted)
+    formatted["extensions"] = {**(formatted.get("extensions") or {}), "code": BAD_USER_INPUT}
+    return formatted
 
 
 def _status(body: dict[str, Any]) -> int:

@@ -10,7 +10,6 @@ it is bounded by the schema, and can be switched off.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Final
 
 from graphql import (
@@ -27,7 +26,6 @@ from graphql import (
     OperationDefinitionNode,
     VariableNode,
     get_named_type,
-    parse,
 )
 from graphql.language import IntValueNode
 
@@ -56,12 +54,6 @@ class LimitExceededError(Exception):
     def __init__(self, limit: str, value: int, maximum: int) -> None:
         super().__init__(f"{limit} {value:,} exceeds the limit of {maximum:,}")
         self.limit, self.value, self.maximum = limit, value, maximum
-
-
-@lru_cache(maxsize=512)
-def parse_limited(query: str, max_tokens: int) -> DocumentNode:
-    """Parse a document, refusing more than `max_tokens` tokens (graphql-core stops counting there)."""
-    return parse(query, max_tokens=max_tokens)
 
 
 @dataclass

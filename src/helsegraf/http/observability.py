@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -157,7 +158,37 @@ def worker_exited() -> None:
         _forget_live_gauges(directory, os.getpid())
 
 
-class JsonFormatter(logging.Formatter):
+def without_messages(exc_info: Any) -> str:
+    """Format an exception as its types and stack frames only.
+
+    An exception's message may carry the values it was raised about (a database error its parameters, a
+    parse error the caller's input): never personal data in a log line, so only where it happened is kept.
+    """
+    _, error, trace = exc_info
+    lines: list[str] = []
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        frames = traceback.extract_tb(trace if not lines else error.__traceback__)
+        lines.append(f"{type(error).__module__}.{type(error).__qualname__}")
+        lines += [f"  {f.filename}:{f.lineno} in {f.name}" for f in frames]
+        error = error.__cause__ or error.__context__
+        if error is not None:
+            lines.append("caused by")
+    return "\n".join(lines)
+
+
+class _SafeFormatting:
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        """Format an exception without its messages (see `without_messages`)."""
+        return without_messages(ei)
+
+
+class PlainFormatter(_SafeFormatting, logging.Formatter):
+    """Plain text lines; exceptions without their messages."""
+
+
+class JsonFormatter(_SafeFormatting, logging.Formatter):
     """One JSON object per line: time, level, logger, message and the record's `fields`."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -174,16 +205,37 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record is emitted (it may be replaced after start-up)."""
+
+    @property
+    def stream(self) -> Any:
+        """Return the current standard error."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+QUIET_LOGGERS: Final = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "psycopg", "psycopg.pool",
+                         "uvicorn.access", "httpx", "httpcore")  # fmt: skip
+
+
 def configure_logging(log_format: str) -> None:
     """Send helsegraf's logs to stderr, as JSON lines (default) or plain text."""
     root = logging.getLogger("helsegraf")
     if getattr(root, "_helsegraf_configured", False):
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(
-        JsonFormatter() if log_format == "json" else logging.Formatter("%(levelname)s %(name)s %(message)s")
+        JsonFormatter() if log_format == "json" else PlainFormatter("%(levelname)s %(name)s %(message)s")
     )
     root.addHandler(handler)
+    # Libraries that log statements with their parameters, or request lines with their query strings (a GET
+    # request's variables), never log below WARNING.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     root.setLevel(logging.INFO)
     root.propagate = False
     root._helsegraf_configured = True  # type: ignore[attr-defined]  # noqa: SLF001

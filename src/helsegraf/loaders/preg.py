@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import select
 
@@ -38,3 +39,12 @@ class PregLoaders:
     def children_by_parent(self) -> GroupLoader[str]:
         """ChildrenByParentLoader: a person's child relations."""
         return GroupLoader(self.db, PREG, CHILDREN, RELATION.c.parent_nin)
+
+
+CHILD_ROWS = select(PERSON.c.nin, PERSON.c.birth_date, PERSON.c.address_protection)
+
+
+async def children_of(db: Database, parent_nin: str) -> list[Any]:
+    """Return `(nin, birth_date, address_protection)` of a person's registered children."""
+    children = [r.child_nin for r in await db.fetch_by_keys(PREG, CHILDREN, RELATION.c.parent_nin, [parent_nin])]
+    return await db.fetch_by_keys(PREG, CHILD_ROWS, PERSON.c.nin, children) if children else []

@@ -1,15 +1,19 @@
-"""The graph's schema, assembled from one module per register.
+"""The graph's schema, assembled from one module per register (see schema/assembly.py).
 
-Each register's module defines the types it owns and contributes fields to the entity types of
-other registers through small mixin types (`PersonFlr` adds `gp` to `Person`, `OrganizationResh`
-adds `reshUnits` to `Organization`, ...). The entity types inherit those mixins, and `Query`
-inherits every register's root fields. `build_schema(registers)` serves all registers, or a
-subset as a Federation subgraph: fields owned by other registers are left out, and entity
-types owned elsewhere shrink to their keys.
+Importing a register's module (`helsegraf.schema.preg`) loads no other register's schema module;
+`build_schema` (in assembly.py, imported here on first use) brings them together.
 """
 
 from __future__ import annotations
 
-from helsegraf.schema.assembly import build_schema
+from typing import Any
 
 __all__ = ["build_schema"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "build_schema":
+        from helsegraf.schema.assembly import build_schema  # noqa: PLC0415 - keeps `import helsegraf.schema.x` light
+
+        return build_schema
+    raise AttributeError(name)

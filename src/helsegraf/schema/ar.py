@@ -7,17 +7,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from helsegraf.execution.preload import edge, root
+from helsegraf.execution.preload import root
 from helsegraf.schema import refs
 from helsegraf.schema.base import Info, edge_field
 
 if TYPE_CHECKING:
-    from helsegraf.schema.bed import Organization
-    from helsegraf.schema.hpr import HealthPersonnel
+    from helsegraf.schema.assembly import HealthPersonnel, Organization
     from helsegraf.schema.kodeverk import Code, Municipality
 
-HealthPersonnelRef = Annotated["HealthPersonnel", strawberry.lazy("helsegraf.schema.hpr")]
-OrganizationRef = Annotated["Organization", strawberry.lazy("helsegraf.schema.bed")]
+HealthPersonnelRef = Annotated["HealthPersonnel", strawberry.lazy("helsegraf.schema.assembly")]
+OrganizationRef = Annotated["Organization", strawberry.lazy("helsegraf.schema.assembly")]
 MunicipalityRef = Annotated["Municipality", strawberry.lazy("helsegraf.schema.kodeverk")]
 CodeRef = Annotated["Code", strawberry.lazy("helsegraf.schema.kodeverk")]
 ADDRESS_TYPES = "9044"
@@ -44,10 +43,7 @@ class ElectronicAddress:
     type_code: strawberry.Private[str]
     address: str = strawberry.field(description="The address, e.g. an EDI address.")
 
-    @edge_field(_address_type, description="The address type, e.g. E_EDI.")
-    def type(self, info: Info) -> CodeRef:
-        """Return the address type's code."""
-        return edge(self, info, {}, _address_type)  # type: ignore[no-any-return]
+    type: CodeRef = edge_field(_address_type, description="The address type, e.g. E_EDI.")
 
 
 async def _parent(info: Info, parents: list[CommunicationParty]) -> list[Any]:
@@ -129,30 +125,23 @@ class CommunicationParty:
         """Resolve a Federation reference (the representation's keys arrive under their GraphQL names)."""
         return await refs.one(refs.communication_parties, info, int(herId))
 
-    @edge_field(_parent, description="The party this one belongs to (e.g. a GP's office).")
-    def parent(self, info: Info) -> CommunicationParty | None:
-        """Return the parent party."""
-        return edge(self, info, {}, _parent)  # type: ignore[no-any-return]
+    parent: CommunicationParty | None = edge_field(
+        _parent, description="The party this one belongs to (e.g. a GP's office)."
+    )
 
-    @edge_field(_children, description="The parties that belong to this one.")
-    def children(self, info: Info) -> list[CommunicationParty]:
-        """Return the child parties."""
-        return edge(self, info, {}, _children)  # type: ignore[no-any-return]
+    children: list[CommunicationParty] = edge_field(_children, description="The parties that belong to this one.")
 
-    @edge_field(_organization, description="The organisation (from BED), for organisation parties.")
-    def organization(self, info: Info) -> OrganizationRef | None:
-        """Return the organisation."""
-        return edge(self, info, {}, _organization)  # type: ignore[no-any-return]
+    organization: OrganizationRef | None = edge_field(
+        _organization, description="The organisation (from BED), for organisation parties."
+    )
 
-    @edge_field(_health_personnel, description="The health worker (from HPR), for person parties.")
-    def health_personnel(self, info: Info) -> HealthPersonnelRef | None:
-        """Return the health worker."""
-        return edge(self, info, {}, _health_personnel)  # type: ignore[no-any-return]
+    health_personnel: HealthPersonnelRef | None = edge_field(
+        _health_personnel, description="The health worker (from HPR), for person parties."
+    )
 
-    @edge_field(_municipality, description="The municipality the party is registered in.")
-    def municipality(self, info: Info) -> MunicipalityRef | None:
-        """Return the municipality."""
-        return edge(self, info, {}, _municipality)  # type: ignore[no-any-return]
+    municipality: MunicipalityRef | None = edge_field(
+        _municipality, description="The municipality the party is registered in."
+    )
 
 
 async def _gp_party(info: Info, parents: list[GpAssignmentAr]) -> list[Any]:
@@ -172,21 +161,15 @@ class GpAssignmentAr:
 
     gp_her_id: int | None = None
 
-    @edge_field(
+    gp_communication_party: CommunicationParty | None = edge_field(
         _gp_party, description="The communication party of the GP (by the membership's GP HER-id).", requires="gpHerId"
     )
-    def gp_communication_party(self, info: Info) -> CommunicationParty | None:
-        """Return the GP's party."""
-        return edge(self, info, {}, _gp_party)  # type: ignore[no-any-return]
 
-    @edge_field(
+    office_communication_party: CommunicationParty | None = edge_field(
         _office_party,
         description="The communication party of the GP's office (the GP party's parent).",
         requires="gpHerId",
     )
-    def office_communication_party(self, info: Info) -> CommunicationParty | None:
-        """Return the office's party."""
-        return edge(self, info, {}, _office_party)  # type: ignore[no-any-return]
 
 
 async def _personnel_parties(info: Info, parents: list[HealthPersonnelAr]) -> list[Any]:
@@ -200,10 +183,9 @@ class HealthPersonnelAr:
 
     hpr_number: int
 
-    @edge_field(_personnel_parties, description="The health worker's person parties in AR (one per workplace).")
-    def communication_parties(self, info: Info) -> list[CommunicationParty]:
-        """Return the person parties."""
-        return edge(self, info, {}, _personnel_parties)  # type: ignore[no-any-return]
+    communication_parties: list[CommunicationParty] = edge_field(
+        _personnel_parties, description="The health worker's person parties in AR (one per workplace)."
+    )
 
 
 async def _organization_parties(info: Info, parents: list[OrganizationAr]) -> list[Any]:
@@ -217,10 +199,9 @@ class OrganizationAr:
 
     org_number: strawberry.ID
 
-    @edge_field(_organization_parties, description="The communication parties registered on this organisation number.")
-    def communication_parties(self, info: Info) -> list[CommunicationParty]:
-        """Return the organisation's parties."""
-        return edge(self, info, {}, _organization_parties)  # type: ignore[no-any-return]
+    communication_parties: list[CommunicationParty] = edge_field(
+        _organization_parties, description="The communication parties registered on this organisation number."
+    )
 
 
 @strawberry.type

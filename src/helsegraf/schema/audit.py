@@ -43,11 +43,11 @@ class PersonAudit:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[AccessLogEntry] | None:
         """Return a page of the person's access log."""
-        size, before_id = page_size(first), decode_cursor("access", after)
+        size, before_id = page_size(first), decode_cursor(info, "access", after)
         rows = await info.context.loaders.access_log.load((str(self.nin), before_id, size))
         total = await info.context.loaders.access_log_count.load(str(self.nin))
         items = [(row.id, _entry(row)) for row in rows]
-        return connection("access", items, size, total, before_id)
+        return connection(info, "access", items, size, total, before_id)
 
 
 def _entry(row: Any) -> AccessLogEntry:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import inspect
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Generic, NamedTuple, TypeVar
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import FieldExtension
-from strawberry.types.field import StrawberryField
 
+from helsegraf.authz.opaque import InvalidOpaqueIdError, Sealer
 from helsegraf.authz.requirements import Requirement
 from helsegraf.db import Database, SqlStats
 from helsegraf.loaders import Loaders
@@ -27,18 +24,37 @@ MAX_LIST_ARGUMENT = 1000
 
 
 class OpenGuard:
-    """Allows every field (the graph without authorisation)."""
+    """Allows every field and records nothing (the graph without authorisation: benchmarks only)."""
 
-    def denies(self, requirement: Requirement, source: Any) -> str | None:
-        """Return why a field may not be released for `source`, or None when it may."""
+    principal = None
+    pid = None
+    records: tuple[()] = ()
+
+    def judge(self, requirement: Requirement, source: Any) -> tuple[str | None, str]:
+        """Allow the field, on no grounds."""
         del requirement, source
+        return None, ""
+
+    def decide(self, requirement: Requirement, source: Any, path: Any) -> bool:
+        """Allow the field."""
+        del requirement, source, path
+        return True
+
+    def reached(self, path: Any, subject: Any, group: str, grounds: str) -> None:
+        """Record nothing."""
+
+    def redact(self, path: Any, reason: str) -> None:
+        """Record nothing."""
+
+    def knows_existence(self, subject: Any) -> bool:
+        """Allow the caller to learn whether anyone exists."""
+        del subject
+        return True
+
+    def stranger_reason(self, requirement: Requirement) -> str | None:
+        """Allow the field."""
+        del requirement
         return None
-
-    def redact(self, path: list[str | int], reason: str) -> None:
-        """Record a redacted path."""
-
-    def released(self, nin: str | None, group: str) -> None:
-        """Record that a field group of a person's data is in the response."""
 
 
 @dataclass
@@ -49,10 +65,14 @@ class Context:
     loaders: Loaders
     registers: frozenset[str]
     today: date
+    sealer: Sealer
     guard: Any = field(default_factory=OpenGuard)
     request: Any = None
     request_id: str = ""
     sql: SqlStats | None = None
+    fast: bool = True  # preload edges level by level (execution/preload.py)
+    executor: Any = None  # the executor running this request (set by it)
+    purpose: str | None = None  # the purpose the caller stated (X-Purpose), for the access log
 
 
 Info = strawberry.Info[Context, None]
@@ -96,22 +116,28 @@ def page_size(first: int | None) -> int:
     return first
 
 
-def encode_cursor(kind: str, value: int) -> str:
-    """Return an opaque cursor for a position in a list."""
-    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode()
+def encode_cursor(info: Info, kind: str, value: int) -> str:
+    """Return an opaque cursor for a position in a list (sealed: it reveals no id, see authz/opaque.py)."""
+    return info.context.sealer.seal(f"cursor:{kind}", value)
 
 
-def decode_cursor(kind: str, cursor: str | None) -> int | None:
+MAX_ECHO = 40  # characters of a caller's bad value repeated in an error message
+
+
+def echo(value: object) -> str:
+    """Return a caller's value for an error message, cut to a readable length."""
+    text = repr(value)
+    return text if len(text) <= MAX_ECHO else f"{text[:MAX_ECHO]}... ({len(text):,} characters)"
+
+
+def decode_cursor(info: Info, kind: str, cursor: str | None) -> int | None:
     """Return the position a cursor points at, refusing cursors of another list."""
     if cursor is None:
         return None
     try:
-        found_kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if found_kind == kind:
-            return int(value)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise user_error(f"after: {cursor!r} is not a cursor of this list")
+        return info.context.sealer.open(f"cursor:{kind}", cursor)
+    except InvalidOpaqueIdError:
+        raise user_error(f"after: {echo(cursor)} is not a cursor of this list") from None
 
 
 @strawberry.federation.type(shareable=True, description="Relay paging information.")
@@ -146,84 +172,101 @@ class Connection(Generic[T]):
     total_count: int = strawberry.field(description="How many items the whole list has.")
 
 
-def connection(kind: str, items: list[tuple[int, T]], first: int, total: int, after: int | None) -> Connection[T]:
+def connection(
+    info: Info, kind: str, items: list[tuple[int, T]], first: int, total: int, after: int | None
+) -> Connection[T]:
     """Build a page from `(position, node)` pairs fetched with one extra row to detect a next page."""
     page = items[:first]
-    edges = [Edge(cursor=encode_cursor(kind, position), node=node) for position, node in page]
-    info = PageInfo(
+    edges = [Edge(cursor=encode_cursor(info, kind, position), node=node) for position, node in page]
+    page_info = PageInfo(
         has_next_page=len(items) > first,
         has_previous_page=after is not None,
         start_cursor=edges[0].cursor if edges else None,
         end_cursor=edges[-1].cursor if edges else None,
     )
-    return Connection(edges=edges, page_info=info, total_count=total)
+    return Connection(edges=edges, page_info=page_info, total_count=total)
 
 
-class Guarded(FieldExtension):
-    """Enforces a field's requirement: an unpermitted field is null and its path is reported."""
+class Refused(NamedTuple):
+    """What a Federation reference to a personal entity the caller may not see resolves to (a redaction)."""
 
-    def __init__(self, requirement: Requirement) -> None:
-        self.requirement = requirement
-
-    def _denied(self, source: Any, info: Info) -> bool:
-        guard = info.context.guard
-        reason = guard.denies(self.requirement, source)
-        if reason is None:
-            return False
-        guard.redact(info.path.as_list(), reason)
-        return True
-
-    def _released(self, source: Any, info: Info, result: Any) -> Any:
-        if result is not None:
-            info.context.guard.released(getattr(source, "subject_nin", None), self.requirement.group)
-        return result
-
-    async def _released_later(self, source: Any, info: Info, pending: Awaitable[Any]) -> Any:
-        return self._released(source, info, await pending)
-
-    def resolve(self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any) -> Any:
-        """Resolve a sync field (which may hand back an awaitable) unless denied."""
-        if self._denied(source, info):
-            return None
-        result = next_(source, info, **kwargs)
-        if inspect.isawaitable(result):
-            return self._released_later(source, info, result)
-        return self._released(source, info, result)
-
-    async def resolve_async(self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any) -> Any:
-        """Resolve an async field unless denied."""
-        if self._denied(source, info):
-            return None
-        return self._released(source, info, await next_(source, info, **kwargs))
+    reason: str
 
 
-def personal(requirement: Requirement, *, description: str, batch: Any = None) -> StrawberryField:
-    """Declare a field carrying personal data: its requirement is enforced and shown in the SDL."""
+def guard_entity(info: Info, requirement: Requirement, entity: Any) -> Any:
+    """Decide a personal entity reached without a parent (Federation `_entities`): refused, or marked released."""
+    from helsegraf.execution.executor import mark_released  # noqa: PLC0415 - the execution layer imports this module
+
+    reason, grounds = info.context.guard.judge(requirement, entity)
+    return Refused(reason) if reason is not None else mark_released(entity, requirement.group, grounds)
+
+
+# The key under which a field's policy is kept in its GraphQL field's extensions (read by the executor).
+POLICY: Final = "helsegraf"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldPolicy:
+    """What the executor must do when it completes a field: decide its requirement, release what it relates to."""
+
+    requirement: Requirement
+    relates: bool = False  # the persons in the value are released too (a list's patients, a person's parents)
+
+
+def _edge_resolver(batch: Callable[..., Awaitable[list[Any]]]) -> Callable[..., Any]:
+    """Return the resolver of an edge, generated from its batch function `(info, parents, **arguments)`.
+
+    The field's arguments are the batch function's keyword parameters (with their annotations and
+    defaults), so a batch function and its field cannot drift apart. The resolver answers a value
+    the preloader attached, else loads this parent's value through the batch function (the
+    request's dataloaders still batch it with its siblings).
+    """
+    from helsegraf.execution.preload import load_edge  # noqa: PLC0415 - the execution layer imports this module
+
+    arguments = list(inspect.signature(batch).parameters.values())[2:]
+
+    def resolve(self: Any, info: Info, **kwargs: Any) -> Any:
+        return load_edge(self, info, kwargs, batch)
+
+    self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    info_parameter = inspect.Parameter("info", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Info)
+    resolve.__signature__ = inspect.Signature([self_parameter, info_parameter, *arguments])  # type: ignore[attr-defined]
+    resolve.__annotations__ = {"info": Info, **{a.name: a.annotation for a in arguments}}
+    resolve.__module__ = batch.__module__  # Strawberry reads string annotations in the batch's module
+    resolve.__name__ = resolve.__qualname__ = batch.__name__.lstrip("_")
+    return resolve
+
+
+def personal(requirement: Requirement, *, description: str, batch: Any = None, relates: bool = False) -> Any:
+    """Declare a field carrying personal data: its requirement is enforced and shown in the SDL.
+
+    With `batch`, the field is an edge whose values `batch` loads for many parents at once; its
+    resolver is generated (see `_edge_resolver`). Without, it decorates a method reading the parent.
+    `relates`: the persons the edge leads to are released too (they are logged under the field's group).
+    """
     from helsegraf.schema.directives import directives_for  # noqa: PLC0415 - directives import this module
 
-    metadata: dict[str, Any] = {"requirement": requirement}
+    metadata: dict[str, Any] = {"requirement": requirement, POLICY: FieldPolicy(requirement, relates)}
     if batch is not None:
         metadata["batch"] = batch
-    # Without a resolver `strawberry.field` is typed as returning Any; at run time it is a StrawberryField,
-    # which becomes the field when it decorates the resolver.
-    return cast(
-        "StrawberryField",
-        strawberry.field(
-            description=description,
-            extensions=[Guarded(requirement)],
-            directives=directives_for(requirement),
-            metadata=metadata,
-        ),
+    # A StrawberryField: with `batch` the field itself (its resolver generated), else it becomes the field
+    # when it decorates the method that reads the parent.
+    return strawberry.field(
+        resolver=_edge_resolver(batch) if batch is not None else None,  # type: ignore[arg-type]
+        description=description,
+        directives=directives_for(requirement),
+        metadata=metadata,
     )
 
 
-def edge_field(batch: Any, *, description: str, requires: str | None = None) -> StrawberryField:
+def edge_field(batch: Any, *, description: str, requires: str | None = None) -> Any:
     """Declare an edge whose values `batch` loads for many parents at once (see execution/preload.py).
 
-    `requires` names fields of the parent, owned by another register, that the edge reads: a
-    subgraph without that register asks the gateway for them (Federation `@requires`).
+    The resolver is generated from `batch`. `requires` names fields of the parent, owned by another
+    register, that the edge reads: a subgraph without that register asks the gateway for them
+    (Federation `@requires`).
     """
     metadata: dict[str, Any] = {"batch": batch}
     if requires:
         metadata["requires"] = requires
-    return cast("StrawberryField", strawberry.field(description=description, metadata=metadata))
+    return strawberry.field(resolver=_edge_resolver(batch), description=description, metadata=metadata)

@@ -18,6 +18,11 @@ PROTECTED_ADDRESS_SCOPE = "preg:protected-address"
 def policy_alternatives(requirement: Requirement) -> list[list[str]]:
     """Return the requirement as OR-of-AND terms."""
     scopes = list(requirement.scopes)
+    if requirement.location and not requirement.address:
+        alternatives = [scopes]
+        if requirement.self_access:
+            alternatives += [[requirement.self_access, ADDRESS_NOT_PROTECTED], [SELF_ONLY]]
+        return alternatives
     if not requirement.address:
         alternatives = [scopes]
         if requirement.self_access:
@@ -31,6 +36,6 @@ def policy_alternatives(requirement: Requirement) -> list[list[str]]:
 
 def directives_for(requirement: Requirement) -> list[object]:
     """Return the schema directives that declare a requirement."""
-    if requirement.self_access is None and not requirement.address:
+    if requirement.self_access is None and not (requirement.address or requirement.location):
         return [RequiresScopes(scopes=[list(requirement.scopes)])]
     return [Authenticated(), Policy(policies=policy_alternatives(requirement))]

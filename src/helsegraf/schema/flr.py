@@ -4,40 +4,43 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import strawberry
 from graphql import GraphQLError
 
+from helsegraf.authz.opaque import InvalidOpaqueIdError
 from helsegraf.authz.requirements import GP, PATIENT_LIST
-from helsegraf.execution.preload import edge, preload, root
+from helsegraf.execution.preload import preload, root
 from helsegraf.loaders.base import is_valid_on
 from helsegraf.loaders.flr import contracts_page, contracts_query
 from helsegraf.registers import FLR
 from helsegraf.schema import refs
-from helsegraf.schema.ar import GpAssignmentAr
 from helsegraf.schema.base import (
     Connection,
     Info,
+    Refused,
     check_municipality,
     connection,
     decode_cursor,
+    echo,
     edge_field,
+    guard_entity,
     page_size,
     personal,
     user_error,
 )
 
 if TYPE_CHECKING:
-    from helsegraf.schema.bed import Organization
-    from helsegraf.schema.hpr import HealthPersonnel
+    from helsegraf.schema.assembly import GpAssignment, HealthPersonnel, Organization, Person
     from helsegraf.schema.kodeverk import Municipality
-    from helsegraf.schema.preg import Person
 
-HealthPersonnelRef = Annotated["HealthPersonnel", strawberry.lazy("helsegraf.schema.hpr")]
-OrganizationRef = Annotated["Organization", strawberry.lazy("helsegraf.schema.bed")]
-PersonRef = Annotated["Person", strawberry.lazy("helsegraf.schema.preg")]
+HealthPersonnelRef = Annotated["HealthPersonnel", strawberry.lazy("helsegraf.schema.assembly")]
+OrganizationRef = Annotated["Organization", strawberry.lazy("helsegraf.schema.assembly")]
+PersonRef = Annotated["Person", strawberry.lazy("helsegraf.schema.assembly")]
+GpAssignmentRef = Annotated["GpAssignment", strawberry.lazy("helsegraf.schema.assembly")]
 MunicipalityRef = Annotated["Municipality", strawberry.lazy("helsegraf.schema.kodeverk")]
+MEMBERSHIP: Final = "membership"  # the kind of a list membership's opaque id (authz/opaque.py)
 RELATIONSHIP_PRIORITY = ("LPFL", "LPVI", "LPDL")
 
 
@@ -86,6 +89,10 @@ class GpPeriod:
     working_percentage: int = strawberry.field(description="Share of full time on this list (1-100).")
     valid_from: date = strawberry.field(description="First day of the period.")
     valid_to: date | None = strawberry.field(description="Day the period ended (exclusive); null while it runs.")
+    gp: HealthPersonnelRef = edge_field(_period_gp, description="The doctor (from HPR).")
+    substitute_for: HealthPersonnelRef | None = edge_field(
+        _substitute_for, description="For a vikar: the fastlege substituted for (from HPR)."
+    )
 
     @classmethod
     def from_row(cls, row: Any) -> GpPeriod:
@@ -98,16 +105,6 @@ class GpPeriod:
             valid_from=row.valid_from,
             valid_to=row.valid_to,
         )
-
-    @edge_field(_period_gp, description="The doctor (from HPR).")
-    def gp(self, info: Info) -> HealthPersonnelRef:
-        """Return the doctor; an HPR number missing from HPR is an error."""
-        return edge(self, info, {}, _period_gp)  # type: ignore[no-any-return]
-
-    @edge_field(_substitute_for, description="For a vikar: the fastlege substituted for (from HPR).")
-    def substitute_for(self, info: Info) -> HealthPersonnelRef | None:
-        """Return the substituted doctor."""
-        return edge(self, info, {}, _substitute_for)  # type: ignore[no-any-return]
 
 
 async def _office(info: Info, parents: list[GpContract]) -> list[Any]:
@@ -154,19 +151,17 @@ async def _all_periods(info: Info, parents: list[GpContract]) -> list[Any]:
 async def _patients(
     info: Info, parents: list[GpContract], first: int | None = None, after: str | None = None, at: date | None = None
 ) -> list[Any]:
-    size, after_id = page_size(first), decode_cursor("membership", after)
+    size, after_id = page_size(first), decode_cursor(info, MEMBERSHIP, after)
     on = at or info.context.today
     loaders = info.context.loaders
     pages = await loaders.patients_by_contract.load_many([(int(p.id), on, after_id or 0, size) for p in parents])
     totals = await loaders.list_size_by_contract_at.load_many([(int(p.id), on) for p in parents])
-    people = await refs.persons(info, [row.nin for rows in pages for row in rows])
-    for person in people:
-        info.context.guard.released(person.subject_nin if person else None, PATIENT_LIST.group)
-    found = iter(people)
+    # A listed patient is a person on the list whether or not PREG has them: the list says who is on it.
+    found = iter(await refs.persons(info, [row.nin for rows in pages for row in rows]))
     result = []
     for rows, total in zip(pages, totals, strict=True):
-        items = [(row.id, person) for row in rows if (person := next(found)) is not None]
-        result.append(connection("membership", items, size, int(total), after_id))
+        items = [(row.id, next(found) or refs.person_stub(row.nin)) for row in rows]
+        result.append(connection(info, MEMBERSHIP, items, size, int(total), after_id))
     return result
 
 
@@ -186,6 +181,24 @@ class GpContract:
     )
     valid_from: date | None = strawberry.field(default=None, description="First day of the contract.")
     valid_to: date | None = strawberry.field(default=None, description="Day the contract ended (exclusive).")
+    office: OrganizationRef | None = edge_field(_office, description="The GP office (legekontor), from BED.")
+    municipality: MunicipalityRef | None = edge_field(
+        _contract_municipality, description="The municipality (kommune) the list belongs to."
+    )
+    list_size: int = edge_field(_list_size, description="How many patients are on the list at a date (default today).")
+    places_available: int = edge_field(
+        _places, description="Free places on an open list at a date (listetak minus list size); 0 when closed."
+    )
+    gps: list[GpPeriod] = edge_field(_gps, description="The doctors serving the list at a date (default today).")
+    gp_periods: list[GpPeriod] = edge_field(
+        _all_periods, description="Every doctor's period on the list, oldest first (the list's history)."
+    )
+    patients: Connection[PersonRef] | None = personal(
+        PATIENT_LIST,
+        description="The patients on the list at a date (default today), by list membership.",
+        batch=_patients,
+        relates=True,
+    )
 
     @classmethod
     def from_row(cls, row: Any) -> GpContract:
@@ -211,60 +224,21 @@ class GpContract:
         """Resolve a Federation reference."""
         return await refs.one(refs.gp_contracts, info, _contract_id(id))
 
-    @edge_field(_office, description="The GP office (legekontor), from BED.")
-    def office(self, info: Info) -> OrganizationRef | None:
-        """Return the office's organisation."""
-        return edge(self, info, {}, _office)  # type: ignore[no-any-return]
-
-    @edge_field(_contract_municipality, description="The municipality (kommune) the list belongs to.")
-    def municipality(self, info: Info) -> MunicipalityRef | None:
-        """Return the municipality."""
-        return edge(self, info, {}, _contract_municipality)  # type: ignore[no-any-return]
-
-    @edge_field(_list_size, description="How many patients are on the list at a date (default today).")
-    def list_size(self, info: Info, at: date | None = None) -> int:
-        """Count the list's memberships valid at the date."""
-        return edge(self, info, {"at": at}, _list_size)  # type: ignore[no-any-return]
-
-    @edge_field(_places, description="Free places on an open list at a date (listetak minus list size); 0 when closed.")
-    def places_available(self, info: Info, at: date | None = None) -> int:
-        """Return the free places."""
-        return edge(self, info, {"at": at}, _places)  # type: ignore[no-any-return]
-
-    @edge_field(_gps, description="The doctors serving the list at a date (default today).")
-    def gps(self, info: Info, at: date | None = None) -> list[GpPeriod]:
-        """Return the GP periods valid at the date."""
-        return edge(self, info, {"at": at}, _gps)  # type: ignore[no-any-return]
-
-    @edge_field(_all_periods, description="Every doctor's period on the list, oldest first (the list's history).")
-    def gp_periods(self, info: Info) -> list[GpPeriod]:
-        """Return all GP periods."""
-        return edge(self, info, {}, _all_periods)  # type: ignore[no-any-return]
-
-    @personal(
-        PATIENT_LIST,
-        description="The patients on the list at a date (default today), by list membership.",
-        batch=_patients,
-    )
-    def patients(
-        self, info: Info, first: int | None = None, after: str | None = None, at: date | None = None
-    ) -> Connection[PersonRef] | None:
-        """Return a page of the list's patients."""
-        return edge(self, info, {"first": first, "after": after, "at": at}, _patients)  # type: ignore[no-any-return]
-
 
 def _numeric(value: str, what: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise user_error(f"id: {value!r} is not a {what} id (digits only)") from None
+    if not (value.isascii() and value.isdigit() and len(value) <= MAX_ID_DIGITS):
+        raise user_error(f"id: {echo(value)} is not a {what} id (up to {MAX_ID_DIGITS} digits)")
+    return int(value)
+
+
+MAX_ID_DIGITS: Final = 18  # every id fits PostgreSQL's bigint
 
 
 def _contract_id(value: str) -> int:
     return _numeric(value, "GP contract")
 
 
-async def _assignment_contract(info: Info, parents: list[GpAssignment]) -> list[Any]:
+async def _assignment_contract(info: Info, parents: list[GpAssignmentFlr]) -> list[Any]:
     found = await refs.gp_contracts(info, [p.contract_id for p in parents])
     for assignment, contract in zip(parents, found, strict=True):
         if contract is None:
@@ -272,72 +246,90 @@ async def _assignment_contract(info: Info, parents: list[GpAssignment]) -> list[
     return found
 
 
-async def _assignment_gp(info: Info, parents: list[GpAssignment]) -> list[Any]:
+async def _assignment_gp(info: Info, parents: list[GpAssignmentFlr]) -> list[Any]:
     periods = await info.context.loaders.periods_by_contract.load_many([p.contract_id for p in parents])
     serving = [serving_period(rows, p.on or info.context.today) for p, rows in zip(parents, periods, strict=True)]
     return await refs.health_personnel(info, [s.hpr_number if s else None for s in serving])
 
 
-@strawberry.federation.type(
-    keys=["id"], description="A person's membership of a GP list (PatientToGPContractAssociation)."
-)
-class GpAssignment(GpAssignmentAr):
-    """Which list a person was on, when, and who their GP was."""
+@strawberry.type
+class GpAssignmentFlr:
+    """FLR's part of GpAssignment: which list a person was on, when, and who their GP was.
 
-    id: strawberry.ID = strawberry.field(description="The list membership's id.")
+    The id is opaque (sealed, see authz/opaque.py): list memberships have serial ids in FLR, and a
+    membership is personal data. Resolving one through `_entities` is decided like `Person.gp`.
+    """
+
+    id: strawberry.ID = strawberry.field(description="The list membership's id (opaque).")
     contract_id: strawberry.Private[int] = 0
+    person_nin: strawberry.Private[str | None] = None
     gp_her_id: int | None = strawberry.field(
         default=None, description="HER-id that addresses the GP (or the list's substitute when it has no fastlege)."
     )
     valid_from: date | None = strawberry.field(default=None, description="First day on the list.")
     valid_to: date | None = strawberry.field(default=None, description="Day the person left the list (exclusive).")
     on: strawberry.Private[date | None] = None
+    contract: GpContract = edge_field(_assignment_contract, description="The GP contract (list).")
+    gp: HealthPersonnelRef | None = edge_field(
+        _assignment_gp,
+        description="The doctor serving the list: the fastlege, else the substitute (vikar), else a delelege.",
+    )
+
+    @property
+    def subject(self) -> str | None:
+        """Return whose list membership this is (unknown in a subgraph without FLR)."""
+        return self.person_nin
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID, gpHerId: int | None = None) -> GpAssignment | None:  # noqa: A002, N803
-        """Resolve a Federation reference: the membership in FLR, or (elsewhere) the key with its required gpHerId."""
+    async def resolve_reference(cls, info: Info, id: strawberry.ID, gpHerId: int | None = None) -> Any:  # noqa: A002, N803
+        """Resolve a Federation reference: decided like `Person.gp` for the membership's person.
+
+        In a subgraph without FLR it is the key with its required gpHerId (nothing personal is read).
+        A caller who may not see the membership gets the same refusal whether or not it exists.
+        """
         if FLR not in info.context.registers:
             return cls(id=id, gp_her_id=gpHerId)
-        row = await info.context.loaders.membership_by_id.load(_numeric(id, "list membership"))
-        return None if row is None else cls.from_row(row, info.context.today)
+        guard = info.context.guard
+        refusal = guard.stranger_reason(GP)
+        if refusal is not None and guard.pid is None:
+            return Refused(refusal)  # no membership could be theirs: refused before anything is read
+        try:
+            membership_id = info.context.sealer.open(MEMBERSHIP, str(id))
+        except InvalidOpaqueIdError:
+            membership_id = -1  # looked up all the same, so that an id that was never handed out costs the same
+        row = await info.context.loaders.membership_by_id.load(membership_id)
+        if row is None:
+            return Refused(refusal) if refusal else None
+        assignment = cls.from_row(info, row, info.context.today)
+        return guard_entity(info, GP, assignment)
 
     @classmethod
-    def from_row(cls, row: Any, on: date) -> GpAssignment:
+    def from_row(cls, info: Info, row: Any, on: date) -> Any:
         """Build from a list membership row, looking at the list as it was on `on`."""
+        from helsegraf.schema.assembly import GpAssignment  # noqa: PLC0415 - the composed entity type
+
         if row.valid_to is not None and row.valid_to <= on:
             on = row.valid_to - timedelta(days=1)
-        return cls(
-            id=strawberry.ID(str(row.id)),
+        return GpAssignment(
+            id=strawberry.ID(info.context.sealer.seal(MEMBERSHIP, row.id)),
             contract_id=row.contract_id,
+            person_nin=row.nin,
             gp_her_id=row.gp_her_id,
             valid_from=row.valid_from,
             valid_to=row.valid_to,
             on=max(on, row.valid_from),
         )
 
-    @edge_field(_assignment_contract, description="The GP contract (list).")
-    def contract(self, info: Info) -> GpContract:
-        """Return the list."""
-        return edge(self, info, {}, _assignment_contract)  # type: ignore[no-any-return]
-
-    @edge_field(
-        _assignment_gp,
-        description="The doctor serving the list: the fastlege, else the substitute (vikar), else a delelege.",
-    )
-    def gp(self, info: Info) -> HealthPersonnelRef | None:
-        """Return the serving doctor at the assignment's date."""
-        return edge(self, info, {}, _assignment_gp)  # type: ignore[no-any-return]
-
 
 async def _person_gp(info: Info, parents: list[PersonFlr], at: date | None = None) -> list[Any]:
     on = at or info.context.today
     rows = await info.context.loaders.membership_by_nin_at.load_many([(str(p.nin), on) for p in parents])
-    return [None if row is None else GpAssignment.from_row(row, on) for row in rows]
+    return [None if row is None else GpAssignmentFlr.from_row(info, row, on) for row in rows]
 
 
 async def _gp_history(info: Info, parents: list[PersonFlr]) -> list[Any]:
     groups = await info.context.loaders.memberships_by_nin.load_many([str(p.nin) for p in parents])
-    return [[GpAssignment.from_row(row, info.context.today) for row in rows] for rows in groups]
+    return [[GpAssignmentFlr.from_row(info, row, info.context.today) for row in rows] for rows in groups]
 
 
 @strawberry.type
@@ -345,18 +337,12 @@ class PersonFlr:
     """FLR's fields on Person."""
 
     nin: strawberry.ID
-
-    @personal(
+    gp: GpAssignmentRef | None = personal(
         GP, description="The person's GP list at a date (default today); null when not on a list.", batch=_person_gp
     )
-    def gp(self, info: Info, at: date | None = None) -> GpAssignment | None:
-        """Return the list membership valid at the date."""
-        return edge(self, info, {"at": at}, _person_gp)  # type: ignore[no-any-return]
-
-    @personal(GP, description="Every GP list the person has been on, newest first.", batch=_gp_history)
-    def gp_history(self, info: Info) -> list[GpAssignment] | None:
-        """Return the person's list memberships."""
-        return edge(self, info, {}, _gp_history)  # type: ignore[no-any-return]
+    gp_history: list[GpAssignmentRef] | None = personal(
+        GP, description="Every GP list the person has been on, newest first.", batch=_gp_history
+    )
 
 
 async def _doctor_contracts(info: Info, parents: list[HealthPersonnelFlr], at: date | None = None) -> list[Any]:
@@ -377,19 +363,13 @@ class HealthPersonnelFlr:
     """FLR's fields on HealthPersonnel."""
 
     hpr_number: int
-
-    @edge_field(
+    gp_contracts: list[GpContract] = edge_field(
         _doctor_contracts,
         description="The GP contracts the doctor serves at a date (default today), in any relationship.",
     )
-    def gp_contracts(self, info: Info, at: date | None = None) -> list[GpContract]:
-        """Return the contracts with a GP period of this doctor valid at the date."""
-        return edge(self, info, {"at": at}, _doctor_contracts)  # type: ignore[no-any-return]
-
-    @edge_field(_doctor_periods, description="Every period the doctor has had on a GP contract, oldest first.")
-    def gp_periods(self, info: Info) -> list[GpPeriod]:
-        """Return the doctor's GP periods."""
-        return edge(self, info, {}, _doctor_periods)  # type: ignore[no-any-return]
+    gp_periods: list[GpPeriod] = edge_field(
+        _doctor_periods, description="Every period the doctor has had on a GP contract, oldest first."
+    )
 
 
 async def _office_contracts(info: Info, parents: list[OrganizationFlr], at: date | None = None) -> list[Any]:
@@ -403,11 +383,9 @@ class OrganizationFlr:
     """FLR's fields on Organization."""
 
     org_number: strawberry.ID
-
-    @edge_field(_office_contracts, description="The GP contracts of this office valid at a date (default today).")
-    def gp_contracts(self, info: Info, at: date | None = None) -> list[GpContract]:
-        """Return the office's contracts valid at the date."""
-        return edge(self, info, {"at": at}, _office_contracts)  # type: ignore[no-any-return]
+    gp_contracts: list[GpContract] = edge_field(
+        _office_contracts, description="The GP contracts of this office valid at a date (default today)."
+    )
 
 
 @strawberry.type
@@ -433,9 +411,9 @@ class FlrQuery:
     ) -> Connection[GpContract]:
         """Return a page of contracts and how many match."""
         check_municipality(municipality)
-        size, after_id = page_size(first), decode_cursor("contract", after)
+        size, after_id = page_size(first), decode_cursor(info, "contract", after)
         statement = contracts_query(municipality, open_only, at or info.context.today)
         rows, total = await contracts_page(info.context.db, statement, after_id, size)
-        page = connection("contract", [(row.id, GpContract.from_row(row)) for row in rows], size, total, after_id)
+        page = connection(info, "contract", [(row.id, GpContract.from_row(row)) for row in rows], size, total, after_id)
         await preload(info, [page])
         return page

@@ -10,19 +10,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from helsegraf.authz.requirements import HPR_EXTENDED, PERSON_HEALTH_PERSONNEL
-from helsegraf.execution.preload import edge, root
+from helsegraf.execution.preload import root
 from helsegraf.loaders.base import is_valid_on
 from helsegraf.schema import refs
-from helsegraf.schema.ar import HealthPersonnelAr
 from helsegraf.schema.base import Info, edge_field, personal
-from helsegraf.schema.flr import HealthPersonnelFlr
 from helsegraf.schema.names import PersonName
 
 if TYPE_CHECKING:
+    from helsegraf.schema.assembly import HealthPersonnel, Person
     from helsegraf.schema.kodeverk import Code
-    from helsegraf.schema.preg import Person
 
-PersonRef = Annotated["Person", strawberry.lazy("helsegraf.schema.preg")]
+PersonRef = Annotated["Person", strawberry.lazy("helsegraf.schema.assembly")]
+HealthPersonnelRef = Annotated["HealthPersonnel", strawberry.lazy("helsegraf.schema.assembly")]
 CodeRef = Annotated["Code", strawberry.lazy("helsegraf.schema.kodeverk")]
 CATEGORY, AUTHORIZATION, SPECIALITY, REQUISITION = "9060", "7704", "7426", "7702"
 # Authorisation types that let the holder practise (autorisasjon and lisens).
@@ -54,11 +53,7 @@ class DatedCode:
     code: str = strawberry.field(description="The code value.")
     valid_from: date = strawberry.field(description="First day it applies.")
     valid_to: date | None = strawberry.field(description="Day it ended (exclusive).")
-
-    @edge_field(_code_text, description="The code's text from Kodeverk.")
-    def text(self, info: Info) -> str | None:
-        """Return the code's text."""
-        return edge(self, info, {}, _code_text)  # type: ignore[no-any-return]
+    text: str | None = edge_field(_code_text, description="The code's text from Kodeverk.")
 
 
 def _dated(system: str, rows: list[Any]) -> list[DatedCode]:
@@ -97,6 +92,19 @@ class Approval:
     authorization_code: strawberry.Private[str]
     valid_from: date = strawberry.field(description="First day of the approval.")
     valid_to: date | None = strawberry.field(description="Day the approval ended (exclusive); null while it runs.")
+    category: CodeRef = edge_field(
+        _category, description="The helsepersonellkategori (code system 9060), e.g. LE Lege."
+    )
+    authorization: CodeRef = edge_field(
+        _authorization, description="The authorisation type (code system 7704): 1 autorisasjon, 2 lisens."
+    )
+    specialities: list[DatedCode] = edge_field(
+        _specialities, description="Specialities (spesialiteter) granted on this approval."
+    )
+    requisition_rights: list[DatedCode] = edge_field(
+        _rights, description="Requisition rights (rekvisisjonsrett) on this approval."
+    )
+    suspensions: list[Suspension] = edge_field(_suspensions, description="Suspension periods of this approval.")
 
     @classmethod
     def from_row(cls, row: Any) -> Approval:
@@ -108,31 +116,6 @@ class Approval:
             valid_from=row.valid_from,
             valid_to=row.valid_to,
         )
-
-    @edge_field(_category, description="The helsepersonellkategori (code system 9060), e.g. LE Lege.")
-    def category(self, info: Info) -> CodeRef:
-        """Return the category code."""
-        return edge(self, info, {}, _category)  # type: ignore[no-any-return]
-
-    @edge_field(_authorization, description="The authorisation type (code system 7704): 1 autorisasjon, 2 lisens.")
-    def authorization(self, info: Info) -> CodeRef:
-        """Return the authorisation code."""
-        return edge(self, info, {}, _authorization)  # type: ignore[no-any-return]
-
-    @edge_field(_specialities, description="Specialities (spesialiteter) granted on this approval.")
-    def specialities(self, info: Info) -> list[DatedCode]:
-        """Return the specialities."""
-        return edge(self, info, {}, _specialities)  # type: ignore[no-any-return]
-
-    @edge_field(_rights, description="Requisition rights (rekvisisjonsrett) on this approval.")
-    def requisition_rights(self, info: Info) -> list[DatedCode]:
-        """Return the requisition rights."""
-        return edge(self, info, {}, _rights)  # type: ignore[no-any-return]
-
-    @edge_field(_suspensions, description="Suspension periods of this approval.")
-    def suspensions(self, info: Info) -> list[Suspension]:
-        """Return the suspensions."""
-        return edge(self, info, {}, _suspensions)  # type: ignore[no-any-return]
 
 
 @strawberry.enum(description="Why an authorisation check failed.")
@@ -182,42 +165,48 @@ async def check_authorization(info: Info, approvals: list[Any], category: str, o
     return AuthorizationCheck(authorized=False, approval=approval, reason=reason, category=category, at=on)
 
 
-async def _person(info: Info, parents: list[HealthPersonnel]) -> list[Any]:
-    found = await refs.persons(info, [p.subject_nin for p in parents])
-    for person in found:
-        info.context.guard.released(person.subject_nin if person else None, HPR_EXTENDED.group)
-    return found
+async def _person(info: Info, parents: list[HealthPersonnelHpr]) -> list[Any]:
+    return await refs.persons(info, [p.subject_nin for p in parents])
 
 
 async def _approval_rows(info: Info, parents: list[Any]) -> list[list[Any]]:
     return await info.context.loaders.approvals_by_hpr.load_many([p.hpr_number for p in parents])
 
 
-async def _approvals(info: Info, parents: list[HealthPersonnel], at: date | None = None) -> list[Any]:
+async def _approvals(info: Info, parents: list[HealthPersonnelHpr], at: date | None = None) -> list[Any]:
     on = at or info.context.today
     return [[Approval.from_row(r) for r in rows if is_valid_on(r, on)] for rows in await _approval_rows(info, parents)]
 
 
-async def _approval_history(info: Info, parents: list[HealthPersonnel]) -> list[Any]:
+async def _approval_history(info: Info, parents: list[HealthPersonnelHpr]) -> list[Any]:
     return [[Approval.from_row(r) for r in rows] for rows in await _approval_rows(info, parents)]
 
 
-async def _authorizations(info: Info, parents: list[HealthPersonnel], category: str, at: date) -> list[Any]:
+async def _authorizations(info: Info, parents: list[HealthPersonnelHpr], category: str, at: date) -> list[Any]:
     groups = await _approval_rows(info, parents)
     return list(await asyncio.gather(*(check_authorization(info, rows, category.upper(), at) for rows in groups)))
 
 
-@strawberry.federation.type(keys=["hprNumber"], description="A health worker in HPR (helsepersonell).")
-class HealthPersonnel(HealthPersonnelFlr, HealthPersonnelAr):
-    """A person with an autorisasjon or lisens, by HPR number. Basic data is public."""
+@strawberry.type
+class HealthPersonnelHpr:
+    """HPR's part of HealthPersonnel: a person with an autorisasjon or lisens, by HPR number. Basic data is public."""
 
     hpr_number: int = strawberry.field(description="The HPR number (HPR-nummer).")
     name: PersonName | None = strawberry.field(default=None, description="The health worker's name (public).")
     subject_nin: strawberry.Private[str | None] = None
     born: strawberry.Private[date | None] = None
+    approvals: list[Approval] = edge_field(_approvals, description="Approvals valid at a date (default today).")
+    approval_history: list[Approval] = edge_field(
+        _approval_history, description="Every approval, oldest first, including expired ones."
+    )
+    authorization: AuthorizationCheck = edge_field(
+        _authorizations,
+        description="Was the health worker authorised in a category (e.g. LE) on a date: an authorising "
+        "approval of that category valid on the date, with no suspension covering it.",
+    )
 
     @classmethod
-    def from_row(cls, row: Any) -> HealthPersonnel:
+    def from_row(cls, row: Any) -> Any:
         """Build from an HPR row."""
         return cls(
             hpr_number=row.hpr_number,
@@ -227,14 +216,19 @@ class HealthPersonnel(HealthPersonnelFlr, HealthPersonnelAr):
         )
 
     @classmethod
-    def stub(cls, hpr_number: int) -> HealthPersonnel:
+    def stub(cls, hpr_number: int) -> Any:
         """Build a key-only reference."""
         return cls(hpr_number=hpr_number)
 
     @classmethod
-    async def resolve_reference(cls, info: Info, hprNumber: int) -> HealthPersonnel | None:  # noqa: N803
+    async def resolve_reference(cls, info: Info, hprNumber: int) -> Any:  # noqa: N803
         """Resolve a Federation reference (the representation's keys arrive under their GraphQL names)."""
         return await refs.one(refs.health_personnel, info, int(hprNumber))
+
+    @property
+    def subject(self) -> str | int:
+        """Return whose personal data this is: the nin, or the HPR number of a health worker without one."""
+        return self.subject_nin or self.hpr_number
 
     @personal(HPR_EXTENDED, description="The health worker's national identity number; null if HPR has none.")
     def nin(self) -> strawberry.ID | None:
@@ -246,34 +240,14 @@ class HealthPersonnel(HealthPersonnelFlr, HealthPersonnelAr):
         """Return the birth date."""
         return self.born
 
-    @personal(HPR_EXTENDED, description="The health worker as a person in PREG.", batch=_person)
-    def person(self, info: Info) -> PersonRef | None:
-        """Return the person with the health worker's nin."""
-        return edge(self, info, {}, _person)  # type: ignore[no-any-return]
-
-    @edge_field(_approvals, description="Approvals valid at a date (default today).")
-    def approvals(self, info: Info, at: date | None = None) -> list[Approval]:
-        """Return the approvals valid at the date."""
-        return edge(self, info, {"at": at}, _approvals)  # type: ignore[no-any-return]
-
-    @edge_field(_approval_history, description="Every approval, oldest first, including expired ones.")
-    def approval_history(self, info: Info) -> list[Approval]:
-        """Return all approvals."""
-        return edge(self, info, {}, _approval_history)  # type: ignore[no-any-return]
-
-    @edge_field(
-        _authorizations,
-        description="Was the health worker authorised in a category (e.g. LE) on a date: an authorising "
-        "approval of that category valid on the date, with no suspension covering it.",
+    person: PersonRef | None = personal(
+        HPR_EXTENDED, description="The health worker as a person in PREG.", batch=_person
     )
-    def authorization(self, info: Info, category: str, at: date) -> AuthorizationCheck:
-        """Check authorisation on a date."""
-        return edge(self, info, {"category": category, "at": at}, _authorizations)  # type: ignore[no-any-return]
 
 
 async def _person_personnel(info: Info, parents: list[PersonHpr]) -> list[Any]:
     groups = await info.context.loaders.personnel_by_nin.load_many([str(p.nin) for p in parents])
-    return [HealthPersonnel.from_row(rows[0]) if rows else None for rows in groups]
+    return [refs.entity("HealthPersonnel").from_row(rows[0]) if rows else None for rows in groups]
 
 
 @strawberry.type
@@ -281,15 +255,11 @@ class PersonHpr:
     """HPR's fields on Person."""
 
     nin: strawberry.ID
-
-    @personal(
+    health_personnel: HealthPersonnelRef | None = personal(
         PERSON_HEALTH_PERSONNEL,
         description="The person's record in HPR, if they are health personnel.",
         batch=_person_personnel,
     )
-    def health_personnel(self, info: Info) -> HealthPersonnel | None:
-        """Return the HPR record registered on the person's nin."""
-        return edge(self, info, {}, _person_personnel)  # type: ignore[no-any-return]
 
 
 @strawberry.type
@@ -297,6 +267,6 @@ class HprQuery:
     """HPR's root fields."""
 
     @strawberry.field(description="A health worker by HPR number.")
-    async def health_personnel(self, info: Info, hpr_number: int) -> HealthPersonnel | None:
+    async def health_personnel(self, info: Info, hpr_number: int) -> HealthPersonnelRef | None:
         """Return a health worker, or null when unknown."""
         return await root(info, await refs.one(refs.health_personnel, info, hpr_number))

@@ -8,21 +8,21 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from graphql import GraphQLError
 
 from helsegraf.authz.requirements import ADDRESS, ADDRESS_PROTECTION, FAMILY, IDENTITY
-from helsegraf.execution.preload import edge, preload
+from helsegraf.execution.preload import preload
 from helsegraf.identifiers import InvalidIdentifierError, parse_nin
 from helsegraf.schema import refs
-from helsegraf.schema.audit import PersonAudit
-from helsegraf.schema.base import Info, check_list, edge_field, personal, user_error
-from helsegraf.schema.flr import PersonFlr
-from helsegraf.schema.hpr import PersonHpr
+from helsegraf.schema.base import Info, check_list, echo, edge_field, personal, user_error
 from helsegraf.schema.names import PersonName
 
 if TYPE_CHECKING:
+    from helsegraf.schema.assembly import Person
     from helsegraf.schema.kodeverk import Municipality
 
 MunicipalityRef = Annotated["Municipality", strawberry.lazy("helsegraf.schema.kodeverk")]
+PersonRef = Annotated["Person", strawberry.lazy("helsegraf.schema.assembly")]
 
 
 @strawberry.enum(description="Kjønn as registered in Folkeregisteret.")
@@ -69,20 +69,12 @@ class Address:
     postal_place: str | None = strawberry.field(description="Postal place (poststed).")
     district: str | None = strawberry.field(description="Bydel, in cities that have them.")
     municipality_code: strawberry.Private[str | None]
-
-    @edge_field(_address_municipality, description="The municipality (kommune).")
-    def municipality(self, info: Info) -> MunicipalityRef | None:
-        """Return the municipality."""
-        return edge(self, info, {}, _address_municipality)  # type: ignore[no-any-return]
+    municipality: MunicipalityRef | None = edge_field(_address_municipality, description="The municipality (kommune).")
 
 
 async def _related(info: Info, nins: list[list[str]]) -> list[list[Person]]:
     found = iter(await refs.persons(info, [nin for group in nins for nin in group]))
-    related = [[p for _ in group if (p := next(found)) is not None] for group in nins]
-    for group in related:
-        for person in group:
-            info.context.guard.released(person.subject_nin, FAMILY.group)
-    return related
+    return [[p for _ in group if (p := next(found)) is not None] for group in nins]
 
 
 async def _parents(info: Info, parents: list[Person]) -> list[Any]:
@@ -95,32 +87,31 @@ async def _children(info: Info, parents: list[Person]) -> list[Any]:
     return await _related(info, [[r.child_nin for r in rows] for rows in groups])
 
 
-@strawberry.federation.type(
-    keys=["nin"], description="A person in Folkeregisteret (PREG), by national identity number."
-)
-class Person(PersonFlr, PersonHpr, PersonAudit):
-    """A person: identity, address and family from PREG; GP from FLR; health-personnel record from HPR."""
+@strawberry.type
+class PersonPreg:
+    """PREG's part of Person: identity, address and family (the entity type is composed in assembly.py)."""
 
     nin: strawberry.ID = strawberry.field(description="Fødselsnummer or D-number (11 digits).")
     row: strawberry.Private[Any] = None
 
     @classmethod
-    def from_row(cls, row: Any) -> Person:
+    def from_row(cls, row: Any) -> Any:
         """Build from a PREG row."""
         return cls(nin=strawberry.ID(row.nin), row=row)
 
     @classmethod
-    def stub(cls, nin: str) -> Person:
-        """Build a key-only reference."""
+    def stub(cls, nin: str) -> Any:
+        """Build a key-only reference (also what a caller who may not learn whether a person exists gets)."""
         return cls(nin=strawberry.ID(nin))
 
     @classmethod
-    async def resolve_reference(cls, info: Info, nin: strawberry.ID) -> Person | None:
-        """Resolve a Federation reference."""
-        return await refs.one(refs.persons, info, str(nin))
+    async def resolve_reference(cls, info: Info, nin: strawberry.ID) -> Any:
+        """Resolve a Federation reference, as `person(nin)` would."""
+        [found] = await _persons_for(info, [nin_argument("nin", str(nin), info.context.today)], preloading=False)
+        return found
 
     @property
-    def subject_nin(self) -> str:
+    def subject(self) -> str:
         """Return whose personal data this is."""
         return str(self.nin)
 
@@ -153,7 +144,7 @@ class Person(PersonFlr, PersonHpr, PersonAudit):
     def address(self) -> Address | None:
         """Return the address."""
         row = self.row
-        if row.street is None and row.municipality_code is None:
+        if row is None or (row.street is None and row.municipality_code is None):
             return None
         return Address(
             street=row.street, postal_code=row.postal_code, postal_place=row.postal_place,
@@ -163,27 +154,37 @@ class Person(PersonFlr, PersonHpr, PersonAudit):
     @personal(ADDRESS_PROTECTION, description="Adressebeskyttelse; visible to callers that may see addresses.")
     def address_protection(self) -> AddressProtection | None:
         """Return the protection level."""
-        return AddressProtection(self.row.address_protection)
+        return AddressProtection(self.row.address_protection) if self.row is not None else None
 
-    @personal(FAMILY, description="The person's registered parents (forelder-barn-relasjon).", batch=_parents)
-    def parents(self, info: Info) -> list[Person] | None:
-        """Return the parents."""
-        return edge(self, info, {}, _parents)  # type: ignore[no-any-return]
-
-    @personal(FAMILY, description="The person's registered children.", batch=_children)
-    def children(self, info: Info) -> list[Person] | None:
-        """Return the children."""
-        return edge(self, info, {}, _children)  # type: ignore[no-any-return]
+    parents: list[PersonRef] | None = personal(
+        FAMILY, description="The person's registered parents (forelder-barn-relasjon).", batch=_parents, relates=True
+    )
+    children: list[PersonRef] | None = personal(
+        FAMILY, description="The person's registered children.", batch=_children, relates=True
+    )
 
 
-async def _persons_with_edges(info: Info, nins: list[str]) -> list[Person | None]:
-    """Load persons and, at the same time, the edges selected below them (they need only the nin)."""
-    stubs = {nin: Person.stub(nin) for nin in nins}
-    found, _ = await asyncio.gather(refs.persons(info, nins), preload(info, list(stubs.values())))
-    for person in found:
-        if person is not None and "_preloaded" in stubs[person.nin].__dict__:
-            person.__dict__["_preloaded"] = stubs[person.nin].__dict__["_preloaded"]
-    return found
+async def _persons_for(info: Info, nins: list[str], *, preloading: bool = True) -> list[Person | None]:
+    """Load persons and, at the same time, the edges selected below them (they need only the nin).
+
+    A caller who may not learn whether someone is registered gets a key-only person for an unknown
+    number, as for a known one whose fields they may not see: the same answer either way.
+    """
+    stubs = {nin: refs.person_stub(nin) for nin in nins}
+    if preloading:
+        found, _ = await asyncio.gather(refs.persons(info, nins), preload(info, list(stubs.values())))
+    else:
+        found = await refs.persons(info, nins)
+    guard = info.context.guard
+    answered: list[Person | None] = []
+    for nin, person in zip(nins, found, strict=True):
+        if person is None:
+            answered.append(None if guard.knows_existence(nin) else stubs[nin])
+            continue
+        if "_preloaded" in stubs[nin].__dict__:
+            person.__dict__["_preloaded"] = stubs[nin].__dict__["_preloaded"]
+        answered.append(person)
+    return answered
 
 
 def nin_argument(name: str, value: str, today: date) -> str:
@@ -191,7 +192,7 @@ def nin_argument(name: str, value: str, today: date) -> str:
     try:
         return parse_nin(value, today=today).value
     except InvalidIdentifierError as exc:
-        raise user_error(f"{name}: {value!r} is not a valid national identity number: {exc.reason}") from None
+        raise user_error(f"{name}: {echo(value)} is not a valid national identity number: {exc.reason}") from None
 
 
 @strawberry.type
@@ -199,23 +200,32 @@ class PregQuery:
     """PREG's root fields."""
 
     @strawberry.field(description="The signed-in citizen (the token's pid claim); null when anonymous.")
-    async def me(self, info: Info) -> Person | None:
+    async def me(self, info: Info) -> PersonRef | None:
         """Return the caller's own person record."""
         pid = getattr(info.context.guard, "pid", None)
-        return (await _persons_with_edges(info, [pid]))[0] if pid else None
+        return (await _persons_for(info, [pid]))[0] if pid else None
 
     @strawberry.field(description="A person by national identity number (fødselsnummer or D-number).")
-    async def person(self, info: Info, nin: strawberry.ID) -> Person | None:
+    async def person(self, info: Info, nin: strawberry.ID) -> PersonRef | None:
         """Return a person, or null when unknown."""
-        [found] = await _persons_with_edges(info, [nin_argument("nin", str(nin), info.context.today)])
+        [found] = await _persons_for(info, [nin_argument("nin", str(nin), info.context.today)])
         return found
 
     @strawberry.field(
-        description="Persons by national identity number: at most 1,000, in the order asked, null for unknown."
+        description="Persons by national identity number: at most 1,000, in the order asked, null for unknown. "
+        "An invalid number is null at its index, with a BAD_USER_INPUT error at that index's path."
     )
-    async def persons(self, info: Info, nins: list[strawberry.ID]) -> list[Person | None]:
-        """Return persons in the order of `nins`."""
+    async def persons(self, info: Info, nins: list[strawberry.ID]) -> list[PersonRef | None]:
+        """Return persons in the order of `nins`; an invalid number is an error in its own place."""
         check_list("nins", nins)
         today = info.context.today
-        valid = [nin_argument(f"nins[{i}]", str(nin), today) for i, nin in enumerate(nins)]
-        return await _persons_with_edges(info, valid)
+        answers: list[Any] = []
+        valid: list[str] = []
+        for i, nin in enumerate(nins):
+            try:
+                valid.append(nin_argument(f"nins[{i}]", str(nin), today))
+                answers.append(None)
+            except GraphQLError as error:
+                answers.append(error)  # graphql-core reports it at ["persons", i] and answers null there
+        found = iter(await _persons_for(info, valid))
+        return [next(found) if answer is None else answer for answer in answers]

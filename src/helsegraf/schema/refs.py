@@ -17,15 +17,25 @@ from helsegraf.registers import AR, BED, FLR, HPR, KODEVERK, PREG, RESH
 
 if TYPE_CHECKING:
     from helsegraf.schema.ar import CommunicationParty
+    from helsegraf.schema.assembly import HealthPersonnel, Organization, Person
     from helsegraf.schema.base import Info
-    from helsegraf.schema.bed import Organization
     from helsegraf.schema.flr import GpContract
-    from helsegraf.schema.hpr import HealthPersonnel
     from helsegraf.schema.kodeverk import Code, Municipality
-    from helsegraf.schema.preg import Person
     from helsegraf.schema.resh import ReshUnit
 
 T = TypeVar("T")
+
+
+def entity(name: str) -> Any:
+    """Return an entity type as composed from the registers' parts (schema/assembly.py)."""
+    from helsegraf.schema import assembly  # noqa: PLC0415 - assembly imports every register's module
+
+    return getattr(assembly, name)
+
+
+def person_stub(nin: str) -> Person:
+    """Return a key-only Person."""
+    return entity("Person").stub(nin)  # type: ignore[no-any-return]
 
 
 async def _many(info: Info, register: str, loader: str, keys: Sequence[Hashable | None], cls: type[Any]) -> list[Any]:
@@ -40,44 +50,32 @@ async def _many(info: Info, register: str, loader: str, keys: Sequence[Hashable 
 
 async def persons(info: Info, nins: Sequence[str | None]) -> list[Person | None]:
     """Return Person objects by nin (PREG)."""
-    from helsegraf.schema.preg import Person  # noqa: PLC0415 - the registers' modules import this one
-
-    return await _many(info, PREG, "person_by_nin", nins, Person)
+    return await _many(info, PREG, "person_by_nin", nins, entity("Person"))
 
 
 async def health_personnel(info: Info, hpr_numbers: Sequence[int | None]) -> list[HealthPersonnel | None]:
     """Return HealthPersonnel objects by HPR number (HPR)."""
-    from helsegraf.schema.hpr import HealthPersonnel  # noqa: PLC0415
-
-    return await _many(info, HPR, "personnel_by_hpr", hpr_numbers, HealthPersonnel)
+    return await _many(info, HPR, "personnel_by_hpr", hpr_numbers, entity("HealthPersonnel"))
 
 
 async def organizations(info: Info, org_numbers: Sequence[str | None]) -> list[Organization | None]:
     """Return Organization objects by organisation number (BED)."""
-    from helsegraf.schema.bed import Organization  # noqa: PLC0415
-
-    return await _many(info, BED, "organization_by_number", org_numbers, Organization)
+    return await _many(info, BED, "organization_by_number", org_numbers, entity("Organization"))
 
 
 async def resh_units(info: Info, resh_ids: Sequence[int | None]) -> list[ReshUnit | None]:
     """Return ReshUnit objects by RESH-id (RESH)."""
-    from helsegraf.schema.resh import ReshUnit  # noqa: PLC0415
-
-    return await _many(info, RESH, "unit_by_id", resh_ids, ReshUnit)
+    return await _many(info, RESH, "unit_by_id", resh_ids, entity("ReshUnit"))
 
 
 async def communication_parties(info: Info, her_ids: Sequence[int | None]) -> list[CommunicationParty | None]:
     """Return CommunicationParty objects by HER-id (AR)."""
-    from helsegraf.schema.ar import CommunicationParty  # noqa: PLC0415
-
-    return await _many(info, AR, "party_by_her_id", her_ids, CommunicationParty)
+    return await _many(info, AR, "party_by_her_id", her_ids, entity("CommunicationParty"))
 
 
 async def gp_contracts(info: Info, contract_ids: Sequence[int | None]) -> list[GpContract | None]:
     """Return GpContract objects by id (FLR)."""
-    from helsegraf.schema.flr import GpContract  # noqa: PLC0415
-
-    return await _many(info, FLR, "contract_by_id", contract_ids, GpContract)
+    return await _many(info, FLR, "contract_by_id", contract_ids, entity("GpContract"))
 
 
 async def municipalities(info: Info, codes: Sequence[str | None]) -> list[Municipality | None]:

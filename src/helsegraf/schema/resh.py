@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from helsegraf.execution.preload import edge, root
+from helsegraf.execution.preload import root
 from helsegraf.loaders.base import is_valid_on
 from helsegraf.schema import refs
 from helsegraf.schema.base import Info, edge_field
 
 if TYPE_CHECKING:
-    from helsegraf.schema.bed import Organization
+    from helsegraf.schema.assembly import Organization
     from helsegraf.schema.kodeverk import Code
 
-OrganizationRef = Annotated["Organization", strawberry.lazy("helsegraf.schema.bed")]
+OrganizationRef = Annotated["Organization", strawberry.lazy("helsegraf.schema.assembly")]
 CodeRef = Annotated["Code", strawberry.lazy("helsegraf.schema.kodeverk")]
 SERVICES = "8668"
 MAX_DEPTH = 20  # deeper than any real tree; stops a cycle in bad data from looping
@@ -111,37 +111,25 @@ class ReshUnit:
         """Resolve a Federation reference (the representation's keys arrive under their GraphQL names)."""
         return await refs.one(refs.resh_units, info, int(reshId))
 
-    @edge_field(_parent, description="The unit's parent at a date (default today).")
-    def parent(self, info: Info, at: date | None = None) -> ReshUnit | None:
-        """Return the parent unit at the date."""
-        return edge(self, info, {"at": at}, _parent)  # type: ignore[no-any-return]
+    parent: ReshUnit | None = edge_field(_parent, description="The unit's parent at a date (default today).")
 
-    @edge_field(_children, description="The units under this one at a date (default today).")
-    def children(self, info: Info, at: date | None = None) -> list[ReshUnit]:
-        """Return the child units at the date."""
-        return edge(self, info, {"at": at}, _children)  # type: ignore[no-any-return]
+    children: list[ReshUnit] = edge_field(_children, description="The units under this one at a date (default today).")
 
-    @edge_field(
+    ancestors: list[ReshUnit] = edge_field(
         _ancestors, description="The chain of parents at a date (default today), nearest first, up to the root."
     )
-    def ancestors(self, info: Info, at: date | None = None) -> list[ReshUnit]:
-        """Return the ancestors at the date."""
-        return edge(self, info, {"at": at}, _ancestors)  # type: ignore[no-any-return]
 
-    @edge_field(_parent_history, description="Every parent the unit has had, oldest first.")
-    def parent_history(self, info: Info) -> list[ReshParentLink]:
-        """Return the unit's parent links."""
-        return edge(self, info, {}, _parent_history)  # type: ignore[no-any-return]
+    parent_history: list[ReshParentLink] = edge_field(
+        _parent_history, description="Every parent the unit has had, oldest first."
+    )
 
-    @edge_field(_organization, description="The organisation (from BED) the unit is registered on.")
-    def organization(self, info: Info) -> OrganizationRef | None:
-        """Return the organisation."""
-        return edge(self, info, {}, _organization)  # type: ignore[no-any-return]
+    organization: OrganizationRef | None = edge_field(
+        _organization, description="The organisation (from BED) the unit is registered on."
+    )
 
-    @edge_field(_services, description="The services (tjenestetyper, code system 8668) the unit provides.")
-    def services(self, info: Info) -> list[CodeRef]:
-        """Return the service codes."""
-        return edge(self, info, {}, _services)  # type: ignore[no-any-return]
+    services: list[CodeRef] = edge_field(
+        _services, description="The services (tjenestetyper, code system 8668) the unit provides."
+    )
 
 
 async def _link_parent(info: Info, parents: list[ReshParentLink]) -> list[Any]:
@@ -156,10 +144,7 @@ class ReshParentLink:
     valid_from: date = strawberry.field(description="First day under this parent.")
     valid_to: date | None = strawberry.field(description="Day the unit left this parent (exclusive).")
 
-    @edge_field(_link_parent, description="The parent unit.")
-    def parent(self, info: Info) -> ReshUnit | None:
-        """Return the parent unit."""
-        return edge(self, info, {}, _link_parent)  # type: ignore[no-any-return]
+    parent: ReshUnit | None = edge_field(_link_parent, description="The parent unit.")
 
 
 async def _org_units(info: Info, parents: list[OrganizationResh]) -> list[Any]:
@@ -173,10 +158,9 @@ class OrganizationResh:
 
     org_number: strawberry.ID
 
-    @edge_field(_org_units, description="The RESH units registered on this organisation number.")
-    def resh_units(self, info: Info) -> list[ReshUnit]:
-        """Return the organisation's units."""
-        return edge(self, info, {}, _org_units)  # type: ignore[no-any-return]
+    resh_units: list[ReshUnit] = edge_field(
+        _org_units, description="The RESH units registered on this organisation number."
+    )
 
 
 @strawberry.type
