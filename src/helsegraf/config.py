@@ -10,7 +10,37 @@ from pathlib import Path
 from helsegraf.authz.tokens import AuthSettings
 from helsegraf.registers import REGISTERS, STORES, parse_registers
 
-DEFAULT_HOME = ".helsegraf"
+HOME_FOLDER = ".helsegraf"
+
+
+def default_home() -> Path:
+    """Return where helsegraf keeps its files when HELSEGRAF_HOME is not set: `~/.helsegraf`."""
+    return Path.home() / HOME_FOLDER
+
+
+def home_from_env(env: Mapping[str, str]) -> Path:
+    """Return HELSEGRAF_HOME (`~` expanded, made absolute), else `~/.helsegraf`.
+
+    The home holds the development signing key, the embedded database and the federation's work
+    files, so that `helsegraf token`, `demo` and `serve` agree whichever folder they run in.
+    """
+    raw = (env.get("HELSEGRAF_HOME") or "").strip()
+    return Path(raw).expanduser().absolute() if raw else default_home()
+
+
+def legacy_home_notice(env: Mapping[str, str], cwd: Path | None = None) -> str | None:
+    """Say what to do when `./.helsegraf` (the folder older versions used) exists but is not the home.
+
+    Older versions kept the key and the embedded database in `.helsegraf` under the current folder.
+    That folder is no longer read unless HELSEGRAF_HOME points at it; nothing is moved or deleted.
+    """
+    legacy = (cwd or Path.cwd()) / HOME_FOLDER
+    home = home_from_env(env)
+    if env.get("HELSEGRAF_HOME") or not legacy.is_dir() or legacy.resolve() == home.resolve():
+        return None
+    return (f"{legacy} is from an older helsegraf, which kept its key and database in the current folder; "
+            f"helsegraf now uses {home}. To keep using the old files: export HELSEGRAF_HOME={legacy} "
+            f"(or move them: mv {legacy} {home}).")  # fmt: skip
 
 
 def _flag(value: str | None) -> bool:
@@ -45,7 +75,7 @@ def redact_url(url: str) -> str:
     return f"{scheme}{sep}{user}:***@{host}" if ":" in creds else url
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, zero_means_off: bool = False) -> int:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -54,8 +84,8 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     except ValueError:
         msg = f"{name} must be a whole number, got {raw!r}"
         raise ValueError(msg) from None
-    if value <= 0:
-        msg = f"{name} must be positive, got {value}"
+    if value < 0 or (value == 0 and not zero_means_off):
+        msg = f"{name} must be {'0 (off) or more' if zero_means_off else 'positive'}, got {value}"
         raise ValueError(msg)
     return value
 
@@ -87,7 +117,9 @@ class HttpSettings:
             max_aliases=_int(env, "HELSEGRAF_MAX_ALIASES", cls.max_aliases),
             max_cost=_int(env, "HELSEGRAF_MAX_COST", cls.max_cost),
             max_body_bytes=_int(env, "HELSEGRAF_MAX_BODY_BYTES", cls.max_body_bytes),
-            statement_timeout_ms=_int(env, "HELSEGRAF_STATEMENT_TIMEOUT_MS", cls.statement_timeout_ms),
+            statement_timeout_ms=_int(
+                env, "HELSEGRAF_STATEMENT_TIMEOUT_MS", cls.statement_timeout_ms, zero_means_off=True
+            ),
             pool_timeout_s=float(env.get("HELSEGRAF_POOL_TIMEOUT_S") or cls.pool_timeout_s),
             trusted_documents=env.get("HELSEGRAF_TRUSTED_DOCUMENTS") or None,
             introspection=not _off(env.get("HELSEGRAF_INTROSPECTION")),
@@ -105,7 +137,7 @@ def _off(value: str | None) -> bool:
 class Settings:
     """Everything helsegraf reads from its environment."""
 
-    home: Path = Path(DEFAULT_HOME)
+    home: Path = field(default_factory=default_home)
     database_url: str = ""
     register_urls: Mapping[str, str] = field(default_factory=dict)
     debug: bool = False
@@ -138,7 +170,7 @@ class Settings:
             if env.get(f"HELSEGRAF_{store.upper()}_DATABASE_URL")
         }
         return cls(
-            home=Path(env.get("HELSEGRAF_HOME", DEFAULT_HOME)),
+            home=home_from_env(env),
             database_url=env.get("HELSEGRAF_DATABASE_URL", ""),
             register_urls=register_urls,
             debug=_flag(env.get("HELSEGRAF_DEBUG")),

@@ -63,7 +63,7 @@ class ContextFactory:
         guard: Any = OpenGuard()
         if self.verifier is not None:
             try:
-                principal = self.verifier.verify(request.headers.get("authorization"))
+                principal = await self.verifier.verify(request.headers.get("authorization"))
             except InvalidTokenError as exc:
                 REFUSED.labels("token").inc()
                 raise RequestError(str(exc), status=401, code=UNAUTHENTICATED,
