@@ -336,39 +336,61 @@ def subgraphs(
     err.print(f"wrote {len(REGISTERS)} subgraphs and {listing}")
 
 
+class _Stop(Exception):  # noqa: N818 - a signal, not an error
+    """SIGTERM or SIGHUP arrived: unwind, stopping every process that was started."""
+
+
+def _raise_stop(signum: int, _frame: object) -> None:
+    import signal  # noqa: PLC0415
+
+    for again in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):  # a second signal must not cut the clean-up short
+        signal.signal(again, signal.SIG_IGN)
+    raise _Stop(signum)
+
+
 @app.command()
 def federation(
     database_url: DatabaseUrl = None,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port of Hive Gateway")] = 4000,
     base_port: Annotated[
-        int, typer.Option(min=1, max=65000, help="Port of the first subgraph; the others follow")
+        int, typer.Option(min=1, max=65000, help="Port of the first subgraph; the other six follow")
     ] = 4101,
     work: Annotated[
-        str, typer.Option(help="Folder for the subgraphs' SDL, the supergraph and the logs")
-    ] = ".helsegraf/federation",
+        str | None,
+        typer.Option(
+            help="Folder for the subgraphs' SDL, the supergraph, the gateway's keys and the logs "
+            "(default: federation/ under HELSEGRAF_HOME)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Serve every register as its own subgraph behind Hive Gateway (needs `npm ci --prefix gateway`)."""
+    """Serve every register as its own subgraph behind Hive Gateway (needs `npm ci --prefix gateway`).
+
+    SIGINT (Ctrl-C), SIGTERM and SIGHUP stop the gateway and every subgraph, with their process groups.
+    """
+    import signal  # noqa: PLC0415
+    import time  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
     from helsegraf.federation import FederationError, node_ready, running  # noqa: PLC0415
 
     missing = node_ready()
     if missing is not None:
-        raise _fail(f"Hive Gateway is not installed: {missing}")
+        raise _fail(f"Hive Gateway cannot run: {missing}")
     settings = _settings(database_url)
+    folder = Path(work) if work else settings.home / "federation"
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_stop)
     try:
-        with running(settings, work=Path(work), gateway_port=port, base_port=base_port) as url:
-            err.print(
-                f"Hive Gateway: {url}  (subgraphs on ports {base_port}-{base_port + 6}, logs in {work}); Ctrl-C stops"
-            )
+        with running(settings, work=folder, gateway_port=port, base_port=base_port) as url:
+            err.print(f"Hive Gateway: {url}  (subgraphs on ports {base_port}-{base_port + 6}, logs in {folder}); "
+                      "Ctrl-C stops")  # fmt: skip
             while True:
-                import time  # noqa: PLC0415
-
                 time.sleep(3600)
     except FederationError as exc:
-        raise _fail(str(exc)) from None
-    except KeyboardInterrupt:
-        err.print("stopped")
+        raise _fail(f"{exc} (logs in {folder})") from None
+    except (KeyboardInterrupt, _Stop):
+        err.print("stopped: the gateway and every subgraph")
 
 
 def main() -> None:

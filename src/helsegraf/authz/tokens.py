@@ -107,6 +107,13 @@ def _kid(key: ec.EllipticCurvePublicKey) -> str:
     return f"dev-{jwk['x'][:12]}"
 
 
+def dev_public_jwks(home: Path) -> dict[str, Any]:
+    """Return the public half of the development key as a JWKS (what a gateway verifies dev tokens with)."""
+    public = dev_key(home).public_key()
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(public))
+    return {"keys": [{**jwk, "kid": _kid(public), "use": "sig", "alg": "ES256"}]}
+
+
 def mint(
     home: Path,
     *,
