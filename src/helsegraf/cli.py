@@ -321,19 +321,34 @@ def schema(registers: Registers = None) -> None:
 
 @app.command()
 def subgraphs(
-    out: Annotated[str, typer.Option(help="Folder to write <register>.graphql files and subgraphs.json into")],
+    out: Annotated[
+        str,
+        typer.Option(
+            help="Folder to write into: subgraphs/<register>.graphql, subgraphs.json (the list "
+            "gateway/compose.mjs composes) and, with development signing, jwks.json (the key's public half)"
+        ),
+    ],
     url: Annotated[
         str, typer.Option(help="Each subgraph's URL; {register} is replaced by the register's name")
     ] = "http://subgraph-{register}:8000/graphql",
 ) -> None:
-    """Write every register subgraph's SDL and the list gateway/compose.mjs composes."""
+    """Write every register subgraph's SDL, the list gateway/compose.mjs composes, and the gateway's keys."""
     from pathlib import Path  # noqa: PLC0415
 
-    from helsegraf.federation import Subgraph, write_subgraphs  # noqa: PLC0415
+    from helsegraf.federation import Subgraph, write_gateway_keys, write_subgraphs  # noqa: PLC0415
     from helsegraf.registers import REGISTERS  # noqa: PLC0415
 
+    if "{register}" not in url:
+        raise _fail(f"--url must contain {{register}}, got {url!r}")
+    settings = Settings.from_env()
     listing = write_subgraphs(Path(out), [Subgraph(name, 0, url.format(register=name)) for name in REGISTERS])
-    err.print(f"wrote {len(REGISTERS)} subgraphs and {listing}")
+    keys = write_gateway_keys(Path(out), settings)
+    err.print(f"wrote {len(REGISTERS)} subgraphs' SDL under {Path(out) / 'subgraphs'} and {listing}")
+    if keys is not None:
+        err.print(f"wrote {keys}: the development key's public half, for the gateway (HELSEGRAF_GATEWAY_JWKS_FILE)")
+    else:
+        err.print("production signing: give the gateway the same HELSEGRAF_AUTH_JWKS_URL (or _JWKS_FILE), "
+                  "HELSEGRAF_AUTH_ISSUER and HELSEGRAF_AUTH_AUDIENCE as the subgraphs")  # fmt: skip
 
 
 class _Stop(Exception):  # noqa: N818 - a signal, not an error
