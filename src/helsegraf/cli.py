@@ -32,8 +32,46 @@ DatabaseUrl = Annotated[
 ]  # fmt: skip
 
 
+def _env_settings() -> Settings:
+    """Read the settings from the environment; a bad value ends the command with one clear line."""
+    import os  # noqa: PLC0415
+
+    from helsegraf.authz.tokens import AuthConfigError  # noqa: PLC0415
+    from helsegraf.config import legacy_home_notice  # noqa: PLC0415
+
+    try:
+        settings = Settings.from_env()
+    except (ValueError, AuthConfigError) as exc:
+        raise _fail(str(exc)) from None
+    notice = legacy_home_notice(os.environ)
+    if notice:
+        err.print(f"[yellow]note:[/] {notice}", soft_wrap=True, highlight=False)
+    return settings
+
+
 def _settings(database_url: str | None) -> Settings:
-    return Settings.from_env().with_database_url(database_url)
+    try:
+        return _env_settings().with_database_url(database_url)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _port_free(host: str, port: int) -> None:
+    """End the command with a clear error if `host:port` cannot be listened on (before saying "serving")."""
+    import socket  # noqa: PLC0415
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise _fail(f"--host {host!r} cannot be resolved: {exc.strerror}") from None
+    family, kind, _proto, _name, address = infos[0]
+    with socket.socket(family, kind) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise _fail(f"cannot listen on {host}:{port}: {exc.strerror} (is another server running there? "
+                        "choose another with --port)") from None  # fmt: skip
 
 
 def _database_error(url: str, exc: SQLAlchemyError) -> typer.Exit:
@@ -52,7 +90,9 @@ def seed(
     database_url: DatabaseUrl = None,
     persons: Annotated[int, typer.Option(min=1, max=10_000_000, help="Number of persons in the nation")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same data")] = 1,
-    reset: Annotated[bool, typer.Option("--reset", help="Drop every register's tables and seed anew")] = False,
+    reset: Annotated[
+        bool, typer.Option("--reset", metavar="", help="Drop every register's tables and seed anew (a flag)")
+    ] = False,
     as_of: Annotated[
         str | None, typer.Option(help="Reference date of the nation (ISO date, default 2026-01-01)")
     ] = None,
@@ -205,6 +245,7 @@ def serve(
     from dataclasses import replace  # noqa: PLC0415
 
     settings = replace(_settings(database_url), registers=_registers(registers))
+    _port_free(host, port)
     _check_database(settings)
     err.print(f"helsegraf serving {', '.join(sorted(settings.registers))} on http://{host}:{port}/graphql")
     _serve(settings, host, port, workers)
@@ -224,7 +265,8 @@ def demo(
     from helsegraf.migrate import upgrade  # noqa: PLC0415
     from helsegraf.seeding import seed as run_seed  # noqa: PLC0415
 
-    settings = Settings.from_env()
+    settings = _env_settings()
+    _port_free(host, port)
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade(settings)
     if not populated_registers(settings):
@@ -261,7 +303,7 @@ def _demo_tokens(ids: dict[str, object]) -> dict[str, str]:
     """Mint a citizen, clinician and analyst token for the demo (development signing)."""
     from helsegraf.authz.tokens import mint  # noqa: PLC0415
 
-    home = Settings.from_env().home
+    home = _env_settings().home
     parent = str(ids.get("parentOfChild") or ids["personWithGp"])
     return {
         f"citizen {parent}": mint(home, role="citizen", pid=parent, ttl_seconds=12 * 3600),
@@ -287,7 +329,7 @@ def token(
     from helsegraf.authz.tokens import mint  # noqa: PLC0415
     from helsegraf.identifiers import InvalidIdentifierError, parse_nin, parse_org_number  # noqa: PLC0415
 
-    settings = Settings.from_env()
+    settings = _env_settings()
     if settings.auth.mode != "development":
         raise _fail("tokens can only be minted with development signing (HELSEGRAF_AUTH_MODE=development)")
     if role not in ROLE_SCOPES:
@@ -340,7 +382,7 @@ def subgraphs(
 
     if "{register}" not in url:
         raise _fail(f"--url must contain {{register}}, got {url!r}")
-    settings = Settings.from_env()
+    settings = _env_settings()
     listing = write_subgraphs(Path(out), [Subgraph(name, 0, url.format(register=name)) for name in REGISTERS])
     keys = write_gateway_keys(Path(out), settings)
     err.print(f"wrote {len(REGISTERS)} subgraphs' SDL under {Path(out) / 'subgraphs'} and {listing}")

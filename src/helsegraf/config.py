@@ -57,6 +57,19 @@ def normalize_url(url: str) -> str:
     return url
 
 
+SUPPORTED_SCHEMES = ("sqlite", "sqlite+pysqlite", "sqlite+aiosqlite", "postgres", "postgresql", "postgresql+psycopg")
+
+
+def check_database_url(url: str, name: str = "the database URL") -> None:
+    """Raise ValueError unless `url` is a SQLite or PostgreSQL URL helsegraf can use."""
+    scheme, separator, _rest = url.partition("://")
+    if not separator or scheme.lower() not in SUPPORTED_SCHEMES:
+        shown = redact_url(url)[:80]
+        msg = (f"{name} must be sqlite:///path.db or postgresql://user@host/db "
+               f"(helsegraf runs on SQLite and PostgreSQL), got {shown!r}")  # fmt: skip
+        raise ValueError(msg)
+
+
 def async_url(url: str) -> str:
     """Return the async-driver form of a normalised URL (aiosqlite for SQLite, psycopg as is)."""
     url = normalize_url(url)
@@ -157,8 +170,11 @@ class Settings:
         return f"sqlite:///{(self.home / 'helsegraf.db').as_posix()}"
 
     def with_database_url(self, url: str | None) -> Settings:
-        """Return a copy whose shared URL is `url` (register-specific URLs still win)."""
-        return self if not url else replace(self, database_url=url)
+        """Return a copy whose shared URL is `url` (register-specific URLs still win); raise ValueError if unusable."""
+        if not url:
+            return self
+        check_database_url(url, "--database-url")
+        return replace(self, database_url=url)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -169,6 +185,10 @@ class Settings:
             for store in STORES
             if env.get(f"HELSEGRAF_{store.upper()}_DATABASE_URL")
         }
+        for store, url in register_urls.items():
+            check_database_url(url, f"HELSEGRAF_{store.upper()}_DATABASE_URL")
+        if env.get("HELSEGRAF_DATABASE_URL"):
+            check_database_url(env["HELSEGRAF_DATABASE_URL"], "HELSEGRAF_DATABASE_URL")
         return cls(
             home=home_from_env(env),
             database_url=env.get("HELSEGRAF_DATABASE_URL", ""),
