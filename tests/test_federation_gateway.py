@@ -8,15 +8,16 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from conftest import free_port
-from helsegraf.authz.tokens import DEV_AUDIENCE, DEV_ISSUER, dev_key, mint
+from helsegraf.authz.tokens import DEV_AUDIENCE, DEV_ISSUER, AuthSettings, dev_key, mint
 from helsegraf.federation import running
 from test_federation import require_node
 
@@ -213,3 +214,37 @@ def test_a_signal_to_helsegraf_federation_stops_every_process_and_frees_every_po
     assert "stopped" in output
     assert not _alive(started), f"left running: {_alive(started)}"
     assert not _ports_free(ports)
+
+
+def test_the_gateway_verifies_production_tokens_against_the_jwks_url(sqlite_nation, tmp_path) -> None:
+    require_node()
+    from test_tokens import JwksServer  # noqa: PLC0415
+
+    jwks = JwksServer()
+    jwks.add_key("prod-1")
+    auth = AuthSettings(mode="production", jwks_url=jwks.url, issuer="https://helseid.example",
+                        audience="helsegraf-api", jwks_min_refetch_s=0)  # fmt: skip
+    settings = replace(sqlite_nation.settings, auth=auth)
+    query = {"query": f"{{ healthPersonnel(hprNumber: {sqlite_nation.samples['gpHprNumber']}) {{ hprNumber }} }}"}
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    try:
+        with running(settings, work=tmp_path / "work", gateway_port=free_port(), base_port=0,
+                     registers=("hpr",)) as url:  # fmt: skip
+            good = httpx.post(url, json=query, headers={"authorization": f"Bearer {jwks.token('prod-1')}"}, timeout=30)
+            forged = httpx.post(url, json=query, headers={"authorization": f"Bearer {jwks.token('prod-1', stranger)}"},
+                                timeout=30)  # fmt: skip
+            jwks.add_key("prod-2")
+            rotated = httpx.post(url, json=query, headers={"authorization": f"Bearer {jwks.token('prod-2')}"},
+                                 timeout=30)  # fmt: skip
+            jwks.failing = True
+            during_outage = httpx.post(url, json=query, headers={"authorization": f"Bearer {jwks.token('prod-1')}"},
+                                       timeout=30)  # fmt: skip
+    finally:
+        jwks.close()
+
+    assert good.status_code == 200, good.text
+    assert good.json()["data"]["healthPersonnel"]["hprNumber"] == sqlite_nation.samples["gpHprNumber"]
+    assert forged.status_code == 401
+    assert forged.json()["errors"][0]["message"] == "the token's signature does not verify"
+    assert rotated.status_code == 200, rotated.text
+    assert during_outage.status_code == 200, during_outage.text

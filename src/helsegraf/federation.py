@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from helsegraf.authz.tokens import DEV_AUDIENCE, DEV_ISSUER, dev_public_jwks
+from helsegraf.authz.tokens import DEV_AUDIENCE, DEV_ISSUER, AuthSettings, dev_public_jwks
 from helsegraf.config import Settings
 from helsegraf.registers import REGISTERS
 
@@ -96,18 +96,20 @@ def write_gateway_keys(out: Path, settings: Settings) -> Path | None:
     return path
 
 
+def auth_environment(auth: AuthSettings) -> dict[str, str]:
+    """Return the HELSEGRAF_AUTH_* variables that give a subgraph or the gateway these token settings."""
+    values = {"MODE": auth.mode, "JWKS_URL": auth.jwks_url, "JWKS_FILE": auth.jwks_file, "ISSUER": auth.issuer,
+              "AUDIENCE": auth.audience, "REDACTIONS_AS_ERRORS": "1" if auth.redactions_as_errors else "0",
+              "JWKS_MIN_REFETCH_S": str(auth.jwks_min_refetch_s)}  # fmt: skip
+    return {f"HELSEGRAF_AUTH_{name}": value for name, value in values.items() if value}
+
+
 def gateway_environment(settings: Settings, jwks: Path | None, listing: Path) -> dict[str, str]:
     """Return the variables gateway.config.ts reads: where the keys are, the issuer and audience, the subgraphs."""
-    auth = settings.auth
-    env = {"HELSEGRAF_SUBGRAPHS": str(listing)}
-    if jwks is not None:
-        env |= {"HELSEGRAF_GATEWAY_JWKS_FILE": str(jwks), "HELSEGRAF_AUTH_ISSUER": auth.issuer or DEV_ISSUER,
-                "HELSEGRAF_AUTH_AUDIENCE": auth.audience or DEV_AUDIENCE}  # fmt: skip
-    else:
-        env |= {key: value for key, value in {
-            "HELSEGRAF_AUTH_JWKS_URL": auth.jwks_url, "HELSEGRAF_AUTH_JWKS_FILE": auth.jwks_file,
-            "HELSEGRAF_AUTH_ISSUER": auth.issuer, "HELSEGRAF_AUTH_AUDIENCE": auth.audience,
-        }.items() if value}  # fmt: skip
+    env = {"HELSEGRAF_SUBGRAPHS": str(listing), **auth_environment(settings.auth)}
+    if jwks is not None:  # development: the key's public half, with the development issuer and audience
+        env |= {"HELSEGRAF_GATEWAY_JWKS_FILE": str(jwks), "HELSEGRAF_AUTH_ISSUER": settings.auth.issuer or DEV_ISSUER,
+                "HELSEGRAF_AUTH_AUDIENCE": settings.auth.audience or DEV_AUDIENCE}  # fmt: skip
     return env
 
 
@@ -230,7 +232,8 @@ def running(settings: Settings, *, work: Path, gateway_port: int, base_port: int
     subgraphs = [Subgraph(name, port) for name, port in zip(registers, ports, strict=True)]
     work = work.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    environment = {**os.environ, "HELSEGRAF_HOME": str(settings.home), "HELSEGRAF_LOG_FORMAT": "plain", **(env or {})}
+    environment = {**os.environ, **auth_environment(settings.auth), "HELSEGRAF_HOME": str(settings.home),
+                   "HELSEGRAF_LOG_FORMAT": "plain", **(env or {})}  # fmt: skip
     for key, url in settings.register_urls.items():
         environment[f"HELSEGRAF_{key.upper()}_DATABASE_URL"] = url
     with ExitStack() as stack:
