@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import http.server
 import json
+import threading
 import time
 from dataclasses import replace
 
@@ -16,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from conftest import token
 from helsegraf.authz.principal import PID_CLAIM, ROLE_CLAIM
-from helsegraf.authz.tokens import DEV_AUDIENCE, DEV_ISSUER, AuthConfigError, AuthSettings, dev_key
+from helsegraf.authz.tokens import DEV_AUDIENCE, DEV_ISSUER, AuthConfigError, AuthSettings, dev_key, mint
 from helsegraf.http.app import create_app
 
 QUERY = "query($nin: ID!) { person(nin: $nin) { name { full } } }"
@@ -141,3 +144,142 @@ async def test_production_mode_verifies_against_a_jwks_file(make_graph, nation, 
 def test_production_mode_without_a_jwks_refuses_to_start(nation) -> None:
     with pytest.raises(AuthConfigError, match="JWKS"):
         create_app(replace(nation.settings, auth=AuthSettings(mode="production")))
+
+
+class JwksServer:
+    """A real HTTP server publishing a JWKS: it counts fetches, can fail, and can hold a fetch open."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, rsa.RSAPrivateKey] = {}
+        self.fetches = 0
+        self.failing = False
+        self.release = threading.Event()
+        self.release.set()
+        self.waiting = threading.Event()
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                owner.fetches += 1
+                owner.waiting.set()
+                owner.release.wait(10)
+                if owner.failing:
+                    self.send_error(503)
+                    return
+                body = json.dumps({"keys": [owner.jwk(kid) for kid in owner.keys]}).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/jwks.json"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def add_key(self, kid: str) -> None:
+        self.keys[kid] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def jwk(self, kid: str) -> dict:
+        public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.keys[kid].public_key()))
+        return {**public, "kid": kid, "use": "sig", "alg": "RS256"}
+
+    def token(self, kid: str, key=None) -> str:
+        claims = _claims(iss="https://helseid.example", aud="helsegraf-api", **{PID_CLAIM: None})
+        return jwt.encode(claims, key or self.keys[kid], algorithm="RS256", headers={"kid": kid})
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def jwks():
+    server = JwksServer()
+    server.add_key("prod-1")
+    yield server
+    server.close()
+
+
+def _remote(jwks: JwksServer, min_refetch_s: float = 30.0) -> AuthSettings:
+    return AuthSettings(mode="production", jwks_url=jwks.url, issuer="https://helseid.example",
+                        audience="helsegraf-api", jwks_min_refetch_s=min_refetch_s)  # fmt: skip
+
+
+async def test_a_jwks_url_is_fetched_once_and_random_key_ids_cannot_force_refetches(make_graph, nation, jwks) -> None:
+    graph = await make_graph(auth=_remote(jwks))
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    nin = nation.samples["personWithGp"]
+
+    good = [await graph.post(QUERY, {"nin": nin}, token=jwks.token("prod-1")) for _ in range(3)]
+    random_kids = [await graph.post(QUERY, {"nin": nin}, token=jwks.token(f"kid-{i}", stranger)) for i in range(20)]
+
+    assert [r.status_code for r in good] == [200, 200, 200]
+    assert all(r.status_code == 401 for r in random_kids)
+    message = random_kids[0].json()["errors"][0]["message"]
+    assert "'kid-0' is unknown" in message
+    assert "prod-1" in message
+    assert jwks.url in message
+    assert jwks.fetches == 1  # unknown kids within the refetch interval of the first fetch fetch nothing
+
+
+async def test_a_rotated_key_is_fetched_and_known_keys_survive_a_failing_jwks(make_graph, nation, jwks) -> None:
+    graph = await make_graph(auth=_remote(jwks, min_refetch_s=0))
+    nin = nation.samples["personWithGp"]
+    first = await graph.post(QUERY, {"nin": nin}, token=jwks.token("prod-1"))
+    jwks.add_key("prod-2")
+
+    rotated = await graph.post(QUERY, {"nin": nin}, token=jwks.token("prod-2"))
+    jwks.failing = True
+    jwks.add_key("prod-3")
+    during_outage = await graph.post(QUERY, {"nin": nin}, token=jwks.token("prod-1"))
+    unknown_during_outage = await graph.post(QUERY, {"nin": nin}, token=jwks.token("prod-3"))
+
+    assert first.status_code == 200
+    assert rotated.status_code == 200, rotated.text
+    assert during_outage.status_code == 200, during_outage.text
+    assert unknown_during_outage.status_code == 401
+    assert "prod-1, prod-2" in unknown_during_outage.json()["errors"][0]["message"]
+
+
+async def test_a_slow_jwks_does_not_hold_up_other_requests(make_graph, nation, jwks) -> None:
+    graph = await make_graph(auth=_remote(jwks))
+    jwks.release.clear()
+
+    pending = asyncio.ensure_future(graph.post(QUERY, {"nin": nation.samples["personWithGp"]},
+                                               token=jwks.token("prod-1")))  # fmt: skip
+    await asyncio.to_thread(jwks.waiting.wait, 10)
+    health = await graph.client.get("/healthz")
+    anonymous = await graph.post(QUERY, {"nin": nation.samples["personWithGp"]}, token=None)
+    still_waiting = not pending.done()
+    jwks.release.set()
+    answered = await pending
+
+    assert health.status_code == 200
+    assert anonymous.status_code == 200
+    assert still_waiting  # the JWKS fetch was still open while the event loop served the others
+    assert answered.status_code == 200
+
+
+async def test_a_development_token_from_another_home_names_the_key_this_server_knows(make_graph, nation,
+                                                                                     tmp_path) -> None:  # fmt: skip
+    graph = await make_graph()
+    elsewhere = mint(tmp_path / "other-home", role="admin")
+
+    response = await graph.post(QUERY, {"nin": nation.samples["personWithGp"]}, token=elsewhere)
+
+    message = response.json()["errors"][0]["message"]
+    assert response.status_code == 401
+    assert "is unknown" in message
+    assert "this server knows only the development key dev-" in message
+    assert str(nation.settings.home) in message
+    assert "HELSEGRAF_HOME" in message
+
+
+def test_the_min_refetch_interval_is_validated() -> None:
+    with pytest.raises(AuthConfigError, match="HELSEGRAF_AUTH_JWKS_MIN_REFETCH_S"):
+        AuthSettings.from_env({"HELSEGRAF_AUTH_JWKS_MIN_REFETCH_S": "soon"})

@@ -32,8 +32,46 @@ DatabaseUrl = Annotated[
 ]  # fmt: skip
 
 
+def _env_settings() -> Settings:
+    """Read the settings from the environment; a bad value ends the command with one clear line."""
+    import os  # noqa: PLC0415
+
+    from helsegraf.authz.tokens import AuthConfigError  # noqa: PLC0415
+    from helsegraf.config import legacy_home_notice  # noqa: PLC0415
+
+    try:
+        settings = Settings.from_env()
+    except (ValueError, AuthConfigError) as exc:
+        raise _fail(str(exc)) from None
+    notice = legacy_home_notice(os.environ)
+    if notice:
+        err.print(f"[yellow]note:[/] {notice}", soft_wrap=True, highlight=False)
+    return settings
+
+
 def _settings(database_url: str | None) -> Settings:
-    return Settings.from_env().with_database_url(database_url)
+    try:
+        return _env_settings().with_database_url(database_url)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _port_free(host: str, port: int) -> None:
+    """End the command with a clear error if `host:port` cannot be listened on (before saying "serving")."""
+    import socket  # noqa: PLC0415
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise _fail(f"--host {host!r} cannot be resolved: {exc.strerror}") from None
+    family, kind, _proto, _name, address = infos[0]
+    with socket.socket(family, kind) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise _fail(f"cannot listen on {host}:{port}: {exc.strerror} (is another server running there? "
+                        "choose another with --port)") from None  # fmt: skip
 
 
 def _database_error(url: str, exc: SQLAlchemyError) -> typer.Exit:
@@ -52,7 +90,9 @@ def seed(
     database_url: DatabaseUrl = None,
     persons: Annotated[int, typer.Option(min=1, max=10_000_000, help="Number of persons in the nation")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same data")] = 1,
-    reset: Annotated[bool, typer.Option("--reset", help="Drop every register's tables and seed anew")] = False,
+    reset: Annotated[
+        bool, typer.Option("--reset", metavar="", help="Drop every register's tables and seed anew (a flag)")
+    ] = False,
     as_of: Annotated[
         str | None, typer.Option(help="Reference date of the nation (ISO date, default 2026-01-01)")
     ] = None,
@@ -206,6 +246,7 @@ def serve(
     from dataclasses import replace  # noqa: PLC0415
 
     settings = replace(_settings(database_url), registers=_registers(registers))
+    _port_free(host, port)
     _check_database(settings)
     err.print(f"helsegraf serving {', '.join(sorted(settings.registers))} on http://{host}:{port}/graphql")
     _serve(settings, host, port, workers)
@@ -225,7 +266,8 @@ def demo(
     from helsegraf.migrate import upgrade  # noqa: PLC0415
     from helsegraf.seeding import seed as run_seed  # noqa: PLC0415
 
-    settings = Settings.from_env()
+    settings = _env_settings()
+    _port_free(host, port)
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade(settings)
     if not populated_registers(settings):
@@ -262,7 +304,7 @@ def _demo_tokens(ids: dict[str, object]) -> dict[str, str]:
     """Mint a citizen, clinician and analyst token for the demo (development signing)."""
     from helsegraf.authz.tokens import mint  # noqa: PLC0415
 
-    home = Settings.from_env().home
+    home = _env_settings().home
     parent = str(ids.get("parentOfChild") or ids["personWithGp"])
     return {
         f"citizen {parent}": mint(home, role="citizen", pid=parent, ttl_seconds=12 * 3600),
@@ -288,7 +330,7 @@ def token(
     from helsegraf.authz.tokens import mint  # noqa: PLC0415
     from helsegraf.identifiers import InvalidIdentifierError, parse_nin, parse_org_number  # noqa: PLC0415
 
-    settings = Settings.from_env()
+    settings = _env_settings()
     if settings.auth.mode != "development":
         raise _fail("tokens can only be minted with development signing (HELSEGRAF_AUTH_MODE=development)")
     if role not in ROLE_SCOPES:
@@ -322,19 +364,46 @@ def schema(registers: Registers = None) -> None:
 
 @app.command()
 def subgraphs(
-    out: Annotated[str, typer.Option(help="Folder to write <register>.graphql files and subgraphs.json into")],
+    out: Annotated[
+        str,
+        typer.Option(
+            help="Folder to write into: subgraphs/<register>.graphql, subgraphs.json (the list "
+            "gateway/compose.mjs composes) and, with development signing, jwks.json (the key's public half)"
+        ),
+    ],
     url: Annotated[
         str, typer.Option(help="Each subgraph's URL; {register} is replaced by the register's name")
     ] = "http://subgraph-{register}:8000/graphql",
 ) -> None:
-    """Write every register subgraph's SDL and the list gateway/compose.mjs composes."""
+    """Write every register subgraph's SDL, the list gateway/compose.mjs composes, and the gateway's keys."""
     from pathlib import Path  # noqa: PLC0415
 
-    from helsegraf.federation import Subgraph, write_subgraphs  # noqa: PLC0415
+    from helsegraf.federation import Subgraph, write_gateway_keys, write_subgraphs  # noqa: PLC0415
     from helsegraf.registers import REGISTERS  # noqa: PLC0415
 
+    if "{register}" not in url:
+        raise _fail(f"--url must contain {{register}}, got {url!r}")
+    settings = _env_settings()
     listing = write_subgraphs(Path(out), [Subgraph(name, 0, url.format(register=name)) for name in REGISTERS])
-    err.print(f"wrote {len(REGISTERS)} subgraphs and {listing}")
+    keys = write_gateway_keys(Path(out), settings)
+    err.print(f"wrote {len(REGISTERS)} subgraphs' SDL under {Path(out) / 'subgraphs'} and {listing}")
+    if keys is not None:
+        err.print(f"wrote {keys}: the development key's public half, for the gateway (HELSEGRAF_GATEWAY_JWKS_FILE)")
+    else:
+        err.print("production signing: give the gateway the same HELSEGRAF_AUTH_JWKS_URL (or _JWKS_FILE), "
+                  "HELSEGRAF_AUTH_ISSUER and HELSEGRAF_AUTH_AUDIENCE as the subgraphs")  # fmt: skip
+
+
+class _Stop(Exception):  # noqa: N818 - a signal, not an error
+    """SIGTERM or SIGHUP arrived: unwind, stopping every process that was started."""
+
+
+def _raise_stop(signum: int, _frame: object) -> None:
+    import signal  # noqa: PLC0415
+
+    for again in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):  # a second signal must not cut the clean-up short
+        signal.signal(again, signal.SIG_IGN)
+    raise _Stop(signum)
 
 
 @app.command()
@@ -342,34 +411,44 @@ def federation(
     database_url: DatabaseUrl = None,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port of Hive Gateway")] = 4000,
     base_port: Annotated[
-        int, typer.Option(min=1, max=65000, help="Port of the first subgraph; the others follow")
+        int, typer.Option(min=1, max=65000, help="Port of the first subgraph; the other six follow")
     ] = 4101,
     work: Annotated[
-        str, typer.Option(help="Folder for the subgraphs' SDL, the supergraph and the logs")
-    ] = ".helsegraf/federation",
+        str | None,
+        typer.Option(
+            help="Folder for the subgraphs' SDL, the supergraph, the gateway's keys and the logs "
+            "(default: federation/ under HELSEGRAF_HOME)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Serve every register as its own subgraph behind Hive Gateway (needs `npm ci --prefix gateway`)."""
+    """Serve every register as its own subgraph behind Hive Gateway (needs `npm ci --prefix gateway`).
+
+    SIGINT (Ctrl-C), SIGTERM and SIGHUP stop the gateway and every subgraph, with their process groups.
+    """
+    import signal  # noqa: PLC0415
+    import time  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
     from helsegraf.federation import FederationError, node_ready, running  # noqa: PLC0415
 
     missing = node_ready()
     if missing is not None:
-        raise _fail(f"Hive Gateway is not installed: {missing}")
+        raise _fail(f"Hive Gateway cannot run: {missing}")
     settings = _settings(database_url)
+    folder = Path(work) if work else settings.home / "federation"
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_stop)
     try:
-        with running(settings, work=Path(work), gateway_port=port, base_port=base_port) as url:
-            err.print(
-                f"Hive Gateway: {url}  (subgraphs on ports {base_port}-{base_port + 6}, logs in {work}); Ctrl-C stops"
-            )
+        with running(settings, work=folder, gateway_port=port, base_port=base_port) as url:
+            err.print(f"Hive Gateway: {url}  (subgraphs on ports {base_port}-{base_port + 6}, logs in {folder}); "
+                      "Ctrl-C stops")  # fmt: skip
             while True:
-                import time  # noqa: PLC0415
-
                 time.sleep(3600)
     except FederationError as exc:
-        raise _fail(str(exc)) from None
-    except KeyboardInterrupt:
-        err.print("stopped")
+        raise _fail(f"{exc} (logs in {folder})") from None
+    except (KeyboardInterrupt, _Stop):
+        err.print("stopped: the gateway and every subgraph")
 
 
 def main() -> None:

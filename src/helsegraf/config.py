@@ -10,7 +10,37 @@ from pathlib import Path
 from helsegraf.authz.tokens import AuthSettings
 from helsegraf.registers import REGISTERS, STORES, parse_registers
 
-DEFAULT_HOME = ".helsegraf"
+HOME_FOLDER = ".helsegraf"
+
+
+def default_home() -> Path:
+    """Return where helsegraf keeps its files when HELSEGRAF_HOME is not set: `~/.helsegraf`."""
+    return Path.home() / HOME_FOLDER
+
+
+def home_from_env(env: Mapping[str, str]) -> Path:
+    """Return HELSEGRAF_HOME (`~` expanded, made absolute), else `~/.helsegraf`.
+
+    The home holds the development signing key, the embedded database and the federation's work
+    files, so that `helsegraf token`, `demo` and `serve` agree whichever folder they run in.
+    """
+    raw = (env.get("HELSEGRAF_HOME") or "").strip()
+    return Path(raw).expanduser().absolute() if raw else default_home()
+
+
+def legacy_home_notice(env: Mapping[str, str], cwd: Path | None = None) -> str | None:
+    """Say what to do when `./.helsegraf` (the folder older versions used) exists but is not the home.
+
+    Older versions kept the key and the embedded database in `.helsegraf` under the current folder.
+    That folder is no longer read unless HELSEGRAF_HOME points at it; nothing is moved or deleted.
+    """
+    legacy = (cwd or Path.cwd()) / HOME_FOLDER
+    home = home_from_env(env)
+    if env.get("HELSEGRAF_HOME") or not legacy.is_dir() or legacy.resolve() == home.resolve():
+        return None
+    return (f"{legacy} is from an older helsegraf, which kept its key and database in the current folder; "
+            f"helsegraf now uses {home}. To keep using the old files: export HELSEGRAF_HOME={legacy} "
+            f"(or move them: mv {legacy} {home}).")  # fmt: skip
 
 
 def _flag(value: str | None) -> bool:
@@ -25,6 +55,19 @@ def normalize_url(url: str) -> str:
     if url.startswith("sqlite+aiosqlite:"):
         return "sqlite:" + url.removeprefix("sqlite+aiosqlite:")
     return url
+
+
+SUPPORTED_SCHEMES = ("sqlite", "sqlite+pysqlite", "sqlite+aiosqlite", "postgres", "postgresql", "postgresql+psycopg")
+
+
+def check_database_url(url: str, name: str = "the database URL") -> None:
+    """Raise ValueError unless `url` is a SQLite or PostgreSQL URL helsegraf can use."""
+    scheme, separator, _rest = url.partition("://")
+    if not separator or scheme.lower() not in SUPPORTED_SCHEMES:
+        shown = redact_url(url)[:80]
+        msg = (f"{name} must be sqlite:///path.db or postgresql://user@host/db "
+               f"(helsegraf runs on SQLite and PostgreSQL), got {shown!r}")  # fmt: skip
+        raise ValueError(msg)
 
 
 def async_url(url: str) -> str:
@@ -45,7 +88,7 @@ def redact_url(url: str) -> str:
     return f"{scheme}{sep}{user}:***@{host}" if ":" in creds else url
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, zero_means_off: bool = False) -> int:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -54,8 +97,8 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     except ValueError:
         msg = f"{name} must be a whole number, got {raw!r}"
         raise ValueError(msg) from None
-    if value <= 0:
-        msg = f"{name} must be positive, got {value}"
+    if value < 0 or (value == 0 and not zero_means_off):
+        msg = f"{name} must be {'0 (off) or more' if zero_means_off else 'positive'}, got {value}"
         raise ValueError(msg)
     return value
 
@@ -87,7 +130,9 @@ class HttpSettings:
             max_aliases=_int(env, "HELSEGRAF_MAX_ALIASES", cls.max_aliases),
             max_cost=_int(env, "HELSEGRAF_MAX_COST", cls.max_cost),
             max_body_bytes=_int(env, "HELSEGRAF_MAX_BODY_BYTES", cls.max_body_bytes),
-            statement_timeout_ms=_int(env, "HELSEGRAF_STATEMENT_TIMEOUT_MS", cls.statement_timeout_ms),
+            statement_timeout_ms=_int(
+                env, "HELSEGRAF_STATEMENT_TIMEOUT_MS", cls.statement_timeout_ms, zero_means_off=True
+            ),
             pool_timeout_s=float(env.get("HELSEGRAF_POOL_TIMEOUT_S") or cls.pool_timeout_s),
             trusted_documents=env.get("HELSEGRAF_TRUSTED_DOCUMENTS") or None,
             introspection=not _off(env.get("HELSEGRAF_INTROSPECTION")),
@@ -105,7 +150,7 @@ def _off(value: str | None) -> bool:
 class Settings:
     """Everything helsegraf reads from its environment."""
 
-    home: Path = Path(DEFAULT_HOME)
+    home: Path = field(default_factory=default_home)
     database_url: str = ""
     register_urls: Mapping[str, str] = field(default_factory=dict)
     debug: bool = False
@@ -127,8 +172,11 @@ class Settings:
         return f"sqlite:///{(self.home / 'helsegraf.db').as_posix()}"
 
     def with_database_url(self, url: str | None) -> Settings:
-        """Return a copy whose shared URL is `url` (register-specific URLs still win)."""
-        return self if not url else replace(self, database_url=url)
+        """Return a copy whose shared URL is `url` (register-specific URLs still win); raise ValueError if unusable."""
+        if not url:
+            return self
+        check_database_url(url, "--database-url")
+        return replace(self, database_url=url)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -139,8 +187,12 @@ class Settings:
             for store in STORES
             if env.get(f"HELSEGRAF_{store.upper()}_DATABASE_URL")
         }
+        for store, url in register_urls.items():
+            check_database_url(url, f"HELSEGRAF_{store.upper()}_DATABASE_URL")
+        if env.get("HELSEGRAF_DATABASE_URL"):
+            check_database_url(env["HELSEGRAF_DATABASE_URL"], "HELSEGRAF_DATABASE_URL")
         return cls(
-            home=Path(env.get("HELSEGRAF_HOME", DEFAULT_HOME)),
+            home=home_from_env(env),
             database_url=env.get("HELSEGRAF_DATABASE_URL", ""),
             register_urls=register_urls,
             debug=_flag(env.get("HELSEGRAF_DEBUG")),

@@ -7,7 +7,9 @@ verifies with an ES256 key generated on first use under HELSEGRAF_HOME (never co
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 import time
 import uuid
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -47,6 +50,7 @@ class AuthSettings:
     issuer: str | None = None
     audience: str | None = None
     redactions_as_errors: bool = False
+    jwks_min_refetch_s: float = 30.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AuthSettings:
@@ -62,7 +66,22 @@ class AuthSettings:
             issuer=env.get("HELSEGRAF_AUTH_ISSUER") or None,
             audience=env.get("HELSEGRAF_AUTH_AUDIENCE") or None,
             redactions_as_errors=env.get("HELSEGRAF_AUTH_REDACTIONS_AS_ERRORS", "").lower() in {"1", "true", "yes"},
+            jwks_min_refetch_s=_seconds(env, "HELSEGRAF_AUTH_JWKS_MIN_REFETCH_S", cls.jwks_min_refetch_s),
         )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        msg = f"{name} must be a number of seconds (0 or more), got {raw[:KID_ECHO_LIMIT]!r}"
+        raise AuthConfigError(msg)
+    return value
 
 
 def dev_key(home: Path) -> ec.EllipticCurvePrivateKey:
@@ -86,6 +105,13 @@ def dev_key(home: Path) -> ec.EllipticCurvePrivateKey:
 def _kid(key: ec.EllipticCurvePublicKey) -> str:
     jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key))
     return f"dev-{jwk['x'][:12]}"
+
+
+def dev_public_jwks(home: Path) -> dict[str, Any]:
+    """Return the public half of the development key as a JWKS (what a gateway verifies dev tokens with)."""
+    public = dev_key(home).public_key()
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(public))
+    return {"keys": [{**jwk, "kid": _kid(public), "use": "sig", "alg": "ES256"}]}
 
 
 def mint(
@@ -120,6 +146,84 @@ def mint(
 
 
 VERIFIED_CACHE_SIZE: Final = 4096
+JWKS_FETCH_TIMEOUT_S: Final = 5.0
+JWKS_LIFETIME_S: Final = 300.0
+KID_ECHO_LIMIT: Final = 40
+log = logging.getLogger("helsegraf.auth")
+
+
+def _kid_text(kid: object) -> str:
+    text = repr(kid)
+    return text if len(text) <= KID_ECHO_LIMIT else text[:KID_ECHO_LIMIT] + "..."
+
+
+class RemoteKeySet:
+    """The signing keys of a JWKS URL, fetched asynchronously and refreshed without blocking requests.
+
+    PyJWT's PyJWKClient fetches with urllib on the calling thread (the event loop) and refetches for
+    every unknown `kid`, so this keeps its own cache: known keys are answered from memory; a key set
+    older than JWKS_LIFETIME_S is refreshed in the background; an unknown `kid` triggers at most one
+    fetch per `min_refetch_s` (concurrent requests share it); a failed fetch keeps the known keys.
+    """
+
+    def __init__(self, url: str, *, min_refetch_s: float) -> None:
+        self.url = url
+        self.min_refetch_s = min_refetch_s
+        self.keys: dict[str, Any] = {}
+        self.only_key: Any = None
+        self.fetched_at = float("-inf")
+        self.attempted_at = float("-inf")
+        self.fetches = 0
+        self._lock: asyncio.Lock | None = None
+        self._refresh: asyncio.Task[None] | None = None
+
+    async def key(self, kid: str | None) -> Any:
+        """Return the key for `kid` (None: the only key, if there is exactly one), or None if unknown."""
+        found = self._known(kid)
+        now = time.monotonic()
+        if found is not None:
+            if now - self.fetched_at > JWKS_LIFETIME_S and now - self.attempted_at >= self.min_refetch_s:
+                self._refresh_in_background()
+            return found
+        if now - self.attempted_at >= self.min_refetch_s:
+            await self._fetch_once(now)
+        return self._known(kid)
+
+    def describe(self) -> str:
+        """Say which keys this server knows, for the 401 of a token signed with another."""
+        kids = ", ".join(sorted(self.keys)) or "none (the key set could not be fetched)"
+        return f"this server knows the keys {kids} of the JWKS at {self.url}"
+
+    def _known(self, kid: str | None) -> Any:
+        return self.only_key if kid is None else self.keys.get(kid)
+
+    def _refresh_in_background(self) -> None:
+        if self._refresh is None or self._refresh.done():
+            self._refresh = asyncio.get_running_loop().create_task(self._fetch_once(time.monotonic()))
+
+    async def _fetch_once(self, asked_at: float) -> None:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self.attempted_at >= asked_at:  # another request fetched while this one waited
+                return
+            self.attempted_at = time.monotonic()
+            await self._fetch()
+
+    async def _fetch(self) -> None:
+        self.fetches += 1
+        try:
+            async with httpx.AsyncClient(timeout=JWKS_FETCH_TIMEOUT_S) as client:
+                response = await client.get(self.url, headers={"accept": "application/json"})
+                response.raise_for_status()
+            keyset = jwt.PyJWKSet.from_dict(response.json())
+        except (httpx.HTTPError, ValueError, jwt.PyJWTError) as exc:
+            log.warning("cannot fetch the JWKS at %s (%s); keeping the %d keys known", self.url,
+                        exc.__class__.__name__, len(self.keys))  # fmt: skip
+            return
+        self.keys = {k.key_id: k.key for k in keyset.keys if k.key_id}
+        self.only_key = keyset.keys[0].key if len(keyset.keys) == 1 else None
+        self.fetched_at = time.monotonic()
 
 
 class Verifier:
@@ -132,11 +236,14 @@ class Verifier:
     def __init__(self, settings: AuthSettings, home: Path) -> None:
         self.settings = settings
         self._verified: dict[str, tuple[Principal, float]] = {}
-        self._jwk_client: jwt.PyJWKClient | None = None
+        self.remote: RemoteKeySet | None = None
         self._keys: dict[str | None, Any] = {}
+        self._known = ""
         if settings.mode == "development":
             public = dev_key(home).public_key()
             self._keys = {_kid(public): public, None: public}
+            self._known = (f"this server knows only the development key {_kid(public)} "
+                           f"({home / DEV_KEY_FILE}; set HELSEGRAF_HOME to use another)")  # fmt: skip
             self.issuer, self.audience = settings.issuer or DEV_ISSUER, settings.audience or DEV_AUDIENCE
         elif settings.mode == "production":
             if not (settings.jwks_url or settings.jwks_file) or not settings.issuer or not settings.audience:
@@ -149,28 +256,34 @@ class Verifier:
                 self._keys = {k.key_id: k.key for k in keyset.keys}
                 if len(keyset.keys) == 1:  # a token without "kid" may use the only key
                     self._keys[None] = keyset.keys[0].key
+                kids = ", ".join(sorted(str(k) for k in self._keys if k is not None))
+                self._known = f"this server knows the keys {kids} of {settings.jwks_file}"
             else:
-                self._jwk_client = jwt.PyJWKClient(str(settings.jwks_url), cache_keys=True, lifespan=300)
+                self.remote = RemoteKeySet(str(settings.jwks_url), min_refetch_s=settings.jwks_min_refetch_s)
 
     @property
     def enabled(self) -> bool:
         """Tell whether tokens are verified at all (not in the benchmark-only disabled mode)."""
         return self.settings.mode != "disabled"
 
-    def _key_for(self, token: str, header: dict[str, Any]) -> Any:
-        if self._jwk_client is not None:
-            try:
-                return self._jwk_client.get_signing_key_from_jwt(token).key
-            except jwt.PyJWKClientError as exc:
-                msg = f"no signing key for this token: {exc}"
-                raise InvalidTokenError(msg) from None
-        key = self._keys.get(header.get("kid"))
+    async def _key_for(self, header: dict[str, Any]) -> Any:
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise InvalidTokenError("the token's key id (kid) must be a string")
+        if self.remote is not None:
+            key = await self.remote.key(kid)
+            known = self.remote.describe()
+        else:
+            key, known = self._keys.get(kid), self._known
         if key is None:
-            msg = "the token's key id is unknown"
+            what = (
+                "has no key id and more than one key is known" if kid is None else f"key id {_kid_text(kid)} is unknown"
+            )
+            msg = f"the token's {what}: {known}"
             raise InvalidTokenError(msg)
         return key
 
-    def verify(self, authorization: str | None) -> Principal:
+    async def verify(self, authorization: str | None) -> Principal:
         """Return the principal of an Authorization header; raise InvalidTokenError for a bad token."""
         from helsegraf.authz.principal import ANONYMOUS  # noqa: PLC0415
 
@@ -184,25 +297,26 @@ class Verifier:
         cached = self._verified.get(token)
         if cached is not None and cached[1] > time.time() - LEEWAY_SECONDS:
             return cached[0]
-        principal, expires = self._verify(token)
+        principal, expires = await self._verify(token)
         if len(self._verified) >= VERIFIED_CACHE_SIZE:
             self._verified.pop(next(iter(self._verified)))
         self._verified[token] = (principal, expires)
         return principal
 
-    def _verify(self, token: str) -> tuple[Principal, float]:
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             msg = "the token is not a JWT"
             raise InvalidTokenError(msg) from None
         if header.get("alg") not in ALGORITHMS:
-            msg = f"token algorithm {header.get('alg')!r} is not accepted; use one of {', '.join(ALGORITHMS)}"
+            msg = f"token algorithm {_kid_text(header.get('alg'))} is not accepted; use one of {', '.join(ALGORITHMS)}"
             raise InvalidTokenError(msg)
+        key = await self._key_for(header)
         try:
             claims = jwt.decode(
                 token,
-                self._key_for(token, header),
+                key,
                 algorithms=list(ALGORITHMS),
                 audience=self.audience,
                 issuer=self.issuer,

@@ -85,7 +85,7 @@ class ContextFactory:
         guard: Any = OpenGuard()
         if self.verifier is not None:
             try:
-                principal = self.verifier.verify(request.headers.get("authorization"))
+                principal = await self.verifier.verify(request.headers.get("authorization"))
                 _storable(principal)
             except InvalidTokenError as exc:
                 REFUSED.labels("token").inc()

@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text
+from sqlalchemy import BigInteger, DateTime, Dialect, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from helsegraf.models.base import register_metadata
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A point in time stored in UTC and always read back with its time zone.
+
+    PostgreSQL's timestamptz keeps the zone; SQLite stores the text without it, so what SQLite
+    gives back is the UTC it was written in.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:  # noqa: ARG002 - the same on every dialect
+        """Store every time in UTC (a time without a zone is refused: it would be ambiguous)."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("access-log times must carry a time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:  # noqa: ARG002
+        """Return the time with its zone (UTC where the database dropped it)."""
+        if not isinstance(value, datetime):
+            return None
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class AuditBase(DeclarativeBase):
@@ -30,7 +57,7 @@ class AccessLogEntry(AuditBase):
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     request_id: Mapped[str] = mapped_column(Text)
     nin: Mapped[str | None] = mapped_column(String(11))
     subject_hpr_number: Mapped[int | None] = mapped_column(Integer)
