@@ -87,10 +87,15 @@ def _libpq(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
 
 
-def prepare_postgraphile(url: str) -> None:
-    """Check PostGraphile is installed and create its computed columns in the benchmark's own database."""
+def require_postgraphile() -> None:
+    """Exit with how to install PostGraphile unless `npm ci --prefix bench/postgraphile` has run."""
     if not NODE.exists() or not (POSTGRAPHILE / "node_modules" / "postgraphile").exists():
         raise SystemExit(POSTGRAPHILE_HINT)
+
+
+def prepare_postgraphile(url: str) -> None:
+    """Check PostGraphile is installed and create its computed columns in the benchmark's own database."""
+    require_postgraphile()
     with psycopg.connect(_libpq(url), autocommit=True) as conn:
         conn.execute((POSTGRAPHILE / "schema.sql").read_text().encode())
 

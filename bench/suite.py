@@ -165,6 +165,8 @@ def _other_scenarios(side: peers.Side, url: str, options: dict[str, Any]) -> dic
 
 def run(persons: int, options: dict[str, Any]) -> dict[str, Any]:
     """Run the suite with `options` (see `python -m bench all --help`); print and write the results."""
+    wrk.binary()
+    peers.require_postgraphile()
     settings = nation_database(persons)
     url = settings.effective_database_url
     nins = _patients(url, PATIENTS)
