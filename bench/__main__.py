@@ -1,4 +1,4 @@
-"""Run helsegraf's benchmarks: `python -m bench all|profile|seed|graph|load|federation [--persons N]`.
+"""Run helsegraf's benchmarks: `python -m bench all|report|profile|seed|graph|load|federation [--persons N]`.
 
 Every command seeds (once) and uses a nation of its own in PostgreSQL at HELSEGRAF_BENCH_POSTGRES_URL
 (default postgresql://postgres@127.0.0.1:5432/test, whose server gets a database per nation size),
@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="seconds of load before each scenario's first round, per server (default 3)")  # fmt: skip
     every.add_argument("--threads", type=_positive, default=1, help="wrk threads (default 1; at most --concurrency)")
     every.add_argument("--integrator-only", action="store_true", help="skip helsegraf's scenarios (c)-(e)")
+    again = sub.add_parser("report", help="print the tables of a stored `bench all` result again",
+                           description="Print the tables of a bench/results/suite-*.json file.")  # fmt: skip
+    again.add_argument("file", help="a bench/results/suite-<persons>-<date>.json file")
     profile = sub.add_parser("profile", help="py-spy flame graphs of helsegraf answering the integrator query",
                              description="Profile `helsegraf serve` under wrk load (clinician token) with py-spy: "
                              "an SVG flame graph and a text summary of CPU by package, in bench/results/.")  # fmt: skip
@@ -109,6 +112,16 @@ def main() -> None:
         options = {k: getattr(args, k) for k in ("duration", "rounds", "workers", "concurrency", "sizes", "warmup",
                                                  "threads", "integrator_only")}  # fmt: skip
         suite.run(args.persons, options)
+    elif args.command == "report":
+        import json  # noqa: PLC0415
+        from pathlib import Path  # noqa: PLC0415
+
+        from bench import suite  # noqa: PLC0415
+
+        try:
+            suite.report(json.loads(Path(args.file).read_text()))
+        except (OSError, ValueError, KeyError) as error:
+            raise SystemExit(f"{args.file} is not a readable `bench all` result: {error}") from None
     elif args.command == "profile":
         from bench import profile as profile_bench  # noqa: PLC0415
 

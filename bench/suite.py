@@ -46,6 +46,7 @@ IDS = {
     "doctors": "SELECT DISTINCT hpr_number FROM hpr_approval WHERE category = 'LE' ORDER BY hpr_number LIMIT 200",
 }
 PATIENTS = 4000  # each scenario cycles through the same 4,000 listed patients
+FEW = 10  # a round with fewer answers than this gives a coarse figure, marked with *
 
 
 def _ids(url: str) -> dict[str, Sequence[Any]]:
@@ -224,6 +225,8 @@ def _figure(cell: dict[str, Any], side: str) -> str:
         figure += f" ({ratio:.2f}x)"
     if cell[side]["bad_answers"]:
         figure += f" [{cell[side]['bad_answers']} bad]"
+    if min(r["requests"] for r in cell[side]["rounds"]) < FEW:
+        figure += " *"
     return figure
 
 
@@ -241,6 +244,7 @@ def report(results: dict[str, Any]) -> None:
     header = ("scenario", *(peers.LABELS[s] for s in sides))
     print("\nrequests/s, median of rounds (peer / helsegraf: the median of round-by-round ratios):")
     print(table([(label, *(_figure(cell, s) for s in sides)) for label, cell in cells], header))
+    print(f"(* some round had fewer than {FEW} answers: a coarse figure; a longer --duration sharpens it)")
     print("\nlatency p50 / p99 in ms, as wrk saw it:")
     print(table([(label, *(f"{cell[s]['latency_p50_ms']:.1f} / {cell[s]['latency_p99_ms']:.0f}" for s in sides))
                  for label, cell in cells], header))  # fmt: skip
