@@ -100,9 +100,16 @@ def prepare_postgraphile(url: str) -> None:
         conn.execute((POSTGRAPHILE / "schema.sql").read_text().encode())
 
 
+def empty_access_log(url: str) -> None:
+    """Empty the benchmark database's access log, so that every run writes into the same empty table."""
+    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+        conn.execute("TRUNCATE audit_access_log")
+
+
 def start(url: str, home: str, bearer: str, workers: int) -> dict[str, Side]:
     """Start every server on the benchmark database; return the sides, which share helsegraf's process."""
     prepare_postgraphile(url)
+    empty_access_log(url)
     started: list[subprocess.Popen[bytes]] = []
     try:
         helsegraf, base = _serve(url, home, workers)
