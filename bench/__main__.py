@@ -1,4 +1,9 @@
-"""Run helsegraf's benchmarks: `python -m bench all|seed|graph|load|federation [--persons N]`."""
+"""Run helsegraf's benchmarks: `python -m bench all|report|profile|seed|graph|load|federation [--persons N]`.
+
+Every command seeds (once) and uses a nation of its own in PostgreSQL at HELSEGRAF_BENCH_POSTGRES_URL
+(default postgresql://postgres@127.0.0.1:5432/test, whose server gets a database per nation size),
+prints a table and writes JSON to bench/results/.
+"""
 
 from __future__ import annotations
 
@@ -13,60 +18,115 @@ def _positive(value: str) -> int:
     return number
 
 
+def _seconds(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        msg = f"must be more than 0 seconds, got {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return number
+
+
+def _counts(value: str) -> list[int]:
+    try:
+        numbers = [int(part) for part in value.split(",")]
+    except ValueError:
+        msg = f"expected comma-separated whole numbers, got {value!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not numbers or min(numbers) < 1:
+        msg = f"every number must be at least 1, got {value!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return numbers
+
+
+def _sizes(value: str) -> list[int]:
+    numbers = _counts(value)
+    if max(numbers) > 1000:
+        msg = f"at most 1,000 patients per request (helsegraf's persons(nins) limit), got {value!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return numbers
+
+
+def _persons(parser: argparse.ArgumentParser) -> None:
+    what = "size of the synthetic nation (seeded once into a database of its own; default 100000)"
+    parser.add_argument("--persons", type=_positive, default=100_000, help=what)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    sub = parser.add_subparsers(dest="command", required=True)
+    about = ("Measure the integrator query on every server in alternating rounds with wrk, after checking "
+             "that they answer alike; then helsegraf alone on scenarios (c)-(e).")  # fmt: skip
+    every = sub.add_parser("all", help="helsegraf beside PostGraphile v5, the baseline and plain Strawberry (wrk)",
+                           description=about)  # fmt: skip
+    _persons(every)
+    every.add_argument("--duration", type=_seconds, default=15, help="seconds per measurement (default 15)")
+    every.add_argument("--rounds", type=_positive, default=3, help="alternating rounds per scenario (default 3)")
+    every.add_argument("--workers", type=_positive, default=2, help="worker processes of every server (default 2)")
+    every.add_argument("--concurrency", type=_counts, default=[1, 8],
+                       help="requests in flight, comma-separated (default 1,8)")  # fmt: skip
+    every.add_argument("--patients", type=_sizes, default=[1, 100, 1000], dest="sizes",
+                       help="patients per request, comma-separated (default 1,100,1000)")  # fmt: skip
+    every.add_argument("--warmup", type=_seconds, default=3,
+                       help="seconds of load before each scenario's first round, per server (default 3)")  # fmt: skip
+    every.add_argument("--threads", type=_positive, default=1, help="wrk threads (default 1; at most --concurrency)")
+    every.add_argument("--integrator-only", action="store_true", help="skip helsegraf's scenarios (c)-(e)")
+    again = sub.add_parser("report", help="print the tables of a stored `bench all` result again",
+                           description="Print the tables of a bench/results/suite-*.json file.")  # fmt: skip
+    again.add_argument("file", help="a bench/results/suite-<persons>-<date>.json file")
+    profile = sub.add_parser("profile", help="py-spy flame graphs of helsegraf answering the integrator query",
+                             description="Profile `helsegraf serve` under wrk load (clinician token) with py-spy: "
+                             "an SVG flame graph and a text summary of CPU by package, in bench/results/.")  # fmt: skip
+    _persons(profile)
+    profile.add_argument("--patients", type=_sizes, default=[1, 1000], dest="sizes",
+                         help="patients per request, comma-separated: one profile each (default 1,1000)")  # fmt: skip
+    profile.add_argument("--duration", type=_seconds, default=15, help="seconds each profile samples (default 15)")
+    profile.add_argument("--concurrency", type=_positive, default=8, help="requests in flight (default 8)")
+    profile.add_argument("--workers", type=_positive, default=1,
+                         help="helsegraf worker processes, all profiled (default 1)")  # fmt: skip
+    profile.add_argument("--rate", type=_positive, default=100, help="py-spy samples per second (default 100)")
+    seed = sub.add_parser("seed", help="seeding throughput on PostgreSQL")
+    _persons(seed)
+    graph = sub.add_parser("graph", help="integrator query latency in-process on PostgreSQL")
+    _persons(graph)
+    graph.add_argument("--single-runs", type=_positive, default=500, help="1-patient requests (default 500)")
+    graph.add_argument("--batch-runs", type=_positive, default=30, help="1,000-patient requests (default 30)")
+    load = sub.add_parser("load", help="open-loop fixed-rate latency against `helsegraf serve` (bench/loadgen.py)")
+    _persons(load)
+    load.add_argument("--duration", type=_seconds, default=60, help="seconds per scenario (default 60)")
+    load.add_argument("--single-rate", type=float, default=100, help="1-patient requests per second (default 100)")
+    load.add_argument("--hundred-rate", type=float, default=10, help="100-patient requests per second (default 10)")
+    load.add_argument("--workers", type=_positive, default=2, help="helsegraf worker processes (default 2)")
+    fed = sub.add_parser("federation", help="the gateway's added latency for the 100-patient query")
+    _persons(fed)
+    fed.add_argument("--runs", type=_positive, default=100, help="requests per side (default 100)")
+    return parser
+
+
 def main() -> None:
     """Parse the command line and run a benchmark."""
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    seed = sub.add_parser("seed", help="seeding throughput on PostgreSQL")
-    seed.add_argument(
-        "--persons",
-        type=int,
-        default=100_000,
-        help="persons in the benchmark nation (seeded once into its own database, reused)",
-    )
-    graph = sub.add_parser("graph", help="integrator query latency in-process on PostgreSQL")
-    graph.add_argument(
-        "--persons",
-        type=int,
-        default=100_000,
-        help="persons in the benchmark nation (seeded once into its own database, reused)",
-    )
-    graph.add_argument("--single-runs", type=int, default=500, help="requests for one patient, measured one at a time")
-    graph.add_argument(
-        "--batch-runs", type=int, default=30, help="requests for 100 and 1,000 patients, measured one at a time"
-    )
-    load = sub.add_parser("load", help="steady-rate load against `helsegraf serve --workers 2` on PostgreSQL")
-    load.add_argument(
-        "--persons",
-        type=int,
-        default=100_000,
-        help="persons in the benchmark nation (seeded once into its own database, reused)",
-    )
-    load.add_argument("--duration", type=float, default=60, help="seconds of load per scenario")
-    load.add_argument("--single-rate", type=float, default=100, help="one-patient requests per second")
-    load.add_argument("--hundred-rate", type=float, default=10, help="100-patient requests per second")
-    load.add_argument("--workers", type=int, default=2, help="worker processes of `helsegraf serve`")
-    fed = sub.add_parser("federation", help="the gateway's added latency for the 100-patient query")
-    fed.add_argument(
-        "--persons",
-        type=int,
-        default=100_000,
-        help="persons in the benchmark nation (seeded once into its own database, reused)",
-    )
-    fed.add_argument("--runs", type=int, default=100, help="requests through the gateway and straight to the subgraphs")
-    every = sub.add_parser("all", help="every scenario, with the physical-limit baseline beside (a) and (b)")
-    every.add_argument(
-        "--persons",
-        type=int,
-        default=100_000,
-        help="persons in the benchmark nation (seeded once into its own database, reused)",
-    )
-    every.add_argument("--duration", type=float, default=15, help="seconds of load per scenario")
-    every.add_argument("--concurrency", type=int, default=8, help="requests in flight under load")
-    every.add_argument("--workers", type=int, default=2, help="worker processes of `helsegraf serve`")
-    every.add_argument("--rounds", type=_positive, default=3, help="alternating rounds for (a) and (b)")
-    args = parser.parse_args()
-    if args.command == "seed":
+    args = _parser().parse_args()
+    if args.command == "all":
+        from bench import suite  # noqa: PLC0415
+
+        options = {k: getattr(args, k) for k in ("duration", "rounds", "workers", "concurrency", "sizes", "warmup",
+                                                 "threads", "integrator_only")}  # fmt: skip
+        suite.run(args.persons, options)
+    elif args.command == "report":
+        import json  # noqa: PLC0415
+        from pathlib import Path  # noqa: PLC0415
+
+        from bench import suite  # noqa: PLC0415
+
+        try:
+            suite.report(json.loads(Path(args.file).read_text()))
+        except (OSError, ValueError, KeyError) as error:
+            raise SystemExit(f"{args.file} is not a readable `bench all` result: {error}") from None
+    elif args.command == "profile":
+        from bench import profile as profile_bench  # noqa: PLC0415
+
+        profile_bench.run(args.persons, args.sizes, args.duration, args.concurrency, args.workers, args.rate)
+    elif args.command == "seed":
         from bench import seeding  # noqa: PLC0415
 
         seeding.run(args.persons)
@@ -78,10 +138,6 @@ def main() -> None:
         from bench import load as load_bench  # noqa: PLC0415
 
         load_bench.run(args.persons, args.duration, args.single_rate, args.hundred_rate, args.workers)
-    elif args.command == "all":
-        from bench import suite  # noqa: PLC0415
-
-        suite.run(args.persons, args.duration, args.concurrency, args.workers, args.rounds)
     elif args.command == "federation":
         from bench import federation as federation_bench  # noqa: PLC0415
 

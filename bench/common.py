@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import statistics
 import subprocess
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,26 +21,52 @@ from helsegraf.federation import free_port
 
 ADMIN_URL = os.environ.get("HELSEGRAF_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 RESULTS = Path(__file__).parent / "results"
+LOGS = RESULTS / "logs"
+_logs: dict[int, Path] = {}
 
 
 def start_server(
-    command: list[str], *, ready: str, what: str, env: dict[str, str] | None = None
+    command: list[str], *, ready: str, what: str, env: dict[str, str] | None = None, timeout_s: float = 60
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `command --port <free port>` and wait until `ready` (a path) answers 200; return it and its base URL."""
+    """Start `command --port <free port>` and wait until `ready` (a path) answers 200; return it and its base URL.
+
+    The server's output goes to a log file under bench/results/logs/, whose end is shown if it fails to start.
+    """
     port = free_port()
-    process = subprocess.Popen([*command, "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = LOGS / f"{what.replace(' ', '-')}-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([*command, "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(f"{base}{ready}", timeout=1).status_code == httpx.codes.OK:
+                _logs[process.pid] = log
                 return process, base
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
     process.kill()
-    msg = f"{what} did not become ready"
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+    msg = f"{what} did not become ready within {timeout_s:g} s (log {log}):\n{tail}"
     raise RuntimeError(msg)
+
+
+def stop(*processes: subprocess.Popen[bytes]) -> None:
+    """Stop servers this benchmark started (SIGTERM, then SIGKILL after 30 s); keep the logs of those that failed."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log = _logs.pop(process.pid, None)
+        if log is not None and process.returncode in (0, -signal.SIGTERM):
+            log.unlink(missing_ok=True)
 
 
 def database_url(name: str) -> str:
@@ -115,7 +142,7 @@ def write_results(name: str, results: dict[str, Any]) -> Path:
     return path
 
 
-def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+def table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> str:
     """Format rows as a plain text table."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True))]

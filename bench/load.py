@@ -19,6 +19,9 @@ from bench.common import nation_database, start_server, table, write_results
 from bench.graph import INTEGRATOR_QUERY, _patients
 from helsegraf.authz.tokens import mint
 
+# wrk keeps a number of requests in flight; only this one offers a fixed rate whatever the answers do.
+GENERATOR = "bench/loadgen.py (Python, open loop at a fixed rate; wrk cannot offer a fixed rate)"
+
 
 def _serve(url: str, home: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     env = {**os.environ, "HELSEGRAF_HOME": home, "HELSEGRAF_LOG_FORMAT": "plain"}
@@ -49,7 +52,7 @@ def run(persons: int, duration: float, single_rate: float, hundred_rate: float, 
     home = tempfile.mkdtemp(prefix="helsegraf-load-")
     bearer = mint(Path(home), role="clinician", hpr_number=1, org_number="974760673", ttl_seconds=4 * 3600)
     process, base = _serve(settings.effective_database_url, home, workers)
-    results: dict[str, Any] = {"persons": persons, "workers": workers}
+    results: dict[str, Any] = {"persons": persons, "workers": workers, "generator": GENERATOR}
     try:
         results["single_patient"] = _scenario(base, bearer, nins, 1, single_rate, duration)
         results["hundred_patients"] = _scenario(base, bearer, nins, 100, hundred_rate, duration)
@@ -67,5 +70,6 @@ def run(persons: int, duration: float, single_rate: float, hundred_rate: float, 
             rows, ("scenario", "rate/s", "done/s", "requests", "errors", "p50 ms", "p99 ms", "server p50", "server p99")
         )
     )
+    print(f"generator: {GENERATOR}")
     print(f"results: {write_results(f'load-{persons}', results)}")
     return results

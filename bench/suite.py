@@ -1,20 +1,19 @@
-"""The benchmark suite: every scenario against `helsegraf serve` and, for (a) and (b), the physical-limit baseline.
+"""The benchmark suite: helsegraf beside PostGraphile v5, the hand-written baseline and plain Strawberry.
 
-`python -m bench all --persons 100000` seeds PostgreSQL once (reused when present), starts
-helsegraf and the baseline (bench/baseline.py) with the same number of workers, checks that both
-give the same answer, then runs each scenario closed-loop from a separate process pinned to a CPU
-(bench/loadgen.py), after a warm-up: throughput, latency percentiles (client-observed, and
-server-side from Server-Timing), SQL statements per request, and each worker's RSS afterwards.
-Every scenario uses a clinician token. Scenarios (a) and (b) alternate between helsegraf and the
-baseline in `--rounds` rounds, and their ratios are taken round by round, so that the machine's
-drift during a run touches both sides alike.
+`python -m bench all --persons 100000` seeds PostgreSQL once (reused when present), starts every
+server of bench/peers.py on that database, checks that the peers give helsegraf's answer, and
+then measures the integrator query for 1, 100 and 1,000 patients per request, at each
+concurrency (1 and 8 requests in flight), with wrk for a fixed time. The sides take turns within
+each of `--rounds` rounds (forwards in even rounds, backwards in odd ones), so that the machine's
+drift touches them alike; a figure is the median of the rounds' requests/s, and a ratio
+(peer / helsegraf) is the median of the ratios taken round by round. Then helsegraf alone answers
+scenarios (c)-(e). Everything goes to bench/results/suite-<persons>-<date>.json.
 """
 
 from __future__ import annotations
 
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -24,9 +23,9 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-from bench.common import nation_database, start_server, table, write_results
-from bench.graph import INTEGRATOR_QUERY, _patients
-from bench.load import _serve
+from bench import peers, wrk
+from bench.common import nation_database, start_server, stop, table, write_results
+from bench.graph import _patients
 from helsegraf.authz.tokens import mint
 
 CONTRACTS = (
@@ -40,14 +39,14 @@ AUTHORIZATION = (
     "query($h: Int!, $d: Date!) { healthPersonnel(hprNumber: $h) { name { full } "
     'authorization(category: "LE", at: $d) { authorized reason approval { validFrom validTo } } } }'
 )
-
-
 IDS = {
     "municipalities": "SELECT municipality_code FROM flr_gp_contract GROUP BY municipality_code "
     "ORDER BY count(*) DESC LIMIT 10",
     "trusts": "SELECT resh_id FROM resh_unit WHERE unit_type = 'HF' ORDER BY resh_id",
     "doctors": "SELECT DISTINCT hpr_number FROM hpr_approval WHERE category = 'LE' ORDER BY hpr_number LIMIT 200",
 }
+PATIENTS = 4000  # each scenario cycles through the same 4,000 listed patients
+FEW = 10  # a round with fewer answers than this gives a coarse figure, marked with *
 
 
 def _ids(url: str) -> dict[str, Sequence[Any]]:
@@ -59,14 +58,8 @@ def _ids(url: str) -> dict[str, Sequence[Any]]:
         engine.dispose()
 
 
-def _bodies(nins: list[str], ids: dict[str, list[Any]]) -> dict[str, list[dict[str, Any]]]:
-    def batches(size: int) -> list[dict[str, Any]]:
-        return [{"query": INTEGRATOR_QUERY, "variables": {"nins": nins[i : i + size]}} for i in range(0, 4000, size)]
-
+def _others(ids: dict[str, Sequence[Any]]) -> dict[str, list[dict[str, Any]]]:
     return {
-        "a_single_patient": batches(1),
-        "b_100_patients": batches(100),
-        "b_1000_patients": batches(1000),
         "c_gp_contracts_first_50": [{"query": CONTRACTS, "variables": {"m": m}} for m in ids["municipalities"]],
         "d_resh_subtree_4_levels": [{"query": RESH, "variables": {"r": r}} for r in ids["trusts"]],
         "e_hpr_authorization": [{"query": AUTHORIZATION, "variables": {"h": h, "d": d}}
@@ -90,165 +83,195 @@ def _rss_mb(pid: int) -> list[float]:
     return sizes
 
 
-def _load(
-    url: str, bodies: list[dict[str, Any]], bearer: str | None, duration: float, concurrency: int
-) -> dict[str, Any]:
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(bodies, handle)
-    headers = ["--header", f"authorization: Bearer {bearer}"] if bearer else []
-    command = [sys.executable, "-m", "bench.loadgen", "--url", url, "--concurrency", str(concurrency),
-               "--bodies", handle.name, *headers]  # fmt: skip
-    subprocess.run([*command, "--duration", str(min(3.0, duration))], check=True, capture_output=True)  # warm up
-    result = json.loads(
-        subprocess.run([*command, "--duration", str(duration)], check=True, capture_output=True, text=True).stdout
-    )
-    Path(handle.name).unlink()
-    return result  # type: ignore[no-any-return]
-
-
-def _measure(
-    url: str, bodies: list[dict[str, Any]], bearer: str | None, duration: float, concurrency: int, pid: int
-) -> dict[str, Any]:
-    """Measure latency alone (one request at a time) and throughput under `concurrency`; note the workers' RSS."""
-    measured = _load(url, bodies, bearer, duration, concurrency)
-    measured["unloaded"] = _load(url, bodies, bearer, max(5.0, duration / 3), 1)
-    measured["rss_mb"] = _rss_mb(pid)
-    return measured
+def _statements(side: peers.Side, nins: list[str]) -> int | None:
+    """Return the SQL statements helsegraf reports (Server-Timing) for one request."""
+    timing = side.ask(nins).headers.get("server-timing", "")
+    return int(timing.split('desc="', 1)[1].split(" ", 1)[0]) if 'desc="' in timing else None
 
 
 def _median(values: list[float]) -> float:
     return round(statistics.median(values), 3)
 
 
-def _merged(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    """One side's rounds as one result: mean throughput, median p50s, the worst p99s, every statement count."""
-
-    def latencies(pick: Any) -> dict[str, float]:
-        parts = [pick(r) for r in rounds if pick(r).get("p50_ms") is not None]
-        if not parts:
-            return {}
-        return {"p50_ms": _median([p["p50_ms"] for p in parts]), "p99_ms": max(p["p99_ms"] for p in parts)}
-
-    statements = [r["statements"] for r in rounds if r.get("statements")]
-    return {
-        "throughput_rps": round(statistics.mean(r["throughput_rps"] for r in rounds), 1),
-        "client": latencies(lambda r: r["client"]),
-        "server": latencies(lambda r: r.get("server") or {}),
-        "statements": {"min": min(s["min"] for s in statements), "max": max(s["max"] for s in statements)}
-        if statements
-        else {},
-        "unloaded": {
-            "client": latencies(lambda r: r["unloaded"]["client"]),
-            "server": latencies(lambda r: r["unloaded"].get("server") or {}),
-        },
-        "rss_mb": [size for r in rounds for size in r["rss_mb"]],
-        "rounds": rounds,
-    }
+def _cell(rounds: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Summarise one scenario at one concurrency: each side's median, and each ratio's median over rounds."""
+    ours = [r["throughput_rps"] for r in rounds["helsegraf"]]
+    cell: dict[str, Any] = {}
+    for side, measured in rounds.items():
+        rates = [r["throughput_rps"] for r in measured]
+        ratios = [theirs / mine for theirs, mine in zip(rates, ours, strict=True) if mine and theirs]
+        cell[side] = {
+            "throughput_rps": _median(rates),
+            "ratio_to_helsegraf": {"median": _median(ratios), "min": round(min(ratios), 3),
+                                   "max": round(max(ratios), 3)} if ratios else None,
+            "latency_p50_ms": _median([r["latency_ms"]["p50"] for r in measured]),
+            "latency_p99_ms": max(r["latency_ms"]["p99"] for r in measured),
+            "bad_answers": sum(r["bad_answers"] for r in measured),
+            "generator_cpu_max": max(r["generator_cpu"] for r in measured),
+            "rss_mb": max((size for r in measured for size in r.get("rss_mb", [])), default=None),
+            "rounds": measured,
+        }  # fmt: skip
+    return cell
 
 
-def _interleaved(
-    ours: tuple[str, int],
-    theirs: tuple[str, int],
-    scenario: list[dict[str, Any]],
-    bearer: str,
-    duration: float,
-    concurrency: int,
-    rounds: int,
-) -> dict[str, Any]:
-    """Measure helsegraf and the baseline in alternating rounds, so that drift on the machine touches both alike.
-
-    Ratios are taken within each round; the report gives their median and range.
-    """
-    answer = [{"variables": b["variables"]} for b in scenario]
-    sides: dict[str, list[dict[str, Any]]] = {"helsegraf": [], "baseline": []}
-    measures = {
-        "helsegraf": lambda: _measure(ours[0], scenario, bearer, duration / rounds, concurrency, ours[1]),
-        "baseline": lambda: _measure(theirs[0], answer, None, duration / rounds, concurrency, theirs[1]),
-    }
-    for turn in range(rounds):
-        # Each side goes first in every other round, so a steady drift does not favour one of them.
-        for side in ("helsegraf", "baseline") if turn % 2 == 0 else ("baseline", "helsegraf"):
-            sides[side].append(measures[side]())
-    return {side: _merged(measured) for side, measured in sides.items()}
+def _generator_ceiling(side: peers.Side, batches: list[list[str]], concurrencies: list[int], seconds: float,
+                       threads: int) -> dict[str, Any]:  # fmt: skip
+    """Drive the trivial endpoint with helsegraf's own bodies and headers: the most wrk reaches here."""
+    process, base = start_server([sys.executable, "-m", "bench.trivial"], ready="/", what="trivial endpoint")
+    try:
+        target = side.target(batches)
+        target.url = f"{base}/graphql"
+        return {f"c{c}": wrk.run(target, c, seconds, threads) for c in concurrencies}
+    finally:
+        stop(process)
 
 
-def _round_ratios(result: dict[str, Any], pick: Any) -> list[float]:
-    """Return helsegraf's measure over the baseline's, round by round (rounds where either has none are left out)."""
-    pairs = zip(result["helsegraf"]["rounds"], result["baseline"]["rounds"], strict=True)
-    return [pick(ours) / pick(theirs) for ours, theirs in pairs if pick(ours) and pick(theirs)]
+def _integrator(sides: dict[str, peers.Side], nins: list[str], options: dict[str, Any]) -> dict[str, Any]:
+    """Measure every side on every integrator scenario and concurrency, in alternating rounds."""
+    results: dict[str, Any] = {}
+    order = [s for s in peers.SIDES if s in sides]
+    for size in options["sizes"]:
+        batches = [nins[i : i + size] for i in range(0, PATIENTS, size)]
+        targets = {name: sides[name].target(batches) for name in order}
+        for name in order:  # warm up: pools, caches, prepared statements, Node's JIT
+            wrk.run(targets[name], max(options["concurrency"]), options["warmup"], options["threads"])
+        scenario: dict[str, Any] = {"statements": _statements(sides["helsegraf"], batches[0])}
+        for concurrency in options["concurrency"]:
+            rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in order}
+            for turn in range(options["rounds"]):
+                for name in order if turn % 2 == 0 else order[::-1]:
+                    measured = wrk.run(targets[name], concurrency, options["duration"], options["threads"])
+                    measured["rss_mb"] = _rss_mb(sides[name].process.pid)
+                    rounds[name].append(measured)
+                    print(f"  {size} patients c{concurrency} round {turn + 1} {name}: "
+                          f"{measured['throughput_rps']} req/s", flush=True)  # fmt: skip
+            scenario[f"c{concurrency}"] = _cell(rounds)
+        results[f"{size}_patients"] = scenario
+    return results
 
 
-def _baseline(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    command = [sys.executable, "-m", "bench.baseline", "--database-url", url, "--workers", str(workers)]
-    return start_server(command, ready="/healthz", what="the baseline")
+def _other_scenarios(side: peers.Side, url: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Measure helsegraf alone on scenarios (c)-(e), with a clinician token."""
+    results: dict[str, Any] = {}
+    for name, bodies in _others(_ids(url)).items():
+        target = wrk.Target(side.url, [json.dumps(b).encode() for b in bodies], side.headers)
+        wrk.run(target, max(options["concurrency"]), options["warmup"], options["threads"])
+        measured: dict[str, Any] = {f"c{c}": wrk.run(target, c, options["duration"], options["threads"])
+                                    for c in options["concurrency"]}  # fmt: skip
+        timing = httpx.post(side.url, json=bodies[0], headers=side.headers, timeout=60).headers.get("server-timing", "")
+        measured["statements"] = int(timing.split('desc="', 1)[1].split(" ", 1)[0]) if 'desc="' in timing else None
+        results[name] = measured
+    return results
 
 
-def _same_answer(helsegraf: str, baseline: str, bearer: str, body: dict[str, Any]) -> bool:
-    ours = httpx.post(helsegraf, json=body, headers={"authorization": f"Bearer {bearer}"}, timeout=60).json()
-    theirs = httpx.post(baseline, json=body, timeout=60).json()
-    return bool(ours == theirs)
-
-
-def run(persons: int, duration: float = 15, concurrency: int = 8, workers: int = 2, rounds: int = 3) -> dict[str, Any]:
-    """Run every scenario; print and write the results."""
+def run(persons: int, options: dict[str, Any]) -> dict[str, Any]:
+    """Run the suite with `options` (see `python -m bench all --help`); print and write the results."""
+    wrk.binary()
+    peers.require_postgraphile()
     settings = nation_database(persons)
     url = settings.effective_database_url
-    nins, ids = _patients(url, 4000), _ids(url)
-    bodies = _bodies(nins, ids)
+    nins = _patients(url, PATIENTS)
     home = tempfile.mkdtemp(prefix="helsegraf-bench-")
-    bearer = mint(Path(home), role="clinician", hpr_number=1, org_number="974760673", ttl_seconds=4 * 3600)
-    server, base = _serve(url, home, workers)
-    baseline, baseline_base = _baseline(url, workers)
-    results: dict[str, Any] = {
-        "persons": persons,
-        "workers": workers,
-        "concurrency": concurrency,
-        "duration_s": duration,
-        "rounds": rounds,
-    }
+    bearer = mint(Path(home), role="clinician", hpr_number=1, org_number="974760673", ttl_seconds=8 * 3600)
+    results: dict[str, Any] = {"persons": persons, "generator": f"{wrk.version()}, bench/wrk_post.lua",
+                               "pool_size_per_process": peers.POOL_SIZE, **options}  # fmt: skip
+    sides = peers.start(url, home, bearer, options["workers"])
     try:
-        results["baseline_answers_match"] = _same_answer(
-            f"{base}/graphql", f"{baseline_base}/answer", bearer, bodies["b_100_patients"][1]
+        checks = [nins[:1], [*nins[:100], peers.unknown_nin(url)], nins[:1000]]
+        results["answers_checked"] = peers.check_answers(sides, checks)
+        checked = results["answers_checked"]
+        print(f"answers checked equal to helsegraf's: {', '.join(checked['equal'])} "
+              f"({checked['patients']:,} patients, an unknown one among them)", flush=True)  # fmt: skip
+        results["generator_ceiling"] = _generator_ceiling(
+            sides["helsegraf"],
+            [nins[i : i + 1] for i in range(PATIENTS)],
+            options["concurrency"],
+            min(5.0, options["duration"]),
+            options["threads"],
         )
-        ours, theirs = (f"{base}/graphql", server.pid), (f"{baseline_base}/answer", baseline.pid)
-        for name, scenario in bodies.items():
-            if name.startswith(("a_", "b_")):
-                results[name] = _interleaved(ours, theirs, scenario, bearer, duration, concurrency, rounds)
-            else:
-                results[name] = {"helsegraf": _measure(ours[0], scenario, bearer, duration, concurrency, ours[1])}
+        results["integrator"] = _integrator(sides, nins, options)
+        if not options["integrator_only"]:
+            results["other_scenarios"] = _other_scenarios(sides["helsegraf"], url, options)
     finally:
-        for process in (server, baseline):
-            process.terminate()
-            process.wait(timeout=30)
-    _report(results)
+        stop(*{side.process.pid: side.process for side in sides.values()}.values())
+    report(results)
     print(f"results: {write_results(f'suite-{persons}', results)}")
     return results
 
 
-def _report(results: dict[str, Any]) -> None:
-    rows = []
-    for name, sides in results.items():
-        if not isinstance(sides, dict) or "helsegraf" not in sides:
-            continue
-        for side, r in sides.items():
-            statements = r.get("statements") or {}
-            alone = r["unloaded"]
-            rows.append((name, side, str(alone["client"].get("p50_ms")), str(alone["client"].get("p99_ms")),
-                         str(alone["server"].get("p50_ms", "")), str(r["throughput_rps"]),
-                         str(r["client"].get("p50_ms")), str(r["client"].get("p99_ms")),
-                         f"{statements.get('min', '')}-{statements.get('max', '')}" if statements else "",
-                         str(max(r["rss_mb"], default=""))))  # fmt: skip
-    print(table(rows, ("scenario", "server", "alone p50", "alone p99", "server p50", "loaded req/s", "loaded p50",
-                       "loaded p99", "statements", "max RSS MB")))  # fmt: skip
-    print(f"(latencies in ms; 'alone': one request at a time; 'loaded': {results['concurrency']} in flight)")
-    a, b = results.get("a_single_patient", {}), results.get("b_1000_patients", {})
-    if "baseline" in a and (ratios := _round_ratios(a, lambda r: r["throughput_rps"])):
-        results["ratio_a_throughput"] = {"median": _median(ratios), "min": min(ratios), "max": max(ratios)}
-        print(f"(a) helsegraf throughput / baseline: {statistics.median(ratios):.2f} "
-              f"(rounds {min(ratios):.2f}-{max(ratios):.2f}; target >= 0.50)")  # fmt: skip
-    if "baseline" in b and (ratios := _round_ratios(b, lambda r: r["unloaded"]["client"].get("p50_ms"))):
-        results["ratio_b1000_latency"] = {"median": _median(ratios), "min": min(ratios), "max": max(ratios)}
-        print(f"(b) 1,000 patients alone: helsegraf server p50 {b['helsegraf']['unloaded']['server'].get('p50_ms')} ms "
-              f"(target < 250); latency / baseline: {statistics.median(ratios):.2f} "
-              f"(rounds {min(ratios):.2f}-{max(ratios):.2f}; target <= 2)")  # fmt: skip
-    print(f"baseline gives the same answer as helsegraf: {results.get('baseline_answers_match')}")
+def _rate(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _ratio(cell: dict[str, Any], side: str) -> float | None:
+    """Return a side's median ratio to helsegraf in a cell, or None when no round had both."""
+    ratio = (cell.get(side) or {}).get("ratio_to_helsegraf")
+    return ratio["median"] if ratio and ratio["median"] else None
+
+
+def _cells(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Return ("1 patient, c1", cell) for every measured scenario and concurrency."""
+    found = []
+    for scenario, cells in results["integrator"].items():
+        size = int(scenario.split("_")[0])
+        label = "1 patient" if size == 1 else f"{size:,} patients"
+        found += [(f"{label}, {key}", cell) for key, cell in cells.items() if key.startswith("c")]
+    return found
+
+
+def _figure(cell: dict[str, Any], side: str) -> str:
+    figure = _rate(cell[side]["throughput_rps"])
+    if side not in {"helsegraf", "helsegraf_no_token"} and (ratio := _ratio(cell, side)):
+        figure += f" ({ratio:.2f}x)"
+    if cell[side]["bad_answers"]:
+        figure += f" [{cell[side]['bad_answers']} bad]"
+    if min(r["requests"] for r in cell[side]["rounds"]) < FEW:
+        figure += " *"
+    return figure
+
+
+def report(results: dict[str, Any]) -> None:
+    """Print the suite's tables from its results."""
+    print(f"\ngenerator: {results['generator']}, {results['threads']} thread(s), closed loop, "
+          f"{results['duration']:g} s per measurement, {results['rounds']} rounds, {results['workers']} worker "
+          f"processes and {results['pool_size_per_process']} connections per process for every server")  # fmt: skip
+    if ceiling := results.get("generator_ceiling"):
+        print("wrk against a trivial endpoint (same script, bodies, headers): " + ", ".join(
+            f"{_rate(m['throughput_rps'])} req/s at {c} (wrk used {m['generator_cpu']:.0%} of a core)"
+            for c, m in ceiling.items()))  # fmt: skip
+    cells = _cells(results)
+    sides = [s for s in peers.SIDES if cells and s in cells[0][1]]
+    header = ("scenario", *(peers.LABELS[s] for s in sides))
+    print("\nrequests/s, median of rounds (peer / helsegraf: the median of round-by-round ratios):")
+    print(table([(label, *(_figure(cell, s) for s in sides)) for label, cell in cells], header))
+    print(f"(* some round had fewer than {FEW} answers: a coarse figure; a longer --duration sharpens it)")
+    print("\nlatency p50 / p99 in ms, as wrk saw it:")
+    print(table([(label, *(f"{cell[s]['latency_p50_ms']:.1f} / {cell[s]['latency_p99_ms']:.0f}" for s in sides))
+                 for label, cell in cells], header))  # fmt: skip
+    statements = {k: v.get("statements") for k, v in results["integrator"].items()}
+    print(f"\nhelsegraf SQL statements per request: {statements}")
+    rss = {s: max((cell[s]["rss_mb"] or 0 for _, cell in cells), default=0) for s in sides}
+    print("largest worker RSS (MB): " + ", ".join(f"{peers.LABELS[s]} {v:.0f}" for s, v in rss.items()))
+    _targets(results, cells)
+    for name, measured in results.get("other_scenarios", {}).items():
+        print(f"{name} (helsegraf alone, {measured.get('statements')} statements): " + ", ".join(
+            f"{_rate(m['throughput_rps'])} req/s at {c} (p50 {m['latency_ms']['p50']:.1f} ms)"
+            for c, m in measured.items() if c.startswith("c")))  # fmt: skip
+
+
+def _targets(results: dict[str, Any], cells: list[tuple[str, dict[str, Any]]]) -> None:
+    """Print issue 16's targets beside what this run reached."""
+    ratios = [r for _, cell in cells if (r := _ratio(cell, "postgraphile"))]
+    if ratios:
+        print(f"target helsegraf >= 1.0x PostGraphile in every row: helsegraf / PostGraphile from "
+              f"{1 / max(ratios):.2f} to {1 / min(ratios):.2f}")  # fmt: skip
+    single = results["integrator"].get("1_patients", {}).get("c8", {})
+    if ratio := _ratio(single, "baseline"):
+        print(f"target >= 0.6x the baseline at 1 patient, c8: {1 / ratio:.2f}")
+    thousand = results["integrator"].get("1000_patients", {}).get("c1", {})
+    if "baseline" in thousand:
+        pairs = zip(thousand["helsegraf"]["rounds"], thousand["baseline"]["rounds"], strict=True)
+        latency = [ours["latency_ms"]["p50"] / theirs["latency_ms"]["p50"] for ours, theirs in pairs
+                   if ours["requests"] and theirs["requests"]]  # fmt: skip
+        if latency:
+            print(f"target <= 1.5x the baseline's latency at 1,000 patients, c1 p50: {statistics.median(latency):.2f}")
