@@ -1,4 +1,4 @@
-"""Run helsegraf's benchmarks: `python -m bench all|seed|graph|load|federation [--persons N]`."""
+"""Run helsegraf's benchmarks: `python -m bench all|seed|graph|load|federation|app [--persons N]`."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ def main() -> None:
     fed = sub.add_parser("federation", help="the gateway's added latency for the 100-patient query")
     fed.add_argument("--persons", type=int, default=100_000)
     fed.add_argument("--runs", type=int, default=100)
+    app = sub.add_parser("app", help="the citizen app in Chromium against `helsegraf demo`: Min fastlege, bundle size")
+    app.add_argument("--runs", type=_positive, default=20)
     every = sub.add_parser("all", help="every scenario, with the physical-limit baseline beside (a) and (b)")
     every.add_argument("--persons", type=int, default=100_000)
     every.add_argument("--duration", type=float, default=15)
@@ -55,6 +57,10 @@ def main() -> None:
         from bench import suite  # noqa: PLC0415
 
         suite.run(args.persons, args.duration, args.concurrency, args.workers, args.rounds)
+    elif args.command == "app":
+        from bench import app as app_bench  # noqa: PLC0415
+
+        app_bench.run(args.runs)
     elif args.command == "federation":
         from bench import federation as federation_bench  # noqa: PLC0415
 
