@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import jwt
@@ -36,6 +37,7 @@ from conftest import (
     create_postgres_database,
     db_rows,
     drop_postgres_database,
+    free_port,
     require_postgres,
     running_server,
     token,
@@ -278,6 +280,80 @@ def test_the_shipped_build_is_free_of_machine_paths_and_timestamps() -> None:
     assert str(APP.parent.parent) not in text
     assert "/home/" not in text
     assert "sourceMappingURL" not in text
+
+
+def test_helsegraf_demo_serves_the_app_and_prints_a_ready_graphiql_link(tmp_path) -> None:
+    port = free_port()
+    environment = {**os.environ, "HELSEGRAF_HOME": str(tmp_path / "home"), "HELSEGRAF_LOG_FORMAT": "plain"}
+    output = (tmp_path / "demo.log").open("w")
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "helsegraf.cli", "demo", "--port", str(port), "--persons", "1000"],
+        env=environment,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_up(base, demo)
+        printed = (tmp_path / "demo.log").read_text()
+        link = next(
+            line.strip() for line in printed.splitlines() if line.strip().startswith(f"{base}/graphql?headers=")
+        )
+        headers = json.loads(unquote(link.split("?headers=", 1)[1]))
+        page = httpx.get(link, headers={"accept": "text/html"}, timeout=10).text
+        answer = httpx.post(f"{base}/graphql", json={"query": _example_from(page)}, headers=headers, timeout=10).json()
+        app = httpx.get(f"{base}/app/", timeout=10)
+        citizens = httpx.get(f"{base}/demo/citizens", timeout=10).json()["citizens"]
+    finally:
+        demo.terminate()
+        demo.wait(timeout=30)
+        output.close()
+
+    assert f"{base}/app/" in printed
+    assert "errors" not in answer
+    assert answer["data"]["person"]["name"]["full"]
+    assert "redactions" not in answer.get("extensions", {})
+    assert app.status_code == 200
+    assert '<html lang="nb">' in app.text
+    assert citizens
+
+
+def _wait_until_up(base: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == httpx.codes.OK:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    pytest.fail("helsegraf demo did not start")
+
+
+def test_the_sample_citizens_are_what_the_sign_in_page_says(nation) -> None:
+    today, samples = oslo_today(), nation.samples
+    sixteen, seventeen = years_before(today, 16), years_before(today, 17)
+
+    memberships = db_rows(
+        nation, "SELECT valid_from, valid_to FROM flr_list_membership WHERE nin = :n", n=samples["personWithoutGp"]
+    )
+    children = db_rows(
+        nation,
+        "SELECT c.birth_date FROM preg_person c JOIN preg_parent_relation r "
+        "ON r.child_nin = c.nin WHERE r.parent_nin = :p",
+        p=samples["parentOfChildrenUnderAndOver16"],
+    )
+    protected = db_rows(
+        nation,
+        "SELECT birth_date, address_protection FROM preg_person WHERE nin = :n",
+        n=samples["adultWithProtectedAddress"],
+    )[0]
+
+    assert not [m for m in memberships if m.valid_from <= today and (m.valid_to is None or m.valid_to > today)]
+    assert any(c.birth_date > sixteen for c in children)
+    assert any(seventeen < c.birth_date <= sixteen for c in children)
+    assert protected.address_protection != "UGRADERT"
+    assert protected.birth_date <= years_before(today, 18)
 
 
 # --- the app in a browser -------------------------------------------------------------------------------------
