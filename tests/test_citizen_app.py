@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -47,10 +47,11 @@ from helsegraf.config import HttpSettings, Settings
 from helsegraf.data.load import load
 from helsegraf.data.nation import generate
 from helsegraf.data.sample import sample_ids, years_before
+from helsegraf.http.app import create_app
 from helsegraf.http.citizen_app import APP_DIR, MANIFEST
 from helsegraf.http.context import oslo_today
 from helsegraf.http.demo_signin import CITIZENS, CLIENT_ID
-from helsegraf.http.trusted import TrustedDocuments
+from helsegraf.http.trusted import TrustedDocuments, document_id
 from helsegraf.migrate import upgrade
 from helsegraf.models import flr, hpr, preg
 from helsegraf.schema import build_schema as build_graph
@@ -143,6 +144,29 @@ async def test_demo_signin_mints_only_for_its_listed_citizens(
     assert says in response.json()["error_description"]
     assert response.headers["x-request-id"] == "demo-1"
     assert "access_token" not in response.text
+
+
+async def test_demo_signin_hands_no_tokens_to_other_machines(nation) -> None:
+    app = create_app(nation.settings)
+    transport = httpx.ASGITransport(app=app, client=("192.0.2.10", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        listed = await client.get("/demo/citizens")
+        minted = await client.post("/demo/token", json={"citizen": "personWithGp"})
+    await app.state.db.dispose()
+
+    for refused in (listed, minted):
+        assert refused.status_code == 403
+        assert refused.json()["error"] == "access_denied"
+        assert "access_token" not in refused.text
+        assert nation.samples["personWithGp"] not in refused.text
+
+
+async def test_a_trusted_server_without_the_app_s_documents_warns(make_graph, tmp_path, caplog) -> None:
+    (tmp_path / "other.json").write_text(json.dumps({document_id("{ __typename }"): "{ __typename }"}))
+
+    await make_graph(http=replace(HttpSettings(), trusted_documents=str(tmp_path / "other.json")))
+
+    assert any("documents the trusted-documents manifest lacks" in r.getMessage() for r in caplog.records)
 
 
 async def test_demo_signin_is_absent_in_production_mode(make_graph, tmp_path) -> None:
@@ -241,6 +265,17 @@ async def test_a_trusted_server_refuses_documents_the_build_did_not_produce(make
     for refused in (free_text, unknown):
         assert refused.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
         assert "data" not in refused.json()
+
+
+async def test_access_log_times_carry_their_offset(graph, nation) -> None:
+    citizen = token(nation, "citizen", pid=nation.samples["personWithoutGp"])
+    await graph.data("{ me { name { full } } }", token=citizen)
+
+    data = await graph.data("{ me { accessLog(first: 1) { edges { node { at } } } } }", token=citizen)
+
+    at = datetime.fromisoformat(data["me"]["accessLog"]["edges"][0]["node"]["at"])
+    assert at.utcoffset() == timedelta(0)
+    assert abs((datetime.now(UTC) - at).total_seconds()) < 60
 
 
 def test_the_manifest_holds_exactly_the_bundle_s_documents_and_each_is_valid() -> None:
@@ -662,4 +697,6 @@ SCREENS = (
     "logg-over-bruk-side-2",
     "logg-inn-utlopt",
     "tjenesten-svarer-ikke",
+    "min-fastlege-mobil",
+    "logg-over-bruk-mobil",
 )

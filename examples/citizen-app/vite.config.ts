@@ -15,7 +15,11 @@ function trustedDocuments(): Plugin {
     generateBundle() {
       const documents = JSON.parse(readFileSync(MANIFEST, 'utf8')) as Record<string, string>;
       const sorted = Object.fromEntries(Object.entries(documents).sort(([a], [b]) => a.localeCompare(b)));
-      this.emitFile({ type: 'asset', fileName: 'trusted-documents.json', source: `${JSON.stringify(sorted, null, 2)}\n` });
+      this.emitFile({
+        type: 'asset',
+        fileName: 'trusted-documents.json',
+        source: `${JSON.stringify(sorted, null, 2)}\n`,
+      });
     },
   };
 }

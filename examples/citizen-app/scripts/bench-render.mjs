@@ -11,8 +11,15 @@ if (!url || !nin || !Number.isInteger(runs) || runs < 1) {
 }
 const browser = await chromium.launch({
   executablePath: process.env.HELSEGRAF_CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 });
 const samples = { load: [], signInToRender: [], loadToRender: [] };
 try {
@@ -26,7 +33,8 @@ try {
     const [ready, clicked, rendered] = await page.evaluate(async (who) => {
       const start = performance.now();
       const target = [...document.querySelectorAll('button')].find((b) => b.textContent?.includes(who));
-      const shown = () => document.querySelector('[data-view="min-fastlege"] .gp-name, [data-view="min-fastlege"] .missing');
+      const shown = () =>
+        document.querySelector('[data-view="min-fastlege"] .gp-name, [data-view="min-fastlege"] .missing');
       const at = performance.now();
       target?.click();
       await new Promise((resolve) => {
@@ -40,7 +48,8 @@ try {
       });
       return [start, at, performance.now()];
     }, nin);
-    if (i >= 2) { // two warm-up runs: the server's first requests pay for its start
+    if (i >= 2) {
+      // two warm-up runs: the server's first requests pay for its start
       samples.load.push(ready);
       samples.signInToRender.push(rendered - clicked);
       samples.loadToRender.push(rendered);

@@ -14,9 +14,7 @@ export interface Session {
 
 /** Why the citizen is on the sign-in page again. */
 export type SignOutNotice =
-  | { kind: 'signed-out' }
-  | { kind: 'expired' }
-  | { kind: 'rejected'; code: string | null; requestId: string | null };
+  { kind: 'signed-out' } | { kind: 'expired' } | { kind: 'rejected'; code: string | null; requestId: string | null };
 
 interface Auth {
   session: Session | null;

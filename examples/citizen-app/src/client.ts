@@ -45,7 +45,10 @@ function namedFetch(onRejected: (rejection: Rejection) => void): typeof fetch {
     sentIds.set(response, requestId);
     if (response.status === 401) {
       // An expired, revoked or otherwise refused token: the session is over, whatever the view was doing.
-      const body = (await response.clone().json().catch(() => null)) as { errors?: { extensions?: { code?: string } }[] } | null;
+      const body = (await response
+        .clone()
+        .json()
+        .catch(() => null)) as { errors?: { extensions?: { code?: string } }[] } | null;
       onRejected({ code: body?.errors?.[0]?.extensions?.code ?? null, requestId: requestIdOf(response) });
     }
     return response;

@@ -10,7 +10,9 @@ interface Described {
 
 function describe(error: CombinedError): Described {
   const codes = [
-    ...new Set(error.graphQLErrors.map((e) => String((e.extensions as { code?: string } | undefined)?.code ?? 'UKJENT'))),
+    ...new Set(
+      error.graphQLErrors.map((e) => String((e.extensions as { code?: string } | undefined)?.code ?? 'UKJENT')),
+    ),
   ];
   const fromBody = error.graphQLErrors
     .map((e) => (e.extensions as { requestId?: string } | undefined)?.requestId)

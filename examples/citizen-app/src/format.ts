@@ -8,6 +8,15 @@ const DATE_TIME = new Intl.DateTimeFormat('nb-NO', {
   second: '2-digit',
   timeZone: 'Europe/Oslo',
 });
+const DATE_TIME_SHORT = new Intl.DateTimeFormat('nb-NO', {
+  day: '2-digit',
+  month: '2-digit',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  timeZone: 'Europe/Oslo',
+});
 const NUMBER = new Intl.NumberFormat('nb-NO');
 
 /** Parse an ISO date (`2020-01-31`) as that calendar day, wherever the browser is. */
@@ -22,6 +31,11 @@ export function formatDate(iso: string): string {
 
 export function formatDateTime(iso: string): string {
   return DATE_TIME.format(new Date(iso));
+}
+
+/** A moment as in a table: `01.12.2026, 23:57:38` (Norwegian time). */
+export function formatDateTimeShort(iso: string): string {
+  return DATE_TIME_SHORT.format(new Date(iso));
 }
 
 export function formatNumber(value: number): string {

@@ -34,13 +34,16 @@ function load(): Fixture {
 
 export const fixture = load();
 
-const SCREENSHOTS = process.env.HELSEGRAF_APP_SCREENSHOTS ?? join(import.meta.dirname, '..', 'test-results', 'screenshots');
+const SCREENSHOTS =
+  process.env.HELSEGRAF_APP_SCREENSHOTS ?? join(import.meta.dirname, '..', 'test-results', 'screenshots');
 mkdirSync(SCREENSHOTS, { recursive: true });
 
 /** Check the page against WCAG 2.1 A and AA with axe-core, and save a screenshot of it. */
 export async function checkView(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'])
+    .analyze();
   const violations = results.violations.map((v) => ({
     id: v.id,
     impact: v.impact,

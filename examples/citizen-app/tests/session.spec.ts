@@ -33,7 +33,9 @@ test.describe('expired sessions', () => {
 });
 
 test.describe('trusted documents', () => {
-  test('the app sends document ids only, and the server refuses a document the build did not produce', async ({ page }) => {
+  test('the app sends document ids only, and the server refuses a document the build did not produce', async ({
+    page,
+  }) => {
     const bodies: string[] = [];
     page.on('request', (r) => {
       if (r.url().endsWith('/graphql') && r.method() === 'POST') bodies.push(r.postData() ?? '');
@@ -109,7 +111,14 @@ test.describe('server outage', () => {
     await signIn(page, fixture.withGp.nin, url);
     process.kill(pid, 'SIGKILL');
     await expect
-      .poll(async () => fetch(`${url}/healthz`).then(() => 'up', () => 'down'), { timeout: 10_000 })
+      .poll(
+        async () =>
+          fetch(`${url}/healthz`).then(
+            () => 'up',
+            () => 'down',
+          ),
+        { timeout: 10_000 },
+      )
       .toBe('down');
 
     await openView(page, 'Finn fastlege');

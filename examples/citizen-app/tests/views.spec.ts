@@ -61,7 +61,8 @@ test.describe('Min fastlege', () => {
     await signIn(page, fixture.protectedPerson.nin);
     const today = page.getByRole('region', { name: 'Fastlegen din i dag' });
     await expect(page.locator('[data-view="min-fastlege"]')).toContainText(fixture.protectedPerson.name);
-    if (fixture.protectedPerson.gpName) await expect(today.locator('.gp-name')).toHaveText(fixture.protectedPerson.gpName);
+    if (fixture.protectedPerson.gpName)
+      await expect(today.locator('.gp-name')).toHaveText(fixture.protectedPerson.gpName);
     else await expect(today).toContainText('Du står ikke på noen fastlegeliste');
     await expect(page.getByText('Ikke tilgjengelig for deg')).toHaveCount(0);
     await checkView(page, '04-min-fastlege-beskyttet-adresse');
@@ -95,7 +96,9 @@ test.describe('Finn fastlege', () => {
 
     const pager = page.getByRole('navigation', { name: 'Sider med fastlegelister' });
     await pager.getByRole('button', { name: 'Neste side' }).click();
-    await expect(page.getByRole('status')).toHaveText(`Viser 11–${openLists} av ${openLists} lister med ledige plasser.`);
+    await expect(page.getByRole('status')).toHaveText(
+      `Viser 11–${openLists} av ${openLists} lister med ledige plasser.`,
+    );
     await expect(lists).toHaveCount(openLists - 10);
     await expect(pager.getByRole('button', { name: 'Neste side' })).toBeDisabled();
     await checkView(page, '07-finn-fastlege-side-2');
@@ -137,17 +140,29 @@ test.describe('Mine barn', () => {
 });
 
 test.describe('Logg over bruk', () => {
-  test("lists the citizen's own read, and a clinician's read after a refresh, newest first", async ({ page, request }) => {
+  test("lists the citizen's own read, and a clinician's read after a refresh, newest first", async ({
+    page,
+    request,
+  }) => {
+    const before = Date.now() - 2000;
     await signIn(page, fixture.withGp.nin);
     await openView(page, 'Logg over bruk');
     const table = page.getByRole('table', { name: /Oppslag/ });
     const ownRead = table.getByRole('row').filter({ hasText: 'Innbygger' }).filter({ hasText: 'fastlege' });
     await expect(ownRead.first()).toContainText('innsyn');
+    // The read Min fastlege just made is there: a citizen's read of the GP, logged since this test began.
+    const ownReadTimes = await ownRead
+      .locator('time')
+      .evaluateAll((times) => times.map((t) => Date.parse(t.getAttribute('datetime') ?? '')));
+    expect(ownReadTimes.some((at) => at >= before)).toBe(true);
 
     const { token, hprNumber, orgNumber } = fixture.clinician;
     const response = await request.post(`${fixture.openUrl}/graphql`, {
       headers: { authorization: `Bearer ${token}`, 'x-purpose': 'behandling' },
-      data: { query: 'query ($nin: ID!) { person(nin: $nin) { name { full } gp { gp { name { full } } } } }', variables: { nin: fixture.withGp.nin } },
+      data: {
+        query: 'query ($nin: ID!) { person(nin: $nin) { name { full } gp { gp { name { full } } } } }',
+        variables: { nin: fixture.withGp.nin },
+      },
     });
     expect(response.status()).toBe(200);
     expect((await response.json()).data.person.name.full).toBe(fixture.withGp.name);
@@ -173,7 +188,10 @@ test.describe('Logg over bruk', () => {
     for (let i = 0; i < 21; i += 1) {
       const response = await request.post(`${fixture.openUrl}/graphql`, {
         headers: { authorization: `Bearer ${token}`, 'x-purpose': `oppslag ${i + 1}` },
-        data: { query: 'query ($nin: ID!) { person(nin: $nin) { name { full } } }', variables: { nin: fixture.withoutGp.nin } },
+        data: {
+          query: 'query ($nin: ID!) { person(nin: $nin) { name { full } } }',
+          variables: { nin: fixture.withoutGp.nin },
+        },
       });
       expect(response.status()).toBe(200);
     }
@@ -188,5 +206,20 @@ test.describe('Logg over bruk', () => {
     await expect(page.getByRole('table', { name: /Oppslag 21–/ })).toBeVisible();
     await expect(page.getByRole('table', { name: /Oppslag 21–/ })).toContainText('oppslag 1');
     await checkView(page, '11-logg-over-bruk-side-2');
+  });
+});
+
+test.describe('narrow screens', () => {
+  test.use({ viewport: { width: 360, height: 740 } });
+
+  test('the views reflow on a phone and still pass axe-core', async ({ page }) => {
+    await signIn(page, fixture.withGp.nin);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width).toBeLessThanOrEqual(360);
+    await checkView(page, '14-min-fastlege-mobil');
+    await openView(page, 'Logg over bruk');
+    await expect(page.getByRole('table', { name: /Oppslag/ })).toBeVisible();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    await checkView(page, '15-logg-over-bruk-mobil');
   });
 });

@@ -67,7 +67,7 @@ class CitizenApp(StaticFiles):
         if not app_built():
             return PlainTextResponse("the citizen app is not built into this installation: "
                                      "run `npm run build --prefix examples/citizen-app`", status_code=404)  # fmt: skip
-        if path == "config.json":
+        if path == "config.json" and scope["method"] in {"GET", "HEAD"}:
             return JSONResponse(self.config, headers={"cache-control": "no-cache"})
         try:
             return await super().get_response(path, scope)

@@ -2,13 +2,15 @@
 
 It stands in for the identity provider (ID-porten through HelseID) that signs citizens in in production, and
 exists only with development signing (`HELSEGRAF_AUTH_MODE=development`): a production server has no such
-routes. It mints tokens only for the sample citizens it lists, never for a number the caller chooses, and
-answers in the shape of an OAuth 2.0 token response (RFC 6749 §5.1), so that the app's code after sign-in
-is the same as in production.
+routes. It mints tokens only for the sample citizens it lists, never for a number the caller chooses, only
+to callers on this machine (loopback: a development server reachable from elsewhere hands no tokens to the
+network), and answers in the shape of an OAuth 2.0 token response (RFC 6749 §5.1), so that the app's code
+after sign-in is the same as in production.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from typing import Any, Final
 
@@ -34,6 +36,7 @@ TOKEN_TTL_SECONDS: Final = 3600
 CLIENT_ID: Final = "helsegraf-citizen-app"
 MAX_BODY_BYTES: Final = 1024
 NO_STORE: Final = {"cache-control": "no-store", "pragma": "no-cache"}
+ELSEWHERE: Final = "the demo sign-in answers only on the machine the server runs on (loopback)"
 
 
 def _request_id(request: Request) -> str:
@@ -43,6 +46,13 @@ def _request_id(request: Request) -> str:
 def _error(request: Request, status: int, error: str, description: str) -> Response:
     body = {"error": error, "error_description": description}
     return JSONResponse(body, status_code=status, headers={**NO_STORE, "x-request-id": _request_id(request)})
+
+
+def _from_this_machine(request: Request) -> bool:
+    try:
+        return request.client is not None and ipaddress.ip_address(request.client.host).is_loopback
+    except ValueError:  # not an IP address (a Unix socket, say): not known to be this machine
+        return False
 
 
 async def _chosen(request: Request) -> Any:
@@ -75,6 +85,8 @@ def demo_signin_routes(settings: Settings, samples: Samples) -> list[Route]:
     unavailable = "the sample citizens cannot be read from the database (is it seeded? run `helsegraf seed`)"
 
     async def citizens(request: Request) -> Response:
+        if not _from_this_machine(request):
+            return _error(request, 403, "access_denied", ELSEWHERE)
         offered = await _offered(samples)
         if offered is None:
             return _error(request, 503, "temporarily_unavailable", unavailable)
@@ -82,6 +94,8 @@ def demo_signin_routes(settings: Settings, samples: Samples) -> list[Route]:
         return JSONResponse(body, headers={**NO_STORE, "x-request-id": _request_id(request)})
 
     async def token(request: Request) -> Response:
+        if not _from_this_machine(request):
+            return _error(request, 403, "access_denied", ELSEWHERE)
         chosen = await _chosen(request)
         if isinstance(chosen, Response):
             return chosen

@@ -115,13 +115,20 @@ function Lists({ municipality, name }: { municipality: string; name: string }) {
               <li key={node.id}>
                 <article className="card" aria-labelledby={`list-${node.id}`}>
                   <h3 id={`list-${node.id}`}>
-                    <Nullable value={node.office?.name} reason={reason([...base, 'office'])} missing="Legekontor uten navn">
+                    <Nullable
+                      value={node.office?.name}
+                      reason={reason([...base, 'office'])}
+                      missing="Legekontor uten navn"
+                    >
                       {(office) => <>{office}</>}
                     </Nullable>
                   </h3>
                   {node.office?.address && (
                     <p className="address">
-                      {[node.office.address.street, [node.office.address.postalCode, node.office.address.postalPlace].filter(Boolean).join(' ')]
+                      {[
+                        node.office.address.street,
+                        [node.office.address.postalCode, node.office.address.postalPlace].filter(Boolean).join(' '),
+                      ]
                         .filter(Boolean)
                         .join(', ')}
                     </p>
@@ -141,12 +148,19 @@ function Lists({ municipality, name }: { municipality: string; name: string }) {
                           <strong>{period.gp.name?.full ?? `HPR-nr. ${period.hprNumber}`}</strong>,{' '}
                           {relationshipText(period.relationship).toLowerCase()} (HPR-nr. {period.gp.hprNumber})
                           {period.gp.approvals.length > 0 ? (
-                            <ul className="approvals" aria-label={`Godkjenninger for ${period.gp.name?.full ?? period.hprNumber}`}>
+                            <ul
+                              className="approvals"
+                              aria-label={`Godkjenninger for ${period.gp.name?.full ?? period.hprNumber}`}
+                            >
                               {period.gp.approvals.map((approval) => (
                                 <li key={approval.id}>
-                                  {approval.category.text ?? approval.category.code} ({(approval.authorization.text ?? approval.authorization.code).toLowerCase()})
+                                  {approval.category.text ?? approval.category.code} (
+                                  {(approval.authorization.text ?? approval.authorization.code).toLowerCase()})
                                   {approval.specialities.length > 0 && (
-                                    <>, spesialist i {approval.specialities.map((s) => (s.text ?? s.code).toLowerCase()).join(', ')}</>
+                                    <>
+                                      , spesialist i{' '}
+                                      {approval.specialities.map((s) => (s.text ?? s.code).toLowerCase()).join(', ')}
+                                    </>
                                   )}
                                 </li>
                               ))}
@@ -169,7 +183,9 @@ function Lists({ municipality, name }: { municipality: string; name: string }) {
           <button type="button" disabled={page === 1 || fetching} onClick={() => setCursors((c) => c.slice(0, -1))}>
             Forrige side
           </button>
-          <span>Side {page} av {Math.max(1, Math.ceil(connection.totalCount / PAGE_SIZE))}</span>
+          <span>
+            Side {page} av {Math.max(1, Math.ceil(connection.totalCount / PAGE_SIZE))}
+          </span>
           <button
             type="button"
             disabled={!connection.pageInfo.hasNextPage || fetching}
@@ -199,7 +215,8 @@ export function FinnFastlege() {
     }
   }, [mine, chosen]);
   const municipalities = data?.codes ?? [];
-  const chosenName = municipalities.find((m) => m.code === chosen)?.text ?? (chosen === mine?.code ? mine?.name : null) ?? chosen;
+  const chosenName =
+    municipalities.find((m) => m.code === chosen)?.text ?? (chosen === mine?.code ? mine?.name : null) ?? chosen;
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (draft) setChosen(draft);
@@ -222,7 +239,12 @@ export function FinnFastlege() {
             )}
           </p>
           <div className="inline-field">
-            <select id={selectId} value={draft} onChange={(e) => setDraft(e.target.value)} aria-describedby={`${selectId}-hint`}>
+            <select
+              id={selectId}
+              value={draft}
+              onChange={(e) => setDraft(e.target.value)}
+              aria-describedby={`${selectId}-hint`}
+            >
               <option value="" disabled>
                 Velg kommune
               </option>

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useQuery } from 'urql';
 import { ErrorNotice } from '../errors';
-import { formatDateTime, formatNumber } from '../format';
+import { formatDateTime, formatDateTimeShort, formatNumber } from '../format';
 import { graphql } from '../gql';
 import { usePageTitle } from '../page';
 import { Nullable, redactionLookup } from '../redactions';
@@ -39,7 +39,7 @@ const LoggOverBrukQuery = graphql(`
 `);
 
 const ROLES: Record<string, string> = {
-  citizen: 'Innbygger (du selv eller en forelder)',
+  citizen: 'Innbygger',
   clinician: 'Helsepersonell',
   integrator: 'Fagsystem',
   analyst: 'Analytiker',
@@ -115,34 +115,43 @@ export function LoggOverBruk() {
             log.edges.length === 0 ? (
               <p>Ingen har sett opplysningene dine ennå.</p>
             ) : (
-              <table data-view="logg-over-bruk" data-loaded="true">
-                <caption>
-                  Oppslag {(page - 1) * PAGE_SIZE + 1}–{(page - 1) * PAGE_SIZE + log.edges.length} av{' '}
-                  {formatNumber(log.totalCount)}, nyeste først
-                </caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Tidspunkt</th>
-                    <th scope="col">Hvem</th>
-                    <th scope="col">Formål</th>
-                    <th scope="col">Opplysninger</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {log.edges.map(({ cursor, node }) => (
-                    <tr key={cursor}>
-                      <td>
-                        <time dateTime={node.at}>{formatDateTime(node.at)}</time>
-                      </td>
-                      <td>
-                        <Who actor={node.actor} />
-                      </td>
-                      <td>{node.purpose ?? <span className="missing">Ikke oppgitt</span>}</td>
-                      <td>{node.fields.map((f) => GROUPS[f] ?? f).join(', ')}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <>
+                <div className="table-scroll" role="region" aria-label="Loggen" tabIndex={0}>
+                  <table data-view="logg-over-bruk" data-loaded="true">
+                    <caption>
+                      Oppslag {(page - 1) * PAGE_SIZE + 1}–{(page - 1) * PAGE_SIZE + log.edges.length} av{' '}
+                      {formatNumber(log.totalCount)}, nyeste først
+                    </caption>
+                    <thead>
+                      <tr>
+                        <th scope="col">Tidspunkt</th>
+                        <th scope="col">Hvem</th>
+                        <th scope="col">Formål</th>
+                        <th scope="col">Opplysninger</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {log.edges.map(({ cursor, node }) => (
+                        <tr key={cursor}>
+                          <td>
+                            <time dateTime={node.at} title={formatDateTime(node.at)}>
+                              {formatDateTimeShort(node.at)}
+                            </time>
+                          </td>
+                          <td>
+                            <Who actor={node.actor} />
+                          </td>
+                          <td>{node.purpose ?? <span className="missing">Ikke oppgitt</span>}</td>
+                          <td>{node.fields.map((f) => GROUPS[f] ?? f).join(', ')}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+                <p className="hint">
+                  «Innbygger» er deg selv, eller en forelder som har sett opplysninger om deg mens du var under 16 år.
+                </p>
+              </>
             )
           }
         </Nullable>

@@ -98,7 +98,8 @@ export function MinFastlege() {
               reason={reason(['me', 'gp'])}
               missing={
                 <>
-                  Du står ikke på noen fastlegeliste. <Link to="/finn-fastlege">Finn en fastlege med ledige plasser</Link>.
+                  Du står ikke på noen fastlegeliste.{' '}
+                  <Link to="/finn-fastlege">Finn en fastlege med ledige plasser</Link>.
                 </>
               }
             >
@@ -108,7 +109,9 @@ export function MinFastlege() {
                     <dt>Fastlege</dt>
                     <dd>
                       <Nullable value={gp.gp} reason={reason(['me', 'gp', 'gp'])} missing="Listen har ingen lege nå">
-                        {(doctor) => <span className="gp-name">{doctor.name?.full ?? `HPR-nr. ${doctor.hprNumber}`}</span>}
+                        {(doctor) => (
+                          <span className="gp-name">{doctor.name?.full ?? `HPR-nr. ${doctor.hprNumber}`}</span>
+                        )}
                       </Nullable>
                     </dd>
                   </div>
@@ -127,7 +130,9 @@ export function MinFastlege() {
                             >
                               {(a) => (
                                 <span className="address">
-                                  {[a.street, [a.postalCode, a.postalPlace].filter(Boolean).join(' ')].filter(Boolean).join(', ')}
+                                  {[a.street, [a.postalCode, a.postalPlace].filter(Boolean).join(' ')]
+                                    .filter(Boolean)
+                                    .join(', ')}
                                 </span>
                               )}
                             </Nullable>
@@ -139,7 +144,10 @@ export function MinFastlege() {
                   <div>
                     <dt>Kommune</dt>
                     <dd>
-                      <Nullable value={contract?.municipality} reason={reason(['me', 'gp', 'contract', 'municipality'])}>
+                      <Nullable
+                        value={contract?.municipality}
+                        reason={reason(['me', 'gp', 'contract', 'municipality'])}
+                      >
                         {(m) => <>{m.name ?? m.code}</>}
                       </Nullable>
                     </dd>
@@ -155,8 +163,8 @@ export function MinFastlege() {
                       {contract && (
                         <>
                           {' '}
-                          · {formatNumber(contract.placesAvailable)} ledige plasser ·{' '}
-                          {formatNumber(contract.listSize)} pasienter
+                          · {formatNumber(contract.placesAvailable)} ledige plasser · {formatNumber(contract.listSize)}{' '}
+                          pasienter
                           {contract.maxPatients != null && <> av {formatNumber(contract.maxPatients)} (listetak)</>}
                         </>
                       )}
@@ -181,42 +189,47 @@ export function MinFastlege() {
                 history.length === 0 ? (
                   <p>Du har ikke stått på noen fastlegeliste.</p>
                 ) : (
-                  <table>
-                    <caption>Fastlegelistene du har stått på, nyeste først</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Periode</th>
-                        <th scope="col">Lege</th>
-                        <th scope="col">Legekontor</th>
-                        <th scope="col">Kommune</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {history.map((entry, i) => (
-                        <tr key={entry.id}>
-                          <td>
-                            {formatPeriod(entry.validFrom, entry.validTo)}
-                            {!entry.validTo && <span className="tag">nå</span>}
-                          </td>
-                          <td>
-                            <Nullable
-                              value={entry.gp}
-                              reason={reason(['me', 'gpHistory', i, 'gp'])}
-                              missing="Ingen lege"
-                            >
-                              {(doctor) => <>{doctor.name?.full ?? `HPR-nr. ${doctor.hprNumber}`}</>}
-                            </Nullable>
-                          </td>
-                          <td>
-                            <Nullable value={entry.contract.office?.name} reason={reason(['me', 'gpHistory', i, 'contract', 'office'])}>
-                              {(name) => <>{name}</>}
-                            </Nullable>
-                          </td>
-                          <td>{entry.contract.municipality?.name ?? 'Ikke registrert'}</td>
+                  <div className="table-scroll" role="region" aria-label="Fastlegehistorikken" tabIndex={0}>
+                    <table>
+                      <caption>Fastlegelistene du har stått på, nyeste først</caption>
+                      <thead>
+                        <tr>
+                          <th scope="col">Periode</th>
+                          <th scope="col">Lege</th>
+                          <th scope="col">Legekontor</th>
+                          <th scope="col">Kommune</th>
                         </tr>
-                      ))}
-                    </tbody>
-                  </table>
+                      </thead>
+                      <tbody>
+                        {history.map((entry, i) => (
+                          <tr key={entry.id}>
+                            <td>
+                              {formatPeriod(entry.validFrom, entry.validTo)}
+                              {!entry.validTo && <span className="tag">nå</span>}
+                            </td>
+                            <td>
+                              <Nullable
+                                value={entry.gp}
+                                reason={reason(['me', 'gpHistory', i, 'gp'])}
+                                missing="Ingen lege"
+                              >
+                                {(doctor) => <>{doctor.name?.full ?? `HPR-nr. ${doctor.hprNumber}`}</>}
+                              </Nullable>
+                            </td>
+                            <td>
+                              <Nullable
+                                value={entry.contract.office?.name}
+                                reason={reason(['me', 'gpHistory', i, 'contract', 'office'])}
+                              >
+                                {(name) => <>{name}</>}
+                              </Nullable>
+                            </td>
+                            <td>{entry.contract.municipality?.name ?? 'Ikke registrert'}</td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </div>
                 )
               }
             </Nullable>

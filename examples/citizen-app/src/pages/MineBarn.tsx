@@ -58,12 +58,19 @@ export function MineBarn() {
   return (
     <>
       <h1 tabIndex={-1}>Mine barn</h1>
-      <p className="lead">Barna dine under {CHILD_AGE_LIMIT} år og fastlegene deres. Barn som har fylt {CHILD_AGE_LIMIT} år, logger inn selv.</p>
+      <p className="lead">
+        Barna dine under {CHILD_AGE_LIMIT} år og fastlegene deres. Barn som har fylt {CHILD_AGE_LIMIT} år, logger inn
+        selv.
+      </p>
       {fetching && !data && <p role="status">Henter barna dine …</p>}
       {error && <ErrorNotice error={error} onRetry={() => reexecute({ requestPolicy: 'network-only' })} />}
       {data?.me && (
         <div data-view="mine-barn" data-loaded="true">
-          <Nullable value={data.me.children} reason={reason(['me', 'children'])} missing={<p>Du har ingen barn registrert.</p>}>
+          <Nullable
+            value={data.me.children}
+            reason={reason(['me', 'children'])}
+            missing={<p>Du har ingen barn registrert.</p>}
+          >
             {() =>
               children.length === 0 ? (
                 <p>Du har ingen barn under {CHILD_AGE_LIMIT} år registrert i Folkeregisteret.</p>
@@ -86,7 +93,10 @@ export function MineBarn() {
                           <dl className="facts-list">
                             <div>
                               <dt>Født</dt>
-                              <dd>{child.birthDate && `${formatDate(child.birthDate)} (${ageOn(child.birthDate, today)} år)`}</dd>
+                              <dd>
+                                {child.birthDate &&
+                                  `${formatDate(child.birthDate)} (${ageOn(child.birthDate, today)} år)`}
+                              </dd>
                             </div>
                             <div>
                               <dt>Fastlege</dt>
@@ -94,18 +104,34 @@ export function MineBarn() {
                                 {protectedChild ? (
                                   <Unavailable reason="ADDRESS_PROTECTED" />
                                 ) : (
-                                  <Nullable value={child.gp} reason={reason([...path, 'gp'])} missing="Står ikke på noen fastlegeliste">
+                                  <Nullable
+                                    value={child.gp}
+                                    reason={reason([...path, 'gp'])}
+                                    missing="Står ikke på noen fastlegeliste"
+                                  >
                                     {(gp) => (
                                       <>
-                                        <Nullable value={gp.gp} reason={reason([...path, 'gp', 'gp'])} missing="Listen har ingen lege nå">
-                                          {(doctor) => <span className="gp-name">{doctor.name?.full ?? `HPR-nr. ${doctor.hprNumber}`}</span>}
+                                        <Nullable
+                                          value={gp.gp}
+                                          reason={reason([...path, 'gp', 'gp'])}
+                                          missing="Listen har ingen lege nå"
+                                        >
+                                          {(doctor) => (
+                                            <span className="gp-name">
+                                              {doctor.name?.full ?? `HPR-nr. ${doctor.hprNumber}`}
+                                            </span>
+                                          )}
                                         </Nullable>
                                         {gp.contract.office?.name && (
                                           <>
                                             <br />
                                             {gp.contract.office.name}
-                                            {gp.contract.office.address?.street && <>, {gp.contract.office.address.street}</>}
-                                            {gp.contract.office.address?.postalPlace && <> {gp.contract.office.address.postalPlace}</>}
+                                            {gp.contract.office.address?.street && (
+                                              <>, {gp.contract.office.address.street}</>
+                                            )}
+                                            {gp.contract.office.address?.postalPlace && (
+                                              <> {gp.contract.office.address.postalPlace}</>
+                                            )}
                                           </>
                                         )}
                                       </>

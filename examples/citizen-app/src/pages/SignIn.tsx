@@ -199,7 +199,9 @@ export function SignIn({ config }: { config: AppConfig }) {
     <>
       <h1 tabIndex={-1}>Logg inn</h1>
       {notice && <NoticeText notice={notice} />}
-      <p className="lead">Se din fastlege, finn en fastlege med ledige plasser, se barna dine og hvem som har sett opplysningene dine.</p>
+      <p className="lead">
+        Se din fastlege, finn en fastlege med ledige plasser, se barna dine og hvem som har sett opplysningene dine.
+      </p>
       {config.demoSignIn && <DemoSignIn onToken={signIn} />}
       <TokenSignIn onToken={signIn} />
     </>
