@@ -4,6 +4,7 @@ import { ErrorNotice } from '../errors';
 import { formatDateTime, formatDateTimeShort, formatNumber } from '../format';
 import { graphql } from '../gql';
 import { usePageTitle } from '../page';
+import { Cell } from '../table';
 import { Nullable, redactionLookup } from '../redactions';
 
 const PAGE_SIZE = 20;
@@ -117,32 +118,40 @@ export function LoggOverBruk() {
             ) : (
               <>
                 <div className="table-scroll" role="region" aria-label="Loggen" tabIndex={0}>
-                  <table data-view="logg-over-bruk" data-loaded="true">
+                  <table role="table" className="stack-on-phone" data-view="logg-over-bruk" data-loaded="true">
                     <caption>
                       Oppslag {(page - 1) * PAGE_SIZE + 1}–{(page - 1) * PAGE_SIZE + log.edges.length} av{' '}
                       {formatNumber(log.totalCount)}, nyeste først
                     </caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Tidspunkt</th>
-                        <th scope="col">Hvem</th>
-                        <th scope="col">Formål</th>
-                        <th scope="col">Opplysninger</th>
+                    <thead role="rowgroup">
+                      <tr role="row">
+                        <th role="columnheader" scope="col">
+                          Tidspunkt
+                        </th>
+                        <th role="columnheader" scope="col">
+                          Hvem
+                        </th>
+                        <th role="columnheader" scope="col">
+                          Formål
+                        </th>
+                        <th role="columnheader" scope="col">
+                          Opplysninger
+                        </th>
                       </tr>
                     </thead>
-                    <tbody>
+                    <tbody role="rowgroup">
                       {log.edges.map(({ cursor, node }) => (
-                        <tr key={cursor}>
-                          <td>
+                        <tr role="row" key={cursor}>
+                          <Cell label="Tidspunkt">
                             <time dateTime={node.at} title={formatDateTime(node.at)}>
                               {formatDateTimeShort(node.at)}
                             </time>
-                          </td>
-                          <td>
+                          </Cell>
+                          <Cell label="Hvem">
                             <Who actor={node.actor} />
-                          </td>
-                          <td>{node.purpose ?? <span className="missing">Ikke oppgitt</span>}</td>
-                          <td>{node.fields.map((f) => GROUPS[f] ?? f).join(', ')}</td>
+                          </Cell>
+                          <Cell label="Formål">{node.purpose ?? <span className="missing">Ikke oppgitt</span>}</Cell>
+                          <Cell label="Opplysninger">{node.fields.map((f) => GROUPS[f] ?? f).join(', ')}</Cell>
                         </tr>
                       ))}
                     </tbody>

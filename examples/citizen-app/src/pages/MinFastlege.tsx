@@ -4,6 +4,7 @@ import { ErrorNotice } from '../errors';
 import { formatDate, formatNumber, formatPeriod } from '../format';
 import { graphql } from '../gql';
 import { usePageTitle } from '../page';
+import { Cell } from '../table';
 import { Nullable, redactionLookup } from '../redactions';
 
 const MinFastlegeQuery = graphql(`
@@ -190,24 +191,32 @@ export function MinFastlege() {
                   <p>Du har ikke stått på noen fastlegeliste.</p>
                 ) : (
                   <div className="table-scroll" role="region" aria-label="Fastlegehistorikken" tabIndex={0}>
-                    <table>
+                    <table role="table" className="stack-on-phone">
                       <caption>Fastlegelistene du har stått på, nyeste først</caption>
-                      <thead>
-                        <tr>
-                          <th scope="col">Periode</th>
-                          <th scope="col">Lege</th>
-                          <th scope="col">Legekontor</th>
-                          <th scope="col">Kommune</th>
+                      <thead role="rowgroup">
+                        <tr role="row">
+                          <th role="columnheader" scope="col">
+                            Periode
+                          </th>
+                          <th role="columnheader" scope="col">
+                            Lege
+                          </th>
+                          <th role="columnheader" scope="col">
+                            Legekontor
+                          </th>
+                          <th role="columnheader" scope="col">
+                            Kommune
+                          </th>
                         </tr>
                       </thead>
-                      <tbody>
+                      <tbody role="rowgroup">
                         {history.map((entry, i) => (
-                          <tr key={entry.id}>
-                            <td>
+                          <tr role="row" key={entry.id}>
+                            <Cell label="Periode">
                               {formatPeriod(entry.validFrom, entry.validTo)}
                               {!entry.validTo && <span className="tag">nå</span>}
-                            </td>
-                            <td>
+                            </Cell>
+                            <Cell label="Lege">
                               <Nullable
                                 value={entry.gp}
                                 reason={reason(['me', 'gpHistory', i, 'gp'])}
@@ -215,16 +224,16 @@ export function MinFastlege() {
                               >
                                 {(doctor) => <>{doctor.name?.full ?? `HPR-nr. ${doctor.hprNumber}`}</>}
                               </Nullable>
-                            </td>
-                            <td>
+                            </Cell>
+                            <Cell label="Legekontor">
                               <Nullable
                                 value={entry.contract.office?.name}
                                 reason={reason(['me', 'gpHistory', i, 'contract', 'office'])}
                               >
                                 {(name) => <>{name}</>}
                               </Nullable>
-                            </td>
-                            <td>{entry.contract.municipality?.name ?? 'Ikke registrert'}</td>
+                            </Cell>
+                            <Cell label="Kommune">{entry.contract.municipality?.name ?? 'Ikke registrert'}</Cell>
                           </tr>
                         ))}
                       </tbody>
