@@ -1,4 +1,4 @@
-"""Run helsegraf's benchmarks: `python -m bench all|report|profile|seed|graph|load|federation [--persons N]`.
+"""Run helsegraf's benchmarks: `python -m bench all|report|profile|seed|graph|load|federation|app [--persons N]`.
 
 Every command seeds (once) and uses a nation of its own in PostgreSQL at HELSEGRAF_BENCH_POSTGRES_URL
 (default postgresql://postgres@127.0.0.1:5432/test, whose server gets a database per nation size),
@@ -100,6 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     fed = sub.add_parser("federation", help="the gateway's added latency for the 100-patient query")
     _persons(fed)
     fed.add_argument("--runs", type=_positive, default=100, help="requests per side (default 100)")
+    app = sub.add_parser("app", help="the citizen app in Chromium against `helsegraf demo`: Min fastlege, bundle size")
+    app.add_argument("--runs", type=_positive, default=20, help="renders of Min fastlege to time (default 20)")
     return parser
 
 
@@ -138,6 +140,10 @@ def main() -> None:
         from bench import load as load_bench  # noqa: PLC0415
 
         load_bench.run(args.persons, args.duration, args.single_rate, args.hundred_rate, args.workers)
+    elif args.command == "app":
+        from bench import app as app_bench  # noqa: PLC0415
+
+        app_bench.run(args.runs)
     elif args.command == "federation":
         from bench import federation as federation_bench  # noqa: PLC0415
 

@@ -292,6 +292,13 @@ def _print_demo_banner(settings: Settings, host: str, port: int, ids: dict[str, 
         err.print(f"Token ({role}):")
         plain(f"  Authorization: Bearer {token}")
     clinician = tokens["clinician"]
+    from urllib.parse import quote  # noqa: PLC0415
+
+    headers = quote(orjson.dumps({"Authorization": f"Bearer {clinician}"}).decode(), safe="")
+    err.print("GraphiQL, ready: the example query, with the clinician's development token in its Headers tab:")
+    plain(f"  {url}?headers={headers}")
+    err.print("The citizen app (sign in as a sample citizen):")
+    plain(f"  http://{host}:{port}/app/")
     query = (f'{{ person(nin: \\"{ids["personWithGp"]}\\") {{ name {{ full }} gp {{ gp {{ name {{ full }} }} '
              f"officeCommunicationParty {{ herId electronicAddresses }} }} }} }}")  # fmt: skip
     err.print("Try (as the clinician):")

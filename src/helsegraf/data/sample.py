@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, create_engine, func, or_, select
+from sqlalchemy import Connection, and_, case, create_engine, func, or_, select
 
 from helsegraf.config import Settings
 from helsegraf.models import ar, bed, flr, hpr, preg, resh
@@ -16,6 +16,18 @@ from helsegraf.registers import AR, BED, FLR, HPR, PREG, RESH
 
 def _valid_at(table: Any, on: date) -> Any:
     return and_(table.valid_from <= on, or_(table.valid_to.is_(None), table.valid_to > on))
+
+
+def years_before(day: date, years: int) -> date:
+    """Return the same calendar day `years` earlier (28 February for a 29 February that year lacks)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+# Candidates read from PREG when looking for a person without a GP; FLR is asked about them in one statement.
+NO_GP_CANDIDATES = 2000
 
 
 class SampleNotFoundError(LookupError):
@@ -91,6 +103,10 @@ def sample_ids(settings: Settings, today: date) -> dict[str, Any]:
             select(p.nin, p.address_protection).where(p.address_protection != "UGRADERT").order_by(p.nin).limit(1)
         ).first()
         deceased = conn.execute(select(p.nin).where(p.status == "DECEASED").order_by(p.nin).limit(1)).scalar()
+        adults, citizens = _citizen_samples(conn, today)
+    with _connect(settings, FLR) as conn:
+        listed = set(conn.execute(select(m.nin).where(_valid_at(m, today), m.nin.in_(adults))).scalars())
+    without_gp = next((nin for nin in adults if nin not in listed), None)
     with _connect(settings, HPR) as conn:
         s, a = hpr.Suspension, hpr.Approval
         suspension = conn.execute(
@@ -142,4 +158,54 @@ def sample_ids(settings: Settings, today: date) -> dict[str, Any]:
         "reshIdWithParentHistory": moved.resh_id if moved else None,
         "reshMovedOn": moved.moved.isoformat() if moved else None,
         "gpHerId": current[0].gp_her_id,
+        "personWithoutGp": without_gp,
+        **citizens,
+    }
+
+
+def _citizen_samples(conn: Connection, today: date) -> tuple[list[str], dict[str, Any]]:
+    """Find the citizens the demo sign-in offers: parents of children on either side of 16, of a protected child.
+
+    Also return resident adults (in nin order) to look for one without a GP in FLR: registers are never joined.
+    """
+    p, r = preg.Person, preg.ParentRelation
+    sixteen, seventeen, adult = years_before(today, 16), years_before(today, 17), years_before(today, 18)
+    adults = list(
+        conn.execute(
+            select(p.nin)
+            .where(p.status == "RESIDENT", p.address_protection == "UGRADERT", p.birth_date <= adult)
+            .order_by(p.nin)
+            .limit(NO_GP_CANDIDATES)
+        ).scalars()
+    )
+    under = func.sum(case((p.birth_date > sixteen, 1), else_=0))
+    aged_16 = func.sum(case((and_(p.birth_date <= sixteen, p.birth_date > seventeen), 1), else_=0))
+    both = conn.execute(
+        select(r.parent_nin)
+        .join(p, p.nin == r.child_nin)
+        .where(p.status == "RESIDENT", p.address_protection == "UGRADERT")
+        .group_by(r.parent_nin)
+        .having(under > 0, aged_16 > 0)
+        .order_by(r.parent_nin)
+        .limit(1)
+    ).scalar()
+    protected_child = conn.execute(
+        select(r.parent_nin, r.child_nin)
+        .join(p, p.nin == r.child_nin)
+        .where(p.status == "RESIDENT", p.address_protection != "UGRADERT", p.birth_date > sixteen)
+        .where(r.parent_nin.in_(select(p.nin).where(p.status == "RESIDENT", p.address_protection == "UGRADERT")))
+        .order_by(r.parent_nin, r.child_nin)
+        .limit(1)
+    ).first()
+    protected_adult = conn.execute(
+        select(p.nin)
+        .where(p.status == "RESIDENT", p.address_protection != "UGRADERT", p.birth_date <= adult)
+        .order_by(p.nin)
+        .limit(1)
+    ).scalar()
+    return adults, {
+        "adultWithProtectedAddress": protected_adult,
+        "parentOfChildrenUnderAndOver16": both,
+        "parentOfProtectedChild": protected_child.parent_nin if protected_child else None,
+        "protectedChild": protected_child.child_nin if protected_child else None,
     }

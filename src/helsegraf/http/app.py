@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql, /healthz, /readyz, /metrics, and GraphiQL's assets."""
+"""The Starlette application: /graphql, /healthz, /readyz, /metrics, GraphiQL's assets, and the citizen app."""
 
 from __future__ import annotations
 
@@ -15,15 +15,18 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from helsegraf.authz.tokens import Verifier
 from helsegraf.config import Settings
 from helsegraf.db import Database, track_sql
+from helsegraf.http.citizen_app import MOUNT as APP_MOUNT
+from helsegraf.http.citizen_app import CitizenApp, check_manifest
 from helsegraf.http.context import ContextFactory
+from helsegraf.http.demo_signin import demo_signin_routes
 from helsegraf.http.errors import INTERNAL, error_body
-from helsegraf.http.graphiql import MOUNT, GraphiQLAssets
-from helsegraf.http.graphql_http import GraphQLEndpoint
+from helsegraf.http.graphiql import MOUNT, GraphiQLAssets, GraphiQLPage
+from helsegraf.http.graphql_http import GraphQLEndpoint, wants_html
 from helsegraf.http.middleware import SecurityHeaders
 from helsegraf.http.observability import (
     configure_logging,
@@ -36,8 +39,9 @@ from helsegraf.http.observability import (
     span,
     worker_exited,
 )
+from helsegraf.http.samples import Samples
 from helsegraf.http.trusted import TrustedDocuments
-from helsegraf.registers import AUDIT
+from helsegraf.registers import AUDIT, REGISTERS
 from helsegraf.schema.assembly import build_schema
 
 READY_TIMEOUT = 2.0
@@ -77,10 +81,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     verifier = Verifier(settings.auth, settings.home) if settings.auth.mode != "disabled" else None
     contexts = ContextFactory(settings, db, verifier)
     trusted = TrustedDocuments(http.trusted_documents) if http.trusted_documents else None
-    endpoint = GraphQLEndpoint(schema, contexts, contexts.finish, limits=http, graphiql=http.graphiql, trusted=trusted,
-                               introspection=http.introspection)  # fmt: skip
+    ide, frontend = _frontend(settings, trusted)
+    endpoint = GraphQLEndpoint(schema, contexts, contexts.finish, limits=http, graphiql=http.graphiql and ide is None,
+                               trusted=trusted, introspection=http.introspection)  # fmt: skip
 
     async def graphql(request: Request) -> Response:
+        if ide is not None and request.method == "GET" and wants_html(request):
+            return await ide.response()
         started = time.perf_counter()
         with track_sql() as stats, span("graphql.request") as current:
             request.state.sql = stats
@@ -118,12 +125,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         }
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint(db.read_pools())),
         *([Mount(MOUNT, GraphiQLAssets())] if http.graphiql else []),
+        *frontend,
     ]
     middleware = [Middleware(SecurityHeaders)]
     if http.cors_origins:
@@ -135,6 +143,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings, app.state.db, app.state.schema = settings, db, schema
     tune_gc()
     return app
+
+
+def _frontend(settings: Settings, trusted: TrustedDocuments | None) -> tuple[GraphiQLPage | None, list[BaseRoute]]:
+    """Return GraphiQL with an example over the data, the citizen app and the demo sign-in: the whole graph only."""
+    if settings.registers != frozenset(REGISTERS):
+        return None, []
+    check_manifest(trusted)
+    samples = Samples(settings)
+    ide = GraphiQLPage(samples) if settings.http.graphiql else None
+    return ide, [Mount(APP_MOUNT, CitizenApp(settings)), *demo_signin_routes(settings, samples)]
 
 
 POOL_GAUGE_PERIOD_S = 5.0

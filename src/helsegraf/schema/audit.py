@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
@@ -55,4 +55,6 @@ def _entry(row: Any) -> AccessLogEntry:
     actor = Actor(
         subject=r.subject, role=r.role, hpr_number=r.hpr_number, org_number=r.org_number, client_id=r.client_id
     )
-    return AccessLogEntry(at=r.at, actor=actor, purpose=r.purpose, fields=r.fields.split())
+    # Entries are written in UTC; SQLite hands them back without their offset, which the graph must not drop.
+    at = r.at if r.at.tzinfo is not None else r.at.replace(tzinfo=UTC)
+    return AccessLogEntry(at=at, actor=actor, purpose=r.purpose, fields=r.fields.split())
