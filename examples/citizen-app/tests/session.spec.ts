@@ -101,7 +101,7 @@ test.describe('keyboard', () => {
     await tabTo(page, page.getByRole('button', { name: 'Logg ut' }), { limit: 200, backwards: true });
     await page.keyboard.press('Enter');
     await expect(heading(page, 'Logg inn')).toBeVisible();
-    await expect(page.getByRole('status')).toContainText('Du er logget ut');
+    await expect(page.getByRole('status').filter({ hasText: 'Du er logget ut' })).toBeVisible();
   });
 });
 
