@@ -1,4 +1,4 @@
-"""Run helsegraf's benchmarks: `python -m bench all|report|profile|seed|graph|load|federation|app [--persons N]`.
+"""Run helsegraf's benchmarks: `python -m bench all|report|profile|seed|graph|load|federation|app|log [--persons N]`.
 
 Every command seeds (once) and uses a nation of its own in PostgreSQL at HELSEGRAF_BENCH_POSTGRES_URL
 (default postgresql://postgres@127.0.0.1:5432/test, whose server gets a database per nation size),
@@ -102,6 +102,12 @@ def _parser() -> argparse.ArgumentParser:
     fed.add_argument("--runs", type=_positive, default=100, help="requests per side (default 100)")
     app = sub.add_parser("app", help="the citizen app in Chromium against `helsegraf demo`: Min fastlege, bundle size")
     app.add_argument("--runs", type=_positive, default=20, help="renders of Min fastlege to time (default 20)")
+    log = sub.add_parser("log", help="the access log's durable write: alone and grouped, under concurrent writers",
+                         description="Time the access log's write directly and through the group commit.")  # fmt: skip
+    log.add_argument("--runs", type=_positive, default=300, help="writes each way for the lone writer (default 300)")
+    log.add_argument("--rows", type=_positive, default=1, help="persons per write (default 1)")
+    log.add_argument("--concurrency", type=_positive, default=8, help="writers at once under load (default 8)")
+    log.add_argument("--duration", type=_seconds, default=10, help="seconds of load each way (default 10)")
     return parser
 
 
@@ -140,6 +146,10 @@ def main() -> None:
         from bench import load as load_bench  # noqa: PLC0415
 
         load_bench.run(args.persons, args.duration, args.single_rate, args.hundred_rate, args.workers)
+    elif args.command == "log":
+        from bench import log as log_bench  # noqa: PLC0415
+
+        log_bench.run(args.runs, args.rows, args.concurrency, args.duration)
     elif args.command == "app":
         from bench import app as app_bench  # noqa: PLC0415
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 import uuid
@@ -177,3 +178,28 @@ async def test_no_personal_data_leaves_when_the_log_cannot_be_written(make_graph
     assert "access log" in body["errors"][0]["message"]
     assert public.status_code == 200
     assert public.json()["data"]["gpContracts"]["totalCount"] > 0
+
+
+async def test_concurrent_requests_share_commits_and_each_waits_for_its_own(make_graph, nation) -> None:
+    graph = await make_graph(default_token=clinician(nation))
+    group_commit = graph.client._transport.app.state.access_log  # noqa: SLF001 - the app behind the test client
+    nins = [r.nin for r in db_rows(nation, "SELECT nin FROM preg_person ORDER BY nin LIMIT 40")]
+    requests = {uuid.uuid4().hex: nin for nin in nins}
+
+    responses = await asyncio.gather(*(graph.post(NAMES, {"nins": [nin]}, **{"x-request-id": request_id})
+                                       for request_id, nin in requests.items()))  # fmt: skip
+
+    assert all(r.status_code == 200 for r in responses)
+    for request_id, nin in requests.items():
+        assert [(e.nin, e.fields) for e in entries(nation, request_id)] == [(nin, "identity")]
+    assert group_commit.commits < len(requests)  # requests that came while a commit was in flight joined the next
+
+
+async def test_a_failed_group_commit_releases_nothing_to_any_request_in_it(make_graph, nation, blocked_audit_url):
+    graph = await make_graph(default_token=clinician(nation), register_urls={"audit": blocked_audit_url})
+    nins = [r.nin for r in db_rows(nation, "SELECT nin FROM preg_person ORDER BY nin LIMIT 20")]
+
+    responses = await asyncio.gather(*(graph.post(NAMES, {"nins": [nin]}) for nin in nins))
+
+    assert [r.status_code for r in responses] == [503] * len(nins)
+    assert all("data" not in r.json() for r in responses)

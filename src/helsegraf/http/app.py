@@ -141,6 +141,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware.append(cors)
     app = Starlette(routes=routes, middleware=middleware, lifespan=_lifespan(db))
     app.state.settings, app.state.db, app.state.schema = settings, db, schema
+    app.state.access_log = contexts.access_log
     tune_gc()
     return app
 

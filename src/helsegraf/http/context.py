@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
-from helsegraf.authz.access_log import AccessLogUnavailableError, write_entries
+from helsegraf.authz.access_log import AccessLogUnavailableError, GroupCommit, entry_rows
 from helsegraf.authz.guard import Guard, children_under_16
 from helsegraf.authz.opaque import Sealer, load_secret
 from helsegraf.authz.principal import Principal
@@ -77,6 +77,7 @@ class ContextFactory:
 
     def __post_init__(self) -> None:
         self.sealer = Sealer(load_secret(self.settings.home, self.settings.id_secret))
+        self.access_log = GroupCommit(self.db)
 
     async def __call__(self, request: Request, request_id: str) -> Context:
         """Authenticate the caller and build the context; a bad token is answered with 401."""
@@ -137,9 +138,10 @@ class ContextFactory:
 
     async def _log(self, context: Context, principal: Principal, released: dict[Any, Any]) -> None:
         started = time.perf_counter()
+        rows = entry_rows(principal=principal, request_id=context.request_id, purpose=context.purpose,
+                          released=released, at=datetime.now(UTC))  # fmt: skip
         try:
-            await write_entries(self.db, principal=principal, request_id=context.request_id, purpose=context.purpose,
-                                released=released, at=datetime.now(UTC))  # fmt: skip
+            await self.access_log.write(rows)
         except AccessLogUnavailableError as exc:
             raise ReleaseRefusedError(str(exc)) from exc
         if context.request is not None:
