@@ -129,7 +129,11 @@ async def test_entities_obey_the_same_cap_as_persons(graph, nation) -> None:
 @pytest.mark.parametrize(
     ("representation", "says"),
     [({"nin": "1"}, "__typename"), ({"__typename": "Nobody"}, "not an entity type"),
-     ({"__typename": "Person"}, "needs nin")],
+     ({"__typename": "Person"}, "needs nin"), ({"__typename": "Person", "nin": "12345678901"}, "check digit"),
+     ({"__typename": "HealthPersonnel", "hprNumber": "abc"}, "whole number"),
+     ({"__typename": "ReshUnit", "reshId": 10**12}, "whole number"),
+     ({"__typename": "CommunicationParty", "herId": {"a": 1}}, "whole number"),
+     ({"__typename": "GpContract", "id": "9" * 30}, "digits")],
 )  # fmt: skip
 async def test_a_bad_representation_is_the_callers_error(graph, representation, says) -> None:
     response = await graph.post("query($r: [_Any!]!) { _entities(representations: $r) { __typename } }",

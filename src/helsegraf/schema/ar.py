@@ -9,7 +9,7 @@ import strawberry
 
 from helsegraf.execution.preload import root
 from helsegraf.schema import refs
-from helsegraf.schema.base import Info, edge_field
+from helsegraf.schema.base import Info, edge_field, int_key
 
 if TYPE_CHECKING:
     from helsegraf.schema.assembly import HealthPersonnel, Organization
@@ -123,7 +123,7 @@ class CommunicationParty:
     @classmethod
     async def resolve_reference(cls, info: Info, herId: int) -> CommunicationParty | None:  # noqa: N803 - the key
         """Resolve a Federation reference (the representation's keys arrive under their GraphQL names)."""
-        return await refs.one(refs.communication_parties, info, int(herId))
+        return await refs.one(refs.communication_parties, info, int_key("herId", herId))
 
     parent: CommunicationParty | None = edge_field(
         _parent, description="The party this one belongs to (e.g. a GP's office)."

@@ -83,6 +83,19 @@ def user_error(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 
+MAX_INT: Final = 2**31 - 1  # HPR numbers, HER-ids and RESH-ids are GraphQL Ints (32 bits)
+
+
+def int_key(name: str, value: Any) -> int:
+    """Return a Federation representation's integer key, refusing what is not one (the caller's mistake)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise user_error(f"{name}: {echo(value)} is not a whole number")
+    text = str(value).strip()
+    if not (text.isascii() and text.lstrip("-").isdigit()) or not 0 < int(text) <= MAX_INT:
+        raise user_error(f"{name}: {echo(value)} is not a whole number between 1 and {MAX_INT:,}")
+    return int(text)
+
+
 MUNICIPALITY_DIGITS: Final = 4
 
 

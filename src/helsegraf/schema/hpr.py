@@ -13,7 +13,7 @@ from helsegraf.authz.requirements import HPR_EXTENDED, PERSON_HEALTH_PERSONNEL
 from helsegraf.execution.preload import root
 from helsegraf.loaders.base import is_valid_on
 from helsegraf.schema import refs
-from helsegraf.schema.base import Info, edge_field, personal
+from helsegraf.schema.base import Info, edge_field, int_key, personal
 from helsegraf.schema.names import PersonName
 
 if TYPE_CHECKING:
@@ -223,7 +223,7 @@ class HealthPersonnelHpr:
     @classmethod
     async def resolve_reference(cls, info: Info, hprNumber: int) -> Any:  # noqa: N803
         """Resolve a Federation reference (the representation's keys arrive under their GraphQL names)."""
-        return await refs.one(refs.health_personnel, info, int(hprNumber))
+        return await refs.one(refs.health_personnel, info, int_key("hprNumber", hprNumber))
 
     @property
     def subject(self) -> str | int:

@@ -10,7 +10,7 @@ import strawberry
 from helsegraf.execution.preload import root
 from helsegraf.loaders.base import is_valid_on
 from helsegraf.schema import refs
-from helsegraf.schema.base import Info, edge_field
+from helsegraf.schema.base import Info, edge_field, int_key
 
 if TYPE_CHECKING:
     from helsegraf.schema.assembly import Organization
@@ -109,7 +109,7 @@ class ReshUnit:
     @classmethod
     async def resolve_reference(cls, info: Info, reshId: int) -> ReshUnit | None:  # noqa: N803
         """Resolve a Federation reference (the representation's keys arrive under their GraphQL names)."""
-        return await refs.one(refs.resh_units, info, int(reshId))
+        return await refs.one(refs.resh_units, info, int_key("reshId", reshId))
 
     parent: ReshUnit | None = edge_field(_parent, description="The unit's parent at a date (default today).")
 
