@@ -8,6 +8,11 @@ prints a table and writes JSON to bench/results/.
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 
 def _positive(value: str) -> int:
@@ -111,53 +116,33 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _report(module: Any, args: argparse.Namespace) -> None:
+    try:
+        module.report(json.loads(Path(args.file).read_text()))
+    except (OSError, ValueError, KeyError) as error:
+        raise SystemExit(f"{args.file} is not a readable `bench all` result: {error}") from None
+
+
+SUITE_OPTIONS = ("duration", "rounds", "workers", "concurrency", "sizes", "warmup", "threads", "integrator_only")
+# Each command: the bench module that runs it (imported only when asked for) and how it is called.
+COMMANDS: dict[str, tuple[str, Callable[[Any, argparse.Namespace], None]]] = {
+    "all": ("suite", lambda m, a: m.run(a.persons, {k: getattr(a, k) for k in SUITE_OPTIONS})),
+    "report": ("suite", _report),
+    "profile": ("profile", lambda m, a: m.run(a.persons, a.sizes, a.duration, a.concurrency, a.workers, a.rate)),
+    "seed": ("seeding", lambda m, a: m.run(a.persons)),
+    "graph": ("graph", lambda m, a: m.run(a.persons, a.single_runs, a.batch_runs)),
+    "load": ("load", lambda m, a: m.run(a.persons, a.duration, a.single_rate, a.hundred_rate, a.workers)),
+    "log": ("log", lambda m, a: m.run(a.runs, a.rows, a.concurrency, a.duration)),
+    "app": ("app", lambda m, a: m.run(a.runs)),
+    "federation": ("federation", lambda m, a: m.run(a.persons, a.runs)),
+}
+
+
 def main() -> None:
     """Parse the command line and run a benchmark."""
     args = _parser().parse_args()
-    if args.command == "all":
-        from bench import suite  # noqa: PLC0415
-
-        options = {k: getattr(args, k) for k in ("duration", "rounds", "workers", "concurrency", "sizes", "warmup",
-                                                 "threads", "integrator_only")}  # fmt: skip
-        suite.run(args.persons, options)
-    elif args.command == "report":
-        import json  # noqa: PLC0415
-        from pathlib import Path  # noqa: PLC0415
-
-        from bench import suite  # noqa: PLC0415
-
-        try:
-            suite.report(json.loads(Path(args.file).read_text()))
-        except (OSError, ValueError, KeyError) as error:
-            raise SystemExit(f"{args.file} is not a readable `bench all` result: {error}") from None
-    elif args.command == "profile":
-        from bench import profile as profile_bench  # noqa: PLC0415
-
-        profile_bench.run(args.persons, args.sizes, args.duration, args.concurrency, args.workers, args.rate)
-    elif args.command == "seed":
-        from bench import seeding  # noqa: PLC0415
-
-        seeding.run(args.persons)
-    elif args.command == "graph":
-        from bench import graph as graph_bench  # noqa: PLC0415
-
-        graph_bench.run(args.persons, args.single_runs, args.batch_runs)
-    elif args.command == "load":
-        from bench import load as load_bench  # noqa: PLC0415
-
-        load_bench.run(args.persons, args.duration, args.single_rate, args.hundred_rate, args.workers)
-    elif args.command == "log":
-        from bench import log as log_bench  # noqa: PLC0415
-
-        log_bench.run(args.runs, args.rows, args.concurrency, args.duration)
-    elif args.command == "app":
-        from bench import app as app_bench  # noqa: PLC0415
-
-        app_bench.run(args.runs)
-    elif args.command == "federation":
-        from bench import federation as federation_bench  # noqa: PLC0415
-
-        federation_bench.run(args.persons, args.runs)
+    module, call = COMMANDS[args.command]
+    call(importlib.import_module(f"bench.{module}"), args)
 
 
 if __name__ == "__main__":
