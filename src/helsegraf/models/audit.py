@@ -52,8 +52,10 @@ class AccessLogEntry(AuditBase):
 
     __tablename__ = "audit_access_log"
     __table_args__ = (
-        Index("ix_audit_access_log_nin_at", "nin", "at"),
-        Index("ix_audit_access_log_subject_hpr_number_at", "subject_hpr_number", "at"),
+        # A person's log is paged newest first by id (authz/access_log.py). On PostgreSQL the table is
+        # partitioned by month of `at` and its primary key is (id, at) (authz/log_partitions.py).
+        Index("ix_audit_access_log_nin_id", "nin", "id"),
+        Index("ix_audit_access_log_subject_hpr_number_id", "subject_hpr_number", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
