@@ -1,4 +1,5 @@
-"""Run helsegraf's benchmarks: `python -m bench all|report|profile|seed|graph|load|federation|app|log [--persons N]`.
+"""Run helsegraf's benchmarks: `python -m bench <command>` (all, report, profile, seed, graph, load, federation,
+app, log, log-scale; `--help` lists them).
 
 Every command seeds (once) and uses a nation of its own in PostgreSQL at HELSEGRAF_BENCH_POSTGRES_URL
 (default postgresql://postgres@127.0.0.1:5432/test, whose server gets a database per nation size),
@@ -113,6 +114,14 @@ def _parser() -> argparse.ArgumentParser:
     log.add_argument("--rows", type=_positive, default=1, help="persons per write (default 1)")
     log.add_argument("--concurrency", type=_positive, default=8, help="writers at once under load (default 8)")
     log.add_argument("--duration", type=_seconds, default=10, help="seconds of load each way (default 10)")
+    scale = sub.add_parser("log-scale", help="a person's own access log read from a national-scale log",
+                           description="Fill (once) a partitioned access log and time `me { accessLog }` on it, "
+                           "and the write path beside an empty log.")  # fmt: skip
+    scale.add_argument("--rows", type=_positive, default=20_000_000, help="generated entries (default 20,000,000)")
+    scale.add_argument("--months", type=_positive, default=24, help="months they span (default 24)")
+    scale.add_argument("--probe", type=_positive, default=2_000,
+                       help="entries of the sample citizen whose log is read (default 2,000)")  # fmt: skip
+    scale.add_argument("--runs", type=_positive, default=200, help="requests each way (default 200)")
     return parser
 
 
@@ -133,6 +142,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Any, argparse.Namespace], None]]] = {
     "graph": ("graph", lambda m, a: m.run(a.persons, a.single_runs, a.batch_runs)),
     "load": ("load", lambda m, a: m.run(a.persons, a.duration, a.single_rate, a.hundred_rate, a.workers)),
     "log": ("log", lambda m, a: m.run(a.runs, a.rows, a.concurrency, a.duration)),
+    "log-scale": ("log_scale", lambda m, a: m.run(a.rows, a.months, a.probe, a.runs)),
     "app": ("app", lambda m, a: m.run(a.runs)),
     "federation": ("federation", lambda m, a: m.run(a.persons, a.runs)),
 }
