@@ -89,6 +89,7 @@ async def key_figures(engine: Engine, area: Filter, on: date) -> list[KeyFigure]
     count("LISTS_VACANT_OVER_A_YEAR", "Lister uten fast lege i mer enn ett år", Measure.LISTS_VACANT_OVER_A_YEAR)
     count("LISTED_PERSONS_WITHOUT_GP", "Innbyggere på liste uten fast lege", Measure.LISTED_PERSONS_WITHOUT_GP)
     count("LISTED_PERSONS_WITH_GP", "Innbyggere på liste med fast lege", Measure.LISTED_PERSONS_WITH_GP)
+    count("LISTED_PERSONS", "Innbyggere på liste i alt", Measure.LISTED_PERSONS)
     ratio("GPS_PER_1000_LISTED", "Fastleger per 1 000 listeinnbyggere", "PER_THOUSAND",
           main[Measure.GPS], main[Measure.LISTED_PERSONS], 1000)  # fmt: skip
     ratio("SHARE_WOMEN_GPS", "Andel kvinnelige fastleger", "PERCENT", women, known, 100)
