@@ -46,9 +46,10 @@ def assert_perturbed(published: dict, true: int) -> None:
     """A published count of persons is the true count give or take 2, suppressed when under 5."""
     if published["suppressed"]:
         assert published["value"] is None
-        assert true < 5 + 2, f"a count of {true} can only be suppressed if its noise is below -2"
+        assert true < 5 + 2, f"a true count of {true} cannot come out under 5 with noise of at most -2"
     else:
-        assert published["value"] >= 5 and abs(published["value"] - true) <= 2, (published, true)
+        assert published["value"] >= 5, published
+        assert abs(published["value"] - true) <= 2, (published, true)
 
 
 def assert_cells(cells: list[dict], expected: list[dict]) -> None:

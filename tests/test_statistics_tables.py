@@ -83,8 +83,8 @@ PERSONS = {"LISTED_PERSONS_WITH_GP", "LISTED_PERSONS_WITHOUT_GP", "LISTED_PERSON
 @pytest.mark.parametrize("on", DATES)
 async def test_key_figures_are_the_registers_figures(graph, nation, on: date) -> None:
     for area in ({}, {"m": "0301"}, {"c": "46"}):
-        figures = {f["code"]: f for f in (await graph.data(KEY_FIGURES, {"at": on.isoformat(), **area},
-                                                           token=token(nation, "analyst")))["statistics"]["keyFigures"]}  # fmt: skip
+        data = await graph.data(KEY_FIGURES, {"at": on.isoformat(), **area}, token=token(nation, "analyst"))
+        figures = {f["code"]: f for f in data["statistics"]["keyFigures"]}
         true = truth(nation, on, municipality=area.get("m"), county=area.get("c"))
         assert true["LISTS"] > 0 or area, "the nation has no lists"
         for code in ("GPS", "GP_SPECIALISTS", "LISTS", "LISTS_WITH_GP", "LISTS_WITHOUT_GP", "LISTS_VACANT_OVER_A_YEAR"):
