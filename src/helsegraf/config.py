@@ -112,6 +112,7 @@ class HttpSettings:
     max_aliases: int = 30
     max_cost: int = 50_000
     max_body_bytes: int = 1_000_000
+    parse_cache_bytes: int = 32 * 1024 * 1024
     statement_timeout_ms: int = 10_000
     pool_timeout_s: float = 3.0
     trusted_documents: str | None = None
@@ -130,6 +131,7 @@ class HttpSettings:
             max_aliases=_int(env, "HELSEGRAF_MAX_ALIASES", cls.max_aliases),
             max_cost=_int(env, "HELSEGRAF_MAX_COST", cls.max_cost),
             max_body_bytes=_int(env, "HELSEGRAF_MAX_BODY_BYTES", cls.max_body_bytes),
+            parse_cache_bytes=_int(env, "HELSEGRAF_PARSE_CACHE_BYTES", cls.parse_cache_bytes, zero_means_off=True),
             statement_timeout_ms=_int(
                 env, "HELSEGRAF_STATEMENT_TIMEOUT_MS", cls.statement_timeout_ms, zero_means_off=True
             ),

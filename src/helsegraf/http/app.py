@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(routes=routes, middleware=middleware, lifespan=_lifespan(db))
     app.state.settings, app.state.db, app.state.schema = settings, db, schema
     app.state.access_log = contexts.access_log
+    app.state.operations = endpoint.operations
     tune_gc()
     return app
 
