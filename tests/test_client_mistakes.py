@@ -184,3 +184,43 @@ async def test_a_refused_document_is_not_kept_parsed(make_graph, nation) -> None
         assert "errors" not in (await graph.post(f"{{ __typename q{i}: __typename }}")).json()  # anonymous: no label
     assert 0 < operations.cached_bytes <= 200_000
     assert len(operations._valid) < 400  # noqa: SLF001 - the oldest were dropped for their bytes
+
+
+async def test_every_response_carries_a_request_id(make_graph, nation, monkeypatch: pytest.MonkeyPatch) -> None:
+    graph = await make_graph(default_token=None, http=HttpSettings(max_body_bytes=500, max_aliases=1))
+    client = graph.client
+    post = {"query": "{ __typename }"}
+    answers = {
+        "400 bad JSON": await client.post("/graphql", content=b"{", headers={"content-type": "application/json"}),
+        "401 bad token": await client.post("/graphql", json=post, headers={"authorization": "Bearer nope"}),
+        "405 PUT": await client.put("/graphql", json=post),
+        "406 Accept": await client.post("/graphql", json=post, headers={"accept": "text/plain"}),
+        "413 body": await client.post("/graphql", json={"query": "{ __typename }", "pad": "x" * 600}),
+        "415 type": await client.post("/graphql", content=b"{}", headers={"content-type": "text/plain"}),
+        "limit refusal": await client.post("/graphql", json={"query": "{ a: __typename b: __typename }"}),
+        "GraphiQL page": await client.get("/graphql", headers={"accept": "text/html"}),
+        "static": await client.get("/graphiql/graphiql-3.8.3.min.css"),
+        "healthz": await client.get("/healthz"),
+        "readyz": await client.get("/readyz"),
+        "metrics": await client.get("/metrics"),
+        "404": await client.get("/nowhere"),
+    }
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError(SECRET)
+
+    monkeypatch.setattr(graph.client._transport.app.state.operations, "prepare", broken)  # noqa: SLF001
+    answers["500"] = await client.post("/graphql", json=post)
+    sent = await client.post("/graphql", json=post, headers={"x-request-id": "trace-42"})
+
+    statuses = {name: r.status_code for name, r in answers.items()}
+    assert statuses == {"400 bad JSON": 400, "401 bad token": 401, "405 PUT": 405, "406 Accept": 406,
+                        "413 body": 413, "415 type": 415, "limit refusal": 200, "GraphiQL page": 200,
+                        "static": 200, "healthz": 200, "readyz": 200, "metrics": 200, "404": 404,
+                        "500": 500}  # fmt: skip
+    for name, response in answers.items():
+        assert len(response.headers.get("x-request-id", "")) >= 16, name
+    assert answers["406 Accept"].json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert answers["500"].json()["errors"][0]["extensions"]["requestId"] == answers["500"].headers["x-request-id"]
+    assert SECRET not in answers["500"].text
+    assert sent.headers["x-request-id"] == "trace-42"

@@ -11,14 +11,12 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import re
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from graphql import OperationType
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 
 from helsegraf.execution.operation import Operations, Prepared, RequestErrors, operation_of
@@ -33,6 +31,7 @@ from helsegraf.http.errors import (
 )
 from helsegraf.http.graphiql import graphiql_page
 from helsegraf.http.limits import LimitExceededError, Limits
+from helsegraf.http.middleware import REQUEST_ID_MAX, request_id_of
 from helsegraf.http.observability import REFUSED
 from helsegraf.http.trusted import TrustedDocuments
 from helsegraf.schema.assembly import RegisterSchema
@@ -40,8 +39,6 @@ from helsegraf.schema.assembly import RegisterSchema
 log = logging.getLogger("helsegraf.http")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-REQUEST_ID_MAX = 128
-REQUEST_ID = re.compile(rf"[A-Za-z0-9._:-]{{1,{REQUEST_ID_MAX}}}")
 JSON = "application/json"
 
 
@@ -123,10 +120,13 @@ async def read_params(request: Request, max_body: int) -> dict[str, Any]:
     if declared and declared.isdigit() and int(declared) > max_body:
         raise _too_large(int(declared), max_body)
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_body:
-            raise _too_large(len(body), max_body)
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_body:
+                raise _too_large(len(body), max_body)
+    except ClientDisconnect:  # the client left, or the server's read deadline passed (http/server.py)
+        raise RequestError("the request body did not arrive whole", status=408) from None
     payload = _load_json(bytes(body))
     if not isinstance(payload, dict):
         raise RequestError("the request body must be a JSON object (batching is not supported)")
@@ -210,7 +210,7 @@ class GraphQLEndpoint:
     async def __call__(self, request: Request) -> Response:
         """Answer one GraphQL request."""
         sent_id = request.headers.get("x-request-id")
-        request_id = sent_id if sent_id and REQUEST_ID.fullmatch(sent_id) else uuid.uuid4().hex
+        request_id = getattr(request.state, "request_id", None) or request_id_of(request.scope)
         request.state.request_id = request_id
         if request.method == "GET" and self.graphiql and wants_html(request):
             return HTMLResponse(self._ide, headers={"x-request-id": request_id})
