@@ -261,6 +261,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
             log_level="warning",
             access_log=False,  # request lines carry GET query strings, i.e. variables with identity numbers
             timeout_graceful_shutdown=20,
+            # A bounded request head (431) and a deadline to receive each request (408): http/server.py.
+            http="helsegraf.http.server:BoundedHttpToolsProtocol",
         )
     finally:
         if shared_metrics is not None:
