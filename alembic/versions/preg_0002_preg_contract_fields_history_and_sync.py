@@ -2,7 +2,8 @@
 
 The person gains what the contract has and the model lacked: Persontjenesten's own person id, the
 protection level, marital status and citizenship in the contract's words, `replaced_by` for identity
-redirects (a changed nin, a merged duplicate) and `last_changed` from the source. New tables hold
+redirects (a changed nin, a merged duplicate) and `last_changed` from the source. Parent relations lose their
+foreign keys: a change feed may deliver a child before its parents. New tables hold
 the identification numbers with type and status, address periods (residential, present, postal) with
 half-open validity, parental responsibility and guardianship. `preg_sync_cursor` and `preg_sync_skip`
 are the sync engine's bookkeeping, in PREG's own database.
@@ -52,6 +53,11 @@ def sync_tables(register: str) -> None:
 
 def upgrade() -> None:
     """Apply this revision."""
+    # A change feed delivers a child before its parents as often as after: the relation's ends are
+    # persons that may arrive later, so they are no longer foreign keys (nothing is deleted either).
+    with op.batch_alter_table("preg_parent_relation") as batch:
+        batch.drop_constraint(op.f("fk_preg_parent_relation_child_nin_preg_person"), type_="foreignkey")
+        batch.drop_constraint(op.f("fk_preg_parent_relation_parent_nin_preg_person"), type_="foreignkey")
     with op.batch_alter_table("preg_person") as batch:
         batch.add_column(sa.Column("person_id", sa.String(length=36), nullable=True))
         batch.add_column(sa.Column("protection_level", sa.String(length=30), nullable=True))
@@ -59,7 +65,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("citizenship", sa.String(length=3), nullable=True))
         batch.add_column(sa.Column("replaced_by", sa.String(length=11), nullable=True))
         batch.add_column(sa.Column("last_changed", sa.DateTime(timezone=True), nullable=True))
-        batch.create_unique_constraint(op.f("uq_preg_person_person_id"), ["person_id"])
+        batch.create_index(op.f("ix_preg_person_person_id"), ["person_id"], unique=False)
         batch.create_index(op.f("ix_preg_person_replaced_by"), ["replaced_by"], unique=False)
     op.create_table(
         "preg_identification_number",
@@ -69,7 +75,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("valid_from", sa.Date(), nullable=True),
         sa.Column("valid_to", sa.Date(), nullable=True),
-        sa.PrimaryKeyConstraint("number", name=op.f("pk_preg_identification_number")),
+        sa.PrimaryKeyConstraint("number", "person_id", name=op.f("pk_preg_identification_number")),
     )
     op.create_index(
         op.f("ix_preg_identification_number_person_id"), "preg_identification_number", ["person_id"], unique=False
@@ -123,6 +129,11 @@ def downgrade() -> None:
     op.drop_table("preg_identification_number")
     with op.batch_alter_table("preg_person") as batch:
         batch.drop_index(op.f("ix_preg_person_replaced_by"))
-        batch.drop_constraint(op.f("uq_preg_person_person_id"), type_="unique")
+        batch.drop_index(op.f("ix_preg_person_person_id"))
         for column in ("last_changed", "replaced_by", "citizenship", "marital_status", "protection_level", "person_id"):
             batch.drop_column(column)
+    with op.batch_alter_table("preg_parent_relation") as batch:
+        for column in ("child_nin", "parent_nin"):
+            batch.create_foreign_key(
+                op.f(f"fk_preg_parent_relation_{column}_preg_person"), "preg_person", [column], ["nin"], ondelete="CASCADE"
+            )

@@ -393,8 +393,11 @@ def _guardianship(world: World, people: People, rng: random.Random) -> None:
     adults = [i for i in range(len(people)) if 30 <= people.age(i, world.as_of) <= 65 and people.death[i] is None]
     if not adults:
         return
-    for i in range(len(people)):
-        if people.death[i] is None and people.age(i, world.as_of) >= 80 and rng.random() < GUARDIANSHIP_RATE:
-            guardian = rng.choice(adults)
-            scope = rng.choice(("PersonalAndFinancialInterests", "FinancialInterests"))
-            table.append((people.nin[i], people.nin[guardian], "Adult", scope))
+    old = [i for i in range(len(people)) if people.death[i] is None and people.age(i, world.as_of) >= 80]
+    chosen = [i for i in old if rng.random() < GUARDIANSHIP_RATE]
+    if not chosen and old and len(people) >= 1000:
+        chosen = [rng.choice(old)]  # at least one in a nation of a thousand or more
+    for i in chosen:
+        guardian = rng.choice(adults)
+        scope = rng.choice(("PersonalAndFinancialInterests", "FinancialInterests"))
+        table.append((people.nin[i], people.nin[guardian], "Adult", scope))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, String
+from sqlalchemy import Date, DateTime, Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from helsegraf.models.base import register_metadata, sync_tables
@@ -36,7 +36,8 @@ class Person(PregBase):
     district: Mapped[str | None] = mapped_column(String(100))  # bydel
     address_protection: Mapped[str] = mapped_column(String(30))  # adressebeskyttelse (PDL's words, see below)
     # Persontjenesten's own key of the person (`Person.id`); stable across a change of nin.
-    person_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    # After a nin change the old row (kept, redirected) and the new one share it.
+    person_id: Mapped[str | None] = mapped_column(String(36), index=True)
     # The contract's values, verbatim: AddressConfidentiality, MaritalStatusType, ISO 3166 alpha-3.
     protection_level: Mapped[str | None] = mapped_column(String(30))
     marital_status: Mapped[str | None] = mapped_column(String(30))
@@ -54,12 +55,9 @@ class ParentRelation(PregBase):
     __tablename__ = "preg_parent_relation"
     __table_args__ = (Index("ix_preg_parent_relation_parent_nin", "parent_nin"),)
 
-    child_nin: Mapped[str] = mapped_column(
-        String(11), ForeignKey("preg_person.nin", ondelete="CASCADE"), primary_key=True
-    )
-    parent_nin: Mapped[str] = mapped_column(
-        String(11), ForeignKey("preg_person.nin", ondelete="CASCADE"), primary_key=True
-    )
+    # Not foreign keys: a change feed may deliver a child before its parents (preg_0002).
+    child_nin: Mapped[str] = mapped_column(String(11), primary_key=True)
+    parent_nin: Mapped[str] = mapped_column(String(11), primary_key=True)
     role: Mapped[str] = mapped_column(String(10))  # MOTHER | FATHER
 
 
@@ -68,8 +66,9 @@ class IdentificationNumber(PregBase):
 
     __tablename__ = "preg_identification_number"
 
+    # A merged duplicate's number is listed by both documents, the discontinued one's and the survivor's.
     number: Mapped[str] = mapped_column(String(11), primary_key=True)
-    person_id: Mapped[str] = mapped_column(String(36), index=True)
+    person_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
     number_type: Mapped[str] = mapped_column(String(40))  # NationalIdentityNumber | DNumber | AlternateIdentificationNumber
     status: Mapped[str] = mapped_column(String(20))  # InUse | Discontinued
     valid_from: Mapped[date | None] = mapped_column(Date)

@@ -112,8 +112,8 @@ class Organisasjonsformer(BaseModel):
 
 class EnhetMedAdresser(BaseModel):
     organisasjonsnummer: str = Field(..., pattern="^[0-9]{9}$")
-    navn: str | None = None
-    organisasjonsform: Organisasjonsform | None = None
+    navn: str
+    organisasjonsform: Organisasjonsform
     naeringskode1: Naeringskode | None = None
     overordnetEnhet: str | None = Field(None, pattern="^[0-9]{9}$")
     forretningsadresse: Adresse | None = None
