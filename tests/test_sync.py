@@ -12,7 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
+from openapi_core import OpenAPI
+from openapi_core.datatypes import RequestParameters
 from sqlalchemy import create_engine, select, text
+from starlette.datastructures import Headers
+from werkzeug.datastructures import ImmutableMultiDict
 
 from helsegraf.config import Settings
 from helsegraf.data.load import load
@@ -23,6 +27,7 @@ from helsegraf.sync import Sources, adapters
 from helsegraf.sync.bed import BedSource
 from helsegraf.sync.engine import Backoff, Engine, SyncLockedError, register_lock
 from helsegraf.sync.preg import PregSource
+from helsegraf.upstream.contracts import openapi_document
 from helsegraf.upstream.server import Upstream
 from conftest import create_postgres_database, drop_postgres_database
 
@@ -63,6 +68,8 @@ class Rig:
     backend: str
     tmp: Path
     urls: list[str]
+    transport: ContractCheckingTransport
+    malformed_on_purpose: bool = False
 
     def database(self, name: str) -> str:
         """Return a new, migrated database URL on the backend under test."""
@@ -94,17 +101,80 @@ class Rig:
         return engines
 
 
+class _Request:
+    """An httpx request as openapi-core reads one."""
+
+    def __init__(self, request: httpx.Request) -> None:
+        self.host_url = f"{request.url.scheme}://{request.url.host}"
+        self.path = request.url.path
+        self.method = request.method.lower()
+        self.body = request.content
+        self.content_type = request.headers.get("content-type", "application/octet-stream")
+        self.parameters = RequestParameters(
+            query=ImmutableMultiDict(list(request.url.params.multi_items())), header=Headers(dict(request.headers)),
+            cookie=ImmutableMultiDict(), path={},
+        )  # fmt: skip
+
+
+class _Response:
+    def __init__(self, response: httpx.Response) -> None:
+        self.status_code = response.status_code
+        self.data = response.content
+        self.content_type = response.headers.get("content-type", "")
+        self.headers = Headers(dict(response.headers))
+
+
+CONTRACTS = {"/persontjenesten": "persontjenesten", "/enhetsregisteret/api": "enhetsregisteret"}
+
+
+class ContractCheckingTransport(httpx.AsyncBaseTransport):
+    """Validates every request the sync sends and every response a fake answers against the contract."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.checked = 0
+        self.violations: list[str] = []
+        self.specs = {}
+        for prefix, name in CONTRACTS.items():
+            document = openapi_document(name)
+            document["servers"] = [{"url": f"http://upstream{prefix}"}]
+            self.specs[prefix] = OpenAPI.from_dict(document)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        await response.aread()
+        prefix = next((p for p in CONTRACTS if request.url.path.startswith(p + "/")), None)
+        # The token endpoint is HelseID's, not the register's; faults (5xx, 429) are not in the contracts.
+        if prefix and not request.url.path.endswith("/connect/token") and response.status_code < 429:  # noqa: PLR2004
+            spec = self.specs[prefix]
+            try:
+                spec.validate_request(_Request(request))
+                spec.validate_response(_Request(request), _Response(response))
+                self.checked += 1
+            except Exception as exc:  # noqa: BLE001 - every violation is collected and reported
+                details = getattr(exc, "schema_errors", None) or getattr(exc, "__cause__", None) or exc
+                self.violations.append(f"{request.method} {request.url.path}: {exc}: {details}"[:2000])
+        return response
+
+
 @pytest.fixture
 async def rig(backend: str, tmp_path: Path) -> AsyncIterator[Rig]:
-    """Fakes of PREG and BED over a fresh nation, reached through httpx's ASGI transport."""
+    """Fakes of PREG and BED over a fresh nation, reached through httpx's ASGI transport.
+
+    Every exchange is checked against the registers' OpenAPI documents; a test that makes a fake
+    send a malformed document on purpose sets `rig.malformed_on_purpose`.
+    """
     world = generate(PERSONS, SEED)
     upstream = Upstream(world, frozenset(SYNCED))
-    transport = httpx.ASGITransport(app=upstream.app())
+    transport = ContractCheckingTransport(httpx.ASGITransport(app=upstream.app()))
     async with httpx.AsyncClient(transport=transport, base_url="http://upstream", timeout=5) as client:
-        rig = Rig(upstream, client, backend, tmp_path, [])
+        rig = Rig(upstream, client, backend, tmp_path, [], transport)
         yield rig
     for url in rig.urls:
         drop_postgres_database(url)
+    if not rig.malformed_on_purpose:
+        assert transport.violations == []
+        assert transport.checked > 0
 
 
 def generated(world: Any, tmp: Path, backend: str, urls: list[str]) -> str:
@@ -140,3 +210,20 @@ async def test_bootstrap_reproduces_the_generated_nation_row_for_row(rig: Rig) -
     assert preg.status.positions["events"] == rig.upstream.preg.latest  # type: ignore[union-attr]
     # The credentials were used: a token was fetched from the fake HelseID, once.
     assert rig.upstream.issuer.issued == 1
+
+
+async def test_the_contract_check_catches_a_fake_that_drifts(rig: Rig) -> None:
+    """The checking transport is not a rubber stamp: a response off the contract is reported."""
+    rig.malformed_on_purpose = True
+    await rig.sync_once(rig.database("checked"))
+    assert rig.transport.checked > 10
+    assert rig.transport.violations == []
+    some = next(iter(rig.upstream.preg.people))  # type: ignore[union-attr]
+    rig.upstream.preg_faults.malformed.add(some)
+    await rig.client.post(
+        "http://upstream/persontjenesten/api/legal-basis/person/bulk-by-id",
+        params={"informationParts": ["Name"]}, data={"personIds": [some]},
+        headers={"api-version": "2", "authorization": rig.client.headers.get("authorization", "")},
+    )  # fmt: skip
+    assert len(rig.transport.violations) == 1
+    assert "bulk-by-id" in rig.transport.violations[0]

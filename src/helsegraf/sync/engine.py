@@ -54,7 +54,6 @@ from helsegraf.models import METADATA
 
 log = logging.getLogger("helsegraf.sync")
 
-UPSERT_CHUNK = 1000
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
@@ -458,24 +457,41 @@ def lag_seconds(state: FeedState, now: datetime | None = None) -> float | None:
 
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str],
            keep: Sequence[str] = ()) -> None:  # fmt: skip
-    """Insert rows, or update them where their key exists (one multi-row statement per 1,000 rows).
+    """Insert rows, or update them where their key exists; columns in `keep` are written on insert only.
 
-    Columns in `keep` are written on insert and left alone on update. PostgreSQL and SQLite share
-    the `INSERT ... ON CONFLICT (key) DO UPDATE SET col = excluded.col` form.
+    PostgreSQL: the rows are COPYed into a temporary staging table and merged with one
+    `INSERT ... SELECT ... ON CONFLICT (key) DO UPDATE`, the fastest way in (per-row upserts through
+    an ORM manage a few hundred rows a second; this manages tens of thousands). SQLite: one prepared
+    `INSERT ... ON CONFLICT DO UPDATE` run over all rows (executemany, in C).
     """
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert  # noqa: PLC0415 - per dialect
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # noqa: PLC0415 - per dialect
     columns = list(rows[0])
-    for start in range(0, len(rows), UPSERT_CHUNK):
-        chunk = rows[start : start + UPSERT_CHUNK]
-        statement = insert(table).values(chunk)
-        updates = {c: statement.excluded[c] for c in columns if c not in keys and c not in keep}
-        if updates:
-            statement = statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
-        else:
-            statement = statement.on_conflict_do_nothing(index_elements=list(keys))
-        conn.execute(statement)
+    updates = [c for c in columns if c not in keys and c not in keep]
+    names = ", ".join(f'"{c}"' for c in columns)
+    conflict = ", ".join(f'"{k}"' for k in keys)
+    action = (
+        "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in updates) if updates else "DO NOTHING"
+    )
+    if conn.dialect.name == "postgresql":
+        stage = f"sync_stage_{table.name}"
+        conn.exec_driver_sql(
+            f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" (LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
+        )
+        conn.exec_driver_sql(f'TRUNCATE "{stage}"')
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f'COPY "{stage}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(tuple(row[c] for c in columns))
+        conn.exec_driver_sql(
+            f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{stage}" ON CONFLICT ({conflict}) {action}'  # noqa: S608 - our own table and column names
+        )
+        return
+    # The columns' own bind processors (dates and times as SQLAlchemy stores them on SQLite).
+    processors = [table.c[c].type.bind_processor(conn.dialect) for c in columns]
+    values = [
+        tuple(p(row[c]) if p is not None else row[c] for c, p in zip(columns, processors, strict=True)) for row in rows
+    ]
+    placeholders = ", ".join("?" for _ in columns)
+    statement = f'INSERT INTO "{table.name}" ({names}) VALUES ({placeholders}) ON CONFLICT ({conflict}) {action}'  # noqa: S608 - our own names
+    conn.exec_driver_sql(statement, values)
