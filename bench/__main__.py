@@ -1,4 +1,4 @@
-"""Run helsegraf's benchmarks: `python -m bench all|report|profile|seed|graph|load|federation|app|log [--persons N]`.
+"""Run helsegraf's benchmarks: `python -m bench all|report|profile|versions|seed|graph|load|federation|app|log [--persons N]`.
 
 Every command seeds (once) and uses a nation of its own in PostgreSQL at HELSEGRAF_BENCH_POSTGRES_URL
 (default postgresql://postgres@127.0.0.1:5432/test, whose server gets a database per nation size),
@@ -113,6 +113,19 @@ def _parser() -> argparse.ArgumentParser:
     log.add_argument("--rows", type=_positive, default=1, help="persons per write (default 1)")
     log.add_argument("--concurrency", type=_positive, default=8, help="writers at once under load (default 8)")
     log.add_argument("--duration", type=_seconds, default=10, help="seconds of load each way (default 10)")
+    versions = sub.add_parser("versions", help="this checkout beside another commit's, each against the baseline",
+                              description="Measure this checkout's helsegraf and another worktree's (its own .venv "
+                              "and nation) against the hand-written baseline in alternating rounds with wrk.")  # fmt: skip
+    _persons(versions)
+    versions.add_argument("--tree", required=True, help="the other checkout (a git worktree with a .venv)")
+    versions.add_argument("--duration", type=_seconds, default=10, help="seconds per measurement (default 10)")
+    versions.add_argument("--rounds", type=_positive, default=3, help="alternating rounds per scenario (default 3)")
+    versions.add_argument("--workers", type=_positive, default=2, help="worker processes of every server (default 2)")
+    versions.add_argument("--concurrency", type=_counts, default=[1, 8],
+                          help="requests in flight, comma-separated (default 1,8)")  # fmt: skip
+    versions.add_argument("--patients", type=_sizes, default=[1, 100, 1000], dest="sizes",
+                          help="patients per request, comma-separated (default 1,100,1000)")  # fmt: skip
+    versions.add_argument("--warmup", type=_seconds, default=3, help="seconds of load per side first (default 3)")
     return parser
 
 
@@ -124,6 +137,7 @@ def _report(module: Any, args: argparse.Namespace) -> None:
 
 
 SUITE_OPTIONS = ("duration", "rounds", "workers", "concurrency", "sizes", "warmup", "threads", "integrator_only")
+VERSION_OPTIONS = ("duration", "rounds", "workers", "concurrency", "sizes", "warmup")
 # Each command: the bench module that runs it (imported only when asked for) and how it is called.
 COMMANDS: dict[str, tuple[str, Callable[[Any, argparse.Namespace], None]]] = {
     "all": ("suite", lambda m, a: m.run(a.persons, {k: getattr(a, k) for k in SUITE_OPTIONS})),
@@ -134,6 +148,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Any, argparse.Namespace], None]]] = {
     "load": ("load", lambda m, a: m.run(a.persons, a.duration, a.single_rate, a.hundred_rate, a.workers)),
     "log": ("log", lambda m, a: m.run(a.runs, a.rows, a.concurrency, a.duration)),
     "app": ("app", lambda m, a: m.run(a.runs)),
+    "versions": ("versions", lambda m, a: m.run(a.persons, a.tree, {k: getattr(a, k) for k in VERSION_OPTIONS})),
     "federation": ("federation", lambda m, a: m.run(a.persons, a.runs)),
 }
 
