@@ -1,4 +1,4 @@
-"""Run helsegraf's benchmarks: `python -m bench all|report|profile|versions|seed|graph|load|federation|app|log [--persons N]`.
+"""Run helsegraf's benchmarks: `python -m bench <command> [--persons N]` (commands: `COMMANDS` below).
 
 Every command seeds (once) and uses a nation of its own in PostgreSQL at HELSEGRAF_BENCH_POSTGRES_URL
 (default postgresql://postgres@127.0.0.1:5432/test, whose server gets a database per nation size),
@@ -113,9 +113,15 @@ def _parser() -> argparse.ArgumentParser:
     log.add_argument("--rows", type=_positive, default=1, help="persons per write (default 1)")
     log.add_argument("--concurrency", type=_positive, default=8, help="writers at once under load (default 8)")
     log.add_argument("--duration", type=_seconds, default=10, help="seconds of load each way (default 10)")
+    _versions(sub)
+    return parser
+
+
+def _versions(sub: Any) -> None:
+    about = ("Measure this checkout's helsegraf and another worktree's (its own .venv and nation) against the "
+             "hand-written baseline in alternating rounds with wrk.")  # fmt: skip
     versions = sub.add_parser("versions", help="this checkout beside another commit's, each against the baseline",
-                              description="Measure this checkout's helsegraf and another worktree's (its own .venv "
-                              "and nation) against the hand-written baseline in alternating rounds with wrk.")  # fmt: skip
+                              description=about)  # fmt: skip
     _persons(versions)
     versions.add_argument("--tree", required=True, help="the other checkout (a git worktree with a .venv)")
     versions.add_argument("--duration", type=_seconds, default=10, help="seconds per measurement (default 10)")
@@ -126,7 +132,6 @@ def _parser() -> argparse.ArgumentParser:
     versions.add_argument("--patients", type=_sizes, default=[1, 100, 1000], dest="sizes",
                           help="patients per request, comma-separated (default 1,100,1000)")  # fmt: skip
     versions.add_argument("--warmup", type=_seconds, default=3, help="seconds of load per side first (default 3)")
-    return parser
 
 
 def _report(module: Any, args: argparse.Namespace) -> None:

@@ -51,8 +51,8 @@ print(json.dumps({"token": mint(Path(home), role="clinician", hpr_number=1, org_
 
 
 def _commit(tree: Path) -> str:
-    shown = subprocess.run(["git", "-C", str(tree), "log", "-1", "--format=%h %s"], capture_output=True, text=True,
-                           check=False)  # fmt: skip
+    command = ["git", "-C", str(tree), "log", "-1", "--format=%h %s"]
+    shown = subprocess.run(command, capture_output=True, text=True, check=False)
     return shown.stdout.strip()[:100] or "?"
 
 
