@@ -23,6 +23,7 @@ from conftest import TODAY, db_rows, sealed, token
 from helsegraf.authz.age import anniversary, is_under
 from helsegraf.authz.guard import children_under_16
 from helsegraf.authz.release import FIELD, OBJECT, Record, released_in
+from helsegraf.http.observability import MASK, JsonFormatter, PlainFormatter, mask_identity_numbers
 from helsegraf.identifiers import make_nin, nin_check_digits
 
 ASSIGNMENT = "query($r: [_Any!]!) { _entities(representations: $r) { ... on GpAssignment { validFrom validTo gpHerId contract { id } } } }"  # noqa: E501
@@ -411,6 +412,31 @@ async def test_a_failing_log_write_and_a_bad_variable_leave_no_identity_number_i
     written = caplog.text + capsys.readouterr().err
     assert "refused" in written
     assert nin not in written
+
+
+async def test_identity_numbers_the_caller_puts_in_ids_and_names_are_masked_in_every_log_line(graph, nation):
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("helsegraf")
+    logger.addHandler(handler)
+    nin = nation.samples["personWithGp"]
+    try:
+        await graph.post(f"query nin_{nin} {{ __typename }}", **{"x-request-id": nin})
+        await graph.post("{ __typename }", **{"x-request-id": f"req-{nin}"})
+    finally:
+        logger.removeHandler(handler)
+    failure = logging.LogRecord("helsegraf.errors", logging.ERROR, __file__, 1, "internal error in request %s at %s",
+                                ("abc", ["n" + nin, 12345678901]), None)  # fmt: skip
+
+    lines = [formatter.format(r) for r in [*records, failure] for formatter in (JsonFormatter(), PlainFormatter())]
+
+    assert len(records) >= 2
+    assert not [line for line in lines if nin in line]
+    assert all(MASK in JsonFormatter().format(r) for r in records)  # the request id was the number
+    assert "12345678901" in lines[-1]  # not a valid number: digits that are not a nin stay searchable
+    uuid_like = "3f2a01234567890fe1d2c3b4a5968778"  # a request id's hex with a run of digits in it
+    assert mask_identity_numbers(f'"requestId": "{uuid_like}"') == f'"requestId": "{uuid_like}"'
 
 
 # ------------------------------------------------------------------ 6. the existence oracle
