@@ -1,4 +1,4 @@
-"""Run helsegraf's benchmarks: `python -m bench all|report|profile|seed|graph|load|federation|app|log [--persons N]`.
+"""Run helsegraf's benchmarks: `python -m bench all|report|profile|seed|graph|load|federation|app|log|hostile [--persons N]`.
 
 Every command seeds (once) and uses a nation of its own in PostgreSQL at HELSEGRAF_BENCH_POSTGRES_URL
 (default postgresql://postgres@127.0.0.1:5432/test, whose server gets a database per nation size),
@@ -113,6 +113,14 @@ def _parser() -> argparse.ArgumentParser:
     log.add_argument("--rows", type=_positive, default=1, help="persons per write (default 1)")
     log.add_argument("--concurrency", type=_positive, default=8, help="writers at once under load (default 8)")
     log.add_argument("--duration", type=_seconds, default=10, help="seconds of load each way (default 10)")
+    hostile = sub.add_parser("hostile", help="good traffic's throughput and the worker's memory under attack",
+                             description="Good traffic alone, then beside refused documents, fan-out fragments, "
+                             "1 MB heads and stalled connections (bench/hostile.py).")  # fmt: skip
+    _persons(hostile)
+    hostile.add_argument("--duration", type=_seconds, default=30, help="seconds alone and under attack (default 30)")
+    hostile.add_argument("--concurrency", type=_positive, default=4, help="good requests in flight (default 4)")
+    hostile.add_argument("--attackers", type=_positive, default=4, help="attacking requests in flight (default 4)")
+    hostile.add_argument("--stalled", type=_positive, default=50, help="connections held stalled (default 50)")
     return parser
 
 
@@ -135,6 +143,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Any, argparse.Namespace], None]]] = {
     "log": ("log", lambda m, a: m.run(a.runs, a.rows, a.concurrency, a.duration)),
     "app": ("app", lambda m, a: m.run(a.runs)),
     "federation": ("federation", lambda m, a: m.run(a.persons, a.runs)),
+    "hostile": ("hostile", lambda m, a: m.run(a.persons, a.duration, a.concurrency, a.attackers, a.stalled)),
 }
 
 
