@@ -121,6 +121,10 @@ def _parser() -> argparse.ArgumentParser:
     hostile.add_argument("--concurrency", type=_positive, default=4, help="good requests in flight (default 4)")
     hostile.add_argument("--attackers", type=_positive, default=4, help="attacking requests in flight (default 4)")
     hostile.add_argument("--stalled", type=_positive, default=50, help="connections held stalled (default 50)")
+    hostile.add_argument("--refusal-delay-ms", type=int, default=0,
+                         help="the server's HELSEGRAF_REFUSAL_DELAY_MS (default 0: refusals answered at once)")  # fmt: skip
+    hostile.add_argument("--rounds", type=_positive, default=3,
+                         help="alternating rounds that share --duration on each side (default 3)")  # fmt: skip
     return parser
 
 
@@ -143,7 +147,10 @@ COMMANDS: dict[str, tuple[str, Callable[[Any, argparse.Namespace], None]]] = {
     "log": ("log", lambda m, a: m.run(a.runs, a.rows, a.concurrency, a.duration)),
     "app": ("app", lambda m, a: m.run(a.runs)),
     "federation": ("federation", lambda m, a: m.run(a.persons, a.runs)),
-    "hostile": ("hostile", lambda m, a: m.run(a.persons, a.duration, a.concurrency, a.attackers, a.stalled)),
+    "hostile": (
+        "hostile",
+        lambda m, a: m.run(a.persons, a.duration, a.concurrency, a.attackers, a.stalled, a.refusal_delay_ms),
+    ),
 }
 
 

@@ -1,7 +1,7 @@
 """Hostile load: does good traffic keep its throughput while another client attacks, and does the worker stay small?
 
-`helsegraf serve` (one worker) on the PostgreSQL nation answers the integrator query (one patient per
-request, clinician token) from a closed-loop client (`bench.loadgen`, pinned to the last CPU), first
+`helsegraf serve` (one worker) on the PostgreSQL nation answers the integrator query
+(1, 10 and 100 patients per request in turn, clinician token) from a closed-loop client (`bench.loadgen`, pinned to the last CPU), first
 alone for `--duration` seconds, then for as long again while an attacker (this module, in a process of
 its own) sends, as fast as it is answered:
 
@@ -11,7 +11,8 @@ its own) sends, as fast as it is answered:
 - stalled connections: `--stalled` sockets that send half a request head and then nothing, opened again
   each time the server closes one.
 
-Reported: good throughput alone and under attack and their ratio (target >= 80 %), the worker's peak
+The server runs on the first CPU and both clients on the last, the attacker niced, so that what the
+attacker costs the server is measured (not the CPU its own client burns on a small machine). Reported: good throughput alone and under attack and their ratio (target >= 80 %), the worker's peak
 resident memory (target < 300 MB), and what the attacker sent and got back.
 """
 
@@ -73,18 +74,24 @@ async def attack(url: str, duration: float, concurrency: int, stalled: int) -> d
     host, port = url.removeprefix("http://").split("/")[0].split(":")
     counter = iter(range(10**9))
 
-    def bodies(n: int) -> tuple[str, dict[str, Any], dict[str, str]]:
-        kind = n % 5
-        if kind == 0:
-            return "aliases 60 kB", {"query": _alias_document(n)}, {}
-        if kind == 1:
-            return "fan-out", {"query": FAN_OUT}, {}
-        if kind == 2:
-            return "cost bomb", {"query": COST_BOMB}, {}
-        if kind == 3:
-            bad = {"query": "query($r: Int!) { reshUnit(reshId: $r) { reshId } }", "variables": {"r": "x" * 5000}}
-            return "bad variable", bad, {}
-        return "1 MB head", {"query": "{ __typename }"}, {"x-big": "a" * 1_000_000}
+    # Built and encoded before the clock starts, so that the attacker's own CPU goes to sending.
+    big_head = {"x-big": "a" * 1_000_000, "content-type": "application/json"}
+    plain = {"content-type": "application/json"}
+    aliases = [json.dumps({"query": _alias_document(n)}).encode() for n in range(300)]
+    fixed = {
+        "fan-out": json.dumps({"query": FAN_OUT}).encode(),
+        "cost bomb": json.dumps({"query": COST_BOMB}).encode(),
+        "bad variable": json.dumps(
+            {"query": "query($r: Int!) { reshUnit(reshId: $r) { reshId } }", "variables": {"r": "x" * 5000}}
+        ).encode(),  # fmt: skip
+        "1 MB head": json.dumps({"query": "{ __typename }"}).encode(),
+    }
+
+    def bodies(n: int) -> tuple[str, bytes, dict[str, str]]:
+        kind = ("aliases 60 kB", "fan-out", "cost bomb", "bad variable", "1 MB head")[n % 5]
+        if kind == "aliases 60 kB":
+            return kind, aliases[(n // 5) % len(aliases)], plain  # each one new to the server's caches, 300 times
+        return kind, fixed[kind], big_head if kind == "1 MB head" else plain
 
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=concurrency)) as client:
 
@@ -92,7 +99,7 @@ async def attack(url: str, duration: float, concurrency: int, stalled: int) -> d
             while time.monotonic() < stop_at:
                 kind, body, headers = bodies(next(counter))
                 try:
-                    response = await client.post(f"{url}/graphql", json=body, headers=headers)
+                    response = await client.post(f"{url}/graphql", content=body, headers=headers)
                     tally[f"{kind} -> {response.status_code}"] += 1
                 except httpx.HTTPError as exc:
                     tally[f"{kind} -> {type(exc).__name__}"] += 1
@@ -138,32 +145,71 @@ def _good(base: str, bodies: str, bearer: str, seconds: float, concurrency: int)
     return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
 
 
-def run(persons: int, duration: float, concurrency: int, attackers: int, stalled: int) -> dict[str, Any]:
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(persons: int, duration: float, concurrency: int, attackers: int, stalled: int,
+        refusal_delay_ms: int = 0, rounds: int = 3) -> dict[str, Any]:  # fmt: skip
     """Measure good traffic alone, then under attack; print and store the figures."""
     settings = nation_database(persons)
     nins = _patients(settings.effective_database_url, 500)
     home = tempfile.mkdtemp(prefix="helsegraf-hostile-")
     bearer = mint(Path(home), role="clinician", hpr_number=1, org_number="974760673", ttl_seconds=4 * 3600)
-    env = {**os.environ, "HELSEGRAF_HOME": home, "HELSEGRAF_LOG_FORMAT": "plain"}
+    env = {**os.environ, "HELSEGRAF_HOME": home, "HELSEGRAF_LOG_FORMAT": "plain",
+           "HELSEGRAF_REFUSAL_DELAY_MS": str(refusal_delay_ms)}  # fmt: skip
     command = [sys.executable, "-m", "helsegraf.cli", "serve", "--database-url", settings.effective_database_url,
                "--workers", "1"]  # fmt: skip
     process, base = start_server(command, ready="/readyz", what="helsegraf serve", env=env)
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cpus) > 1:  # the server on the first CPU, both clients on the last (bench.loadgen pins itself there)
+        os.sched_setaffinity(process.pid, {cpus[0]})
+        os.sched_setaffinity(0, {cpus[-1]})
+        results_cpus = {"server": cpus[0], "clients": cpus[-1]}
+    else:
+        results_cpus = {}
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump([{"query": INTEGRATOR_QUERY, "variables": {"nins": [nin]}} for nin in nins], handle)
+        # Mixed good traffic: one, ten and a hundred patients per request, in turn.
+        sizes = [1, 10, 100]
+        json.dump([{"query": INTEGRATOR_QUERY, "variables": {"nins": nins[i : i + sizes[i % 3]]}} for i in range(300)],
+                  handle)  # fmt: skip
     results: dict[str, Any] = {"persons": persons, "duration_s": duration, "concurrency": concurrency,
-                               "attackers": attackers, "stalled": stalled, "machine": "shared, 2 cores"}  # fmt: skip
+                               "attackers": attackers, "stalled": stalled, "cpus": results_cpus,
+                               "refusal_delay_ms": refusal_delay_ms, "rounds_count": rounds}  # fmt: skip
     try:
         warm = _good(base, handle.name, bearer, 5, concurrency)
         warm.communicate()
-        peak = _Peak(process.pid)
-        alone = _good(base, handle.name, bearer, duration, concurrency)
-        results["alone"] = json.loads(alone.communicate()[0])
-        results["rss_mb_alone"] = peak.done()
-        peak = _Peak(process.pid)
-        attacked = _good(base, handle.name, bearer, duration, concurrency)
-        results["attack"] = asyncio.run(attack(base, duration, attackers, stalled))
-        results["under_attack"] = json.loads(attacked.communicate()[0])
-        results["rss_mb_peak"] = peak.done()
+        # Alone and under attack in alternating rounds (the machine's other load drifts; each side sees it alike).
+        phase = duration / rounds
+        alone_runs, attacked_runs, attack_tallies = [], [], []
+        cpu_alone = cpu_attacked = 0.0
+        rss_alone = rss_peak = 0.0
+        for _ in range(rounds):
+            peak, cpu = _Peak(process.pid), _cpu_s(process.pid)
+            alone_runs.append(json.loads(_good(base, handle.name, bearer, phase, concurrency).communicate()[0]))
+            rss_alone, cpu_alone = max(rss_alone, peak.done()), cpu_alone + _cpu_s(process.pid) - cpu
+            peak, cpu = _Peak(process.pid), _cpu_s(process.pid)
+            attacked = _good(base, handle.name, bearer, phase, concurrency)
+            attacker = subprocess.Popen(  # niced: on this machine its own CPU would otherwise starve the good client
+                [sys.executable, "-m", "bench.hostile", "--url", base, "--duration", str(phase), "--attackers",
+                 str(attackers), "--stalled", str(stalled)], stdout=subprocess.PIPE, text=True,
+                preexec_fn=lambda: os.nice(19),  # noqa: PLW1509 - no threads in the child before exec
+            )  # fmt: skip
+            attacked_runs.append(json.loads(attacked.communicate()[0]))
+            attack_tallies.append(json.loads(attacker.communicate()[0]))
+            rss_peak, cpu_attacked = max(rss_peak, peak.done()), cpu_attacked + _cpu_s(process.pid) - cpu
+        results["rounds"] = {"alone": alone_runs, "under_attack": attacked_runs}
+        results["alone"], results["under_attack"] = _merged(alone_runs, duration), _merged(attacked_runs, duration)
+        results["attack"] = dict(sum((Counter(t) for t in attack_tallies), Counter()))
+        results["rss_mb_alone"], results["rss_mb_peak"] = rss_alone, rss_peak
+        # The server's CPU per request, which the machine's other load does not change as much as the rates.
+        good_ms = cpu_alone * 1000 / max(results["alone"]["completed"], 1)
+        attacks = sum(results["attack"].values())
+        attack_ms = (cpu_attacked * 1000 - good_ms * results["under_attack"]["completed"]) / max(attacks, 1)
+        results["server_cpu"] = {"alone_s": round(cpu_alone, 2), "under_attack_s": round(cpu_attacked, 2),
+                                 "ms_per_good_request": round(good_ms, 2),
+                                 "ms_per_attack_request": round(attack_ms, 2)}  # fmt: skip
         health_started = time.perf_counter()
         health = httpx.get(f"{base}/healthz", timeout=5)
         results["healthz_after"] = {"status": health.status_code,
@@ -179,6 +225,15 @@ def run(persons: int, duration: float, concurrency: int, attackers: int, stalled
     return results
 
 
+def _merged(runs: list[dict[str, Any]], duration: float) -> dict[str, Any]:
+    """Add up the rounds of one side: requests, errors, throughput; the latencies are the rounds' means."""
+    errors: Counter[str] = sum((Counter(r["errors"]) for r in runs), Counter())
+    completed = sum(r["completed"] for r in runs)
+    client = {k: round(sum(r["client"].get(k, 0) for r in runs) / len(runs), 1) for k in ("p50_ms", "p99_ms")}
+    return {"completed": completed, "errors": dict(errors), "throughput_rps": round(completed / duration, 1),
+            "client": client}  # fmt: skip
+
+
 def _print(results: dict[str, Any]) -> None:
     alone, attacked = results["alone"], results["under_attack"]
     print(table([
@@ -190,6 +245,12 @@ def _print(results: dict[str, Any]) -> None:
     print(
         f"throughput kept: {results['throughput_ratio']:.0%} (target >= {TARGET_RATIO:.0%}); worker RSS peak "
         f"{results['rss_mb_peak']} MB (target < {TARGET_RSS_MB}); {'PASS' if results['passed'] else 'FAIL'}"
+    )
+    cpu = results["server_cpu"]
+    print(
+        f"server CPU: {cpu['alone_s']} s alone, {cpu['under_attack_s']} s under attack; "
+        f"{cpu['ms_per_good_request']} ms per good request, {cpu['ms_per_attack_request']} ms per attacking one; "
+        f"refusal delay {results['refusal_delay_ms']} ms"
     )
     print("the attacker sent and got:")
     for kind, count in sorted(results["attack"].items()):
@@ -204,7 +265,7 @@ def main() -> None:
     parser.add_argument("--attackers", type=int, default=4)
     parser.add_argument("--stalled", type=int, default=50)
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(attack(args.url, args.duration, args.attackers, args.stalled)), indent=2))
+    print(json.dumps(asyncio.run(attack(args.url, args.duration, args.attackers, args.stalled))))
 
 
 if __name__ == "__main__":

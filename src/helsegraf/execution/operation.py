@@ -154,7 +154,7 @@ class Operations:
         """The estimated memory of the documents kept parsed."""
         return self._cached_bytes
 
-    def parse(self, query: str) -> Parsed:
+    def parse(self, query: str, operation_name: str | None = None) -> Parsed:
         """Parse a document (at most `max_tokens` tokens); raise RequestErrors for a syntax error or a limit."""
         cached = self._valid.get(query)
         if cached is not None:
@@ -162,6 +162,7 @@ class Operations:
             return cached
         digest = hashlib.blake2b(query.encode(errors="surrogatepass"), digest_size=16).digest()
         self._check_refused((digest, None))
+        self._check_refused((digest, operation_name))
         try:
             document, tokens = parse_document(query, self.limits.max_tokens)
         except GraphQLError as error:
