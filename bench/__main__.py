@@ -1,4 +1,6 @@
-"""Run helsegraf's benchmarks: `python -m bench all|report|profile|seed|graph|load|federation|app|log|hostile [--persons N]`.
+"""Run helsegraf's benchmarks: `python -m bench <command> [--persons N]`.
+
+Commands: all, report, profile, seed, graph, load, federation, app, log, hostile.
 
 Every command seeds (once) and uses a nation of its own in PostgreSQL at HELSEGRAF_BENCH_POSTGRES_URL
 (default postgresql://postgres@127.0.0.1:5432/test, whose server gets a database per nation size),
@@ -56,7 +58,7 @@ def _persons(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--persons", type=_positive, default=100_000, help=what)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser per command, in a row
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
@@ -122,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     hostile.add_argument("--attackers", type=_positive, default=4, help="attacking requests in flight (default 4)")
     hostile.add_argument("--stalled", type=_positive, default=50, help="connections held stalled (default 50)")
     hostile.add_argument("--refusal-delay-ms", type=int, default=0,
-                         help="the server's HELSEGRAF_REFUSAL_DELAY_MS (default 0: refusals answered at once)")  # fmt: skip
+                         help="the server's HELSEGRAF_REFUSAL_DELAY_MS (default 0: at once)")  # fmt: skip
     hostile.add_argument("--rounds", type=_positive, default=3,
                          help="alternating rounds that share --duration on each side (default 3)")  # fmt: skip
     return parser

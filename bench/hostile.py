@@ -1,9 +1,9 @@
 """Hostile load: does good traffic keep its throughput while another client attacks, and does the worker stay small?
 
-`helsegraf serve` (one worker) on the PostgreSQL nation answers the integrator query
-(1, 10 and 100 patients per request in turn, clinician token) from a closed-loop client (`bench.loadgen`, pinned to the last CPU), first
-alone for `--duration` seconds, then for as long again while an attacker (this module, in a process of
-its own) sends, as fast as it is answered:
+`helsegraf serve` (one worker) on the PostgreSQL nation answers the integrator query (1, 10 and 100
+patients per request in turn, clinician token) from a closed-loop client (`bench.loadgen`), alone for
+`--duration` seconds and for as long again while an attacker (this module, in a process of its own)
+sends, as fast as it is answered (alternating rounds of both):
 
 - refused documents: 60 kB alias documents, each one new (they would fill a parse cache), cost bombs
   (nested patient lists), fan-out fragments (`F30 { ...F29 ...F29 }`, 1.2 kB), variables that cannot be
@@ -12,8 +12,10 @@ its own) sends, as fast as it is answered:
   each time the server closes one.
 
 The server runs on the first CPU and both clients on the last, the attacker niced, so that what the
-attacker costs the server is measured (not the CPU its own client burns on a small machine). Reported: good throughput alone and under attack and their ratio (target >= 80 %), the worker's peak
-resident memory (target < 300 MB), and what the attacker sent and got back.
+attacker costs the server is measured (not the CPU its own client burns on a small machine).
+Reported: good throughput alone and under attack and their ratio (target >= 80 %), the worker's peak
+resident memory (target < 300 MB), the server's CPU per request of each kind, and what the attacker
+sent and got back.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ async def attack(url: str, duration: float, concurrency: int, stalled: int) -> d
         "cost bomb": json.dumps({"query": COST_BOMB}).encode(),
         "bad variable": json.dumps(
             {"query": "query($r: Int!) { reshUnit(reshId: $r) { reshId } }", "variables": {"r": "x" * 5000}}
-        ).encode(),  # fmt: skip
+        ).encode(),
         "1 MB head": json.dumps({"query": "{ __typename }"}).encode(),
     }
 
@@ -150,8 +152,15 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(persons: int, duration: float, concurrency: int, attackers: int, stalled: int,
-        refusal_delay_ms: int = 0, rounds: int = 3) -> dict[str, Any]:  # fmt: skip
+def run(  # noqa: PLR0915 - the measurement, in order
+    persons: int,
+    duration: float,
+    concurrency: int,
+    attackers: int,
+    stalled: int,
+    refusal_delay_ms: int = 0,
+    rounds: int = 3,
+) -> dict[str, Any]:
     """Measure good traffic alone, then under attack; print and store the figures."""
     settings = nation_database(persons)
     nins = _patients(settings.effective_database_url, 500)
