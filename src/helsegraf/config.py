@@ -205,6 +205,9 @@ class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     id_secret: str | None = None  # seals ids and cursors (authz/opaque.py); else a file under `home`
     fast_paths: bool = True  # the preloader and the executor's shortcuts (execution/); off answers the same, slower
+    # Months of the access log a running server keeps (whole months before them are removed daily);
+    # None keeps it all. `helsegraf prune-access-log --keep-months N` does the same once.
+    access_log_retention_months: int | None = None
 
     def url_for(self, store: str) -> str:
         """Return the database URL of a register or store (its own, else the shared one)."""
@@ -247,4 +250,7 @@ class Settings:
             http=HttpSettings.from_env(env),
             id_secret=env.get("HELSEGRAF_ID_SECRET") or None,
             fast_paths=not _off(env.get("HELSEGRAF_FAST_PATHS")),
+            access_log_retention_months=(
+                _int(env, "HELSEGRAF_ACCESS_LOG_RETENTION_MONTHS", 0, zero_means_off=True) or None
+            ),
         )
