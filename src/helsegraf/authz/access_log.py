@@ -167,9 +167,7 @@ def _pages_by_person(nins: list[str], before_id: int | None, size: int) -> Selec
     partitions' (nin, id) indexes backwards and stops after `size` rows, so a page costs the same for a
     person with 20 entries or 200,000 (a window function would read and sort all of them first).
     """
-    persons = (
-        func.unnest(bindparam("nins", nins, type_=ARRAY(LOG.c.nin.type))).table_valued("nin").render_derived(name="k")
-    )
+    persons = func.unnest(bindparam("nins", nins, type_=ARRAY(LOG.c.nin.type))).table_valued("nin").render_derived(name="k")
     page = select(LOG).where(LOG.c.nin == persons.c.nin)
     if before_id is not None:
         page = page.where(LOG.c.id < before_id)

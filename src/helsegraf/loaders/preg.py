@@ -68,9 +68,7 @@ class RedirectingPersonLoader(RowLoader[str]):
             targets = {r.replaced_by for r in answers if r is not None and r.replaced_by}
             if not targets:
                 break
-            found = {
-                r.nin: r for r in await self.db.fetch_by_keys(self.store, self.statement, self.column, sorted(targets))
-            }
+            found = {r.nin: r for r in await self.db.fetch_by_keys(self.store, self.statement, self.column, sorted(targets))}
             answers = [found.get(r.replaced_by, r) if r is not None and r.replaced_by else r for r in answers]
         return [
             Redirected(answer, key) if answer is not None and answer.nin != key else answer
@@ -93,9 +91,7 @@ async def children_of(db: Database, parent_nin: str) -> list[Any]:
     responsibility = await db.fetch(
         PREG,
         select(RESPONSIBILITY).where(
-            or_(
-                RESPONSIBILITY.c.responsible_nin == parent_nin, db.in_keys(PREG, RESPONSIBILITY.c.child_nin, candidates)
-            )
+            or_(RESPONSIBILITY.c.responsible_nin == parent_nin, db.in_keys(PREG, RESPONSIBILITY.c.child_nin, candidates))
             if candidates
             else RESPONSIBILITY.c.responsible_nin == parent_nin
         ),

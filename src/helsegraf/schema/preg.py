@@ -125,11 +125,8 @@ class PersonPreg:
         """Return whose personal data this is: the person under the number now in use."""
         return str(self.row.nin) if self.row is not None else str(self.nin)
 
-    @personal(
-        IDENTITY,
-        description="The number now in use for the person: differs from nin when the number "
-        "asked for was replaced (a new fødselsnummer, or a duplicate merged into this person).",
-    )
+    @personal(IDENTITY, description="The number now in use for the person: differs from nin when the number "
+              "asked for was replaced (a new fødselsnummer, or a duplicate merged into this person).")
     def current_nin(self) -> str | None:
         """Return the person's current number."""
         return str(self.row.nin)

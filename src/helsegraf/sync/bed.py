@@ -121,9 +121,7 @@ class BedAdapter(Adapter):
                 return key, describe(exc)
 
         found: dict[str, Any] = {}
-        for part in await asyncio.gather(
-            *(search(searched[i : i + SEARCH_MAX]) for i in range(0, len(searched), SEARCH_MAX))
-        ):
+        for part in await asyncio.gather(*(search(searched[i : i + SEARCH_MAX]) for i in range(0, len(searched), SEARCH_MAX))):
             found.update(part)
         missing = [k for k in searched if k not in found] + single
         found.update(dict(await asyncio.gather(*(one(k) for k in missing))))

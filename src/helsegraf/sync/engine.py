@@ -347,9 +347,7 @@ class Engine:
         """Fetch pages and their documents ahead of the applier (one batch in flight)."""
         position = after
         while True:
-            entries = await self._call(
-                f"{feed} page after {position}", lambda: self.adapter.page(self.client, feed, position)
-            )
+            entries = await self._call(f"{feed} page after {position}", lambda: self.adapter.page(self.client, feed, position))
             entries = [e for e in entries if e.position > position]  # a page may repeat its first entry
             if not entries:
                 return
@@ -365,8 +363,8 @@ class Engine:
         previous = after
         for entry in batch.entries:
             if entry.position > previous + 1:
-                missing = (
-                    f"{previous + 1}..{entry.position - 1}" if entry.position - 1 > previous + 1 else str(previous + 1)
+                missing = f"{previous + 1}..{entry.position - 1}" if entry.position - 1 > previous + 1 else str(
+                    previous + 1
                 )
                 batch.skipped.setdefault(-entry.position, f"sequence gap: positions {missing} missing")
             previous = entry.position
@@ -405,9 +403,7 @@ class Engine:
             state.source_head = head
             with self.engine.begin() as conn:
                 write_state(conn, self.register, state)
-            raise RetryableError(
-                f"{feed}: the source's newest position {head} is behind the stored cursor {state.position}"
-            )
+            raise RetryableError(f"{feed}: the source's newest position {head} is behind the stored cursor {state.position}")
         state.source_head = head
         self.on_progress(self.register, feed, state.position, head)
         if head == state.position:
@@ -474,7 +470,9 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys:
     updates = [c for c in columns if c not in keys and c not in keep]
     names = ", ".join(f'"{c}"' for c in columns)
     conflict = ", ".join(f'"{k}"' for k in keys)
-    action = "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in updates) if updates else "DO NOTHING"
+    action = (
+        "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in updates) if updates else "DO NOTHING"
+    )
     if conn.dialect.name == "postgresql":
         stage = f"sync_stage_{table.name}"
         conn.exec_driver_sql(

@@ -118,16 +118,8 @@ def rows_of(person: pt.Person, rows: Rows) -> None:  # noqa: C901, PLR0912, PLR0
         raise ValueError(msg)
     stamps = [
         item.registeredAt
-        for part in (
-            person.status,
-            person.name,
-            person.gender,
-            person.birth,
-            person.addressProtection,
-            person.residentialAddress,
-            person.maritalStatus,
-            person.citizenship,
-        )  # fmt: skip
+        for part in (person.status, person.name, person.gender, person.birth, person.addressProtection,
+                     person.residentialAddress, person.maritalStatus, person.citizenship)  # fmt: skip
         for item in (part or [])
         if item.isValid and item.registeredAt is not None
     ]
@@ -194,9 +186,7 @@ def rows_of(person: pt.Person, rows: Rows) -> None:  # noqa: C901, PLR0912, PLR0
     for relation in person.familyRelation or []:
         role = relation.relatedPersonsRole.value if relation.relatedPersonsRole else None
         if relation.isValid and role in PARENT_ROLES and relation.relatedPerson:
-            rows.relations.append(
-                {"child_nin": current, "parent_nin": relation.relatedPerson, "role": PARENT_ROLES[role]}
-            )
+            rows.relations.append({"child_nin": current, "parent_nin": relation.relatedPerson, "role": PARENT_ROLES[role]})
     for responsibility in person.parentalResponsibility or []:
         if responsibility.isValid and responsibility.responsible and responsibility.responsibilityType:
             rows.responsibility.append({
@@ -232,12 +222,8 @@ class PregAdapter(Adapter):
             return
         response = await client.post(
             self.source.token_url,
-            data={
-                "grant_type": "client_credentials",
-                "client_id": self.source.client_id,
-                "client_secret": self.source.client_secret or "",
-                "scope": self.source.scope,
-            },  # fmt: skip
+            data={"grant_type": "client_credentials", "client_id": self.source.client_id,
+                  "client_secret": self.source.client_secret or "", "scope": self.source.scope},  # fmt: skip
         )
         if response.status_code != 200:  # noqa: PLR2004 - OK
             check(response, "HelseID token")
@@ -363,9 +349,7 @@ class PregAdapter(Adapter):
             upsert(conn, table, _unique(found, *keys), keys)
         table = Person.__table__
         for old, current in dict(rows.redirects).items():
-            conn.execute(
-                update(table).where(and_(table.c.nin == old, table.c.nin != current)).values(replaced_by=current)
-            )
+            conn.execute(update(table).where(and_(table.c.nin == old, table.c.nin != current)).values(replaced_by=current))
         return len(persons)
 
 

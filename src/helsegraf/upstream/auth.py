@@ -64,10 +64,6 @@ class TokenIssuer:
         self._tokens[token] = time.monotonic() + TOKEN_LIFETIME_S
         self.issued += 1
         return JSONResponse(
-            {
-                "access_token": token,
-                "token_type": "Bearer",
-                "expires_in": TOKEN_LIFETIME_S,
-                "scope": str(form.get("scope", "")),
-            }  # fmt: skip
+            {"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME_S,
+             "scope": str(form.get("scope", ""))}  # fmt: skip
         )

@@ -238,11 +238,7 @@ class PregSource:
             ]
         if record.guardians:
             doc["guardianshipOrFuturePowerOfAttorney"] = [
-                {
-                    **valid,
-                    "guardianshipType": kind,
-                    "guardian": {"identificationNumber": nin, "guardianshipScope": scope},
-                }
+                {**valid, "guardianshipType": kind, "guardian": {"identificationNumber": nin, "guardianshipScope": scope}}
                 for nin, kind, scope in record.guardians
             ]
         return doc
