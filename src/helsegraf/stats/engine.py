@@ -305,6 +305,8 @@ class Engine:
         self.hpr_keys = KeyParameters.of(secret, "hpr")
         self._lists: dict[date, dict[int, _List]] = {}
         self._gps: dict[date, list[tuple[int, int, str]]] = {}
+        # Per date: listed persons per list with their key sums (one scan serves persons and list sizes).
+        self._per_list: dict[date, list[tuple[int, dict[Dimension, str], int, int]]] = {}
 
     async def table(self, request: TableRequest, today: date) -> Table:
         """Make a table."""
@@ -354,6 +356,13 @@ class Engine:
         self._lists[on], self._gps[on] = lists, [g for g in gps if g[0] in lists]
         return lists
 
+    async def per_list(self, on: date) -> list[tuple[int, dict[Dimension, str], int, int]]:
+        """Return (list, {}, listed persons, their key sum) for every list at a date (read once per date)."""
+        cached = self._per_list.get(on)
+        if cached is None:
+            cached = self._per_list[on] = await sql.listed_persons(self.db, self.flr_keys, on, (), None)
+        return cached
+
     async def _persons(self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]) -> None:
         lists = await self.lists(on)
         f = request.filter
@@ -361,7 +370,10 @@ class Engine:
         chosen = [x for x in lists.values() if all(f.allows(d, x.value(d)) for d in LIST_DIMENSIONS
                                                     if d in f.dimensions())]  # fmt: skip
         only = [x.id for x in chosen] if len(chosen) < len(lists) else None
-        grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, only)
+        if not person_dims and only is None:
+            grouped = await self.per_list(on)
+        else:
+            grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, only)
         # cell -> measure -> [count, key sum]; each cell gathers its own records' keys.
         sums: dict[Any, dict[Measure, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
         wanted = [m for m in request.measures if m in PERSON_MEASURES]
@@ -374,9 +386,7 @@ class Engine:
             attributes = {d: x.value(d) for d in LIST_DIMENSIONS} | person
             for cell in _cells_of(values, attributes):
                 for measure in wanted:
-                    if measure is Measure.LISTED_PERSONS_WITH_GP and not x.has_gp:
-                        continue
-                    if measure is Measure.LISTED_PERSONS_WITHOUT_GP and x.has_gp:
+                    if not _on_list_of(measure, x):
                         continue
                     total = sums[cell][measure]
                     total[0] += n
@@ -392,7 +402,7 @@ class Engine:
         lists = await self.lists(on)
         wanted = [m for m in request.measures if m in LIST_MEASURES]
         if Measure.FREE_PLACES in wanted:
-            for contract_id, size in await sql.list_sizes(self.db, on):
+            for contract_id, _person, size, _keys in await self.per_list(on):
                 if contract_id in lists:
                     lists[contract_id].size = size
         if Measure.LISTS_VACANT_OVER_A_YEAR in wanted:
@@ -463,6 +473,15 @@ class Engine:
             else:
                 count, key_sum = grouped.get(code, (0, 0))
             by_measure[Measure.HEALTH_PERSONNEL] = publish(count, key_sum)
+
+
+def _on_list_of(measure: Measure, x: _List) -> bool:
+    """Tell whether persons on a list count for a person measure (with a fixed GP, without, or either)."""
+    if measure is Measure.LISTED_PERSONS_WITH_GP:
+        return x.has_gp
+    if measure is Measure.LISTED_PERSONS_WITHOUT_GP:
+        return not x.has_gp
+    return True
 
 
 def _passes(f: Filter, x: _List) -> bool:
