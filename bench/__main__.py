@@ -1,4 +1,4 @@
-"""Run helsegraf's benchmarks: `python -m bench all|report|profile|seed|graph|load|federation|app|log|stats [--persons N]`.
+"""Run helsegraf's benchmarks: `python -m bench all|report|profile|seed|graph|load|federation|app|log|stats`.
 
 Every command seeds (once) and uses a nation of its own in PostgreSQL at HELSEGRAF_BENCH_POSTGRES_URL
 (default postgresql://postgres@127.0.0.1:5432/test, whose server gets a database per nation size),
@@ -114,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     log.add_argument("--concurrency", type=_positive, default=8, help="writers at once under load (default 8)")
     log.add_argument("--duration", type=_seconds, default=10, help="seconds of load each way (default 10)")
     stats = sub.add_parser("stats", help="the key-figure table and SSB 12005 for all municipalities on PostgreSQL",
-                           description="Seed a nation and time statistics { keyFigures } and { ssb12005 }.")  # fmt: skip
+                           description="Seed a nation; time statistics { keyFigures } and { ssb12005 }.")  # fmt: skip
     _persons(stats)
     stats.add_argument("--runs", type=_positive, default=5, help="timed requests per table and date (default 5)")
     return parser

@@ -70,7 +70,7 @@ async def _measure(settings: Settings, runs: int) -> dict[str, Any]:
                     response = await client.post("/graphql", json={"query": query, "variables": {"at": at}},
                                                  headers=headers)  # fmt: skip
                     body = response.json()
-                    if response.status_code != 200 or body.get("errors"):  # noqa: PLR2004
+                    if response.status_code != 200 or body.get("errors"):
                         raise SystemExit(f"{name} failed: {str(body)[:500]}")
                     if i:  # the first run warms the pools and caches
                         times.append(float(response.headers["server-timing"].split("dur=", 1)[1].split(",", 1)[0]))
