@@ -113,10 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     log.add_argument("--rows", type=_positive, default=1, help="persons per write (default 1)")
     log.add_argument("--concurrency", type=_positive, default=8, help="writers at once under load (default 8)")
     log.add_argument("--duration", type=_seconds, default=10, help="seconds of load each way (default 10)")
-    stats = sub.add_parser("stats", help="the key-figure table and SSB 12005 for all municipalities on PostgreSQL",
-                           description="Seed a nation; time statistics { keyFigures } and { ssb12005 }.")  # fmt: skip
-    _persons(stats)
-    stats.add_argument("--runs", type=_positive, default=5, help="timed requests per table and date (default 5)")
+    _stats(sub)
     scale = sub.add_parser("log-scale", help="a person's own access log read from a national-scale log",
                            description="Fill (once) a partitioned access log and time `me { accessLog }` on it, "
                            "and the write path beside an empty log.")  # fmt: skip
@@ -127,6 +124,13 @@ def _parser() -> argparse.ArgumentParser:
     scale.add_argument("--runs", type=_positive, default=200, help="requests each way (default 200)")
     _versions(sub)
     return parser
+
+
+def _stats(sub: Any) -> None:
+    stats = sub.add_parser("stats", help="the key-figure table and SSB 12005 for all municipalities on PostgreSQL",
+                           description="Seed a nation; time statistics { keyFigures } and { ssb12005 }.")  # fmt: skip
+    _persons(stats)
+    stats.add_argument("--runs", type=_positive, default=5, help="timed requests per table and date (default 5)")
 
 
 def _versions(sub: Any) -> None:
