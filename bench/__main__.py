@@ -113,7 +113,6 @@ def _parser() -> argparse.ArgumentParser:
     log.add_argument("--rows", type=_positive, default=1, help="persons per write (default 1)")
     log.add_argument("--concurrency", type=_positive, default=8, help="writers at once under load (default 8)")
     log.add_argument("--duration", type=_seconds, default=10, help="seconds of load each way (default 10)")
-    _stats(sub)
     scale = sub.add_parser("log-scale", help="a person's own access log read from a national-scale log",
                            description="Fill (once) a partitioned access log and time `me { accessLog }` on it, "
                            "and the write path beside an empty log.")  # fmt: skip
@@ -122,8 +121,13 @@ def _parser() -> argparse.ArgumentParser:
     scale.add_argument("--probe", type=_positive, default=2_000,
                        help="entries of the sample citizen whose log is read (default 2,000)")  # fmt: skip
     scale.add_argument("--runs", type=_positive, default=200, help="requests each way (default 200)")
-    _versions(sub)
+    _versions_and_stats(sub)
     return parser
+
+
+def _versions_and_stats(sub: Any) -> None:
+    _versions(sub)
+    _stats(sub)
 
 
 def _stats(sub: Any) -> None:

@@ -13,10 +13,12 @@ their own. Counts of lists, GPs, listetak and free places are public in FLR and 
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
+from functools import cached_property
 from itertools import product
 from typing import TYPE_CHECKING, Any, Final
 
@@ -114,8 +116,9 @@ class Filter:
     gp_specialist: bool | None = None
     categories: tuple[str, ...] | None = None
 
-    def dimensions(self) -> list[Dimension]:
-        """Return the dimensions this filter restricts."""
+    @cached_property
+    def restricted(self) -> tuple[Dimension, ...]:
+        """Return the dimensions this filter restricts (computed once: every list and group asks)."""
         named = {
             Dimension.COUNTY: self.counties, Dimension.MUNICIPALITY: self.municipalities,
             Dimension.AGE_GROUP: self.age_groups, Dimension.GENDER: self.genders,
@@ -123,7 +126,7 @@ class Filter:
             Dimension.OPEN_LIST: self.open_list, Dimension.GP_SPECIALITY: self.gp_specialist,
             Dimension.HEALTH_PERSONNEL_CATEGORY: self.categories,
         }  # fmt: skip
-        return [d for d, v in named.items() if v is not None]
+        return tuple(d for d, v in named.items() if v is not None)
 
     def allows(self, dimension: Dimension, value: str) -> bool:  # noqa: PLR0911 - one case per dimension
         """Tell whether a dimension value passes the filter."""
@@ -191,7 +194,7 @@ def validate(request: TableRequest) -> None:  # noqa: C901 - one check per rule,
         raise StatisticsInputError("by: a dimension is named twice")
     if Dimension.COUNTY in request.by and Dimension.MUNICIPALITY in request.by:
         raise StatisticsInputError("by: COUNTY and MUNICIPALITY together: a municipality lies in one county")
-    for dimension in (*request.by, *request.filter.dimensions()):
+    for dimension in (*request.by, *request.filter.restricted):
         for measure in request.measures:
             if dimension not in ALLOWED[measure]:
                 where = "by" if dimension in request.by else "filter"
@@ -307,6 +310,8 @@ class Engine:
         self._gps: dict[date, list[tuple[int, int, str]]] = {}
         # Per date: listed persons per list with their key sums (one scan serves persons and list sizes).
         self._per_list: dict[date, list[tuple[int, dict[Dimension, str], int, int]]] = {}
+        self._gp_attributes: dict[date, tuple[dict[int, str], set[int]]] = {}
+        self._recent: dict[date, set[int]] = {}
 
     async def table(self, request: TableRequest, today: date) -> Table:
         """Make a table."""
@@ -366,9 +371,9 @@ class Engine:
     async def _persons(self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]) -> None:
         lists = await self.lists(on)
         f = request.filter
-        person_dims = [d for d in (Dimension.AGE_GROUP, Dimension.GENDER) if d in request.by or d in f.dimensions()]
+        person_dims = [d for d in (Dimension.AGE_GROUP, Dimension.GENDER) if d in request.by or d in f.restricted]
         chosen = [x for x in lists.values() if all(f.allows(d, x.value(d)) for d in LIST_DIMENSIONS
-                                                    if d in f.dimensions())]  # fmt: skip
+                                                    if d in f.restricted)]  # fmt: skip
         only = [x.id for x in chosen] if len(chosen) < len(lists) else None
         if not person_dims and only is None:
             grouped = await self.per_list(on)
@@ -381,7 +386,7 @@ class Engine:
             x = lists.get(contract_id)
             if x is None or (only is not None and not _passes(f, x)):
                 continue
-            if not all(f.allows(d, person[d]) for d in person_dims if d in f.dimensions()):
+            if not all(f.allows(d, person[d]) for d in person_dims if d in f.restricted):
                 continue
             attributes = {d: x.value(d) for d in LIST_DIMENSIONS} | person
             for cell in _cells_of(values, attributes):
@@ -406,7 +411,7 @@ class Engine:
                 if contract_id in lists:
                     lists[contract_id].size = size
         if Measure.LISTS_VACANT_OVER_A_YEAR in wanted:
-            for contract_id in await sql.had_gp_within_a_year(self.db, on):
+            for contract_id in await self.had_gp_within_a_year(on):
                 if contract_id in lists:
                     lists[contract_id].gp_within_a_year = True
         totals: dict[Any, dict[Measure, int]] = defaultdict(lambda: defaultdict(int))
@@ -430,13 +435,28 @@ class Engine:
             for measure in wanted:
                 by_measure[measure] = totals[cell][measure] if cell in totals else 0
 
+    async def had_gp_within_a_year(self, on: date) -> set[int]:
+        """Return the lists that had a fastlege at some time in the year up to a date (read once per date)."""
+        if on not in self._recent:
+            self._recent[on] = set(await sql.had_gp_within_a_year(self.db, on))
+        return self._recent[on]
+
     async def gp_attributes(self, on: date) -> tuple[dict[int, str], set[int]]:
         """Return the GPs' genders (PREG, through their HPR nin) and the specialists in general medicine."""
+        cached = self._gp_attributes.get(on)
+        if cached is None:
+            await self.lists(on)
+            numbers = sorted({hpr for _c, hpr, relationship in self._gps[on] if relationship in sql.GP_RELATIONSHIPS})
+            specialists, genders = await asyncio.gather(
+                sql.gp_specialists(self.db, numbers, on), sql.genders_of_personnel(self.db, numbers)
+            )
+            cached = self._gp_attributes[on] = (genders, specialists)
+        return cached
+
+    async def prefetch(self, on: date) -> None:
+        """Read what the key figures need at a date at once: FLR's scan beside HPR's and PREG's look-ups."""
         await self.lists(on)
-        numbers = sorted({hpr for _c, hpr, relationship in self._gps[on] if relationship in sql.GP_RELATIONSHIPS})
-        specialists = await sql.gp_specialists(self.db, numbers, on)
-        genders = await sql.genders_of_personnel(self.db, numbers)
-        return genders, specialists
+        await asyncio.gather(self.per_list(on), self.gp_attributes(on), self.had_gp_within_a_year(on))
 
     async def _gp_measures(self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]) -> None:
         lists = await self.lists(on)
@@ -450,7 +470,7 @@ class Engine:
                 continue
             person = {Dimension.GENDER: genders.get(hpr, UNKNOWN),
                       Dimension.GP_SPECIALITY: _yes(hpr in specialists)}  # fmt: skip
-            if not all(f.allows(d, v) for d, v in person.items() if d in f.dimensions()):
+            if not all(f.allows(d, v) for d, v in person.items() if d in f.restricted):
                 continue
             for cell in _cells_of(values, {d: x.value(d) for d in LIST_DIMENSIONS} | person):
                 for measure in wanted:
@@ -485,7 +505,7 @@ def _on_list_of(measure: Measure, x: _List) -> bool:
 
 
 def _passes(f: Filter, x: _List) -> bool:
-    return all(f.allows(d, x.value(d)) for d in LIST_DIMENSIONS if d in f.dimensions())
+    return all(f.allows(d, x.value(d)) for d in LIST_DIMENSIONS if d in f.restricted)
 
 
 def _vacant_over_a_year(x: _List, on: date) -> bool:
