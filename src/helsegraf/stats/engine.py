@@ -204,9 +204,7 @@ def validate(request: TableRequest) -> None:  # noqa: C901 - one check per rule,
                     f"({measure.value} by {dimension.value}); {measure.name} takes {allowed}"
                 )
     f = request.filter
-    for name, values, limit in (("county", f.counties, None), ("municipality", f.municipalities, None),
-                                ("category", f.categories, None)):  # fmt: skip
-        del limit
+    for name, values in (("county", f.counties), ("municipality", f.municipalities), ("category", f.categories)):
         for value in values or ():
             if not (value.isascii() and value.isalnum() and len(value) <= 4):  # noqa: PLR2004 - code lengths
                 raise StatisticsInputError(f"filter.{name}: {value[:20]!r} is not a {name} code")
