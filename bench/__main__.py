@@ -121,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser per comm
     scale.add_argument("--probe", type=_positive, default=2_000,
                        help="entries of the sample citizen whose log is read (default 2,000)")  # fmt: skip
     scale.add_argument("--runs", type=_positive, default=200, help="requests each way (default 200)")
-    _versions(sub)
+    _versions_and_stats(sub)
     hostile = sub.add_parser("hostile", help="good traffic's throughput and the worker's memory under attack",
                              description="Good traffic alone, then beside refused documents, fan-out fragments, "
                              "1 MB heads and stalled connections (bench/hostile.py).")  # fmt: skip
@@ -135,6 +135,18 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser per comm
     hostile.add_argument("--rounds", type=_positive, default=3,
                          help="alternating rounds that share --duration on each side (default 3)")  # fmt: skip
     return parser
+
+
+def _versions_and_stats(sub: Any) -> None:
+    _versions(sub)
+    _stats(sub)
+
+
+def _stats(sub: Any) -> None:
+    stats = sub.add_parser("stats", help="the key-figure table and SSB 12005 for all municipalities on PostgreSQL",
+                           description="Seed a nation; time statistics { keyFigures } and { ssb12005 }.")  # fmt: skip
+    _persons(stats)
+    stats.add_argument("--runs", type=_positive, default=5, help="timed requests per table and date (default 5)")
 
 
 def _versions(sub: Any) -> None:
@@ -180,6 +192,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Any, argparse.Namespace], None]]] = {
         "hostile",
         lambda m, a: m.run(a.persons, a.duration, a.concurrency, a.attackers, a.stalled, a.refusal_delay_ms, a.rounds),
     ),
+    "stats": ("stats", lambda m, a: m.run(a.persons, a.runs)),
 }
 
 
