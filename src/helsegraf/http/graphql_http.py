@@ -13,7 +13,7 @@ import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from graphql import OperationType
@@ -187,6 +187,21 @@ class ReleaseRefusedError(Exception):
     """Raised by a finisher when the response may not leave (e.g. the access log cannot be written)."""
 
 
+SINGLE_HEADERS: Final = (b"authorization", b"x-request-id", b"x-purpose")
+
+
+def _one_of_each(request: Request) -> None:
+    """Refuse a request that sends a header the answer depends on twice: which one counts would be a guess.
+
+    (A proxy and a client that each add an Authorization or X-Purpose would otherwise decide, silently,
+    whose token is honoured or which purpose is logged.)
+    """
+    names = [name.lower() for name, _ in request.headers.raw]
+    for header in SINGLE_HEADERS:
+        if names.count(header) > 1:
+            raise RequestError(f"send the {header.decode().title()} header once")
+
+
 class GraphQLEndpoint:
     """The /graphql endpoint of one schema."""
 
@@ -228,6 +243,7 @@ class GraphQLEndpoint:
                 )
             if request.method not in {"GET", "POST"}:
                 raise RequestError("use GET or POST", status=405, Allow="GET, POST")  # noqa: TRY301 - one error path
+            _one_of_each(request)
             params = await read_params(request, self.limits.max_body_bytes)
             request.state.operation = params["operationName"]
             return await self._execute(request, request_id, params, media)
