@@ -66,6 +66,7 @@ class Guard:
 
     principal: Principal
     children: Mapping[str, bool] = field(default_factory=dict)
+    own_numbers: frozenset[str] = frozenset()  # the citizen's numbers: the token's pid and the one now in use
     redactions: list[dict[str, Any]] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
     _scope_grounds: dict[Requirement, str | None] = field(default_factory=dict)
@@ -99,7 +100,7 @@ class Guard:
 
     def _judge_relation(self, requirement: Requirement, subject: Subject | None) -> tuple[str | None, str]:
         """Decide by the citizen's relation to the person: themself, or a child of theirs under 16."""
-        if subject is not None and subject == self.principal.pid:
+        if subject is not None and (subject == self.principal.pid or subject in self.own_numbers):
             return None, SELF_GROUNDS
         if requirement.self_access == SELF_OR_PARENT and isinstance(subject, str) and subject in self.children:
             if (requirement.address or requirement.location) and self.children[subject]:
