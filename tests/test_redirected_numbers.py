@@ -37,7 +37,8 @@ async def redirected(empty_database_url: str, tmp_path):
     before = f"before-{uuid.uuid4().hex}"
     await graph.data("query($n: ID!) { person(nin: $n) { name { full } } }", {"n": old}, **{"x-purpose": before})
     with engine.begin() as conn:  # what the sync engine does on ChangeInNorwegianIdentificationNumber
-        columns = [c for c in conn.execute(text("SELECT * FROM preg_person LIMIT 0")) if c != "nin"]
+        names = list(conn.execute(text("SELECT * FROM preg_person LIMIT 0")).keys())
+        columns = [c for c in names if c != "nin"]
         listed = ", ".join(columns)
         conn.execute(text(f"INSERT INTO preg_person (nin, {listed}) SELECT :new, {listed} FROM preg_person "
                           "WHERE nin = :old"), {"new": new, "old": old})  # fmt: skip
