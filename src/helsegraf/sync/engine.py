@@ -366,7 +366,7 @@ class Engine:
                 missing = f"{previous + 1}..{entry.position - 1}" if entry.position - 1 > previous + 1 else str(
                     previous + 1
                 )
-                batch.skipped.setdefault(-entry.position, f"sequence gap: positions {missing} missing")
+                batch.skipped.setdefault(-(previous + 1), f"sequence gap: positions {missing} missing")
             previous = entry.position
 
     def _apply(self, batch: Batch, state: FeedState) -> int:
