@@ -465,3 +465,54 @@ async def test_killing_sync_at_any_batch_and_restarting_gives_the_same_database(
                 if table.endswith("_sync_cursor"):  # times differ between runs; positions and counts may not
                     rows, expected = ([r[:4] + r[6:] for r in rs] for rs in (rows, expected))
                 assert rows == expected, (crash_at, table)
+
+
+async def test_an_unreachable_source_keeps_the_graph_answering_with_lag_growing(rig: Rig) -> None:
+    """/readyz says which register is degraded (ready or not, by setting); /metrics has lag, cursor, errors."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from helsegraf.authz.tokens import mint  # noqa: PLC0415
+    from helsegraf.config import HttpSettings  # noqa: PLC0415
+    from helsegraf.http.app import create_app  # noqa: PLC0415
+
+    url = _whole_nation(rig)
+    await rig.sync_once(url)
+    rig.upstream.preg_faults.down = True
+    [preg] = [e for e in rig.engines(url, max_attempts=2) if e.register == "preg"]
+    stop = asyncio.Event()
+    follower = asyncio.create_task(preg.follow(0.05, stop, lambda _e: None))
+    await asyncio.sleep(1.2)
+    stop.set()
+    await follower
+    preg.close()
+    assert preg.errors["source"] >= 2
+
+    person = next(iter(rig.upstream.preg.people.values())).row  # type: ignore[union-attr]
+    answers = {}
+    for ready_while_lagging in (True, False):
+        settings = Settings(home=rig.tmp, database_url=url,
+                            http=replace(HttpSettings(), max_lag_s=1, ready_while_lagging=ready_while_lagging))  # fmt: skip
+        app = create_app(settings)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://graph") as client:
+            headers = {"authorization": f"Bearer {mint(rig.tmp, role='admin')}"}
+            query = "query($n: ID!) { person(nin: $n) { name { family } } registers { name lag } }"
+            first = (await client.post("/graphql", json={"query": query, "variables": {"n": person["nin"]}},
+                                       headers=headers)).json()  # fmt: skip
+            await asyncio.sleep(0.3)
+            second = (await client.post("/graphql", json={"query": query, "variables": {"n": person["nin"]}},
+                                        headers=headers)).json()  # fmt: skip
+            ready = await client.get("/readyz")
+            metrics = (await client.get("/metrics")).text
+        await app.state.db.dispose()
+        answers[ready_while_lagging] = ready
+        assert first["data"]["person"]["name"]["family"] == person["family_name"]
+        lag = {r["name"]: r["lag"] for r in first["data"]["registers"]}
+        later = {r["name"]: r["lag"] for r in second["data"]["registers"]}
+        assert lag["preg"] > 1 and later["preg"] > lag["preg"]
+    assert answers[True].status_code == 200 and answers[True].json()["status"] == "degraded"
+    assert set(answers[True].json()["degraded"]) == {"preg", "bed"}
+    assert answers[False].status_code == 503 and "preg" in answers[False].json()["degraded"]
+    assert 'helsegraf_sync_lag_seconds{register="preg"}' in metrics
+    assert f'helsegraf_sync_cursor{{feed="events",register="preg"}} {float(rig.upstream.preg.latest)}' in metrics  # type: ignore[union-attr]
+    errors = next(line for line in metrics.splitlines() if line.startswith('helsegraf_sync_errors{register="preg"}'))
+    assert float(errors.split()[-1]) >= 2

@@ -38,6 +38,7 @@ def sync_tables(register: str) -> None:
         sa.Column("last_change_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("applied", sa.BigInteger(), nullable=False),
         sa.Column("skipped", sa.BigInteger(), nullable=False),
+        sa.Column("errors", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("feed", name=op.f(f"pk_{register}_sync_cursor")),
     )
     op.create_table(

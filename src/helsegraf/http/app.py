@@ -8,6 +8,7 @@ import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -43,6 +44,7 @@ from helsegraf.http.samples import Samples
 from helsegraf.http.trusted import TrustedDocuments
 from helsegraf.registers import AUDIT, REGISTERS
 from helsegraf.schema.assembly import build_schema
+from helsegraf.sync.freshness import freshness, refresh_metrics
 
 READY_TIMEOUT = 2.0
 log = logging.getLogger("helsegraf.errors")
@@ -119,17 +121,36 @@ def create_app(settings: Settings | None = None) -> Starlette:
         stores = sorted({*settings.registers, AUDIT})
         results = dict(zip(stores, await asyncio.gather(*(_ping(db, s) for s in stores)), strict=True))
         ready = all(results.values())
-        body = {
+        body: dict[str, Any] = {
             "status": "ready" if ready else "unavailable",
             "stores": {k: "up" if v else "down" for k, v in results.items()},
         }
+        # A synced register whose source has been out of reach (or far ahead) for longer than allowed is
+        # degraded: the graph still answers from what it has; HELSEGRAF_READY_WHILE_LAGGING=0 makes it unready.
+        lagging = {
+            f.name: round(f.lag_seconds, 1)
+            for f in await freshness(db, [r for r in sorted(settings.registers) if results.get(r)])
+            if f.synced and (f.lag_seconds is None or f.lag_seconds > http.max_lag_s)
+        }
+        if lagging:
+            body["degraded"] = lagging
+            if ready:
+                body["status"] = "degraded"
+            if not http.ready_while_lagging:
+                ready = False
         return JSONResponse(body, status_code=200 if ready else 503)
+
+    metrics = metrics_endpoint(db.read_pools())
+
+    async def metrics_with_sync(request: Request) -> Response:
+        await refresh_metrics(db, sorted(settings.registers))
+        return await metrics(request)  # type: ignore[no-any-return]
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/metrics", metrics_endpoint(db.read_pools())),
+        Route("/metrics", metrics_with_sync),
         *([Mount(MOUNT, GraphiQLAssets())] if http.graphiql else []),
         *frontend,
     ]

@@ -181,6 +181,7 @@ class FeedState:
     last_change_at: datetime | None = None
     applied: int = 0
     skipped: int = 0
+    errors: int = 0
 
 
 @dataclass
@@ -250,7 +251,7 @@ def read_states(conn: Connection, register: str, feeds: Sequence[str]) -> dict[s
         if row.feed in states:
             states[row.feed] = FeedState(
                 row.feed, row.position, row.source_head, _aware(row.last_synced_at), _aware(row.last_change_at),
-                row.applied, row.skipped,
+                row.applied, row.skipped, row.errors,
             )  # fmt: skip
     return states
 
@@ -266,7 +267,7 @@ def write_state(conn: Connection, register: str, state: FeedState) -> None:
     values = {
         "cursor": str(state.position), "position": state.position, "source_head": state.source_head,
         "last_synced_at": state.last_synced_at, "last_change_at": state.last_change_at,
-        "applied": state.applied, "skipped": state.skipped,
+        "applied": state.applied, "skipped": state.skipped, "errors": state.errors,
     }  # fmt: skip
     updated = conn.execute(table.update().where(table.c.feed == state.feed).values(**values)).rowcount
     if not updated:
@@ -301,6 +302,7 @@ class Engine:
         self.status = Status()
         self.errors: dict[str, int] = {}
         self._authenticated = False
+        self._state: FeedState | None = None
 
     def close(self) -> None:
         """Release the database connections."""
@@ -314,6 +316,8 @@ class Engine:
     def _error(self, kind: str, message: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
         self.status.errors += 1
+        if self._state is not None:
+            self._state.errors += 1  # stored with the feed's next cursor write (for /metrics)
         log.warning("sync %s: %s", self.register, message, extra={"register": self.register, "kind": kind})
 
     async def _call(self, what: str, call: Callable[[], Any]) -> Any:  # noqa: ANN401 - the adapter's result
@@ -394,8 +398,19 @@ class Engine:
             self._error("skipped", f"{batch.feed} entry {abs(position)} skipped: {reason}")
         return written
 
+    def _persist_errors(self) -> None:
+        """Store the error count of the feed that failed (its position is left as it was)."""
+        state = self._state
+        if state is None:
+            return
+        with contextlib.suppress(Exception), self.engine.begin() as conn:
+            stored = read_states(conn, self.register, [state.feed])[state.feed]
+            stored.errors = max(stored.errors, state.errors)
+            write_state(conn, self.register, stored)
+
     async def run_feed(self, feed: str, state: FeedState) -> None:
         """Bring one feed up to the source's head."""
+        self._state = state
         head = await self._call(f"{feed} head", lambda: self.adapter.head(self.client, feed))
         if head < state.position:
             # The source went back in time (restored from a backup, or a different source): applying
@@ -440,9 +455,11 @@ class Engine:
             except RetryableError as exc:
                 self._error("source", str(exc))
                 delay = max(interval_s, self.backoff.next_delay(exc.retry_after))
+                self._persist_errors()
             except SyncError as exc:
                 self._error("source", str(exc))
                 delay = max(interval_s, self.backoff.next_delay())
+                self._persist_errors()
             on_status(self)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
