@@ -1,4 +1,4 @@
-"""Run helsegraf's benchmarks: `python -m bench all|report|profile|seed|graph|load|federation|app|log [--persons N]`.
+"""Run helsegraf's benchmarks: `python -m bench <command> [--persons N]` (commands: `COMMANDS` below).
 
 Every command seeds (once) and uses a nation of its own in PostgreSQL at HELSEGRAF_BENCH_POSTGRES_URL
 (default postgresql://postgres@127.0.0.1:5432/test, whose server gets a database per nation size),
@@ -113,7 +113,33 @@ def _parser() -> argparse.ArgumentParser:
     log.add_argument("--rows", type=_positive, default=1, help="persons per write (default 1)")
     log.add_argument("--concurrency", type=_positive, default=8, help="writers at once under load (default 8)")
     log.add_argument("--duration", type=_seconds, default=10, help="seconds of load each way (default 10)")
+    scale = sub.add_parser("log-scale", help="a person's own access log read from a national-scale log",
+                           description="Fill (once) a partitioned access log and time `me { accessLog }` on it, "
+                           "and the write path beside an empty log.")  # fmt: skip
+    scale.add_argument("--rows", type=_positive, default=20_000_000, help="generated entries (default 20,000,000)")
+    scale.add_argument("--months", type=_positive, default=24, help="months they span (default 24)")
+    scale.add_argument("--probe", type=_positive, default=2_000,
+                       help="entries of the sample citizen whose log is read (default 2,000)")  # fmt: skip
+    scale.add_argument("--runs", type=_positive, default=200, help="requests each way (default 200)")
+    _versions(sub)
     return parser
+
+
+def _versions(sub: Any) -> None:
+    about = ("Measure this checkout's helsegraf and another worktree's (its own .venv and nation) against the "
+             "hand-written baseline in alternating rounds with wrk.")  # fmt: skip
+    versions = sub.add_parser("versions", help="this checkout beside another commit's, each against the baseline",
+                              description=about)  # fmt: skip
+    _persons(versions)
+    versions.add_argument("--tree", required=True, help="the other checkout (a git worktree with a .venv)")
+    versions.add_argument("--duration", type=_seconds, default=10, help="seconds per measurement (default 10)")
+    versions.add_argument("--rounds", type=_positive, default=3, help="alternating rounds per scenario (default 3)")
+    versions.add_argument("--workers", type=_positive, default=2, help="worker processes of every server (default 2)")
+    versions.add_argument("--concurrency", type=_counts, default=[1, 8],
+                          help="requests in flight, comma-separated (default 1,8)")  # fmt: skip
+    versions.add_argument("--patients", type=_sizes, default=[1, 100, 1000], dest="sizes",
+                          help="patients per request, comma-separated (default 1,100,1000)")  # fmt: skip
+    versions.add_argument("--warmup", type=_seconds, default=3, help="seconds of load per side first (default 3)")
 
 
 def _report(module: Any, args: argparse.Namespace) -> None:
@@ -124,6 +150,7 @@ def _report(module: Any, args: argparse.Namespace) -> None:
 
 
 SUITE_OPTIONS = ("duration", "rounds", "workers", "concurrency", "sizes", "warmup", "threads", "integrator_only")
+VERSION_OPTIONS = ("duration", "rounds", "workers", "concurrency", "sizes", "warmup")
 # Each command: the bench module that runs it (imported only when asked for) and how it is called.
 COMMANDS: dict[str, tuple[str, Callable[[Any, argparse.Namespace], None]]] = {
     "all": ("suite", lambda m, a: m.run(a.persons, {k: getattr(a, k) for k in SUITE_OPTIONS})),
@@ -133,7 +160,9 @@ COMMANDS: dict[str, tuple[str, Callable[[Any, argparse.Namespace], None]]] = {
     "graph": ("graph", lambda m, a: m.run(a.persons, a.single_runs, a.batch_runs)),
     "load": ("load", lambda m, a: m.run(a.persons, a.duration, a.single_rate, a.hundred_rate, a.workers)),
     "log": ("log", lambda m, a: m.run(a.runs, a.rows, a.concurrency, a.duration)),
+    "log-scale": ("log_scale", lambda m, a: m.run(a.rows, a.months, a.probe, a.runs)),
     "app": ("app", lambda m, a: m.run(a.runs)),
+    "versions": ("versions", lambda m, a: m.run(a.persons, a.tree, {k: getattr(a, k) for k in VERSION_OPTIONS})),
     "federation": ("federation", lambda m, a: m.run(a.persons, a.runs)),
 }
 

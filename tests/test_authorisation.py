@@ -28,7 +28,10 @@ FIELD_SCOPES: dict[tuple[str, str], str] = {
     ("Person", "healthPersonnel"): "hpr:extended", ("Person", "accessLog"): "audit:read",
     ("HealthPersonnel", "nin"): "hpr:extended", ("HealthPersonnel", "birthDate"): "hpr:extended",
     ("HealthPersonnel", "person"): "hpr:extended", ("GpContract", "patients"): "flr:patient-list",
-    ("Query", "statistics"): "stats:read",
+    ("HealthPersonnel", "gender"): "hpr:extended", ("HealthPersonnel", "deathDate"): "hpr:extended",
+    ("HealthPersonnel", "lacksNin"): "hpr:extended", ("HealthPersonnel", "alternativeIds"): "hpr:extended",
+    ("HealthPersonnel", "administrativeReactions"): "hpr:extended",
+    ("Query", "statistics"): "stats:read", ("Query", "statisticsQueryLog"): "audit:read",
 }  # fmt: skip
 # A citizen sees these on their own record (and, but for the access log, their children's under 16).
 SELF_FIELDS = {f for (t, f) in FIELD_SCOPES if t == "Person"}
@@ -36,7 +39,7 @@ PARENT_FIELDS = SELF_FIELDS - {"accessLog"}
 PUBLIC = {
     "Person": {"nin"},
     "HealthPersonnel": {"hprNumber", "name", "approvals", "approvalHistory", "authorization", "gpContracts",
-                        "gpPeriods", "communicationParties"},
+                        "gpPeriods", "communicationParties", "lastChanged", "replacedBy", "replacedHprNumbers"},
 }  # fmt: skip
 ROLE_SCOPES = {
     "anonymous": set(), "citizen": set(), "integrator": set(), "analyst": {"stats:read"},

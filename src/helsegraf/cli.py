@@ -204,6 +204,39 @@ def migrate(database_url: DatabaseUrl = None) -> None:
     err.print("every register's schema is up to date" if behind else "nothing to do: every schema was up to date")
 
 
+@app.command("prune-access-log")
+def prune_access_log(
+    keep_months: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=1200,
+            help="Whole months to keep before the current one [default: HELSEGRAF_ACCESS_LOG_RETENTION_MONTHS]",
+        ),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Remove the access log's entries older than the retention period, whole months at a time.
+
+    Also creates the coming months' partitions (PostgreSQL). Run it from cron, or set
+    HELSEGRAF_ACCESS_LOG_RETENTION_MONTHS and let `helsegraf serve` do it daily.
+    """
+    from helsegraf.migrate import prune_access_log as run_prune  # noqa: PLC0415
+    from helsegraf.registers import AUDIT  # noqa: PLC0415
+
+    settings = _settings(database_url)
+    months = keep_months or settings.access_log_retention_months
+    if months is None:
+        raise _fail("say how many months to keep: --keep-months N (or HELSEGRAF_ACCESS_LOG_RETENTION_MONTHS)")
+    try:
+        pruned = run_prune(settings, months)
+    except SQLAlchemyError as exc:
+        raise _database_error(settings.url_for(AUDIT), exc) from None
+    removed = ", ".join(m.strftime("%Y-%m") for m in pruned.months) or "no whole month"
+    err.print(f"kept the access log from {pruned.before.isoformat()}: removed {removed}"
+              f"{f' and {pruned.rows:,} rows' if pruned.rows else ''}")  # fmt: skip
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import os  # noqa: PLC0415
     import shutil  # noqa: PLC0415
@@ -228,6 +261,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
             log_level="warning",
             access_log=False,  # request lines carry GET query strings, i.e. variables with identity numbers
             timeout_graceful_shutdown=20,
+            # A bounded request head (431) and a deadline to receive each request (408): http/server.py.
+            http="helsegraf.http.server:BoundedHttpToolsProtocol",
         )
     finally:
         if shared_metrics is not None:

@@ -10,8 +10,9 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
+from helsegraf.authz.log_partitions import Pruned, ensure_partitions, prune
 from helsegraf.config import Settings
-from helsegraf.registers import STORES
+from helsegraf.registers import AUDIT, STORES
 
 
 def script_location() -> Path:
@@ -39,6 +40,8 @@ def _run(settings: Settings, stores: Iterable[str], *, target: str) -> None:
                 cfg.attributes["connection"] = connection
                 if target == "head":
                     command.upgrade(cfg, f"{store}@head")
+                    if store == AUDIT:
+                        ensure_partitions(connection)
                 else:
                     command.downgrade(cfg, f"{store}@base")
         finally:
@@ -105,3 +108,18 @@ def missing_tables(settings: Settings, stores: Iterable[str] = STORES) -> list[s
             engine.dispose()
         missing += [name for name in METADATA[store].tables if name not in existing]
     return missing
+
+
+def prune_access_log(settings: Settings, keep_months: int) -> Pruned:
+    """Remove the access log's months older than the last `keep_months` (authz/log_partitions.py).
+
+    The months ahead are created in the same transaction, so a server that runs this daily keeps its
+    partitions ready too.
+    """
+    engine = create_engine(settings.url_for(AUDIT), hide_parameters=True)
+    try:
+        with engine.begin() as connection:
+            ensure_partitions(connection)
+            return prune(connection, keep_months)
+    finally:
+        engine.dispose()

@@ -22,6 +22,7 @@ TABLE_ORDER = (
     "preg_person", "preg_parent_relation", "preg_identification_number", "preg_address",
     "preg_parental_responsibility", "preg_guardianship",
     "hpr_person", "hpr_approval", "hpr_speciality", "hpr_requisition_right", "hpr_suspension",
+    "hpr_alternative_id", "hpr_administrative_reaction", "hpr_additional_competence", "hpr_condition",
     "bed_organization",
     "ar_communication_party", "ar_electronic_address",
     "flr_gp_contract", "flr_gp_period", "flr_list_membership",

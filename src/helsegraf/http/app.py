@@ -28,7 +28,7 @@ from helsegraf.http.demo_signin import demo_signin_routes
 from helsegraf.http.errors import INTERNAL, error_body
 from helsegraf.http.graphiql import MOUNT, GraphiQLAssets, GraphiQLPage
 from helsegraf.http.graphql_http import GraphQLEndpoint, wants_html
-from helsegraf.http.middleware import SecurityHeaders
+from helsegraf.http.middleware import RequestIds, SecurityHeaders
 from helsegraf.http.observability import (
     configure_logging,
     configure_tracing,
@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 request_id = getattr(request.state, "request_id", "")
                 log.exception("unexpected failure in request %s", request_id)
                 body = {"errors": [error_body("Internal server error", INTERNAL, requestId=request_id)]}
-                response = JSONResponse(body, status_code=500)
+                response = JSONResponse(body, status_code=500, headers={"x-request-id": request_id})
             operation = getattr(request.state, "operation", None)
             current.set_attribute("graphql.operation.name", operation or "")
             current.set_attribute("http.response.status_code", response.status_code)
@@ -154,15 +154,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *([Mount(MOUNT, GraphiQLAssets())] if http.graphiql else []),
         *frontend,
     ]
-    middleware = [Middleware(SecurityHeaders)]
+    middleware = [Middleware(RequestIds), Middleware(SecurityHeaders)]
     if http.cors_origins:
         cors = Middleware(CORSMiddleware, allow_origins=list(http.cors_origins), allow_methods=["GET", "POST"],
                           allow_headers=["authorization", "content-type", "x-purpose", "x-request-id"],
                           expose_headers=["x-request-id", "server-timing"], max_age=600)  # fmt: skip
         middleware.append(cors)
-    app = Starlette(routes=routes, middleware=middleware, lifespan=_lifespan(db))
+    app = Starlette(routes=routes, middleware=middleware, lifespan=_lifespan(db, settings.access_log_retention_months))
     app.state.settings, app.state.db, app.state.schema = settings, db, schema
     app.state.access_log = contexts.access_log
+    app.state.operations = endpoint.operations
     tune_gc()
     return app
 
@@ -180,18 +181,47 @@ def _frontend(settings: Settings, trusted: TrustedDocuments | None) -> tuple[Gra
 POOL_GAUGE_PERIOD_S = 5.0
 
 
-def _lifespan(db: Database) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+def _lifespan(
+    db: Database, retention_months: int | None
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         # Several workers: each keeps its pool gauges current, as only one of them answers a scrape.
         refresher = asyncio.create_task(_refresh_pool_gauges(db)) if multiprocess_directory() else None
+        keeper = asyncio.create_task(_keep_access_log(db, retention_months))
         yield
+        keeper.cancel()
         if refresher is not None:
             refresher.cancel()
         worker_exited()
         await db.dispose()
 
     return lifespan
+
+
+ACCESS_LOG_UPKEEP_S = 24 * 3600.0
+
+
+async def _keep_access_log(db: Database, retention_months: int | None) -> None:
+    """Create the access log's coming months' partitions, and apply the retention setting, daily.
+
+    A missing partition never fails a write (the default partition takes the row), so a failure here is
+    logged and tried again the next day.
+    """
+    from helsegraf.authz.log_partitions import ensure_partitions, prune  # noqa: PLC0415
+
+    def upkeep(connection: Any) -> None:
+        ensure_partitions(connection)
+        if retention_months is not None:
+            prune(connection, retention_months)
+
+    while True:
+        try:
+            async with db.engine(AUDIT).begin() as conn:
+                await conn.run_sync(upkeep)
+        except Exception as exc:  # noqa: BLE001 - upkeep must never stop the server
+            log.warning("access-log upkeep failed: %s", exc.__class__.__name__)
+        await asyncio.sleep(ACCESS_LOG_UPKEEP_S)
 
 
 async def _refresh_pool_gauges(db: Database) -> None:
