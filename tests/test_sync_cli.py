@@ -1,0 +1,97 @@
+"""`helsegraf upstream` and `helsegraf sync` as an operator runs them: separate processes over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import free_port
+from test_sync import SYNCED, register_tables, table_rows
+
+from helsegraf.config import Settings
+from helsegraf.data.load import load
+from helsegraf.data.nation import TABLE_ORDER, generate
+from helsegraf.migrate import upgrade
+
+PERSONS = 400
+
+
+@contextmanager
+def upstream(tmp: Path, *args: str) -> Iterator[str]:
+    """Run `helsegraf upstream` on a free port; yield its URL."""
+    port = free_port()
+    log = (tmp / f"upstream-{port}.log").open("w")
+    command = [sys.executable, "-m", "helsegraf.cli", "upstream", "--persons", str(PERSONS), "--port", str(port), *args]
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HELSEGRAF_HOME": str(tmp)})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail((tmp / f"upstream-{port}.log").read_text())
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def sync(tmp: Path, url: str, database: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `helsegraf sync` to completion."""
+    env = {**os.environ, "HELSEGRAF_HOME": str(tmp), "HELSEGRAF_UPSTREAM_URL": url}
+    command = [sys.executable, "-m", "helsegraf.cli", "sync", "--database-url", database, *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def test_sync_once_against_upstream_reproduces_the_nation_and_a_second_sync_refuses(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'synced.db'}"
+    with upstream(tmp_path, "--day-seconds", "0") as url:
+        done = sync(tmp_path, url, database, "--once")
+        assert done.returncode == 0, done.stderr
+        assert "preg/events @" in done.stderr
+        # A follower holds the lock; a second sync of the same register refuses, naming why.
+        env = {**os.environ, "HELSEGRAF_HOME": str(tmp_path), "HELSEGRAF_UPSTREAM_URL": url}
+        follower = subprocess.Popen(
+            [sys.executable, "-m", "helsegraf.cli", "sync", "--database-url", database, "--registers", "preg",
+             "--follow", "--interval", "0.5"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            time.sleep(4)
+            second = sync(tmp_path, url, database, "--once", "--registers", "preg")
+        finally:
+            follower.send_signal(signal.SIGTERM)
+            _out, follower_err = follower.communicate(timeout=30)
+        assert second.returncode == 1
+        assert "another sync of preg is running" in second.stderr
+        assert "Traceback" not in second.stderr + follower_err
+    reference = f"sqlite:///{tmp_path / 'generated.db'}"
+    settings = Settings(home=tmp_path, database_url=reference)
+    upgrade(settings, stores=SYNCED)
+    world = generate(PERSONS, 1)
+    load(settings, world, tables=[t for t in TABLE_ORDER if t.split("_", 1)[0] in SYNCED])
+    for register in SYNCED:
+        for table in register_tables(register):
+            assert table_rows(database, table) == table_rows(reference, table), table
+
+
+def test_sync_reports_an_unreachable_source_in_one_line(tmp_path: Path) -> None:
+    env_url = f"http://127.0.0.1:{free_port()}"
+    done = sync(tmp_path, env_url, f"sqlite:///{tmp_path / 'x.db'}", "--once", "--registers", "bed",
+                timeout=240)  # fmt: skip
+    assert done.returncode == 1
+    assert "failed 8 times" in done.stderr
+    assert "Traceback" not in done.stderr
