@@ -115,6 +115,7 @@ class PregSource:
             by_nin[nin].guardians.append((guardian, kind, scope))
         self.events: list[tuple[int, str, str]] = []
         self._documents: dict[str, bytes] = {}
+        self._nins: Any = None
         for record in self.people.values():
             self._event(record, "PersonPopulated")
         self.day = 0
@@ -261,9 +262,9 @@ class PregSource:
         for record in rng.sample(living, min(len(living) // 4, 5 * scale)):
             self._move(record, rng, today, now)
             done["moves"].append(record.person_id)
+        mothers = [r for r in living if r.row["gender"] == "FEMALE"] or living
         for _ in range(2 * scale):
-            mother = rng.choice([r for r in living if r.row["gender"] == "FEMALE"] or living)
-            done["births"].append(self._birth(mother, rng, today, now))
+            done["births"].append(self._birth(rng.choice(mothers), rng, today, now))
         for record in rng.sample(living, min(len(living) // 10, scale)):
             if record.person_id in done["moves"]:
                 continue
@@ -301,9 +302,10 @@ class PregSource:
     def _fresh_nin(self, rng: random.Random, born: date, gender: str) -> str:
         from helsegraf.data.people import _Nins  # noqa: PLC0415 - the generator's own number maker
 
-        maker = _Nins(rng)
-        maker._used = set(self.by_nin)  # noqa: SLF001 - share the fake's used numbers with the maker
-        nin, _born = maker.take(born, gender, d_number=False)
+        if self._nins is None:
+            self._nins = _Nins(rng)
+            self._nins._used = set(self.by_nin)  # noqa: SLF001 - the maker must not hand out a number in use
+        nin, _born = self._nins.take(born, gender, d_number=False)
         return nin
 
     def _birth(self, mother: PersonRecord, rng: random.Random, today: date, now: datetime) -> str:
