@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from sqlalchemy import create_engine, select, text
 from starlette.datastructures import Headers
 from werkzeug.datastructures import ImmutableMultiDict
 
+from conftest import create_postgres_database, drop_postgres_database
 from helsegraf.config import Settings
 from helsegraf.data.load import load
 from helsegraf.data.nation import TABLE_ORDER, generate
@@ -29,7 +29,6 @@ from helsegraf.sync.engine import Backoff, Engine, SyncLockedError, register_loc
 from helsegraf.sync.preg import PregSource
 from helsegraf.upstream.contracts import openapi_document
 from helsegraf.upstream.server import Upstream
-from conftest import create_postgres_database, drop_postgres_database
 
 PERSONS = 1500
 SEED = 7
@@ -145,7 +144,7 @@ class ContractCheckingTransport(httpx.AsyncBaseTransport):
         await response.aread()
         prefix = next((p for p in CONTRACTS if request.url.path.startswith(p + "/")), None)
         # The token endpoint is HelseID's, not the register's; faults (5xx, 429) are not in the contracts.
-        if prefix and not request.url.path.endswith("/connect/token") and response.status_code < 429:  # noqa: PLR2004
+        if prefix and not request.url.path.endswith("/connect/token") and response.status_code < 429:
             spec = self.specs[prefix]
             try:
                 spec.validate_request(_Request(request))
@@ -246,7 +245,7 @@ async def test_a_day_of_changes_reaches_the_graph_within_one_poll_interval(rig: 
     url = _whole_nation(rig)
     await rig.sync_once(url)
     preg, bed = rig.upstream.preg, rig.upstream.bed
-    assert preg is not None and bed is not None
+    assert preg is not None and bed is not None  # noqa: PT018
     done = rig.upstream.day_of_changes()
     moved = preg.people[done["preg"]["moves"][0]].row
     renumbered = preg.people[done["preg"]["nins"][0]]
@@ -290,16 +289,18 @@ async def test_a_day_of_changes_reaches_the_graph_within_one_poll_interval(rig: 
     assert data["closed"]["validTo"] == str(bed.units[closed]["valid_to"])
     by_name = {r["name"]: r for r in data["registers"]}
     assert by_name["preg"]["cursor"] == f"events:{preg.latest}"
-    assert by_name["preg"]["lagEvents"] == 0 and by_name["preg"]["lag"] < 30
+    assert by_name["preg"]["lagEvents"] == 0 and by_name["preg"]["lag"] < 30  # noqa: PT018
     assert by_name["bed"]["cursor"] == f"enheter:{bed.latest('enheter')},underenheter:{bed.latest('underenheter')}"
-    assert by_name["hpr"]["cursor"] is None and by_name["hpr"]["lag"] is None
+    assert by_name["hpr"]["cursor"] is None and by_name["hpr"]["lag"] is None  # noqa: PT018
 
 
 def _skips(url: str, register: str) -> list[tuple[str, str]]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(f"SELECT event_id, reason FROM {register}_sync_skip ORDER BY id"))]  # noqa: S608
+            return [
+                tuple(r) for r in conn.execute(text(f"SELECT event_id, reason FROM {register}_sync_skip ORDER BY id"))
+            ]
     finally:
         engine.dispose()
 
@@ -308,7 +309,11 @@ def _position(url: str, register: str, feed: str) -> int:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return int(conn.execute(text(f"SELECT position FROM {register}_sync_cursor WHERE feed = :f"), {"f": feed}).scalar_one())  # noqa: S608
+            return int(
+                conn.execute(
+                    text(f"SELECT position FROM {register}_sync_cursor WHERE feed = :f"), {"f": feed}
+                ).scalar_one()
+            )
     finally:
         engine.dispose()
 
@@ -341,13 +346,18 @@ async def test_bad_documents_and_events_are_skipped_with_a_reason_and_the_rest_a
     assert _position(url, "preg", "events") == preg.latest
     assert engine.status.skipped["events"] == 3
     other = preg.people[done["preg"]["moves"][3]].row
-    [(street,)] = create_engine(url).connect().execute(text("SELECT street FROM preg_person WHERE nin = :n"), {"n": other["nin"]}).all()
+    [(street,)] = (
+        create_engine(url)
+        .connect()
+        .execute(text("SELECT street FROM preg_person WHERE nin = :n"), {"n": other["nin"]})
+        .all()
+    )
     assert street == other["street"]
     # Logged by event id and reason, never with a person's number or name.
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert last_event[malformed] in logged
     for record in (preg.people[malformed].row, preg.people[withheld].row):
-        assert record["nin"] not in logged and record["family_name"] not in logged
+        assert record["nin"] not in logged and record["family_name"] not in logged  # noqa: PT018
 
 
 async def test_a_sequence_gap_is_recorded_and_passed(rig: Rig) -> None:
@@ -375,7 +385,7 @@ async def test_500s_timeouts_and_429_are_retried_and_retry_after_obeyed(rig: Rig
     [engine, _bed] = await rig.sync_once(url)
     elapsed = asyncio.get_running_loop().time() - started
     assert flaky.raised == 2
-    assert faults.fail_next == 0 and faults.throttle_next == 0
+    assert faults.fail_next == 0 and faults.throttle_next == 0  # noqa: PT018
     assert elapsed >= 1.0  # the 429's Retry-After: 1 was waited out
     assert engine.errors["source"] >= 5  # two timeouts, two 500s and a 429, each counted
     assert _position(url, "preg", "events") == rig.upstream.preg.latest  # type: ignore[union-attr]
@@ -418,7 +428,7 @@ def test_a_second_sync_of_the_same_register_refuses_to_run(empty_database_url: s
     engine = create_engine(url)
     other = create_engine(url)
     try:
-        with register_lock(engine, "preg"), pytest.raises(SyncLockedError, match="another sync of preg"):
+        with register_lock(engine, "preg"), pytest.raises(SyncLockedError, match="another sync of preg"):  # noqa: SIM117
             with register_lock(other, "preg"):
                 pass
         with register_lock(engine, "preg"), register_lock(other, "bed"):
@@ -446,13 +456,13 @@ async def test_killing_sync_at_any_batch_and_restarting_gives_the_same_database(
 
             def crashing(conn: Any, batch: Any, original: Any = original) -> int:
                 written = original(conn, batch)
-                calls["n"] += 1
-                if calls["n"] == crash_at:
+                calls["n"] += 1  # noqa: B023
+                if calls["n"] == crash_at:  # noqa: B023
                     raise Crash  # the process dies mid-transaction
                 return written
 
             engine.adapter.apply = crashing  # type: ignore[method-assign]
-        with pytest.raises(Crash):
+        with pytest.raises(Crash):  # noqa: PT012
             for engine in engines:
                 await engine.run_once()
         for engine in engines:
@@ -491,7 +501,7 @@ async def test_an_unreachable_source_keeps_the_graph_answering_with_lag_growing(
     answers = {}
     for ready_while_lagging in (True, False):
         settings = Settings(home=rig.tmp, database_url=url,
-                            http=replace(HttpSettings(), max_lag_s=1, ready_while_lagging=ready_while_lagging))  # fmt: skip
+                            http=replace(HttpSettings(), max_lag_s=1, ready_while_lagging=ready_while_lagging))  # fmt: skip  # noqa: E501
         app = create_app(settings)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://graph") as client:
             headers = {"authorization": f"Bearer {mint(rig.tmp, role='admin')}"}
@@ -508,10 +518,10 @@ async def test_an_unreachable_source_keeps_the_graph_answering_with_lag_growing(
         assert first["data"]["person"]["name"]["family"] == person["family_name"]
         lag = {r["name"]: r["lag"] for r in first["data"]["registers"]}
         later = {r["name"]: r["lag"] for r in second["data"]["registers"]}
-        assert lag["preg"] > 1 and later["preg"] > lag["preg"]
-    assert answers[True].status_code == 200 and answers[True].json()["status"] == "degraded"
+        assert lag["preg"] > 1 and later["preg"] > lag["preg"]  # noqa: PT018
+    assert answers[True].status_code == 200 and answers[True].json()["status"] == "degraded"  # noqa: PT018
     assert set(answers[True].json()["degraded"]) == {"preg", "bed"}
-    assert answers[False].status_code == 503 and "preg" in answers[False].json()["degraded"]
+    assert answers[False].status_code == 503 and "preg" in answers[False].json()["degraded"]  # noqa: PT018
     assert 'helsegraf_sync_lag_seconds{register="preg"}' in metrics
     assert f'helsegraf_sync_cursor{{feed="events",register="preg"}} {float(rig.upstream.preg.latest)}' in metrics  # type: ignore[union-attr]
     errors = next(line for line in metrics.splitlines() if line.startswith('helsegraf_sync_errors{register="preg"}'))

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port
-from test_sync import SYNCED, register_tables, table_rows
 
+from conftest import free_port
 from helsegraf.config import Settings
 from helsegraf.data.load import load
 from helsegraf.data.nation import TABLE_ORDER, generate
 from helsegraf.migrate import upgrade
+from test_sync import SYNCED, register_tables, table_rows
 
 PERSONS = 400
 
@@ -30,7 +30,9 @@ def upstream(tmp: Path, *args: str) -> Iterator[str]:
     port = free_port()
     log = (tmp / f"upstream-{port}.log").open("w")
     command = [sys.executable, "-m", "helsegraf.cli", "upstream", "--persons", str(PERSONS), "--port", str(port), *args]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HELSEGRAF_HOME": str(tmp)})
+    process = subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HELSEGRAF_HOME": str(tmp)}
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -136,5 +136,9 @@ def downgrade() -> None:
     with op.batch_alter_table("preg_parent_relation") as batch:
         for column in ("child_nin", "parent_nin"):
             batch.create_foreign_key(
-                op.f(f"fk_preg_parent_relation_{column}_preg_person"), "preg_person", [column], ["nin"], ondelete="CASCADE"
+                op.f(f"fk_preg_parent_relation_{column}_preg_person"),
+                "preg_person",
+                [column],
+                ["nin"],
+                ondelete="CASCADE",
             )

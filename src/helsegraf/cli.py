@@ -324,7 +324,9 @@ def demo(
         nation_persons, nation_seed = living.seeded_nation(settings, persons)
         fakes = living.start(settings, nation_persons, nation_seed)
         if fakes is None:
-            err.print("[yellow]note:[/] port 8700 is taken: the demo runs without its living registers", highlight=False)
+            err.print(
+                "[yellow]note:[/] port 8700 is taken: the demo runs without its living registers", highlight=False
+            )
         else:
             err.print(f"Living registers: the fakes of Persontjenesten and Enhetsregisteret at {fakes}, a day of "
                       f"changes every {living.DAY_SECONDS:.0f} s, followed into the demo's database "
@@ -352,9 +354,7 @@ def upstream(
     port: Port = 8700,
     persons: Annotated[int, typer.Option(min=1, max=10_000_000, help="Persons in the nation (as `seed`)")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (the same as `seed --seed`)")] = 1,
-    day_seconds: Annotated[
-        float, typer.Option(min=0, help="Seconds between days of changes (0: no changes)")
-    ] = 60.0,
+    day_seconds: Annotated[float, typer.Option(min=0, help="Seconds between days of changes (0: no changes)")] = 60.0,
     scale: Annotated[int, typer.Option(min=1, max=10_000, help="Everyday changes per day, times five moves")] = 1,
 ) -> None:
     """Serve the synthetic nation through the registers' real contracts, with a stream of daily changes."""

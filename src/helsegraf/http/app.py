@@ -72,7 +72,7 @@ def tune_gc() -> None:
     gc.set_threshold(GC_GEN0_THRESHOLD, 20, 50)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None) -> Starlette:  # noqa: C901, PLR0915 - the app's routes are built in one place
     """Build the app serving `settings.registers` from their databases."""
     settings = settings or Settings.from_env()
     http = settings.http
@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # A synced register whose source has been out of reach (or far ahead) for longer than allowed is
         # degraded: the graph still answers from what it has; HELSEGRAF_READY_WHILE_LAGGING=0 makes it unready.
         lagging = {
-            f.name: round(f.lag_seconds, 1)
+            f.name: round(f.lag_seconds, 1) if f.lag_seconds is not None else None
             for f in await freshness(db, [r for r in sorted(settings.registers) if results.get(r)])
             if f.synced and (f.lag_seconds is None or f.lag_seconds > http.max_lag_s)
         }

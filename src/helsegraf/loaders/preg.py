@@ -47,10 +47,10 @@ MAX_REDIRECTS = 4  # a number replaced, whose replacement was replaced, ...: a c
 class Redirected:
     """The row of the person a replaced number now belongs to, remembering the number that was asked."""
 
-    def __init__(self, row: Any, asked_nin: str) -> None:  # noqa: ANN401 - a SQLAlchemy row
+    def __init__(self, row: Any, asked_nin: str) -> None:
         self._row, self.asked_nin = row, asked_nin
 
-    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - the row's columns
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._row, name)
 
 
@@ -60,7 +60,7 @@ class RedirectingPersonLoader(RowLoader[str]):
     The redirect costs a statement only when an asked number was replaced; an unknown number stays None.
     """
 
-    async def batch_load_fn(self, keys: Any) -> list[Any]:  # noqa: ANN401 - the loader's keys
+    async def batch_load_fn(self, keys: Any) -> list[Any]:
         """Fetch the rows, then the rows their replacements point at."""
         rows = await super().batch_load_fn(keys)
         answers: list[Any] = list(rows)
@@ -68,7 +68,9 @@ class RedirectingPersonLoader(RowLoader[str]):
             targets = {r.replaced_by for r in answers if r is not None and r.replaced_by}
             if not targets:
                 break
-            found = {r.nin: r for r in await self.db.fetch_by_keys(self.store, self.statement, self.column, sorted(targets))}
+            found = {
+                r.nin: r for r in await self.db.fetch_by_keys(self.store, self.statement, self.column, sorted(targets))
+            }
             answers = [found.get(r.replaced_by, r) if r is not None and r.replaced_by else r for r in answers]
         return [
             Redirected(answer, key) if answer is not None and answer.nin != key else answer
@@ -91,7 +93,9 @@ async def children_of(db: Database, parent_nin: str) -> list[Any]:
     responsibility = await db.fetch(
         PREG,
         select(RESPONSIBILITY).where(
-            or_(RESPONSIBILITY.c.responsible_nin == parent_nin, db.in_keys(PREG, RESPONSIBILITY.c.child_nin, candidates))
+            or_(
+                RESPONSIBILITY.c.responsible_nin == parent_nin, db.in_keys(PREG, RESPONSIBILITY.c.child_nin, candidates)
+            )
             if candidates
             else RESPONSIBILITY.c.responsible_nin == parent_nin
         ),

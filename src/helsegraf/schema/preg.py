@@ -82,7 +82,7 @@ async def _related(info: Info, nins: list[list[str]]) -> list[list[Person]]:
     return [[p for _ in group if (p := next(found)) is not None] for group in nins]
 
 
-def _current(person: Any) -> str:  # noqa: ANN401 - a Person
+def _current(person: Any) -> str:
     """Return the number a person's relations are registered under (the current one after a redirect)."""
     return str(person.row.nin) if person.row is not None else str(person.nin)
 
@@ -125,8 +125,11 @@ class PersonPreg:
         """Return whose personal data this is: the person under the number now in use."""
         return str(self.row.nin) if self.row is not None else str(self.nin)
 
-    @personal(IDENTITY, description="The number now in use for the person: differs from nin when the number "
-              "asked for was replaced (a new fødselsnummer, or a duplicate merged into this person).")
+    @personal(
+        IDENTITY,
+        description="The number now in use for the person: differs from nin when the number "
+        "asked for was replaced (a new fødselsnummer, or a duplicate merged into this person).",
+    )
     def current_nin(self) -> str | None:
         """Return the person's current number."""
         return str(self.row.nin)
@@ -145,12 +148,12 @@ class PersonPreg:
     @personal(IDENTITY, description="Sivilstand, in Persontjenesten's words (Unmarried, Married, WidowOrWidower, ...).")
     def marital_status(self) -> str | None:
         """Return the marital status."""
-        return getattr(self.row, "marital_status", None)  # type: ignore[no-any-return]
+        return getattr(self.row, "marital_status", None)
 
     @personal(IDENTITY, description="Citizenship (statsborgerskap), ISO 3166 alpha-3.")
     def citizenship(self) -> str | None:
         """Return the citizenship."""
-        return getattr(self.row, "citizenship", None)  # type: ignore[no-any-return]
+        return getattr(self.row, "citizenship", None)
 
     @personal(IDENTITY, description="The person's name (navn).")
     def name(self) -> PersonName | None:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import random
 import zlib
@@ -47,7 +48,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
-from sqlalchemy import Connection, Engine, Table, create_engine, select, text
+from sqlalchemy import Connection, Table, create_engine, select, text
+from sqlalchemy import Engine as DatabaseEngine
 from sqlalchemy.engine import make_url
 
 from helsegraf.models import METADATA
@@ -199,7 +201,7 @@ class Status:
 
 
 @contextlib.contextmanager
-def register_lock(engine: Engine, register: str) -> Iterator[None]:
+def register_lock(engine: DatabaseEngine, register: str) -> Iterator[None]:
     """Hold the register's sync lock for the duration, or raise SyncLockedError."""
     if engine.dialect.name == "postgresql":
         key = zlib.crc32(f"helsegraf-sync-{register}".encode())
@@ -320,7 +322,7 @@ class Engine:
             self._state.errors += 1  # stored with the feed's next cursor write (for /metrics)
         log.warning("sync %s: %s", self.register, message, extra={"register": self.register, "kind": kind})
 
-    async def _call(self, what: str, call: Callable[[], Any]) -> Any:  # noqa: ANN401 - the adapter's result
+    async def _call(self, what: str, call: Callable[[], Any]) -> Any:
         """Run one source call with retries (backoff with jitter, Retry-After); re-authenticate on a 401."""
         for attempt in range(1, self.max_attempts + 1):
             try:
@@ -351,14 +353,17 @@ class Engine:
         """Fetch pages and their documents ahead of the applier (one batch in flight)."""
         position = after
         while True:
-            entries = await self._call(f"{feed} page after {position}", lambda: self.adapter.page(self.client, feed, position))
+            entries = await self._call(
+                f"{feed} page after {position}",
+                functools.partial(self.adapter.page, self.client, feed, position),
+            )
             entries = [e for e in entries if e.position > position]  # a page may repeat its first entry
             if not entries:
                 return
             batch = Batch(feed, sorted(entries, key=lambda e: e.position), head=head)
             self._gaps(batch, position)
             await self._call(f"{feed} documents of {len(batch.entries)} entries",
-                             lambda: self.adapter.documents(self.client, batch))  # fmt: skip
+                             functools.partial(self.adapter.documents, self.client, batch))  # fmt: skip
             yield batch
             position = batch.last
 
@@ -367,8 +372,8 @@ class Engine:
         previous = after
         for entry in batch.entries:
             if entry.position > previous + 1:
-                missing = f"{previous + 1}..{entry.position - 1}" if entry.position - 1 > previous + 1 else str(
-                    previous + 1
+                missing = (
+                    f"{previous + 1}..{entry.position - 1}" if entry.position - 1 > previous + 1 else str(previous + 1)
                 )
                 batch.skipped.setdefault(-(previous + 1), f"sequence gap: positions {missing} missing")
             previous = entry.position
@@ -408,17 +413,22 @@ class Engine:
             stored.errors = max(stored.errors, state.errors)
             write_state(conn, self.register, stored)
 
+    def _progressed(self, feed: str, position: int, head: int, _done: object) -> None:
+        self.on_progress(self.register, feed, position, head)
+
     async def run_feed(self, feed: str, state: FeedState) -> None:
         """Bring one feed up to the source's head."""
         self._state = state
-        head = await self._call(f"{feed} head", lambda: self.adapter.head(self.client, feed))
+        head = await self._call(f"{feed} head", functools.partial(self.adapter.head, self.client, feed))
         if head < state.position:
             # The source went back in time (restored from a backup, or a different source): applying
             # would repeat or contradict what is stored, so nothing moves until it is ahead again.
             state.source_head = head
             with self.engine.begin() as conn:
                 write_state(conn, self.register, state)
-            raise RetryableError(f"{feed}: the source's newest position {head} is behind the stored cursor {state.position}")
+            raise RetryableError(
+                f"{feed}: the source's newest position {head} is behind the stored cursor {state.position}"
+            )
         state.source_head = head
         self.on_progress(self.register, feed, state.position, head)
         if head == state.position:
@@ -430,7 +440,7 @@ class Engine:
             if pending is not None:
                 await pending
             pending = asyncio.create_task(asyncio.to_thread(self._apply, batch, state))
-            pending.add_done_callback(lambda _t, b=batch: self.on_progress(self.register, feed, b.last, head))
+            pending.add_done_callback(functools.partial(self._progressed, feed, batch.last, head))
         if pending is not None:
             await pending
         self.status.positions[feed] = state.position
@@ -487,9 +497,7 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys:
     updates = [c for c in columns if c not in keys and c not in keep]
     names = ", ".join(f'"{c}"' for c in columns)
     conflict = ", ".join(f'"{k}"' for k in keys)
-    action = (
-        "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in updates) if updates else "DO NOTHING"
-    )
+    action = "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in updates) if updates else "DO NOTHING"
     if conn.dialect.name == "postgresql":
         stage = f"sync_stage_{table.name}"
         conn.exec_driver_sql(

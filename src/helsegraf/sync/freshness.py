@@ -62,13 +62,13 @@ def summarize(name: str, rows: Sequence[Any], now: datetime | None = None) -> Fr
     )
 
 
-def cursor_statement(register: str) -> Any:  # noqa: ANN401 - a SQLAlchemy Select
+def cursor_statement(register: str) -> Any:
     """Return the SELECT of a register's cursor rows, or None for a register without sync tables."""
     table = METADATA[register].tables.get(f"{register}_sync_cursor")
     return select(table) if table is not None else None
 
 
-async def freshness(db: Any, registers: Sequence[str] = REGISTERS) -> list[Freshness]:  # noqa: ANN401 - helsegraf.db.Database
+async def freshness(db: Any, registers: Sequence[str] = REGISTERS) -> list[Freshness]:
     """Return every register's freshness (a register whose cursor cannot be read counts as not synced)."""
     answers = []
     for register in registers:
@@ -93,7 +93,7 @@ ERRORS = Gauge("helsegraf_sync_errors", "Source errors the sync met (retried or 
                multiprocess_mode="max")  # fmt: skip
 
 
-async def refresh_metrics(db: Any, registers: Sequence[str] = REGISTERS) -> list[Freshness]:  # noqa: ANN401 - helsegraf.db.Database
+async def refresh_metrics(db: Any, registers: Sequence[str] = REGISTERS) -> list[Freshness]:
     """Set the sync gauges from the cursor tables (at scrape time) and return what they say."""
     answers = await freshness(db, registers)
     for answer in answers:

@@ -36,7 +36,7 @@ def status_line(engines: Sequence[Engine]) -> str:
     return " · ".join(parts)
 
 
-async def run(
+async def run(  # noqa: C901 - locking, bootstrap and following read as one story
     settings: Settings,
     sources: Sources,
     registers: frozenset[str],
