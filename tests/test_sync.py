@@ -269,7 +269,8 @@ async def test_a_day_of_changes_reaches_the_graph_within_one_poll_interval(rig: 
         headers = {"authorization": f"Bearer {mint(rig.tmp, role='admin')}"}
         query = """query($moved: ID!, $old: ID!, $dup: ID!, $org: ID!) {
           moved: person(nin: $moved) { address { street } lastChanged }
-          renumbered: person(nin: $old) { nin currentNin replacedBy name { family } }
+          renumbered: person(nin: $old) { nin currentNin replacedBy name { family }
+                                          identificationNumbers { number numberType status validTo } }
           merged: person(nin: $dup) { currentNin replacedBy }
           closed: organization(orgNumber: $org) { validTo lastChanged }
           registers { name cursor lastSyncedAt lag lagEvents skipped }
@@ -282,6 +283,11 @@ async def test_a_day_of_changes_reaches_the_graph_within_one_poll_interval(rig: 
     data = body["data"]
     assert data["moved"]["address"]["street"] == moved["street"]
     assert data["moved"]["lastChanged"].startswith(str(moved["last_changed"].date()))
+    numbers = data["renumbered"].pop("identificationNumbers")
+    assert {(n["number"], n["status"]) for n in numbers} == {
+        (old_nin, "Discontinued"),
+        (renumbered.row["nin"], "InUse"),
+    }
     assert data["renumbered"] == {"nin": old_nin, "currentNin": renumbered.row["nin"],
                                   "replacedBy": renumbered.row["nin"],
                                   "name": {"family": renumbered.row["family_name"]}}  # fmt: skip
