@@ -49,11 +49,15 @@ class BedAdapter(Adapter):
         self.base = source.base_url.rstrip("/")
         self.concurrency = concurrency
 
-    async def head(self, client: httpx.AsyncClient, feed: str) -> int:
-        """Return the number of updates in the feed (the fake's and brreg's ids count from 1)."""
-        response = check(await client.get(f"{self.base}/oppdateringer/{feed}", params={"size": 1}), feed)
-        page = response.json().get("page") or {}
-        return int(page.get("totalElements") or 0)
+    async def head(self, client: httpx.AsyncClient, feed: str, after: int) -> int:
+        """Return the stored position plus the updates after it (brreg's ids have holes; the count is the lag)."""
+        params = {"oppdateringsid": after + 1, "size": 1}
+        response = check(await client.get(f"{self.base}/oppdateringer/{feed}", params=params), feed)
+        try:
+            page = response.json().get("page") or {}
+            return after + int(page.get("totalElements") or 0)
+        except (ValueError, AttributeError, TypeError):
+            raise RetryableError(f"{feed}: the update count is unreadable") from None
 
     async def page(self, client: httpx.AsyncClient, feed: str, after: int) -> list[Entry]:
         """Return the updates after `after`."""

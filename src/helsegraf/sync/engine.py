@@ -51,6 +51,7 @@ import httpx
 from sqlalchemy import Connection, Table, create_engine, select, text
 from sqlalchemy import Engine as DatabaseEngine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from helsegraf.models import METADATA
 
@@ -110,8 +111,12 @@ class Adapter(ABC):
     concurrency: int = 4  # document fetches in flight per batch
 
     @abstractmethod
-    async def head(self, client: httpx.AsyncClient, feed: str) -> int:
-        """Return the newest position the source has in a feed (0 when empty)."""
+    async def head(self, client: httpx.AsyncClient, feed: str, after: int) -> int:
+        """Return the newest position the source has in a feed (0 when empty), knowing the stored one.
+
+        A source whose positions have holes may answer `after` plus the number of entries after it
+        (what lag in events means); a head below `after` says the source went back in time.
+        """
 
     @abstractmethod
     async def page(self, client: httpx.AsyncClient, feed: str, after: int) -> list[Entry]:
@@ -419,7 +424,7 @@ class Engine:
     async def run_feed(self, feed: str, state: FeedState) -> None:
         """Bring one feed up to the source's head."""
         self._state = state
-        head = await self._call(f"{feed} head", functools.partial(self.adapter.head, self.client, feed))
+        head = await self._call(f"{feed} head", functools.partial(self.adapter.head, self.client, feed, state.position))
         if head < state.position:
             # The source went back in time (restored from a backup, or a different source): applying
             # would repeat or contradict what is stored, so nothing moves until it is ahead again.
@@ -470,6 +475,9 @@ class Engine:
                 self._error("source", str(exc))
                 delay = max(interval_s, self.backoff.next_delay())
                 self._persist_errors()
+            except (SQLAlchemyError, OSError) as exc:  # the register's own database is down: wait for it
+                self._error("database", f"database unavailable ({exc.__class__.__name__})")
+                delay = max(interval_s, self.backoff.next_delay())
             on_status(self)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)

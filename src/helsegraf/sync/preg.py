@@ -245,9 +245,9 @@ class PregAdapter(Adapter):
             raise SyncError(f"HelseID token: HTTP {response.status_code}")
         client.headers["authorization"] = f"Bearer {response.json()['access_token']}"
 
-    async def head(self, client: httpx.AsyncClient, feed: str) -> int:
+    async def head(self, client: httpx.AsyncClient, feed: str, after: int) -> int:
         """Return the newest sequence number (`event/latest`)."""
-        del feed
+        del feed, after
         response = await client.get(f"{self._api}/event/latest")
         if response.status_code == 404:  # noqa: PLR2004 - no events yet
             return 0
