@@ -31,6 +31,7 @@ from helsegraf.upstream.contracts import openapi_document
 from helsegraf.upstream.server import Upstream
 
 PERSONS = 1500
+FAST_PATHS = Settings.from_env().fast_paths  # CI runs the suite with the fast paths on and off
 SEED = 7
 SYNCED = ("preg", "bed")
 
@@ -263,7 +264,7 @@ async def test_a_day_of_changes_reaches_the_graph_within_one_poll_interval(rig: 
     for engine in engines:
         engine.close()
 
-    settings = Settings(home=rig.tmp, database_url=url)
+    settings = Settings(home=rig.tmp, database_url=url, fast_paths=FAST_PATHS)
     app = create_app(settings)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://graph") as client:
         headers = {"authorization": f"Bearer {mint(rig.tmp, role='admin')}"}
@@ -506,7 +507,7 @@ async def test_an_unreachable_source_keeps_the_graph_answering_with_lag_growing(
     person = next(iter(rig.upstream.preg.people.values())).row  # type: ignore[union-attr]
     answers = {}
     for ready_while_lagging in (True, False):
-        settings = Settings(home=rig.tmp, database_url=url,
+        settings = Settings(home=rig.tmp, database_url=url, fast_paths=FAST_PATHS,
                             http=replace(HttpSettings(), max_lag_s=1, ready_while_lagging=ready_while_lagging))  # fmt: skip  # noqa: E501
         app = create_app(settings)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://graph") as client:
