@@ -25,11 +25,11 @@ PERSONS = 400
 
 
 @contextmanager
-def upstream(tmp: Path, *args: str) -> Iterator[str]:
+def upstream(tmp: Path, *args: str, persons: int = PERSONS) -> Iterator[str]:
     """Run `helsegraf upstream` on a free port; yield its URL."""
     port = free_port()
     log = (tmp / f"upstream-{port}.log").open("w")
-    command = [sys.executable, "-m", "helsegraf.cli", "upstream", "--persons", str(PERSONS), "--port", str(port), *args]
+    command = [sys.executable, "-m", "helsegraf.cli", "upstream", "--persons", str(persons), "--port", str(port), *args]
     process = subprocess.Popen(
         command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HELSEGRAF_HOME": str(tmp)}
     )
@@ -97,3 +97,46 @@ def test_sync_reports_an_unreachable_source_in_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "failed 8 times" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_sigkill_during_bootstrap_then_restart_gives_the_generated_nation(tmp_path: Path) -> None:
+    """A real kill -9 of `helsegraf sync` part-way through, then `sync --once`: the same rows as the generator's."""
+    database = f"sqlite:///{tmp_path / 'killed.db'}"
+    env_home = {**os.environ, "HELSEGRAF_HOME": str(tmp_path)}
+    persons = 5000  # five pages of events: the kill lands after the first and before the last
+    with upstream(tmp_path, "--day-seconds", "0", persons=persons) as url:
+        env = {**env_home, "HELSEGRAF_UPSTREAM_URL": url, "HELSEGRAF_SYNC_CONCURRENCY": "1"}
+        first = subprocess.Popen(
+            [sys.executable, "-m", "helsegraf.cli", "sync", "--database-url", database, "--once"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        killed_at = _first_batch(tmp_path / "killed.db", first)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+        assert 0 < killed_at < persons
+        again = sync(tmp_path, url, database, "--once")
+        assert again.returncode == 0, again.stderr
+    reference = f"sqlite:///{tmp_path / 'generated.db'}"
+    settings = Settings(home=tmp_path, database_url=reference)
+    upgrade(settings, stores=SYNCED)
+    load(settings, generate(persons, 1), tables=[t for t in TABLE_ORDER if t.split("_", 1)[0] in SYNCED])
+    for register in SYNCED:
+        for table in register_tables(register):
+            assert table_rows(database, table) == table_rows(reference, table), table
+
+
+def _first_batch(path: Path, process: subprocess.Popen[bytes]) -> int:
+    """Wait until the sync has committed its first batch of events; return the cursor's position."""
+    import sqlite3  # noqa: PLC0415
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with sqlite3.connect(path, timeout=0.1) as conn:
+                row = conn.execute("SELECT position FROM preg_sync_cursor WHERE feed = 'events'").fetchone()
+            if row and row[0] > 0:
+                return int(row[0])
+        except sqlite3.Error:
+            pass
+        time.sleep(0.02)
+    pytest.fail("the sync committed no batch")
