@@ -8,6 +8,7 @@ media type in `Accept` is 406; errors carry a stable `extensions.code`.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
@@ -257,7 +258,7 @@ class GraphQLEndpoint:
     def _prepare(self, request: Request, query: str, params: dict[str, Any]) -> Prepared | list[dict[str, Any]]:
         """Parse, validate, coerce and check the limits; return the prepared request, or its errors as a body."""
         try:
-            parsed = self.operations.parse(query)
+            parsed = self.operations.parse(query, params["operationName"])
             operation = operation_of(parsed.document, params["operationName"])
             if request.method == "GET" and operation is not None and operation.operation != OperationType.QUERY:
                 raise RequestError("GET serves queries only; send mutations with POST", status=405, Allow="POST")
@@ -275,6 +276,10 @@ class GraphQLEndpoint:
         query = self._document(params)
         prepared = self._prepare(request, query, params)
         if isinstance(prepared, list):
+            if self.limits.refusal_delay_ms and any(e["extensions"]["code"] == QUERY_TOO_COMPLEX for e in prepared):
+                # A client sending documents over the limits gets each refusal no sooner than this: a loop of
+                # them is slowed to the delay's pace on every connection, at no cost to the server.
+                await asyncio.sleep(self.limits.refusal_delay_ms / 1000)
             return respond({"errors": prepared}, 400 if media == GRAPHQL_RESPONSE else 200, media,
                            {"x-request-id": request_id})  # fmt: skip
         context = await self.make_context(request, request_id)

@@ -11,6 +11,7 @@ import strawberry
 from graphql import GraphQLError
 
 from helsegraf.authz.requirements import ADDRESS, ADDRESS_PROTECTION, FAMILY, IDENTITY
+from helsegraf.execution.executor import mark_released
 from helsegraf.execution.preload import preload
 from helsegraf.identifiers import InvalidIdentifierError, parse_nin
 from helsegraf.schema import refs
@@ -243,12 +244,14 @@ async def _persons_for(info: Info, nins: list[str], *, preloading: bool = True) 
     guard = info.context.guard
     answered: list[Person | None] = []
     for nin, person in zip(nins, found, strict=True):
+        grounds = guard.existence_grounds(nin)
         if person is None:
-            answered.append(None if guard.knows_existence(nin) else stubs[nin])
+            answered.append(None if grounds is not None else stubs[nin])
             continue
         if "_preloaded" in stubs[nin].__dict__:
             person.__dict__["_preloaded"] = stubs[nin].__dict__["_preloaded"]
-        answered.append(person)
+        # Found for a caller who may know it: that the person is registered has left (guard.existence_grounds).
+        answered.append(mark_released(person, IDENTITY.group, grounds) if grounds is not None else person)
     return answered
 
 
