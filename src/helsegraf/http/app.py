@@ -91,7 +91,7 @@ def tune_gc() -> None:
     gc.set_threshold(GC_GEN0_THRESHOLD, 20, 50)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:  # noqa: C901, PLR0915 - the app's routes are built in one place
+def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app serving `settings.registers` from their databases."""
     settings = settings or Settings.from_env()
     http = settings.http
