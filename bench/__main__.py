@@ -121,6 +121,14 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser per comm
     scale.add_argument("--probe", type=_positive, default=2_000,
                        help="entries of the sample citizen whose log is read (default 2,000)")  # fmt: skip
     scale.add_argument("--runs", type=_positive, default=200, help="requests each way (default 200)")
+    sync = sub.add_parser("sync", help="PREG bootstrap persons/s through the Persontjenesten fake, and follow lag",
+                          description="Bootstrap PREG from `helsegraf upstream` into PostgreSQL, then follow a "
+                          "steady stream of changes and report the lag.")  # fmt: skip
+    _persons(sync)
+    sync.add_argument("--concurrency", type=_positive, default=8, help="bulk-by-id calls in flight (default 8)")
+    sync.add_argument("--rate", type=_positive, default=10_000, help="events a minute while following (default 10000)")
+    sync.add_argument("--interval", type=_seconds, default=5, help="seconds between polls (default 5)")
+    sync.add_argument("--duration", type=_seconds, default=60, help="seconds of following (default 60)")
     _versions_and_stats(sub)
     hostile = sub.add_parser("hostile", help="good traffic's throughput and the worker's memory under attack",
                              description="Good traffic alone, then beside refused documents, fan-out fragments, "
@@ -188,6 +196,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Any, argparse.Namespace], None]]] = {
     "app": ("app", lambda m, a: m.run(a.runs)),
     "versions": ("versions", lambda m, a: m.run(a.persons, a.tree, {k: getattr(a, k) for k in VERSION_OPTIONS})),
     "federation": ("federation", lambda m, a: m.run(a.persons, a.runs)),
+    "sync": ("sync", lambda m, a: m.run(a.persons, a.concurrency, a.rate, a.interval, a.duration)),
     "hostile": (
         "hostile",
         lambda m, a: m.run(a.persons, a.duration, a.concurrency, a.attackers, a.stalled, a.refusal_delay_ms, a.rounds),

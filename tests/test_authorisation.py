@@ -22,7 +22,7 @@ FIELD_SCOPES: dict[tuple[str, str], str] = {
     ("Person", "deathDate"): "preg:identity", ("Person", "address"): "preg:address",
     ("Person", "currentNin"): "preg:identity", ("Person", "replacedBy"): "preg:identity",
     ("Person", "lastChanged"): "preg:identity", ("Person", "maritalStatus"): "preg:identity",
-    ("Person", "citizenship"): "preg:identity",
+    ("Person", "citizenship"): "preg:identity", ("Person", "identificationNumbers"): "preg:identity",
     ("Person", "addressProtection"): "preg:address", ("Person", "parents"): "preg:family",
     ("Person", "children"): "preg:family", ("Person", "gp"): "flr:read", ("Person", "gpHistory"): "flr:read",
     ("Person", "healthPersonnel"): "hpr:extended", ("Person", "accessLog"): "audit:read",

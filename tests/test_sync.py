@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from sqlalchemy import create_engine, select, text
 from starlette.datastructures import Headers
 from werkzeug.datastructures import ImmutableMultiDict
 
+from conftest import create_postgres_database, drop_postgres_database
 from helsegraf.config import Settings
 from helsegraf.data.load import load
 from helsegraf.data.nation import TABLE_ORDER, generate
@@ -29,9 +29,9 @@ from helsegraf.sync.engine import Backoff, Engine, SyncLockedError, register_loc
 from helsegraf.sync.preg import PregSource
 from helsegraf.upstream.contracts import openapi_document
 from helsegraf.upstream.server import Upstream
-from conftest import create_postgres_database, drop_postgres_database
 
 PERSONS = 1500
+FAST_PATHS = Settings.from_env().fast_paths  # CI runs the suite with the fast paths on and off
 SEED = 7
 SYNCED = ("preg", "bed")
 
@@ -145,7 +145,7 @@ class ContractCheckingTransport(httpx.AsyncBaseTransport):
         await response.aread()
         prefix = next((p for p in CONTRACTS if request.url.path.startswith(p + "/")), None)
         # The token endpoint is HelseID's, not the register's; faults (5xx, 429) are not in the contracts.
-        if prefix and not request.url.path.endswith("/connect/token") and response.status_code < 429:  # noqa: PLR2004
+        if prefix and not request.url.path.endswith("/connect/token") and response.status_code < 429:
             spec = self.specs[prefix]
             try:
                 spec.validate_request(_Request(request))
@@ -227,3 +227,309 @@ async def test_the_contract_check_catches_a_fake_that_drifts(rig: Rig) -> None:
     )  # fmt: skip
     assert len(rig.transport.violations) == 1
     assert "bulk-by-id" in rig.transport.violations[0]
+
+
+def _whole_nation(rig: Rig) -> str:
+    """A database with every store migrated, the other registers loaded the ordinary way, PREG/BED empty."""
+    url = rig.database("graph")
+    settings = Settings(home=rig.tmp, database_url=url)
+    upgrade(settings)
+    others = [t for t in TABLE_ORDER if t.split("_", 1)[0] not in SYNCED]
+    load(settings, rig.upstream.world, tables=others)
+    return url
+
+
+async def test_a_day_of_changes_reaches_the_graph_within_one_poll_interval(rig: Rig) -> None:
+    from helsegraf.authz.tokens import mint  # noqa: PLC0415
+    from helsegraf.http.app import create_app  # noqa: PLC0415
+
+    url = _whole_nation(rig)
+    await rig.sync_once(url)
+    preg, bed = rig.upstream.preg, rig.upstream.bed
+    assert preg is not None and bed is not None  # noqa: PT018
+    done = rig.upstream.day_of_changes()
+    moved = preg.people[done["preg"]["moves"][0]].row
+    renumbered = preg.people[done["preg"]["nins"][0]]
+    old_nin = next(n["number"] for n in renumbered.numbers if n["status"] == "Discontinued")
+    duplicate, survivor = (preg.people[p] for p in done["preg"]["merges"])
+    closed = done["bed"]["closed"][0]
+
+    interval = 0.2
+    stop = asyncio.Event()
+    engines = rig.engines(url)
+    follower = asyncio.gather(*(e.follow(interval, stop, lambda _e: None) for e in engines))
+    await asyncio.sleep(interval * 3)  # one poll interval, with room for the poll itself on a busy machine
+    stop.set()
+    await follower
+    for engine in engines:
+        engine.close()
+
+    settings = Settings(home=rig.tmp, database_url=url, fast_paths=FAST_PATHS)
+    app = create_app(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://graph") as client:
+        headers = {"authorization": f"Bearer {mint(rig.tmp, role='admin')}"}
+        query = """query($moved: ID!, $old: ID!, $dup: ID!, $org: ID!) {
+          moved: person(nin: $moved) { address { street } lastChanged }
+          renumbered: person(nin: $old) { nin currentNin replacedBy name { family }
+                                          identificationNumbers { number numberType status validTo } }
+          merged: person(nin: $dup) { currentNin replacedBy }
+          closed: organization(orgNumber: $org) { validTo lastChanged }
+          registers { name cursor lastSyncedAt lag lagEvents skipped }
+        }"""
+        variables = {"moved": moved["nin"], "old": old_nin, "dup": duplicate.numbers[0]["number"], "org": closed}
+        response = await client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+        body = response.json()
+    await app.state.db.dispose()
+    assert "errors" not in body, body
+    data = body["data"]
+    assert data["moved"]["address"]["street"] == moved["street"]
+    assert data["moved"]["lastChanged"].startswith(str(moved["last_changed"].date()))
+    numbers = data["renumbered"].pop("identificationNumbers")
+    assert {(n["number"], n["status"]) for n in numbers} == {
+        (old_nin, "Discontinued"),
+        (renumbered.row["nin"], "InUse"),
+    }
+    assert data["renumbered"] == {"nin": old_nin, "currentNin": renumbered.row["nin"],
+                                  "replacedBy": renumbered.row["nin"],
+                                  "name": {"family": renumbered.row["family_name"]}}  # fmt: skip
+    assert data["merged"] == {"currentNin": survivor.row["nin"], "replacedBy": survivor.row["nin"]}
+    assert data["closed"]["validTo"] == str(bed.units[closed]["valid_to"])
+    by_name = {r["name"]: r for r in data["registers"]}
+    assert by_name["preg"]["cursor"] == f"events:{preg.latest}"
+    assert by_name["preg"]["lagEvents"] == 0 and by_name["preg"]["lag"] < 30  # noqa: PT018
+    assert by_name["bed"]["cursor"] == f"enheter:{bed.latest('enheter')},underenheter:{bed.latest('underenheter')}"
+    assert by_name["hpr"]["cursor"] is None and by_name["hpr"]["lag"] is None  # noqa: PT018
+
+
+def _skips(url: str, register: str) -> list[tuple[str, str]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [
+                tuple(r) for r in conn.execute(text(f"SELECT event_id, reason FROM {register}_sync_skip ORDER BY id"))
+            ]
+    finally:
+        engine.dispose()
+
+
+def _position(url: str, register: str, feed: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    text(f"SELECT position FROM {register}_sync_cursor WHERE feed = :f"), {"f": feed}
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+async def test_bad_documents_and_events_are_skipped_with_a_reason_and_the_rest_applied(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = rig.database("faults")
+    await rig.sync_once(url)
+    preg = rig.upstream.preg
+    assert preg is not None
+    rig.malformed_on_purpose = True
+    done = rig.upstream.day_of_changes()
+    malformed, withheld = done["preg"]["moves"][:2]
+    rig.upstream.preg_faults.malformed.add(malformed)
+    rig.upstream.preg_faults.withheld.add(withheld)
+    unknown = preg.people[done["preg"]["moves"][2]]
+    preg.events.append((preg.latest + 1, unknown.person_id, "ChangeInSomethingNew"))
+    with caplog.at_level("WARNING", logger="helsegraf.sync"):
+        [engine, _bed] = await rig.sync_once(url)
+    reasons = dict(_skips(url, "preg"))
+    by_id = {p: str(s) for s, p, _t in preg.events}
+    last_event = {p: str(s) for s, p, _t in preg.events if _t != "ChangeInSomethingNew"}
+    assert reasons[last_event[malformed]].startswith("malformed document: ")
+    assert reasons[last_event[withheld]] == "person not returned by bulk-by-id"
+    assert reasons[str(preg.latest)] == "unknown event type"
+    assert len(reasons) == 3
+    del by_id
+    # The cursor moved past what was skipped (each recorded), and the rest of the day was applied.
+    assert _position(url, "preg", "events") == preg.latest
+    assert engine.status.skipped["events"] == 3
+    other = preg.people[done["preg"]["moves"][3]].row
+    [(street,)] = (
+        create_engine(url)
+        .connect()
+        .execute(text("SELECT street FROM preg_person WHERE nin = :n"), {"n": other["nin"]})
+        .all()
+    )
+    assert street == other["street"]
+    # Logged by event id and reason, never with a person's number or name.
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert last_event[malformed] in logged
+    for record in (preg.people[malformed].row, preg.people[withheld].row):
+        assert record["nin"] not in logged and record["family_name"] not in logged  # noqa: PT018
+
+
+async def test_a_sequence_gap_is_recorded_and_passed(rig: Rig) -> None:
+    url = rig.database("gap")
+    preg = rig.upstream.preg
+    assert preg is not None
+    hidden = preg.events[700]
+    preg.events[700] = (hidden[0], hidden[1], "__hidden__")
+    original = preg.events_from
+    preg.events_from = lambda seq, types=None: [e for e in original(seq, types) if e[2] != "__hidden__"]  # type: ignore[method-assign]
+    await rig.sync_once(url)
+    assert ("701", "sequence gap: positions 701 missing") in _skips(url, "preg")
+    assert _position(url, "preg", "events") == preg.latest
+
+
+async def test_500s_timeouts_and_429_are_retried_and_retry_after_obeyed(rig: Rig) -> None:
+    url = rig.database("retry")
+    faults = rig.upstream.preg_faults
+    faults.fail_next = 2
+    faults.throttle_next = 1
+    faults.retry_after_s = 1
+    flaky = _Flaky(rig.client._transport, timeouts=2)  # noqa: SLF001 - wrap the rig's own transport
+    rig.client._transport = flaky  # noqa: SLF001
+    started = asyncio.get_running_loop().time()
+    [engine, _bed] = await rig.sync_once(url)
+    elapsed = asyncio.get_running_loop().time() - started
+    assert flaky.raised == 2
+    assert faults.fail_next == 0 and faults.throttle_next == 0  # noqa: PT018
+    assert elapsed >= 1.0  # the 429's Retry-After: 1 was waited out
+    assert engine.errors["source"] >= 5  # two timeouts, two 500s and a 429, each counted
+    assert _position(url, "preg", "events") == rig.upstream.preg.latest  # type: ignore[union-attr]
+
+
+class _Flaky(httpx.AsyncBaseTransport):
+    """Times out the first few calls, as a source that stops answering would."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, timeouts: int) -> None:
+        self.inner, self.left, self.raised = inner, timeouts, 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.left > 0 and "/event" in request.url.path:
+            self.left -= 1
+            self.raised += 1
+            raise httpx.ReadTimeout("the source did not answer", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_source_that_goes_back_in_time_moves_nothing(rig: Rig) -> None:
+    from helsegraf.sync.engine import RetryableError  # noqa: PLC0415
+
+    url = rig.database("rewound")
+    await rig.sync_once(url)
+    preg = rig.upstream.preg
+    assert preg is not None
+    before = table_rows(url, "preg_person")
+    stored = _position(url, "preg", "events")
+    del preg.events[stored - 10 :]  # restored from an older backup
+    [engine] = [e for e in rig.engines(url) if e.register == "preg"]
+    with pytest.raises(RetryableError, match="behind the stored cursor"):
+        await engine.run_once()
+    engine.close()
+    assert _position(url, "preg", "events") == stored
+    assert table_rows(url, "preg_person") == before
+
+
+def test_a_second_sync_of_the_same_register_refuses_to_run(empty_database_url: str) -> None:
+    url = empty_database_url
+    engine = create_engine(url)
+    other = create_engine(url)
+    try:
+        with register_lock(engine, "preg"), pytest.raises(SyncLockedError, match="another sync of preg"):  # noqa: SIM117
+            with register_lock(other, "preg"):
+                pass
+        with register_lock(engine, "preg"), register_lock(other, "bed"):
+            pass  # another register is not blocked, and the lock is free again after use
+    finally:
+        engine.dispose()
+        other.dispose()
+
+
+class Crash(Exception):  # noqa: N818 - what it stands for
+    """The sync process dying."""
+
+
+async def test_killing_sync_at_any_batch_and_restarting_gives_the_same_database(rig: Rig) -> None:
+    """Crash inside a batch's transaction (after its rows were written, before the commit), restart, compare."""
+    rig.upstream.day_of_changes(scale=3)
+    uninterrupted = rig.database("whole")
+    await rig.sync_once(uninterrupted)
+    for crash_at in (1, 3):  # the first PREG batch, the first BED batch
+        url = rig.database(f"crashed{crash_at}")
+        engines = rig.engines(url)
+        calls = {"n": 0}
+        for engine in engines:
+            original = engine.adapter.apply
+
+            def crashing(conn: Any, batch: Any, original: Any = original) -> int:
+                written = original(conn, batch)
+                calls["n"] += 1  # noqa: B023
+                if calls["n"] == crash_at:  # noqa: B023
+                    raise Crash  # the process dies mid-transaction
+                return written
+
+            engine.adapter.apply = crashing  # type: ignore[method-assign]
+        with pytest.raises(Crash):  # noqa: PT012
+            for engine in engines:
+                await engine.run_once()
+        for engine in engines:
+            engine.close()
+        await rig.sync_once(url)
+        for register in SYNCED:
+            for table in [*register_tables(register), f"{register}_sync_cursor"]:
+                rows = table_rows(url, table)
+                expected = table_rows(uninterrupted, table)
+                if table.endswith("_sync_cursor"):  # times differ between runs; positions and counts may not
+                    rows, expected = ([r[:4] + r[6:] for r in rs] for rs in (rows, expected))
+                assert rows == expected, (crash_at, table)
+
+
+async def test_an_unreachable_source_keeps_the_graph_answering_with_lag_growing(rig: Rig) -> None:
+    """/readyz says which register is degraded (ready or not, by setting); /metrics has lag, cursor, errors."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from helsegraf.authz.tokens import mint  # noqa: PLC0415
+    from helsegraf.config import HttpSettings  # noqa: PLC0415
+    from helsegraf.http.app import create_app  # noqa: PLC0415
+
+    url = _whole_nation(rig)
+    await rig.sync_once(url)
+    rig.upstream.preg_faults.down = True
+    [preg] = [e for e in rig.engines(url, max_attempts=2) if e.register == "preg"]
+    stop = asyncio.Event()
+    follower = asyncio.create_task(preg.follow(0.05, stop, lambda _e: None))
+    await asyncio.sleep(1.2)
+    stop.set()
+    await follower
+    preg.close()
+    assert preg.errors["source"] >= 2
+
+    person = next(iter(rig.upstream.preg.people.values())).row  # type: ignore[union-attr]
+    answers = {}
+    for ready_while_lagging in (True, False):
+        settings = Settings(home=rig.tmp, database_url=url, fast_paths=FAST_PATHS,
+                            http=replace(HttpSettings(), max_lag_s=1, ready_while_lagging=ready_while_lagging))  # fmt: skip  # noqa: E501
+        app = create_app(settings)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://graph") as client:
+            headers = {"authorization": f"Bearer {mint(rig.tmp, role='admin')}"}
+            query = "query($n: ID!) { person(nin: $n) { name { family } } registers { name lag } }"
+            first = (await client.post("/graphql", json={"query": query, "variables": {"n": person["nin"]}},
+                                       headers=headers)).json()  # fmt: skip
+            await asyncio.sleep(0.3)
+            second = (await client.post("/graphql", json={"query": query, "variables": {"n": person["nin"]}},
+                                        headers=headers)).json()  # fmt: skip
+            ready = await client.get("/readyz")
+            metrics = (await client.get("/metrics")).text
+        await app.state.db.dispose()
+        answers[ready_while_lagging] = ready
+        assert first["data"]["person"]["name"]["family"] == person["family_name"]
+        lag = {r["name"]: r["lag"] for r in first["data"]["registers"]}
+        later = {r["name"]: r["lag"] for r in second["data"]["registers"]}
+        assert lag["preg"] > 1 and later["preg"] > lag["preg"]  # noqa: PT018
+    assert answers[True].status_code == 200 and answers[True].json()["status"] == "degraded"  # noqa: PT018
+    assert set(answers[True].json()["degraded"]) == {"preg", "bed"}
+    assert answers[False].status_code == 503 and "preg" in answers[False].json()["degraded"]  # noqa: PT018
+    assert 'helsegraf_sync_lag_seconds{register="preg"}' in metrics
+    assert f'helsegraf_sync_cursor{{feed="events",register="preg"}} {float(rig.upstream.preg.latest)}' in metrics  # type: ignore[union-attr]
+    errors = next(line for line in metrics.splitlines() if line.startswith('helsegraf_sync_errors{register="preg"}'))
+    assert float(errors.split()[-1]) >= 2

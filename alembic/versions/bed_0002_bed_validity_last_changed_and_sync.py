@@ -27,7 +27,7 @@ def _sync_tables(register: str) -> None:
     # The sync tables' shape is written once, in preg_0002; every register's chain reuses it.
     [source] = Path(__file__).parent.glob("preg_0002_*.py")
     spec = importlib.util.spec_from_file_location("preg_0002", source)
-    assert spec is not None and spec.loader is not None  # noqa: S101 - the file sits beside this one
+    assert spec is not None and spec.loader is not None  # noqa: PT018, S101 - the file sits beside this one
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.sync_tables(register)

@@ -38,6 +38,7 @@ def sync_tables(register: str) -> None:
         sa.Column("last_change_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("applied", sa.BigInteger(), nullable=False),
         sa.Column("skipped", sa.BigInteger(), nullable=False),
+        sa.Column("errors", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("feed", name=op.f(f"pk_{register}_sync_cursor")),
     )
     op.create_table(
@@ -135,5 +136,9 @@ def downgrade() -> None:
     with op.batch_alter_table("preg_parent_relation") as batch:
         for column in ("child_nin", "parent_nin"):
             batch.create_foreign_key(
-                op.f(f"fk_preg_parent_relation_{column}_preg_person"), "preg_person", [column], ["nin"], ondelete="CASCADE"
+                op.f(f"fk_preg_parent_relation_{column}_preg_person"),
+                "preg_person",
+                [column],
+                ["nin"],
+                ondelete="CASCADE",
             )

@@ -294,8 +294,15 @@ def demo(
     persons: Annotated[
         int, typer.Option(min=100, max=1_000_000, help="Persons to seed when the database is empty")
     ] = 10_000,
+    follow: Annotated[
+        bool, typer.Option("--follow/--no-follow", help="Run the registers' fakes and follow their changes")
+    ] = True,
 ) -> None:
-    """Seed the embedded SQLite database if it is empty, then serve GraphiQL with sample ids and tokens."""
+    """Seed the embedded SQLite database if it is empty, then serve GraphiQL with sample ids and tokens.
+
+    Beside it run the fakes of Persontjenesten and Enhetsregisteret and a sync following them, so the
+    demo's persons move, are born and die, and its organisations open and close while you watch.
+    """
     from helsegraf.data.load import populated_registers  # noqa: PLC0415
     from helsegraf.data.sample import sample_ids  # noqa: PLC0415
     from helsegraf.migrate import upgrade  # noqa: PLC0415
@@ -305,11 +312,25 @@ def demo(
     _port_free(host, port)
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade(settings)
+    from helsegraf.sync import demo as living  # noqa: PLC0415
+
     if not populated_registers(settings):
         err.print(f"Seeding a synthetic nation of {persons:,} persons into {settings.effective_database_url} ...")
         run_seed(settings, persons=persons, seed_value=1, reset=False, console=err)
+        living.remember_nation(settings, persons, 1)
     ids = sample_ids(settings, date.today())  # noqa: DTZ011 - the caller's calendar day
     _print_demo_banner(settings, host, port, ids)
+    if follow:
+        nation_persons, nation_seed = living.seeded_nation(settings, persons)
+        fakes = living.start(settings, nation_persons, nation_seed)
+        if fakes is None:
+            err.print(
+                "[yellow]note:[/] port 8700 is taken: the demo runs without its living registers", highlight=False
+            )
+        else:
+            err.print(f"Living registers: the fakes of Persontjenesten and Enhetsregisteret at {fakes}, a day of "
+                      f"changes every {living.DAY_SECONDS:.0f} s, followed into the demo's database "
+                      "(query `registers { name lag }`)", highlight=False)  # fmt: skip
     _serve(settings, host, port, 1)
 
 
@@ -333,9 +354,7 @@ def upstream(
     port: Port = 8700,
     persons: Annotated[int, typer.Option(min=1, max=10_000_000, help="Persons in the nation (as `seed`)")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (the same as `seed --seed`)")] = 1,
-    day_seconds: Annotated[
-        float, typer.Option(min=0, help="Seconds between days of changes (0: no changes)")
-    ] = 60.0,
+    day_seconds: Annotated[float, typer.Option(min=0, help="Seconds between days of changes (0: no changes)")] = 60.0,
     scale: Annotated[int, typer.Option(min=1, max=10_000, help="Everyday changes per day, times five moves")] = 1,
 ) -> None:
     """Serve the synthetic nation through the registers' real contracts, with a stream of daily changes."""

@@ -130,6 +130,9 @@ class HttpSettings:
     graphiql: bool = True
     cors_origins: tuple[str, ...] = ()
     log_format: str = "json"
+    # /readyz: a synced register more than `max_lag_s` behind is "degraded"; ready or not while so.
+    max_lag_s: int = 300
+    ready_while_lagging: bool = True
 
     @property
     def deadline_s(self) -> float:
@@ -168,6 +171,8 @@ class HttpSettings:
             graphiql=not _off(env.get("HELSEGRAF_GRAPHIQL")),
             cors_origins=origins,
             log_format=env.get("HELSEGRAF_LOG_FORMAT", "json"),
+            max_lag_s=_int(env, "HELSEGRAF_READY_MAX_LAG_S", cls.max_lag_s),
+            ready_while_lagging=not _off(env.get("HELSEGRAF_READY_WHILE_LAGGING")),
         )
 
 

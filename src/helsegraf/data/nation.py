@@ -68,9 +68,7 @@ def _bed_lifecycle(world: World) -> None:
     """
     rng = world.rng("bed-lifecycle")
     table = world.tables["bed_organization"]
-    used = {row[1] for row in world.tables["flr_gp_contract"].rows} | {
-        row[4] for row in world.tables["resh_unit"].rows
-    }
+    used = {row[1] for row in world.tables["flr_gp_contract"].rows} | {row[4] for row in world.tables["resh_unit"].rows}
     used |= {row[4] for row in table.rows}  # parents of units
     used |= {row[4] for row in world.tables["ar_communication_party"].rows}
     midnight = datetime(world.as_of.year, world.as_of.month, world.as_of.day, tzinfo=UTC)
@@ -80,7 +78,9 @@ def _bed_lifecycle(world: World) -> None:
         closed = None
         if row[0] not in used and rng.random() < BED_CLOSED_RATE:
             closed = random_date(rng, registered + timedelta(days=1), world.as_of)
-        changed = midnight - timedelta(days=rng.randrange(0, (world.as_of - registered).days), seconds=rng.randrange(86_400))
+        changed = midnight - timedelta(
+            days=rng.randrange(0, (world.as_of - registered).days), seconds=rng.randrange(86_400)
+        )
         rows.append((*row, registered, closed, changed))
     table.columns = (*table.columns, "valid_from", "valid_to", "last_changed")
     table.rows = rows

@@ -43,6 +43,7 @@ from helsegraf.http.samples import Samples
 from helsegraf.http.trusted import TrustedDocuments
 from helsegraf.registers import AUDIT, REGISTERS
 from helsegraf.schema.assembly import build_schema
+from helsegraf.sync.freshness import freshness, refresh_metrics
 
 READY_TIMEOUT = 2.0
 T = TypeVar("T")
@@ -141,7 +142,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/healthz", healthz),
         Route("/readyz", _readyz(settings, db)),
-        Route("/metrics", metrics_endpoint(db.read_pools())),
+        Route("/metrics", _metrics_with_sync(settings, db)),
         *([Mount(MOUNT, GraphiQLAssets())] if http.graphiql else []),
         *frontend,
     ]
@@ -166,13 +167,38 @@ def _readyz(settings: Settings, db: Database) -> Callable[[Request], Awaitable[R
         stores = sorted({*settings.registers, AUDIT})
         results = dict(zip(stores, await asyncio.gather(*(_ready(db, s) for s in stores)), strict=True))
         ready = all(results.values())
-        body = {
+        body: dict[str, Any] = {
             "status": "ready" if ready else "unavailable",
             "stores": {k: "up" if v else "down" for k, v in results.items()},
         }
+        # A synced register whose source has been out of reach (or far ahead) for longer than allowed is
+        # degraded: the graph still answers from what it has; HELSEGRAF_READY_WHILE_LAGGING=0 makes it unready.
+        http = settings.http
+        lagging = {
+            f.name: round(f.lag_seconds, 1) if f.lag_seconds is not None else None
+            for f in await freshness(db, [r for r in sorted(settings.registers) if results.get(r)])
+            if f.synced and (f.lag_seconds is None or f.lag_seconds > http.max_lag_s)
+        }
+        if lagging:
+            body["degraded"] = lagging
+            if ready:
+                body["status"] = "degraded"
+            if not http.ready_while_lagging:
+                ready = False
         return JSONResponse(body, status_code=200 if ready else 503)
 
     return readyz
+
+
+def _metrics_with_sync(settings: Settings, db: Database) -> Callable[[Request], Awaitable[Response]]:
+    """Return /metrics with the sync gauges (lag, cursor, skips, errors) read from the cursor tables first."""
+    metrics = metrics_endpoint(db.read_pools())
+
+    async def endpoint(request: Request) -> Response:
+        await refresh_metrics(db, sorted(settings.registers))
+        return await metrics(request)  # type: ignore[no-any-return]
+
+    return endpoint
 
 
 def _past_deadline(request: Request, deadline_s: float) -> Response:

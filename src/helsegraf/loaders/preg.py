@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 
 from helsegraf.db import Database
 from helsegraf.loaders.base import MAX_BATCH, GroupLoader, RowLoader
-from helsegraf.models.preg import ParentalResponsibility, ParentRelation, Person
+from helsegraf.models.preg import IdentificationNumber, ParentalResponsibility, ParentRelation, Person
 from helsegraf.registers import PREG
 
 PERSON = Person.__table__
@@ -19,6 +19,8 @@ RELATION = ParentRelation.__table__
 PERSONS = select(PERSON)
 PARENTS = select(RELATION).order_by(RELATION.c.role.desc())
 CHILDREN = select(RELATION).order_by(RELATION.c.child_nin)
+NUMBER = IdentificationNumber.__table__
+NUMBERS = select(NUMBER).order_by(NUMBER.c.valid_from, NUMBER.c.number)
 
 
 class PregLoaders:
@@ -40,6 +42,11 @@ class PregLoaders:
     def parents_by_child(self) -> GroupLoader[str]:
         """ParentsByChildLoader: a person's parent relations."""
         return GroupLoader(self.db, PREG, PARENTS, RELATION.c.child_nin)
+
+    @cached_property
+    def numbers_by_nin(self) -> NumbersByNinLoader:
+        """NumbersByNinLoader: every identification number of the person (or persons) a number belongs to."""
+        return NumbersByNinLoader(self.db)
 
     @cached_property
     def children_by_parent(self) -> GroupLoader[str]:
@@ -82,6 +89,33 @@ class RedirectingPersonLoader(RowLoader[str]):
             Redirected(answer, key) if answer is not None and answer.nin != key else answer
             for key, answer in zip(keys, answers, strict=True)
         ]
+
+
+class NumbersByNinLoader(DataLoader):  # type: ignore[type-arg]
+    """Loads, for each number, all numbers of the person it identifies (through Persontjenesten's person id).
+
+    Two statements per batch: the persons the numbers belong to, then those persons' numbers. A merged
+    duplicate's number belongs to both records, so both records' numbers are listed.
+    """
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(max_batch_size=MAX_BATCH)
+        self.db = db
+
+    async def batch_load_fn(self, nins: Any) -> list[list[Any]]:
+        """Fetch the numbers of the persons the numbers name."""
+        owners: dict[str, list[str]] = {}
+        for row in await self.db.fetch_by_keys(PREG, NUMBERS, NUMBER.c.number, list(nins)):
+            owners.setdefault(row.number, []).append(row.person_id)
+        ids = sorted({pid for pids in owners.values() for pid in pids})
+        by_person: dict[str, list[Any]] = {}
+        for row in await self.db.fetch_by_keys(PREG, NUMBERS, NUMBER.c.person_id, ids) if ids else []:
+            by_person.setdefault(row.person_id, []).append(row)
+        answers = []
+        for nin in nins:
+            rows = [row for pid in owners.get(nin, []) for row in by_person.get(pid, [])]
+            answers.append(list({row.number: row for row in rows}.values()))
+        return answers
 
 
 REPLACED = select(PERSON.c.nin, PERSON.c.replaced_by)

@@ -48,6 +48,7 @@ def sync_tables(metadata: MetaData, register: str) -> tuple[Table, Table]:
         Column("last_change_at", DateTime(timezone=True)),
         Column("applied", BigInteger, nullable=False, default=0),
         Column("skipped", BigInteger, nullable=False, default=0),
+        Column("errors", BigInteger, nullable=False, default=0),
     )
     skip = Table(
         f"{register}_sync_skip",

@@ -69,7 +69,9 @@ class IdentificationNumber(PregBase):
     # A merged duplicate's number is listed by both documents, the discontinued one's and the survivor's.
     number: Mapped[str] = mapped_column(String(11), primary_key=True)
     person_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
-    number_type: Mapped[str] = mapped_column(String(40))  # NationalIdentityNumber | DNumber | AlternateIdentificationNumber
+    number_type: Mapped[str] = mapped_column(
+        String(40)
+    )  # NationalIdentityNumber | DNumber | AlternateIdentificationNumber
     status: Mapped[str] = mapped_column(String(20))  # InUse | Discontinued
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)

@@ -41,8 +41,13 @@ class FreshnessQuery:
         """Return each register's sync position and lag."""
         return [
             RegisterFreshness(
-                name=f.name, title=TITLES[f.name], cursor=f.cursor, last_synced_at=f.last_synced_at,
-                lag=f.lag_seconds, lag_events=f.lag_events, skipped=f.skipped,
-            )  # fmt: skip
+                name=f.name,
+                title=TITLES[f.name],
+                cursor=f.cursor,
+                last_synced_at=f.last_synced_at,
+                lag=f.lag_seconds,
+                lag_events=f.lag_events,
+                skipped=f.skipped,
+            )
             for f in await freshness(info.context.db)
         ]

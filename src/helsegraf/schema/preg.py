@@ -78,6 +78,28 @@ class Address:
     municipality: MunicipalityRef | None = edge_field(_address_municipality, description="The municipality (kommune).")
 
 
+@strawberry.type(description="A Norwegian identification number the person has or had (folkeregisteridentifikator).")
+class IdentificationNumber:
+    """A fødselsnummer or D-number with its type and status; a replaced one is Discontinued."""
+
+    number: str = strawberry.field(description="The number (11 digits).")
+    number_type: str = strawberry.field(
+        description="NationalIdentityNumber, DNumber or AlternateIdentificationNumber (Persontjenesten's words)."
+    )
+    status: str = strawberry.field(description="InUse or Discontinued.")
+    valid_from: date | None = strawberry.field(description="In use from.")
+    valid_to: date | None = strawberry.field(description="In use until (half-open); null while in use.")
+
+
+async def _numbers(info: Info, parents: list[Person]) -> list[Any]:
+    groups = await info.context.loaders.numbers_by_nin.load_many([str(p.nin) for p in parents])
+    return [
+        [IdentificationNumber(number=r.number, number_type=r.number_type, status=r.status, valid_from=r.valid_from,
+                              valid_to=r.valid_to) for r in rows]
+        for rows in groups
+    ]  # fmt: skip
+
+
 async def _related(info: Info, nins: list[list[str]]) -> list[list[Person]]:
     found = iter(await refs.persons(info, [nin for group in nins for nin in group]))
     return [[p for _ in group if (p := next(found)) is not None] for group in nins]
@@ -149,12 +171,12 @@ class PersonPreg:
     @personal(IDENTITY, description="Sivilstand, in Persontjenesten's words (Unmarried, Married, WidowOrWidower, ...).")
     def marital_status(self) -> str | None:
         """Return the marital status."""
-        return getattr(self.row, "marital_status", None)  # type: ignore[no-any-return]
+        return getattr(self.row, "marital_status", None)
 
     @personal(IDENTITY, description="Citizenship (statsborgerskap), ISO 3166 alpha-3.")
     def citizenship(self) -> str | None:
         """Return the citizenship."""
-        return getattr(self.row, "citizenship", None)  # type: ignore[no-any-return]
+        return getattr(self.row, "citizenship", None)
 
     @personal(IDENTITY, description="The person's name (navn).")
     def name(self) -> PersonName | None:
@@ -197,6 +219,9 @@ class PersonPreg:
         """Return the protection level."""
         return AddressProtection(self.row.address_protection) if self.row is not None else None
 
+    identification_numbers: list[IdentificationNumber] | None = personal(
+        IDENTITY, description="Every identification number the person has or had, with type and status.", batch=_numbers
+    )
     parents: list[PersonRef] | None = personal(
         FAMILY, description="The person's registered parents (forelder-barn-relasjon).", batch=_parents, relates=True
     )

@@ -43,9 +43,12 @@ def sources_from_env(env: Mapping[str, str]) -> Sources:
         secret = secret or "rehearsal-secret"
     return Sources(
         preg=PregSource(
-            preg_url, token_url, client_id, secret,
+            preg_url,
+            token_url,
+            client_id,
+            secret,
             scope=env.get("HELSEGRAF_SYNC_PREG_SCOPE", "nhn:hgd-persontjenesten-api/read-with-legal-basis"),
-        ),  # fmt: skip
+        ),
         bed=BedSource(env.get("HELSEGRAF_SYNC_BED_URL") or f"{upstream}/enhetsregisteret/api"),
         interval_s=float(env.get("HELSEGRAF_SYNC_INTERVAL_S") or 5.0),
         timeout_s=float(env.get("HELSEGRAF_SYNC_TIMEOUT_S") or 30.0),

@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from pydantic import ValidationError
-from sqlalchemy import Connection, and_, update
+from sqlalchemy import Connection, Table, and_, update
 
 from helsegraf.models.bed import Organization
 from helsegraf.sync.engine import Adapter, Batch, Entry, RetryableError, check, upsert
@@ -49,11 +49,15 @@ class BedAdapter(Adapter):
         self.base = source.base_url.rstrip("/")
         self.concurrency = concurrency
 
-    async def head(self, client: httpx.AsyncClient, feed: str) -> int:
-        """Return the number of updates in the feed (the fake's and brreg's ids count from 1)."""
-        response = check(await client.get(f"{self.base}/oppdateringer/{feed}", params={"size": 1}), feed)
-        page = response.json().get("page") or {}
-        return int(page.get("totalElements") or 0)
+    async def head(self, client: httpx.AsyncClient, feed: str, after: int) -> int:
+        """Return the stored position plus the updates after it (brreg's ids have holes; the count is the lag)."""
+        params = {"oppdateringsid": after + 1, "size": 1}
+        response = check(await client.get(f"{self.base}/oppdateringer/{feed}", params=params), feed)
+        try:
+            page = response.json().get("page") or {}
+            return after + int(page.get("totalElements") or 0)
+        except (ValueError, AttributeError, TypeError):
+            raise RetryableError(f"{feed}: the update count is unreadable") from None
 
     async def page(self, client: httpx.AsyncClient, feed: str, after: int) -> list[Entry]:
         """Return the updates after `after`."""
@@ -80,7 +84,7 @@ class BedAdapter(Adapter):
             entries.append(Entry(u.oppdateringsid, u.organisasjonsnummer, u.endringstype.value, u.dato))
         return entries
 
-    async def documents(self, client: httpx.AsyncClient, batch: Batch) -> None:
+    async def documents(self, client: httpx.AsyncClient, batch: Batch) -> None:  # noqa: C901 - one batch's fetches, by update type
         """Fetch the changed units: searched in hundreds, deleted and missing ones one by one."""
         feed = batch.feed
         limit = asyncio.Semaphore(self.concurrency)
@@ -121,7 +125,9 @@ class BedAdapter(Adapter):
                 return key, describe(exc)
 
         found: dict[str, Any] = {}
-        for part in await asyncio.gather(*(search(searched[i : i + SEARCH_MAX]) for i in range(0, len(searched), SEARCH_MAX))):
+        for part in await asyncio.gather(
+            *(search(searched[i : i + SEARCH_MAX]) for i in range(0, len(searched), SEARCH_MAX))
+        ):
             found.update(part)
         missing = [k for k in searched if k not in found] + single
         found.update(dict(await asyncio.gather(*(one(k) for k in missing))))
@@ -143,7 +149,7 @@ class BedAdapter(Adapter):
             if entry.key in batch.documents and entry.position not in batch.skipped:
                 changed[entry.key] = entry.at
         rows = []
-        table = Organization.__table__
+        table = cast("Table", Organization.__table__)
         for key, at in changed.items():
             unit = batch.documents[key]
             if unit == REMOVED:

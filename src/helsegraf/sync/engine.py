@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import random
 import zlib
@@ -47,8 +48,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
-from sqlalchemy import Connection, Engine, Table, create_engine, select, text
+from sqlalchemy import Connection, Table, create_engine, select, text
+from sqlalchemy import Engine as DatabaseEngine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from helsegraf.models import METADATA
 
@@ -108,8 +111,12 @@ class Adapter(ABC):
     concurrency: int = 4  # document fetches in flight per batch
 
     @abstractmethod
-    async def head(self, client: httpx.AsyncClient, feed: str) -> int:
-        """Return the newest position the source has in a feed (0 when empty)."""
+    async def head(self, client: httpx.AsyncClient, feed: str, after: int) -> int:
+        """Return the newest position the source has in a feed (0 when empty), knowing the stored one.
+
+        A source whose positions have holes may answer `after` plus the number of entries after it
+        (what lag in events means); a head below `after` says the source went back in time.
+        """
 
     @abstractmethod
     async def page(self, client: httpx.AsyncClient, feed: str, after: int) -> list[Entry]:
@@ -181,6 +188,7 @@ class FeedState:
     last_change_at: datetime | None = None
     applied: int = 0
     skipped: int = 0
+    errors: int = 0
 
 
 @dataclass
@@ -198,7 +206,7 @@ class Status:
 
 
 @contextlib.contextmanager
-def register_lock(engine: Engine, register: str) -> Iterator[None]:
+def register_lock(engine: DatabaseEngine, register: str) -> Iterator[None]:
     """Hold the register's sync lock for the duration, or raise SyncLockedError."""
     if engine.dialect.name == "postgresql":
         key = zlib.crc32(f"helsegraf-sync-{register}".encode())
@@ -250,7 +258,7 @@ def read_states(conn: Connection, register: str, feeds: Sequence[str]) -> dict[s
         if row.feed in states:
             states[row.feed] = FeedState(
                 row.feed, row.position, row.source_head, _aware(row.last_synced_at), _aware(row.last_change_at),
-                row.applied, row.skipped,
+                row.applied, row.skipped, row.errors,
             )  # fmt: skip
     return states
 
@@ -266,7 +274,7 @@ def write_state(conn: Connection, register: str, state: FeedState) -> None:
     values = {
         "cursor": str(state.position), "position": state.position, "source_head": state.source_head,
         "last_synced_at": state.last_synced_at, "last_change_at": state.last_change_at,
-        "applied": state.applied, "skipped": state.skipped,
+        "applied": state.applied, "skipped": state.skipped, "errors": state.errors,
     }  # fmt: skip
     updated = conn.execute(table.update().where(table.c.feed == state.feed).values(**values)).rowcount
     if not updated:
@@ -301,6 +309,7 @@ class Engine:
         self.status = Status()
         self.errors: dict[str, int] = {}
         self._authenticated = False
+        self._state: FeedState | None = None
 
     def close(self) -> None:
         """Release the database connections."""
@@ -314,9 +323,11 @@ class Engine:
     def _error(self, kind: str, message: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
         self.status.errors += 1
+        if self._state is not None:
+            self._state.errors += 1  # stored with the feed's next cursor write (for /metrics)
         log.warning("sync %s: %s", self.register, message, extra={"register": self.register, "kind": kind})
 
-    async def _call(self, what: str, call: Callable[[], Any]) -> Any:  # noqa: ANN401 - the adapter's result
+    async def _call(self, what: str, call: Callable[[], Any]) -> Any:
         """Run one source call with retries (backoff with jitter, Retry-After); re-authenticate on a 401."""
         for attempt in range(1, self.max_attempts + 1):
             try:
@@ -347,14 +358,17 @@ class Engine:
         """Fetch pages and their documents ahead of the applier (one batch in flight)."""
         position = after
         while True:
-            entries = await self._call(f"{feed} page after {position}", lambda: self.adapter.page(self.client, feed, position))
+            entries = await self._call(
+                f"{feed} page after {position}",
+                functools.partial(self.adapter.page, self.client, feed, position),
+            )
             entries = [e for e in entries if e.position > position]  # a page may repeat its first entry
             if not entries:
                 return
             batch = Batch(feed, sorted(entries, key=lambda e: e.position), head=head)
             self._gaps(batch, position)
             await self._call(f"{feed} documents of {len(batch.entries)} entries",
-                             lambda: self.adapter.documents(self.client, batch))  # fmt: skip
+                             functools.partial(self.adapter.documents, self.client, batch))  # fmt: skip
             yield batch
             position = batch.last
 
@@ -363,10 +377,10 @@ class Engine:
         previous = after
         for entry in batch.entries:
             if entry.position > previous + 1:
-                missing = f"{previous + 1}..{entry.position - 1}" if entry.position - 1 > previous + 1 else str(
-                    previous + 1
+                missing = (
+                    f"{previous + 1}..{entry.position - 1}" if entry.position - 1 > previous + 1 else str(previous + 1)
                 )
-                batch.skipped.setdefault(-entry.position, f"sequence gap: positions {missing} missing")
+                batch.skipped.setdefault(-(previous + 1), f"sequence gap: positions {missing} missing")
             previous = entry.position
 
     def _apply(self, batch: Batch, state: FeedState) -> int:
@@ -394,16 +408,32 @@ class Engine:
             self._error("skipped", f"{batch.feed} entry {abs(position)} skipped: {reason}")
         return written
 
+    def _persist_errors(self) -> None:
+        """Store the error count of the feed that failed (its position is left as it was)."""
+        state = self._state
+        if state is None:
+            return
+        with contextlib.suppress(Exception), self.engine.begin() as conn:
+            stored = read_states(conn, self.register, [state.feed])[state.feed]
+            stored.errors = max(stored.errors, state.errors)
+            write_state(conn, self.register, stored)
+
+    def _progressed(self, feed: str, position: int, head: int, _done: object) -> None:
+        self.on_progress(self.register, feed, position, head)
+
     async def run_feed(self, feed: str, state: FeedState) -> None:
         """Bring one feed up to the source's head."""
-        head = await self._call(f"{feed} head", lambda: self.adapter.head(self.client, feed))
+        self._state = state
+        head = await self._call(f"{feed} head", functools.partial(self.adapter.head, self.client, feed, state.position))
         if head < state.position:
             # The source went back in time (restored from a backup, or a different source): applying
             # would repeat or contradict what is stored, so nothing moves until it is ahead again.
             state.source_head = head
             with self.engine.begin() as conn:
                 write_state(conn, self.register, state)
-            raise RetryableError(f"{feed}: the source's newest position {head} is behind the stored cursor {state.position}")
+            raise RetryableError(
+                f"{feed}: the source's newest position {head} is behind the stored cursor {state.position}"
+            )
         state.source_head = head
         self.on_progress(self.register, feed, state.position, head)
         if head == state.position:
@@ -415,7 +445,7 @@ class Engine:
             if pending is not None:
                 await pending
             pending = asyncio.create_task(asyncio.to_thread(self._apply, batch, state))
-            pending.add_done_callback(lambda _t, b=batch: self.on_progress(self.register, feed, b.last, head))
+            pending.add_done_callback(functools.partial(self._progressed, feed, batch.last, head))
         if pending is not None:
             await pending
         self.status.positions[feed] = state.position
@@ -440,8 +470,13 @@ class Engine:
             except RetryableError as exc:
                 self._error("source", str(exc))
                 delay = max(interval_s, self.backoff.next_delay(exc.retry_after))
+                self._persist_errors()
             except SyncError as exc:
                 self._error("source", str(exc))
+                delay = max(interval_s, self.backoff.next_delay())
+                self._persist_errors()
+            except (SQLAlchemyError, OSError) as exc:  # the register's own database is down: wait for it
+                self._error("database", f"database unavailable ({exc.__class__.__name__})")
                 delay = max(interval_s, self.backoff.next_delay())
             on_status(self)
             with contextlib.suppress(TimeoutError):
@@ -470,9 +505,7 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys:
     updates = [c for c in columns if c not in keys and c not in keep]
     names = ", ".join(f'"{c}"' for c in columns)
     conflict = ", ".join(f'"{k}"' for k in keys)
-    action = (
-        "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in updates) if updates else "DO NOTHING"
-    )
+    action = "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in updates) if updates else "DO NOTHING"
     if conn.dialect.name == "postgresql":
         stage = f"sync_stage_{table.name}"
         conn.exec_driver_sql(

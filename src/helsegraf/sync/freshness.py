@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from prometheus_client import Gauge
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -29,6 +30,7 @@ class Freshness:
     lag_seconds: float | None
     lag_events: int | None
     skipped: int
+    errors: int = 0
 
     @property
     def synced(self) -> bool:
@@ -56,16 +58,17 @@ def summarize(name: str, rows: Sequence[Any], now: datetime | None = None) -> Fr
         lag_seconds=max(0.0, (now - last).total_seconds()) if last is not None else None,
         lag_events=behind,
         skipped=sum(r.skipped for r in rows),
+        errors=sum(getattr(r, "errors", 0) or 0 for r in rows),
     )
 
 
-def cursor_statement(register: str) -> Any:  # noqa: ANN401 - a SQLAlchemy Select
+def cursor_statement(register: str) -> Any:
     """Return the SELECT of a register's cursor rows, or None for a register without sync tables."""
     table = METADATA[register].tables.get(f"{register}_sync_cursor")
     return select(table) if table is not None else None
 
 
-async def freshness(db: Any, registers: Sequence[str] = REGISTERS) -> list[Freshness]:  # noqa: ANN401 - helsegraf.db.Database
+async def freshness(db: Any, registers: Sequence[str] = REGISTERS) -> list[Freshness]:
     """Return every register's freshness (a register whose cursor cannot be read counts as not synced)."""
     answers = []
     for register in registers:
@@ -75,4 +78,33 @@ async def freshness(db: Any, registers: Sequence[str] = REGISTERS) -> list[Fresh
             with contextlib.suppress(SQLAlchemyError, KeyError, OSError):
                 rows = await db.fetch(register, statement)
         answers.append(summarize(register, rows))
+    return answers
+
+
+LAG_SECONDS = Gauge("helsegraf_sync_lag_seconds", "Seconds since the register was last seen current",
+                    ["register"], multiprocess_mode="max")  # fmt: skip
+LAG_EVENTS = Gauge("helsegraf_sync_lag_events", "Changes the source had that were not yet applied",
+                   ["register"], multiprocess_mode="max")  # fmt: skip
+CURSOR = Gauge("helsegraf_sync_cursor", "Position of the last applied change, per feed", ["register", "feed"],
+               multiprocess_mode="max")  # fmt: skip
+SKIPPED = Gauge("helsegraf_sync_skipped", "Changes skipped with a recorded reason", ["register"],
+                multiprocess_mode="max")  # fmt: skip
+ERRORS = Gauge("helsegraf_sync_errors", "Source errors the sync met (retried or skipped)", ["register"],
+               multiprocess_mode="max")  # fmt: skip
+
+
+async def refresh_metrics(db: Any, registers: Sequence[str] = REGISTERS) -> list[Freshness]:
+    """Set the sync gauges from the cursor tables (at scrape time) and return what they say."""
+    answers = await freshness(db, registers)
+    for answer in answers:
+        if not answer.synced:
+            continue
+        LAG_SECONDS.labels(answer.name).set(answer.lag_seconds if answer.lag_seconds is not None else float("nan"))
+        LAG_EVENTS.labels(answer.name).set(answer.lag_events or 0)
+        SKIPPED.labels(answer.name).set(answer.skipped)
+        ERRORS.labels(answer.name).set(answer.errors)
+        for part in (answer.cursor or "").split(","):
+            feed, _, position = part.partition(":")
+            if position.isdigit():
+                CURSOR.labels(answer.name, feed).set(int(position))
     return answers

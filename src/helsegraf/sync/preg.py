@@ -14,11 +14,11 @@ import asyncio
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Connection, and_, delete, update
+from sqlalchemy import Connection, Table, and_, delete, update
 
 from helsegraf.models.preg import (
     AddressPeriod,
@@ -75,18 +75,18 @@ class PregSource:
     basis: str = "legal-basis"
 
 
-def _current(items: list[Any] | None) -> Any:  # noqa: ANN401 - one of the contract's element types
+def _current(items: list[Any] | None) -> Any:
     """Return the element in force (`isValid`), else the last one."""
     if not items:
         return None
     return next((item for item in items if item.isValid), items[-1])
 
 
-def _day(value: datetime | None) -> Any:  # noqa: ANN401 - a date or None
+def _day(value: datetime | None) -> Any:
     return value.date() if value is not None else None
 
 
-def _street(address: Any) -> str | None:  # noqa: ANN401 - a street address of the contract
+def _street(address: Any) -> str | None:
     if address is None or address.addressName is None:
         return None
     number = address.addressNumber
@@ -108,7 +108,7 @@ class Rows:
     redirects: list[tuple[str, str]] = field(default_factory=list)  # (old nin, current nin)
 
 
-def rows_of(person: pt.Person, rows: Rows) -> None:  # noqa: C901, PLR0912, PLR0915 - one document, part by part
+def rows_of(person: pt.Person, rows: Rows) -> None:  # noqa: C901, PLR0912 - one document, part by part
     """Map one person document onto PREG's rows."""
     numbers = person.norwegianIdentificationNumber or []
     in_use = [n for n in numbers if n.status == pt.IdentificationStatus.InUse and n.identificationNumber]
@@ -118,8 +118,16 @@ def rows_of(person: pt.Person, rows: Rows) -> None:  # noqa: C901, PLR0912, PLR0
         raise ValueError(msg)
     stamps = [
         item.registeredAt
-        for part in (person.status, person.name, person.gender, person.birth, person.addressProtection,
-                     person.residentialAddress, person.maritalStatus, person.citizenship)  # fmt: skip
+        for part in (
+            person.status,
+            person.name,
+            person.gender,
+            person.birth,
+            person.addressProtection,
+            person.residentialAddress,
+            person.maritalStatus,
+            person.citizenship,
+        )
         for item in (part or [])
         if item.isValid and item.registeredAt is not None
     ]
@@ -170,23 +178,26 @@ def rows_of(person: pt.Person, rows: Rows) -> None:  # noqa: C901, PLR0912, PLR0
                 continue
             rows.addresses.append({
                 "nin": current, "kind": kind, "valid_from": a.validFrom.date(), "valid_to": _day(a.validTo),
-                "street": _street(s), "postal_code": c.postalCode if c else None, "postal_place": c.cityName if c else None,
+                "street": _street(s), "postal_code": c.postalCode if c else None,
+                "postal_place": c.cityName if c else None,
                 "municipality_code": s.municipalityNumber if s is not None else None, "district": a.urbanDistrictName,
             })  # fmt: skip
-    for a in person.postalAddress or []:
-        box = a.postBoxAddress
-        if a.validFrom is None or box is None:
+    for postal in person.postalAddress or []:
+        box = postal.postBoxAddress
+        if postal.validFrom is None or box is None:
             continue
         c = box.city
         rows.addresses.append({
-            "nin": current, "kind": "POSTAL", "valid_from": a.validFrom.date(), "valid_to": _day(a.validTo),
+            "nin": current, "kind": "POSTAL", "valid_from": postal.validFrom.date(), "valid_to": _day(postal.validTo),
             "street": f"Postboks {box.postBoxIdentification}", "postal_code": c.postalCode if c else None,
             "postal_place": c.cityName if c else None, "municipality_code": None, "district": None,
         })  # fmt: skip
     for relation in person.familyRelation or []:
         role = relation.relatedPersonsRole.value if relation.relatedPersonsRole else None
         if relation.isValid and role in PARENT_ROLES and relation.relatedPerson:
-            rows.relations.append({"child_nin": current, "parent_nin": relation.relatedPerson, "role": PARENT_ROLES[role]})
+            rows.relations.append(
+                {"child_nin": current, "parent_nin": relation.relatedPerson, "role": PARENT_ROLES[role]}
+            )
     for responsibility in person.parentalResponsibility or []:
         if responsibility.isValid and responsibility.responsible and responsibility.responsibilityType:
             rows.responsibility.append({
@@ -222,17 +233,21 @@ class PregAdapter(Adapter):
             return
         response = await client.post(
             self.source.token_url,
-            data={"grant_type": "client_credentials", "client_id": self.source.client_id,
-                  "client_secret": self.source.client_secret or "", "scope": self.source.scope},  # fmt: skip
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self.source.client_id,
+                "client_secret": self.source.client_secret or "",
+                "scope": self.source.scope,
+            },
         )
         if response.status_code != 200:  # noqa: PLR2004 - OK
             check(response, "HelseID token")
             raise SyncError(f"HelseID token: HTTP {response.status_code}")
         client.headers["authorization"] = f"Bearer {response.json()['access_token']}"
 
-    async def head(self, client: httpx.AsyncClient, feed: str) -> int:
+    async def head(self, client: httpx.AsyncClient, feed: str, after: int) -> int:
         """Return the newest sequence number (`event/latest`)."""
-        del feed
+        del feed, after
         response = await client.get(f"{self._api}/event/latest")
         if response.status_code == 404:  # noqa: PLR2004 - no events yet
             return 0
@@ -331,26 +346,33 @@ class PregAdapter(Adapter):
             for name in ("persons", "numbers", "addresses", "relations", "responsibility", "guardianship", "redirects"):
                 getattr(rows, name).extend(getattr(one, name))
         persons = list({r["nin"]: r for r in rows.persons}.values())
-        upsert(conn, Person.__table__, persons, ["nin"], keep=["replaced_by"])
-        upsert(conn, IdentificationNumber.__table__, _unique(rows.numbers, "number", "person_id"),
+        upsert(conn, _table(Person), persons, ["nin"], keep=["replaced_by"])
+        upsert(conn, _table(IdentificationNumber), _unique(rows.numbers, "number", "person_id"),
                ["number", "person_id"])  # fmt: skip
-        upsert(conn, AddressPeriod.__table__, _unique(rows.addresses, "nin", "kind", "valid_from"),
+        upsert(conn, _table(AddressPeriod), _unique(rows.addresses, "nin", "kind", "valid_from"),
                ["nin", "kind", "valid_from"])  # fmt: skip
         # Relations, responsibility and guardianship mirror the document's current state (they carry
         # no periods): a person's rows are replaced by what the document says now.
         nins = [p["nin"] for p in persons]
         for table, key, found, keys in (
-            (ParentRelation.__table__, "child_nin", rows.relations, ("child_nin", "parent_nin")),
-            (ParentalResponsibility.__table__, "child_nin", rows.responsibility, ("child_nin", "responsible_nin")),
-            (Guardianship.__table__, "nin", rows.guardianship, ("nin", "guardian_nin")),
+            (_table(ParentRelation), "child_nin", rows.relations, ("child_nin", "parent_nin")),
+            (_table(ParentalResponsibility), "child_nin", rows.responsibility, ("child_nin", "responsible_nin")),
+            (_table(Guardianship), "nin", rows.guardianship, ("nin", "guardian_nin")),
         ):
             for start in range(0, len(nins), 1000):
                 conn.execute(delete(table).where(table.c[key].in_(nins[start : start + 1000])))
             upsert(conn, table, _unique(found, *keys), keys)
-        table = Person.__table__
+        table = _table(Person)
         for old, current in dict(rows.redirects).items():
-            conn.execute(update(table).where(and_(table.c.nin == old, table.c.nin != current)).values(replaced_by=current))
+            conn.execute(
+                update(table).where(and_(table.c.nin == old, table.c.nin != current)).values(replaced_by=current)
+            )
         return len(persons)
+
+
+def _table(model: type) -> Table:
+    """Return a model's Table (typed as one: SQLAlchemy types `__table__` as a FromClause)."""
+    return cast("Table", model.__table__)  # type: ignore[attr-defined]
 
 
 def _unique(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:

@@ -36,7 +36,7 @@ def status_line(engines: Sequence[Engine]) -> str:
     return " · ".join(parts)
 
 
-async def run(
+async def run(  # noqa: C901 - locking, bootstrap and following read as one story
     settings: Settings,
     sources: Sources,
     registers: frozenset[str],
@@ -49,7 +49,7 @@ async def run(
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signum, stop.set)
     chosen = adapters(sources, registers)
     timeout = httpx.Timeout(sources.timeout_s, connect=min(10.0, sources.timeout_s))

@@ -34,7 +34,7 @@ async def url_form(request: Request) -> dict[str, list[str]]:
 class TokenIssuer:
     """Issues and checks bearer tokens for one client."""
 
-    def __init__(self, client_id: str = "helsegraf-sync", client_secret: str = "rehearsal-secret") -> None:
+    def __init__(self, client_id: str = "helsegraf-sync", client_secret: str = "rehearsal-secret") -> None:  # noqa: S107 - the fake's documented rehearsal client
         self.client_id, self.client_secret = client_id, client_secret
         self._tokens: dict[str, float] = {}
         self.issued = 0
@@ -64,6 +64,10 @@ class TokenIssuer:
         self._tokens[token] = time.monotonic() + TOKEN_LIFETIME_S
         self.issued += 1
         return JSONResponse(
-            {"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME_S,
-             "scope": str(form.get("scope", ""))}  # fmt: skip
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": TOKEN_LIFETIME_S,
+                "scope": str(form.get("scope", "")),
+            }
         )

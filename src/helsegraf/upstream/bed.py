@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from starlette.routing import Route
 from helsegraf.data.world import OrgNumbers, World
 from helsegraf.upstream.faults import Faults
 
+Endpoint = Callable[[Request], Awaitable[Response]]
 FEED_MAX = 10_000  # the live API's largest `size`
 DEPTH_MAX = 10_000  # "Max dypde (page*size) er 10 000"
 DEFAULT_SIZE = 20
@@ -121,7 +123,7 @@ class BedSource:
             self._update(row, "Ny", now)
             done["new"].append(number)
         open_units = sorted(n for n, r in self.units.items() if r["valid_to"] is None and n not in done["new"])
-        if len(open_units) >= 2:
+        if len(open_units) >= 2:  # noqa: PLR2004 - one to change, one to close
             changed, closed = rng.sample(open_units, 2)
             row = self.units[changed]
             row.update(name=f"{row['name']} (NY)"[:200], last_changed=now)
@@ -153,11 +155,11 @@ def _hal(name: str, items: list[dict[str, Any]], page: int, size: int, total: in
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-def create_app(source: BedSource, faults: Faults | None = None) -> Starlette:
+def create_app(source: BedSource, faults: Faults | None = None) -> Starlette:  # noqa: C901 - the fake's endpoints, one closure each
     """Return the fake Enhetsregisteret as a Starlette app (mounted at .../enhetsregisteret/api)."""
     faults = faults or Faults()
 
-    def listing(kind: str):  # noqa: ANN202 - a Starlette endpoint
+    def listing(kind: str) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             if (fault := await faults.before(request)) is not None:
                 return fault
@@ -182,7 +184,7 @@ def create_app(source: BedSource, faults: Faults | None = None) -> Starlette:
 
         return endpoint
 
-    def one(kind: str):  # noqa: ANN202 - a Starlette endpoint
+    def one(kind: str) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             if (fault := await faults.before(request)) is not None:
                 return fault
@@ -196,7 +198,7 @@ def create_app(source: BedSource, faults: Faults | None = None) -> Starlette:
 
         return endpoint
 
-    def updates(kind: str):  # noqa: ANN202 - a Starlette endpoint
+    def updates(kind: str) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             if (fault := await faults.before(request)) is not None:
                 return fault

@@ -37,6 +37,7 @@ from helsegraf.upstream.faults import Faults
 EVENTS_PER_CALL = 1000  # the contract: "a list of up to 1000 events"
 BULK_MAX = 100  # the contract: "max 100 items"
 BASES = ("legal-basis", "no-legal-basis")
+MIN_LIVING = 10  # fewer residents than this and a day has nobody to change
 _HOUSE = re.compile(r"^(?P<name>.+) (?P<number>\d+)(?P<letter>[A-Z]?)$")
 
 
@@ -115,6 +116,7 @@ class PregSource:
             by_nin[nin].guardians.append((guardian, kind, scope))
         self.events: list[tuple[int, str, str]] = []
         self._documents: dict[str, bytes] = {}
+        self._nins: Any = None
         for record in self.people.values():
             self._event(record, "PersonPopulated")
         self.day = 0
@@ -154,7 +156,7 @@ class PregSource:
             cached = self._documents[person_id] = orjson.dumps(self.build(record))
         return cached
 
-    def build(self, record: PersonRecord) -> dict[str, Any]:  # noqa: C901, PLR0912 - one document, part by part
+    def build(self, record: PersonRecord) -> dict[str, Any]:  # noqa: PLR0915, C901, PLR0912 - one document, part by part
         """Return the person as a Persontjenesten `Person` (current values, and history of addresses)."""
         row = record.row
         changed = stamp(row["last_changed"])
@@ -238,7 +240,11 @@ class PregSource:
             ]
         if record.guardians:
             doc["guardianshipOrFuturePowerOfAttorney"] = [
-                {**valid, "guardianshipType": kind, "guardian": {"identificationNumber": nin, "guardianshipScope": scope}}
+                {
+                    **valid,
+                    "guardianshipType": kind,
+                    "guardian": {"identificationNumber": nin, "guardianshipScope": scope},
+                }
                 for nin, kind, scope in record.guardians
             ]
         return doc
@@ -256,14 +262,14 @@ class PregSource:
         now = datetime(today.year, today.month, today.day, 9, tzinfo=UTC)
         living = [r for r in self.people.values() if r.row["status"] == "RESIDENT" and r.row["death_date"] is None]
         done: dict[str, list[str]] = defaultdict(list)
-        if len(living) < 10:
+        if len(living) < MIN_LIVING:
             return done
         for record in rng.sample(living, min(len(living) // 4, 5 * scale)):
             self._move(record, rng, today, now)
             done["moves"].append(record.person_id)
+        mothers = [r for r in living if r.row["gender"] == "FEMALE"] or living
         for _ in range(2 * scale):
-            mother = rng.choice([r for r in living if r.row["gender"] == "FEMALE"] or living)
-            done["births"].append(self._birth(mother, rng, today, now))
+            done["births"].append(self._birth(rng.choice(mothers), rng, today, now))
         for record in rng.sample(living, min(len(living) // 10, scale)):
             if record.person_id in done["moves"]:
                 continue
@@ -301,10 +307,11 @@ class PregSource:
     def _fresh_nin(self, rng: random.Random, born: date, gender: str) -> str:
         from helsegraf.data.people import _Nins  # noqa: PLC0415 - the generator's own number maker
 
-        maker = _Nins(rng)
-        maker._used = set(self.by_nin)  # noqa: SLF001 - share the fake's used numbers with the maker
-        nin, _born = maker.take(born, gender, d_number=False)
-        return nin
+        if self._nins is None:
+            self._nins = _Nins(rng)
+            self._nins._used = set(self.by_nin)  # noqa: SLF001 - the maker must not hand out a number in use
+        nin, _born = self._nins.take(born, gender, d_number=False)
+        return str(nin)
 
     def _birth(self, mother: PersonRecord, rng: random.Random, today: date, now: datetime) -> str:
         gender = rng.choice(("FEMALE", "MALE"))
@@ -339,7 +346,7 @@ class PregSource:
         return pid
 
     def _new_nin(self, record: PersonRecord, rng: random.Random, today: date, now: datetime) -> None:
-        """A new fødselsnummer (a corrected birth date or gender, or a D-number holder settling)."""
+        """Give the person a new fødselsnummer (a corrected birth date or gender, or a D-number holder settling)."""
         row = record.row
         old = row["nin"]
         new = self._fresh_nin(rng, row["birth_date"], row["gender"])
@@ -371,7 +378,7 @@ def _problem(status: int, title: str, detail: str) -> JSONResponse:
     return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail}, status)
 
 
-def create_app(source: PregSource, issuer: TokenIssuer, faults: Faults | None = None) -> Starlette:
+def create_app(source: PregSource, issuer: TokenIssuer, faults: Faults | None = None) -> Starlette:  # noqa: C901 - the fake's endpoints, one closure each
     """Return the fake Persontjenesten as a Starlette app."""
     faults = faults or Faults()
 

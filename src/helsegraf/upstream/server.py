@@ -82,12 +82,21 @@ class Upstream:
         while True:
             await asyncio.sleep(seconds)
             done = self.day_of_changes(scale)
-            log.info("upstream: a day of changes", extra={"changes": {r: {k: len(v) for k, v in d.items()} for r, d in done.items()}})
+            log.info(
+                "upstream: a day of changes",
+                extra={"changes": {r: {k: len(v) for k, v in d.items()} for r, d in done.items()}},
+            )
 
     async def _index(self, _request: object) -> JSONResponse:
         body = {}
         if self.preg is not None:
-            body["persontjenesten"] = {"path": "/persontjenesten/api/legal-basis/", "latestSequenceNumber": self.preg.latest}
+            body["persontjenesten"] = {
+                "path": "/persontjenesten/api/legal-basis/",
+                "latestSequenceNumber": self.preg.latest,
+            }
         if self.bed is not None:
-            body["enhetsregisteret"] = {"path": "/enhetsregisteret/api/", "updates": {f: self.bed.latest(f) for f in bed.FEEDS}}
+            body["enhetsregisteret"] = {
+                "path": "/enhetsregisteret/api/",
+                "updates": {f: self.bed.latest(f) for f in bed.FEEDS},
+            }
         return JSONResponse(body)
