@@ -97,3 +97,20 @@ async def test_hpr_contract_fields_cost_the_same_for_one_and_many_contracts(grap
     assert len(data["gpContracts"]["edges"]) > 1
     assert one == many, f"one: {explain(seen_one)}\n\nmany: {explain(seen_many)}"
     assert many == 14, explain(seen_many)  # one per table and level, whatever the number of contracts
+
+
+AR_CONTRACT_QUERY = """
+query($first: Int) { gpContracts(first: $first) { edges { node { office { communicationParties {
+  displayName businessType { text } certificates(usage: SIGNING) { serialNumber validTo }
+  physicalAddresses { type { text } postalCode } futureElectronicAddresses { address }
+  children { service { code } coverageAreas { name } certificates { usage } } } } } } } }
+"""
+
+
+async def test_ar_contract_fields_cost_the_same_for_one_and_many_contracts(graph) -> None:
+    one, _, seen_one = await count(graph, AR_CONTRACT_QUERY, {"first": 1})
+    many, data, seen_many = await count(graph, AR_CONTRACT_QUERY, {"first": 25})
+
+    assert len(data["gpContracts"]["edges"]) > 1
+    assert one == many, f"one: {explain(seen_one)}\n\nmany: {explain(seen_many)}"
+    assert many == 12, explain(seen_many)  # one per table and level, whatever the number of contracts

@@ -7,6 +7,7 @@ from typing import Final
 # Each code system as its OID, its name and a description.
 CODE_SYSTEMS: Final[tuple[tuple[str, str, str], ...]] = (
     ("3101", "kjonn", "Kjønn (gender)"),
+    ("3401", "adressetype", "Adressetype (physical address type)"),
     ("3402", "kommune", "Kommunenummer (municipality)"),
     ("7426", "spesialitet", "Spesialitet for helsepersonell (speciality)"),
     ("7701", "rekvisisjonsrett", "Rekvisisjonsrett (requisition right)"),
@@ -16,6 +17,7 @@ CODE_SYSTEMS: Final[tuple[tuple[str, str, str], ...]] = (
     ("8668", "resh-tjenestetype", "Tjenestetyper for spesialisthelsetjenesten (RESH service)"),
     ("9044", "elektronisk-adressetype", "Elektronisk adressetype (electronic address type)"),
     ("8116", "id-type", "ID-type for personer (person identifier type)"),
+    ("9040", "virksomhetstype", "Virksomhetstype i Adresseregisteret (business type)"),
     ("9060", "helsepersonellkategori", "Helsepersonellkategori (health-personnel category)"),
 )
 
@@ -94,6 +96,19 @@ ELECTRONIC_ADDRESS_TYPES: Final = {
     "E_EDI": "EDI-adresse", "E_TLF": "Telefon", "E_EPO": "E-post", "E_URL": "Nettadresse",
 }  # fmt: skip
 
+PHYSICAL_ADDRESS_TYPES: Final = {"RES": "Besøksadresse", "PST": "Postadresse", "BOA": "Bostedsadresse"}
+
+# Business types (virksomhetstype, OID 9040) of AR's organisations. Synthetic values: the
+# list's published content was not available.
+BUSINESS_TYPES: Final = {
+    "LK": "Legekontor", "KO": "Kommune", "HF": "Helseforetak", "RHF": "Regionalt helseforetak",
+    "SH": "Sykehus", "AVD": "Avdeling",
+}  # fmt: skip
+
+# The GP service's code (AR Service.Code), with the OID the party carries. 8666 is one of the
+# tjenestetype lists named for addressing (ehelse.no); the value is synthetic.
+GP_SERVICE_CODE: Final = ("8666", "FL", "Fastlegetjeneste")
+
 # A speciality fitting each hospital service, so a department's doctors match its work.
 SERVICE_SPECIALITY: Final = {"1006": "5", "1011": "15", "1013": "19", "1017": "17", "1018": "22"}
 
@@ -102,6 +117,8 @@ def static_codes() -> dict[str, dict[str, str]]:
     """Return every code system's codes except kommune (which comes from reference data)."""
     return {
         "3101": GENDERS,
+        "3401": PHYSICAL_ADDRESS_TYPES,
+        "9040": BUSINESS_TYPES,
         "7426": SPECIALITIES,
         "7701": REQUISITION_RIGHTS,
         "7702": ADDITIONAL_COMPETENCES,

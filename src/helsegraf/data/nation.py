@@ -7,6 +7,7 @@ from datetime import date
 
 from helsegraf.data import codes, reference
 from helsegraf.data.hospitals import generate_hospitals
+from helsegraf.data.parties_details import add_party_fields
 from helsegraf.data.people import generate_people, write_people
 from helsegraf.data.personnel import generate_personnel
 from helsegraf.data.practices import generate_practices
@@ -24,6 +25,7 @@ TABLE_ORDER = (
     "hpr_alternative_id", "hpr_administrative_reaction", "hpr_additional_competence", "hpr_condition",
     "bed_organization",
     "ar_communication_party", "ar_electronic_address",
+    "ar_physical_address", "ar_certificate", "ar_coverage_area", "ar_future_electronic_address",
     "flr_gp_contract", "flr_gp_period", "flr_list_membership",
     "resh_unit", "resh_parent_link", "resh_service",
 )  # fmt: skip
@@ -49,6 +51,7 @@ def generate(
     generate_practices(world, people, personnel)
     on_phase("RESH: hospital trees")
     generate_hospitals(world)
+    add_party_fields(world)
     on_phase("Kodeverk: code lists")
     _write_codes(world)
     return world

@@ -10,7 +10,7 @@ rows) is the same as without it.
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from helsegraf.data import codes
@@ -91,7 +91,7 @@ def _closing_statuses(rng: random.Random, approvals: Table) -> list[tuple[str | 
 
 
 def _close_items(table: Table) -> None:
-    """A speciality or right that ended is closed as expired (code 1)."""
+    """Close every speciality or right that ended as expired (code 1)."""
     _extend(table, ("closing_status",), [("1" if row[4] is not None else None,) for row in table.rows])
 
 
