@@ -114,7 +114,7 @@ def test_department_is_readable_but_deprecated_in_the_sdl() -> None:
     sdl = build_schema().as_str()
 
     party_type = sdl[sdl.index("enum PartyType") :].split("}", 1)[0]
-    assert 'DEPARTMENT @deprecated(reason: "AR\'s current contract has no departments' in party_type
+    assert "DEPARTMENT @deprecated(reason: \"AR's current contract has no departments" in party_type
     assert "ORGANIZATION" in party_type
     assert "SERVICE" in party_type
     assert "PERSON" in party_type

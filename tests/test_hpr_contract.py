@@ -143,7 +143,7 @@ async def test_closing_status_conditions_and_contract_fields_match_hpr(graph, na
         nation, "SELECT type, value FROM hpr_alternative_id WHERE hpr_number = :h", h=closed.hpr_number
     )
     assert dead["alternativeIds"] == [{"type": a.type, "value": a.value} for a in alternative]
-    assert dead["alternativeIds"][0]["type"] == "FHN"
+    assert dead["alternativeIds"][0]["type"] == "FFHN"
     assert dead["lastChanged"] is not None
     ended = next(a for a in dead["approvalHistory"] if a["id"] == str(closed.id))
     assert ended["closingStatus"] == {"code": "4", "text": closed.closing_status_text}

@@ -14,6 +14,8 @@ CODE_SYSTEMS: Final[tuple[tuple[str, str, str], ...]] = (
     ("7702", "tilleggskompetanse", "Spesiell kompetanse / tilleggskompetanse (special competence)"),
     ("7704", "autorisasjon", "Autorisasjonstype (authorisation type)"),
     ("7750", "flr-relasjon", "Legens relasjon til fastlegeavtalen (GP relationship)"),
+    ("8624", "organisatorisk-betegnelse", "Organisatorisk betegnelse (RESH unit designation, OK 2007)"),
+    ("8628", "organisatorisk-niva", "Organisatorisk nivå (RESH unit level, OK 2007; retired)"),
     ("8668", "resh-tjenestetype", "Tjenestetyper for spesialisthelsetjenesten (RESH service)"),
     ("9044", "elektronisk-adressetype", "Elektronisk adressetype (electronic address type)"),
     ("8116", "id-type", "ID-type for personer (person identifier type)"),
@@ -63,11 +65,23 @@ ADDITIONAL_COMPETENCES: Final = {
     "1": "Alders- og sykehjemsmedisin", "2": "Akuttmedisin", "3": "Rusmedisin", "4": "Smertemedisin",
 }  # fmt: skip
 
-# Person-ID types (OID 8116), as HPR's AlternativeIder and AR's CitizenIdType use them.
+# Person-ID types (OID 8116), as published by Direktoratet for e-helse (HL7 Norway's kodeverk).
 ID_TYPES: Final = {
-    "FNR": "Fødselsnummer", "DNR": "D-nummer", "HNR": "H-nummer", "FHN": "Felles hjelpenummer",
-    "DUF": "DUF-nummer", "HPR": "HPR-nummer", "HER": "HER-id",
+    "FNR": "Fødselsnummer", "FDNR": "D-nummer", "FHNR": "H-nummer", "FHPR": "HPR-nummer", "FHER": "HER-id",
+    "FPNR": "Passnummer", "FSEF": "Svensk personnummer", "FDKF": "Dansk personnummer",
+    "FSSN": "Sosial security number", "FFPN": "Forsikringspolise nummer", "FUID": "Utenlandsk identifikasjon",
+    "FDUF": "DUF-nummer", "FFHN": "Felles hjelpenummer", "FXXX": "Annet",
 }  # fmt: skip
+
+# Organisatorisk betegnelse (OID 8624) and organisatorisk nivå (OID 8628) of RESH units (OK 2007),
+# as Direktoratet for e-helse publishes them (8628 is retired but RESH still requires it).
+ORGANIZATIONAL_DESIGNATIONS: Final = {
+    "01": "Sykehus", "02": "Klinikk", "03": "Senter", "04": "Divisjon", "05": "Avdeling", "06": "Seksjon",
+    "07": "Fagenhet", "08": "Post", "09": "Team", "10": "Avsnitt", "11": "Poliklinikk", "12": "Institusjon",
+    "13": "Område", "14": "Laboratorium", "21": "Hotell", "31": "DPS", "41": "Tun", "51": "Skole",
+    "61": "Privat avtalespesialist", "71": "Kontor", "72": "Ressurspool", "73": "Stab", "88": "Annet",
+}  # fmt: skip
+ORGANIZATIONAL_LEVELS: Final = {"1": "RHF", "2": "HF", "3": "Institusjon", "9": "Annet"}
 
 # Code groups HPR sends as a Kode whose OID its contract does not publish: the graph keeps each
 # code with the text HPR sent (Kode.Verdi, Kode.Beskrivelse) rather than invent an OID for it.
@@ -123,6 +137,8 @@ def static_codes() -> dict[str, dict[str, str]]:
         "7701": REQUISITION_RIGHTS,
         "7702": ADDITIONAL_COMPETENCES,
         "8116": ID_TYPES,
+        "8624": ORGANIZATIONAL_DESIGNATIONS,
+        "8628": ORGANIZATIONAL_LEVELS,
         "7704": AUTHORIZATIONS,
         "7750": GP_RELATIONSHIPS,
         "8668": RESH_SERVICES,

@@ -7,6 +7,7 @@ from datetime import date
 
 from helsegraf.data import codes, reference
 from helsegraf.data.hospitals import generate_hospitals
+from helsegraf.data.hospitals_details import add_unit_fields
 from helsegraf.data.parties_details import add_party_fields
 from helsegraf.data.people import generate_people, write_people
 from helsegraf.data.personnel import generate_personnel
@@ -52,6 +53,7 @@ def generate(
     on_phase("RESH: hospital trees")
     generate_hospitals(world)
     add_party_fields(world)
+    add_unit_fields(world)
     on_phase("Kodeverk: code lists")
     _write_codes(world)
     return world

@@ -109,7 +109,7 @@ def _person_fields(
         gender = GENDER_CODE[people.gender[index[nin]]] if nin in index else rng.choice("12")
         changed = midnight - timedelta(days=rng.randrange(3 * 365), seconds=rng.randrange(86_400))
         if nin is None:
-            alternative.rows.append((alternative_ids.take(), hpr_number, "FHN", _fhn(rng)))
+            alternative.rows.append((alternative_ids.take(), hpr_number, "FFHN", _fhn(rng)))
         if rng.random() < WARNING_RATE:
             begins = random_date(rng, world.days_before(5 * 365), world.days_before(30))
             reactions.rows.append((reaction_ids.take(), hpr_number, None, "1", codes.HPR_ADMINISTRATIVE_REACTIONS["1"],

@@ -57,9 +57,9 @@ class Condition:
 
 @strawberry.type(description="An alternative identifier of a health worker (AlternativId), typed by code system 8116.")
 class AlternativeId:
-    """An identifier other than the nin, e.g. a felles hjelpenummer (FHN) for someone without one."""
+    """An identifier other than the nin, e.g. a felles hjelpenummer (FFHN) for someone without one."""
 
-    type: str = strawberry.field(description="The identifier type (code system 8116), e.g. FHN or DUF.")
+    type: str = strawberry.field(description="The identifier type (code system 8116), e.g. FFHN or FDUF.")
     value: str = strawberry.field(description="The identifier.")
 
 
@@ -508,7 +508,7 @@ class HealthPersonnelHpr:
         HPR_EXTENDED, description="The gender HPR holds (Kjønn, code system 3101).", batch=_gender
     )
     alternative_ids: list[AlternativeId] | None = personal(
-        HPR_EXTENDED, description="Identifiers other than the nin (AlternativeIder), e.g. FHN.", batch=_alternative_ids
+        HPR_EXTENDED, description="Identifiers other than the nin (AlternativeIder), e.g. FFHN.", batch=_alternative_ids
     )
     administrative_reactions: list[AdministrativeReaction] | None = personal(
         HPR_EXTENDED,
