@@ -20,7 +20,7 @@ DEFAULT_AS_OF = date(2026, 1, 1)
 
 # Load order: parents before children (foreign keys inside a register).
 TABLE_ORDER = (
-    "kodeverk_code_system", "kodeverk_code",
+    "kodeverk_code_system", "kodeverk_code", "kodeverk_code_version",
     "preg_person", "preg_parent_relation",
     "hpr_person", "hpr_approval", "hpr_speciality", "hpr_requisition_right", "hpr_suspension",
     "hpr_alternative_id", "hpr_administrative_reaction", "hpr_additional_competence", "hpr_condition",
@@ -59,10 +59,15 @@ def generate(
     return world
 
 
+CODE_VERSION = "1"  # the version the generated code lists are given
+
+
 def _write_codes(world: World) -> None:
-    systems = world.table("kodeverk_code_system", ("oid", "name", "description"))
-    systems.extend(codes.CODE_SYSTEMS)
-    rows = world.table("kodeverk_code", ("system_oid", "value", "text", "active"))
-    rows.extend(("3402", m.code, m.name, True) for m in reference.municipalities())
+    systems = world.table("kodeverk_code_system", ("oid", "name", "description", "version"))
+    systems.extend((*system, CODE_VERSION) for system in codes.CODE_SYSTEMS)
+    rows = world.table("kodeverk_code", ("system_oid", "value", "text", "active", "version"))
+    rows.extend(("3402", m.code, m.name, True, CODE_VERSION) for m in reference.municipalities())
     for oid, values in codes.static_codes().items():
-        rows.extend((oid, value, text, True) for value, text in values.items())
+        rows.extend((oid, value, text, True, CODE_VERSION) for value, text in values.items())
+    versions = world.table("kodeverk_code_version", ("system_oid", "value", "version", "text", "active"))
+    versions.extend((row[0], row[1], CODE_VERSION, row[2], row[3]) for row in rows)
