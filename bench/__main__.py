@@ -1,5 +1,4 @@
-"""Run helsegraf's benchmarks: `python -m bench <command>` (all, report, profile, seed, graph, load, federation,
-app, log, log-scale; `--help` lists them).
+"""Run helsegraf's benchmarks: `python -m bench <command> [--persons N]` (commands: `COMMANDS` below).
 
 Every command seeds (once) and uses a nation of its own in PostgreSQL at HELSEGRAF_BENCH_POSTGRES_URL
 (default postgresql://postgres@127.0.0.1:5432/test, whose server gets a database per nation size),
@@ -122,7 +121,25 @@ def _parser() -> argparse.ArgumentParser:
     scale.add_argument("--probe", type=_positive, default=2_000,
                        help="entries of the sample citizen whose log is read (default 2,000)")  # fmt: skip
     scale.add_argument("--runs", type=_positive, default=200, help="requests each way (default 200)")
+    _versions(sub)
     return parser
+
+
+def _versions(sub: Any) -> None:
+    about = ("Measure this checkout's helsegraf and another worktree's (its own .venv and nation) against the "
+             "hand-written baseline in alternating rounds with wrk.")  # fmt: skip
+    versions = sub.add_parser("versions", help="this checkout beside another commit's, each against the baseline",
+                              description=about)  # fmt: skip
+    _persons(versions)
+    versions.add_argument("--tree", required=True, help="the other checkout (a git worktree with a .venv)")
+    versions.add_argument("--duration", type=_seconds, default=10, help="seconds per measurement (default 10)")
+    versions.add_argument("--rounds", type=_positive, default=3, help="alternating rounds per scenario (default 3)")
+    versions.add_argument("--workers", type=_positive, default=2, help="worker processes of every server (default 2)")
+    versions.add_argument("--concurrency", type=_counts, default=[1, 8],
+                          help="requests in flight, comma-separated (default 1,8)")  # fmt: skip
+    versions.add_argument("--patients", type=_sizes, default=[1, 100, 1000], dest="sizes",
+                          help="patients per request, comma-separated (default 1,100,1000)")  # fmt: skip
+    versions.add_argument("--warmup", type=_seconds, default=3, help="seconds of load per side first (default 3)")
 
 
 def _report(module: Any, args: argparse.Namespace) -> None:
@@ -133,6 +150,7 @@ def _report(module: Any, args: argparse.Namespace) -> None:
 
 
 SUITE_OPTIONS = ("duration", "rounds", "workers", "concurrency", "sizes", "warmup", "threads", "integrator_only")
+VERSION_OPTIONS = ("duration", "rounds", "workers", "concurrency", "sizes", "warmup")
 # Each command: the bench module that runs it (imported only when asked for) and how it is called.
 COMMANDS: dict[str, tuple[str, Callable[[Any, argparse.Namespace], None]]] = {
     "all": ("suite", lambda m, a: m.run(a.persons, {k: getattr(a, k) for k in SUITE_OPTIONS})),
@@ -144,6 +162,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Any, argparse.Namespace], None]]] = {
     "log": ("log", lambda m, a: m.run(a.runs, a.rows, a.concurrency, a.duration)),
     "log-scale": ("log_scale", lambda m, a: m.run(a.rows, a.months, a.probe, a.runs)),
     "app": ("app", lambda m, a: m.run(a.runs)),
+    "versions": ("versions", lambda m, a: m.run(a.persons, a.tree, {k: getattr(a, k) for k in VERSION_OPTIONS})),
     "federation": ("federation", lambda m, a: m.run(a.persons, a.runs)),
 }
 

@@ -25,7 +25,7 @@ import httpx
 import psycopg
 
 from bench.common import ADMIN_URL, database_url, recreate_database, summary, table, write_results
-from helsegraf.authz.access_log import GroupCommit, entry_rows
+from helsegraf.authz.access_log import AccessLogCountLoader, AccessLogLoader, GroupCommit, entry_rows
 from helsegraf.authz.log_partitions import add_months, ensure_partitions, month_start
 from helsegraf.authz.principal import Principal
 from helsegraf.authz.release import Released
@@ -139,7 +139,27 @@ async def _reads(settings: Settings, citizen: str, runs: int) -> dict[str, Any]:
                 await ask(after)
                 samples.append((time.perf_counter() - started) * 1000)
     await app.state.db.dispose()
-    return {"entries_of_the_person": total, "first_page": summary(first_page), "page_26": summary(deep_page)}
+    sql = await _sql(settings, citizen, runs)
+    return {"entries_of_the_person": total, "first_page": summary(first_page), "page_26": summary(deep_page), **sql}
+
+
+async def _sql(settings: Settings, citizen: str, runs: int) -> dict[str, Any]:
+    """The two statements behind a page, timed alone: the page (20 + 1 rows) and the person's total."""
+    db = Database(settings)
+    page: list[float] = []
+    count: list[float] = []
+    try:
+        for i in range(runs + 10):
+            started = time.perf_counter()
+            await AccessLogLoader(db).load((citizen, None, 20))
+            middle = time.perf_counter()
+            await AccessLogCountLoader(db).load(citizen)
+            if i >= 10:  # the first statements warm the pool and prepare
+                page.append((middle - started) * 1000)
+                count.append((time.perf_counter() - middle) * 1000)
+    finally:
+        await db.dispose()
+    return {"sql_page": summary(page), "sql_total": summary(count)}
 
 
 def _rows(count: int, request: int) -> dict[str, list[object]]:
@@ -193,7 +213,7 @@ def run(rows: int, months: int, probe: int, runs: int) -> None:
     print(f"access log: {log['rows']:,} rows in {log['partitions']} partitions ({log['size']}); "
           f"the citizen has {reads['entries_of_the_person']:,} entries")  # fmt: skip
     print(table([(name, str(reads[name]["p50_ms"]), str(reads[name]["p95_ms"]), str(reads[name]["p99_ms"]))
-                 for name in ("first_page", "page_26")],
+                 for name in ("first_page", "page_26", "sql_page", "sql_total")],
                 ("me { accessLog(first: 20) } via HTTP", "p50 ms", "p95 ms", "p99 ms")))  # fmt: skip
     rows_out = []
     for persons in (1, 100):

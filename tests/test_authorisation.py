@@ -20,6 +20,9 @@ FIELD_SCOPES: dict[tuple[str, str], str] = {
     ("Person", "name"): "preg:identity", ("Person", "birthDate"): "preg:identity",
     ("Person", "gender"): "preg:identity", ("Person", "status"): "preg:identity",
     ("Person", "deathDate"): "preg:identity", ("Person", "address"): "preg:address",
+    ("Person", "currentNin"): "preg:identity", ("Person", "replacedBy"): "preg:identity",
+    ("Person", "lastChanged"): "preg:identity", ("Person", "maritalStatus"): "preg:identity",
+    ("Person", "citizenship"): "preg:identity",
     ("Person", "addressProtection"): "preg:address", ("Person", "parents"): "preg:family",
     ("Person", "children"): "preg:family", ("Person", "gp"): "flr:read", ("Person", "gpHistory"): "flr:read",
     ("Person", "healthPersonnel"): "hpr:extended", ("Person", "accessLog"): "audit:read",
@@ -28,7 +31,7 @@ FIELD_SCOPES: dict[tuple[str, str], str] = {
     ("HealthPersonnel", "gender"): "hpr:extended", ("HealthPersonnel", "deathDate"): "hpr:extended",
     ("HealthPersonnel", "lacksNin"): "hpr:extended", ("HealthPersonnel", "alternativeIds"): "hpr:extended",
     ("HealthPersonnel", "administrativeReactions"): "hpr:extended",
-    ("Query", "statistics"): "stats:read",
+    ("Query", "statistics"): "stats:read", ("Query", "statisticsQueryLog"): "audit:read",
 }  # fmt: skip
 # A citizen sees these on their own record (and, but for the access log, their children's under 16).
 SELF_FIELDS = {f for (t, f) in FIELD_SCOPES if t == "Person"}

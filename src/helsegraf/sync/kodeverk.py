@@ -1,4 +1,3 @@
-# ruff: noqa: INP001 - the package's __init__ comes with the sync engine (branch sync)
 """Kodeverk: load a volven-style export of a code system, keeping every version of each code's text.
 
 Volven (Direktoratet for e-helse's code-list service) exports one code system per file. This reads
