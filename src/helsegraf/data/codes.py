@@ -14,6 +14,8 @@ CODE_SYSTEMS: Final[tuple[tuple[str, str, str], ...]] = (
     ("7702", "tilleggskompetanse", "Spesiell kompetanse / tilleggskompetanse (special competence)"),
     ("7704", "autorisasjon", "Autorisasjonstype (authorisation type)"),
     ("7750", "flr-relasjon", "Legens relasjon til fastlegeavtalen (GP relationship)"),
+    ("7751", "flr-status", "Status på fastlegeavtalen (GP contract status)"),
+    ("7754", "flr-start-slutt-arsak", "Årsak til start og slutt på listetilhørighet (membership reason)"),
     ("8624", "organisatorisk-betegnelse", "Organisatorisk betegnelse (RESH unit designation, OK 2007)"),
     ("8628", "organisatorisk-niva", "Organisatorisk nivå (RESH unit level, OK 2007; retired)"),
     ("8668", "resh-tjenestetype", "Tjenestetyper for spesialisthelsetjenesten (RESH service)"),
@@ -96,6 +98,15 @@ HPR_ADMINISTRATIVE_REACTIONS: Final = {
 
 GP_RELATIONSHIPS: Final = {"LPFL": "Fastlege", "LPVI": "Vikar", "LPDL": "Delelege"}
 
+# FLR's contract status (flrv2_statuscode, OID 7751). FAAA (open for new patients; the only status
+# with PlacesAvailable) is FLR's; FALU is the generator's synthetic word for a closed list.
+FLR_STATUSES: Final = {"FAAA": "Åpen for nye pasienter", "FALU": "Lukket for nye pasienter"}
+# Begin and end reasons of list memberships (OID 7754). Synthetic values: the list's content was not available.
+FLR_MEMBERSHIP_REASONS: Final = {
+    "NY": "Ny på liste", "BY": "Bytte av fastlege", "UT": "Utmeldt (flyttet, utvandret eller død)",
+}  # fmt: skip
+FLR_CONTRACT_END_REASONS: Final = {"AO": "Avtalen opphørt"}
+
 RESH_SERVICES: Final = {
     "1001": "Akuttmottak", "1002": "Medisinsk sengepost", "1003": "Kirurgisk sengepost",
     "1004": "Intensivbehandling", "1005": "Fødeavdeling", "1006": "Barneavdeling",
@@ -141,6 +152,8 @@ def static_codes() -> dict[str, dict[str, str]]:
         "8628": ORGANIZATIONAL_LEVELS,
         "7704": AUTHORIZATIONS,
         "7750": GP_RELATIONSHIPS,
+        "7751": FLR_STATUSES,
+        "7754": FLR_MEMBERSHIP_REASONS,
         "8668": RESH_SERVICES,
         "9044": ELECTRONIC_ADDRESS_TYPES,
         "9060": HPR_CATEGORIES,

@@ -12,6 +12,7 @@ from helsegraf.data.parties_details import add_party_fields
 from helsegraf.data.people import generate_people, write_people
 from helsegraf.data.personnel import generate_personnel
 from helsegraf.data.practices import generate_practices
+from helsegraf.data.practices_details import add_contract_fields as add_gp_contract_fields
 from helsegraf.data.world import World, random_date
 
 # The reference date the nation is generated around. Fixed, so the same seed gives the same
@@ -28,7 +29,7 @@ TABLE_ORDER = (
     "bed_organization",
     "ar_communication_party", "ar_electronic_address",
     "ar_physical_address", "ar_certificate", "ar_coverage_area", "ar_future_electronic_address",
-    "flr_gp_contract", "flr_gp_period", "flr_list_membership",
+    "flr_gp_contract", "flr_gp_period", "flr_list_membership", "flr_coop_municipality", "flr_out_of_office",
     "resh_unit", "resh_parent_link", "resh_service",
 )  # fmt: skip
 
@@ -51,6 +52,7 @@ def generate(
     personnel = generate_personnel(world, people)
     on_phase("FLR, BED, AR: GP offices, lists and patients")
     generate_practices(world, people, personnel)
+    add_gp_contract_fields(world)
     on_phase("RESH: hospital trees")
     generate_hospitals(world)
     add_party_fields(world)
