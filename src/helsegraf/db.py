@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
+import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import Select, Table, any_, bindparam, event, insert
+from sqlalchemy import Select, Table, any_, bindparam, event, insert, make_url, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -151,6 +154,30 @@ def _pg_options(statement_timeout_ms: int) -> dict[str, Any]:
     return options
 
 
+SQLITE_MIN_FREE_BYTES = 1024 * 1024  # below this, the access log is considered out of room
+
+
+def _sqlite_writable(path: str) -> bool:
+    """Tell whether a SQLite file takes writes now: room on its disk, and a write lock to be had at once."""
+    import sqlite3  # noqa: PLC0415
+
+    folder = Path(path).resolve().parent
+    try:
+        if shutil.disk_usage(folder).free < SQLITE_MIN_FREE_BYTES or os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return False
+        if not os.access(path, os.W_OK) or not os.access(folder, os.W_OK):  # the journal is created beside it
+            return False
+        conn = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # the write lock: refused when read-only or locked by another process
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+    except (OSError, sqlite3.Error):
+        return False
+    return True
+
+
 def libpq_url(url: str) -> str:
     """Return a SQLAlchemy PostgreSQL URL as a libpq connection string."""
     return "postgresql://" + url.split("://", 1)[1]
@@ -167,6 +194,9 @@ class _ReadPool:
     def __init__(self, url: str, size: int, timeout: float, statement_timeout_ms: int) -> None:
         self.pool = AsyncConnectionPool(
             libpq_url(url), min_size=1, max_size=size, open=False, timeout=timeout, reconnect_timeout=10,
+            # A connection is checked as it leaves the pool (one empty round trip): those that died with a
+            # server restart are discarded there, so requests after the restart do not fail on them.
+            check=AsyncConnectionPool.check_connection,
             kwargs={"autocommit": True, "row_factory": namedtuple_row, **_pg_options(statement_timeout_ms)},
         )  # fmt: skip
         self._opened = False
@@ -283,18 +313,48 @@ class Database:
         pool = await self._pool_of[store].ensure_open()
         started = time.perf_counter()
         for retry in (False, True):
+            died = False
             try:
                 async with pool.connection() as conn:
-                    cursor = await conn.execute(sql, params, binary=binary)
-                    rows = await cursor.fetchall() if fetch else []
+                    try:
+                        cursor = await conn.execute(sql, params, binary=binary)
+                        rows = await cursor.fetchall() if fetch else []
+                    except psycopg.OperationalError:
+                        died = conn.broken
+                        raise
                 break
             except psycopg.OperationalError:
-                # A connection that died while idle (the server restarted) is dropped by the pool;
-                # a read is retried once on a fresh connection. A second failure is an outage.
-                if retry or not fetch:
+                # Only a read on a connection that died (the server restarted under it) is retried, once, on
+                # a fresh connection. A statement the timeout cancelled (QueryCanceled), a pool that had no
+                # connection to give (PoolTimeout: an outage), or a write is never run twice.
+                if retry or not fetch or not died:
                     raise
         _record(sql, time.perf_counter() - started)
         return rows
+
+    async def ready(self, store: str, *, write: bool = False) -> bool:
+        """Tell whether a store answers on the connections that serve it, and (`write`) takes writes.
+
+        PostgreSQL: a connection from the read pool (the one reads and access-log writes use) answers,
+        and the server is not read-only (a standby, `default_transaction_read_only`). SQLite: a read
+        answers; for writes, the file's disk has room and a write lock can be taken at once (not locked
+        by another process, not on a read-only file system).
+        """
+        if self.is_postgres(store):
+            pool = await self._pool_of[store].ensure_open()
+            async with pool.connection() as conn:
+                cursor = await conn.execute(
+                    "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' AS read_only"
+                )
+                row = await cursor.fetchone()
+            return not (write and row is not None and row[0])
+        async with self._engines[store].connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        if write:
+            path = make_url(self.settings.url_for(store)).database
+            if path and path != ":memory:":
+                return await asyncio.to_thread(_sqlite_writable, path)
+        return True
 
     def read_pools(self) -> dict[str, AsyncConnectionPool]:
         """Return the read pools by (password-free) database name, for metrics."""

@@ -128,7 +128,16 @@ class Guard:
 
     def knows_existence(self, subject: Subject) -> bool:
         """Tell whether the caller may learn whether a person is registered (they may see the person's identity)."""
-        return self.judge(IDENTITY, _Subject(subject))[0] is None
+        return self.existence_grounds(subject) is not None
+
+    def existence_grounds(self, subject: Subject) -> str | None:
+        """Return what lets the caller learn whether `subject` is registered (None when nothing does).
+
+        Finding a person is a release of their identity: the caller learned that they are registered,
+        so a person found for such a caller is logged (`identity`), even when no field of theirs is asked.
+        """
+        reason, grounds = self.judge(IDENTITY, _Subject(subject))
+        return grounds if reason is None else None
 
     def stranger_reason(self, requirement: Requirement) -> str | None:
         """Return the reason a field about someone the caller has no relation to is refused (None if allowed).
