@@ -10,7 +10,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -202,7 +202,7 @@ def db_rows(nation: Nation, sql: str, **params: Any) -> list[Any]:
     def typed(key: str, value: Any) -> Any:
         # SQLite hands dates back as ISO text from a raw query; the models' columns say they are dates.
         if isinstance(value, str) and key.endswith(("_from", "_to", "_date")):
-            return date.fromisoformat(value)
+            return datetime.fromisoformat(value) if len(value) > len("2000-01-01") else date.fromisoformat(value)
         return value
 
     engine = nation.engine()

@@ -25,6 +25,7 @@ FIELD_SCOPES: dict[tuple[str, str], str] = {
     ("Person", "citizenship"): "preg:identity", ("Person", "identificationNumbers"): "preg:identity",
     ("Person", "addressProtection"): "preg:address", ("Person", "parents"): "preg:family",
     ("Person", "children"): "preg:family", ("Person", "gp"): "flr:read", ("Person", "gpHistory"): "flr:read",
+    ("Person", "hasGp"): "flr:read", ("GpAtTime", "gp"): "flr:read",
     ("Person", "healthPersonnel"): "hpr:extended", ("Person", "accessLog"): "audit:read",
     ("HealthPersonnel", "nin"): "hpr:extended", ("HealthPersonnel", "birthDate"): "hpr:extended",
     ("HealthPersonnel", "person"): "hpr:extended", ("GpContract", "patients"): "flr:patient-list",
@@ -34,7 +35,7 @@ FIELD_SCOPES: dict[tuple[str, str], str] = {
     ("Query", "statistics"): "stats:read", ("Query", "statisticsQueryLog"): "audit:read",
 }  # fmt: skip
 # A citizen sees these on their own record (and, but for the access log, their children's under 16).
-SELF_FIELDS = {f for (t, f) in FIELD_SCOPES if t == "Person"}
+SELF_FIELDS = {f for (t, f) in FIELD_SCOPES if t == "Person"} | {"GpAtTime.gp"}  # a batch answer about a person
 PARENT_FIELDS = SELF_FIELDS - {"accessLog"}
 PUBLIC = {
     "Person": {"nin"},
@@ -113,7 +114,12 @@ def expected_reason(role: str, scope: str, type_name: str, field: str, relation:
     return "MISSING_SCOPE"
 
 
+ARGUMENTS = {"hasGp": "(hprNumber: 1)"}  # fields that need an argument to be asked at all
+
+
 def selection(type_name: str, field: str) -> str:
+    if field in ARGUMENTS:
+        return field + ARGUMENTS[field]
     graphql_type = build_schema()._schema.type_map[type_name].fields[field].type  # noqa: SLF001
     while hasattr(graphql_type, "of_type"):
         graphql_type = graphql_type.of_type
@@ -128,13 +134,17 @@ def subject_query(type_name: str, field: str) -> str:
         "Person": f"query($nin: ID!) {{ subject: person(nin: $nin) {{ {inner} }} }}",
         "HealthPersonnel": f"query($h: Int!) {{ subject: healthPersonnel(hprNumber: $h) {{ {inner} }} }}",
         "GpContract": f"query($c: ID!) {{ subject: gpContract(id: $c) {{ {inner} }} }}",
+        "GpAtTime": 'query($nin: ID!) { subject: gpsAtTime(queries: [{nin: $nin, at: "2025-06-01"}]) { '
+        + inner
+        + " } }",
         "Query": f"{{ {inner} }}",
     }[type_name]
 
 
 def variables_for(type_name: str, variables: dict[str, Any]) -> dict[str, Any]:
     return {"Person": {"nin": variables["nin"]}, "HealthPersonnel": {"h": variables["h"]},
-            "GpContract": {"c": variables["c"]}, "Query": {}}[type_name]  # fmt: skip
+            "GpContract": {"c": variables["c"]}, "GpAtTime": {"nin": variables["nin"]},
+            "Query": {}}[type_name]  # fmt: skip
 
 
 def role_token(nation, role: str) -> str | None:
@@ -168,6 +178,9 @@ async def test_role_by_field_matrix(graph, nation, role: str, relation: str) -> 
         seen = (await graph.post(query, used, token=bearer)).json()
         admin = (await graph.post(query, used)).json()
         path = ["subject", field] if type_name != "Query" else [field]
+        if type_name == "GpAtTime":  # a list of answers: the first is the subject
+            path = ["subject", 0, field]
+            seen["data"]["subject"], admin["data"]["subject"] = seen["data"]["subject"][0], admin["data"]["subject"][0]
         value = seen["data"]["subject"][field] if type_name != "Query" else seen["data"][field]
         reasons = [r["reason"] for r in seen.get("extensions", {}).get("redactions", []) if r["path"] == path]
         want = expected_reason(role, scope, type_name, field, relation)

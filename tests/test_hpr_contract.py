@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from conftest import db_rows, token
 
+
 async def test_every_code_system_the_approval_prints_is_the_one_hpr_uses(graph, nation) -> None:
     rights = db_rows(nation, "SELECT a.hpr_number, r.code FROM hpr_requisition_right r "
                      "JOIN hpr_approval a ON a.id = r.approval_id ORDER BY a.hpr_number LIMIT 1")[0]  # fmt: skip
@@ -64,7 +65,7 @@ async def test_a_suspended_speciality_or_right_leaves_the_approval_in_force(grap
         ("speciality_id", "hpr_speciality", "speciality", "SPECIALITY_SUSPENDED"),
         ("requisition_right_id", "hpr_requisition_right", "requisitionRight", "REQUISITION_RIGHT_SUSPENDED"),
     ):
-        row = db_rows(nation, f"SELECT a.hpr_number, a.category, i.code, s.valid_from FROM hpr_suspension s "  # noqa: S608
+        row = db_rows(nation, f"SELECT a.hpr_number, a.category, i.code, s.valid_from FROM hpr_suspension s "
                       f"JOIN {table} i ON i.id = s.{column} JOIN hpr_approval a ON a.id = s.approval_id "
                       "WHERE s.valid_to IS NULL ORDER BY s.id LIMIT 1")[0]  # fmt: skip
         inside, before = row.valid_from + timedelta(days=1), row.valid_from - timedelta(days=1)
@@ -80,7 +81,14 @@ async def test_a_suspended_speciality_or_right_leaves_the_approval_in_force(grap
         )
 
         data = await graph.data(
-            query, {"h": row.hpr_number, "c": row.category, "code": row.code, "in": inside.isoformat(), "before": before.isoformat()}
+            query,
+            {
+                "h": row.hpr_number,
+                "c": row.category,
+                "code": row.code,
+                "in": inside.isoformat(),
+                "before": before.isoformat(),
+            },
         )
 
         checks = data["healthPersonnel"]
@@ -116,7 +124,9 @@ async def test_closing_status_conditions_and_contract_fields_match_hpr(graph, na
     closed = db_rows(nation, "SELECT hpr_number, id, closing_status, closing_status_text FROM hpr_approval "
                      "WHERE closing_status = '4'")[0]  # fmt: skip
     died = db_rows(nation, "SELECT * FROM hpr_person WHERE hpr_number = :h", h=closed.hpr_number)[0]
-    condition = db_rows(nation, "SELECT a.hpr_number, c.* FROM hpr_condition c JOIN hpr_approval a ON a.id = c.approval_id")[0]
+    condition = db_rows(
+        nation, "SELECT a.hpr_number, c.* FROM hpr_condition c JOIN hpr_approval a ON a.id = c.approval_id"
+    )[0]
     query = (
         "query($h: Int!) { healthPersonnel(hprNumber: $h) { lastChanged deathDate lacksNin gender { system code } "
         "alternativeIds { type value } administrativeReactions { type { code text } approvalId validFrom } "
@@ -129,9 +139,11 @@ async def test_closing_status_conditions_and_contract_fields_match_hpr(graph, na
     assert dead["deathDate"] == died.death_date.isoformat()
     assert dead["lacksNin"] is True
     assert dead["gender"] == {"system": "3101", "code": died.gender}
-    alternative = db_rows(nation, "SELECT type, value FROM hpr_alternative_id WHERE hpr_number = :h", h=closed.hpr_number)
+    alternative = db_rows(
+        nation, "SELECT type, value FROM hpr_alternative_id WHERE hpr_number = :h", h=closed.hpr_number
+    )
     assert dead["alternativeIds"] == [{"type": a.type, "value": a.value} for a in alternative]
-    assert dead["alternativeIds"][0]["type"] == "FHN"
+    assert dead["alternativeIds"][0]["type"] == "FFHN"
     assert dead["lastChanged"] is not None
     ended = next(a for a in dead["approvalHistory"] if a["id"] == str(closed.id))
     assert ended["closingStatus"] == {"code": "4", "text": closed.closing_status_text}
@@ -141,7 +153,10 @@ async def test_closing_status_conditions_and_contract_fields_match_hpr(graph, na
 
 async def test_administrative_reactions_match_hpr(graph, nation) -> None:
     reaction = db_rows(nation, "SELECT * FROM hpr_administrative_reaction ORDER BY id LIMIT 1")[0]
-    query = "query($h: Int!) { healthPersonnel(hprNumber: $h) { administrativeReactions { type { code } approvalId validFrom } } }"
+    query = (
+        "query($h: Int!) { healthPersonnel(hprNumber: $h) { "
+        "administrativeReactions { type { code } approvalId validFrom } } }"
+    )
 
     data = await graph.data(query, {"h": reaction.hpr_number})
 
@@ -154,7 +169,9 @@ async def test_administrative_reactions_match_hpr(graph, nation) -> None:
 
 
 async def test_personal_hpr_fields_are_redacted_without_hpr_extended(graph, nation) -> None:
-    hpr = db_rows(nation, "SELECT hpr_number FROM hpr_person WHERE nin IS NULL ORDER BY hpr_number LIMIT 1")[0].hpr_number
+    hpr = db_rows(nation, "SELECT hpr_number FROM hpr_person WHERE nin IS NULL ORDER BY hpr_number LIMIT 1")[
+        0
+    ].hpr_number
     query = (
         "query($h: Int!) { healthPersonnel(hprNumber: $h) { hprNumber lastChanged gender { code } deathDate lacksNin "
         "alternativeIds { value } administrativeReactions { validFrom } } }"
@@ -163,7 +180,9 @@ async def test_personal_hpr_fields_are_redacted_without_hpr_extended(graph, nati
 
     anonymous = (await graph.post(query, {"h": hpr}, token=None)).json()
     integrator = await graph.query(query, {"h": hpr}, token=token(nation, "integrator", scopes=("flr:read",)))
-    clinician = await graph.query(query, {"h": hpr}, token=token(nation, "clinician", hpr_number=hpr, org_number="999999999"))
+    clinician = await graph.query(
+        query, {"h": hpr}, token=token(nation, "clinician", hpr_number=hpr, org_number="999999999")
+    )
 
     for body in (anonymous, integrator):
         found = body["data"]["healthPersonnel"]

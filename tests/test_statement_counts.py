@@ -97,3 +97,37 @@ async def test_hpr_contract_fields_cost_the_same_for_one_and_many_contracts(grap
     assert len(data["gpContracts"]["edges"]) > 1
     assert one == many, f"one: {explain(seen_one)}\n\nmany: {explain(seen_many)}"
     assert many == 14, explain(seen_many)  # one per table and level, whatever the number of contracts
+
+
+AR_CONTRACT_QUERY = """
+query($first: Int) { gpContracts(first: $first) { edges { node { office { communicationParties {
+  displayName businessType { text } certificates(usage: SIGNING) { serialNumber validTo }
+  physicalAddresses { type { text } postalCode } futureElectronicAddresses { address }
+  children { service { code } coverageAreas { name } certificates { usage } } } } } } } }
+"""
+
+
+async def test_ar_contract_fields_cost_the_same_for_one_and_many_contracts(graph) -> None:
+    one, _, seen_one = await count(graph, AR_CONTRACT_QUERY, {"first": 1})
+    many, data, seen_many = await count(graph, AR_CONTRACT_QUERY, {"first": 25})
+
+    assert len(data["gpContracts"]["edges"]) > 1
+    assert one == many, f"one: {explain(seen_one)}\n\nmany: {explain(seen_many)}"
+    assert many == 12, explain(seen_many)  # one per table and level, whatever the number of contracts
+
+
+RESH_CONTRACT_QUERY = """
+query($r: Int!) { reshUnit(reshId: $r) { children { children { displayName organizationalLevel { text }
+  organizationalDesignation { text } treatmentFacility { name } topOrganization { name }
+  serviceDetails { code { text } owner { name } } } } } }
+"""
+
+
+async def test_resh_contract_fields_cost_the_same_for_any_health_trust(graph, nation) -> None:
+    trusts = [
+        r.resh_id for r in db_rows(nation, "SELECT resh_id FROM resh_unit WHERE unit_type = 'HF' ORDER BY resh_id")
+    ]
+
+    costs = {(await count(graph, RESH_CONTRACT_QUERY, {"r": trust}))[0] for trust in trusts}
+
+    assert costs == {9}, costs  # one per table and level, whatever the tree

@@ -7,15 +7,21 @@ from typing import Final
 # Each code system as its OID, its name and a description.
 CODE_SYSTEMS: Final[tuple[tuple[str, str, str], ...]] = (
     ("3101", "kjonn", "Kjønn (gender)"),
+    ("3401", "adressetype", "Adressetype (physical address type)"),
     ("3402", "kommune", "Kommunenummer (municipality)"),
     ("7426", "spesialitet", "Spesialitet for helsepersonell (speciality)"),
     ("7701", "rekvisisjonsrett", "Rekvisisjonsrett (requisition right)"),
     ("7702", "tilleggskompetanse", "Spesiell kompetanse / tilleggskompetanse (special competence)"),
     ("7704", "autorisasjon", "Autorisasjonstype (authorisation type)"),
     ("7750", "flr-relasjon", "Legens relasjon til fastlegeavtalen (GP relationship)"),
+    ("7751", "flr-status", "Status på fastlegeavtalen (GP contract status)"),
+    ("7754", "flr-start-slutt-arsak", "Årsak til start og slutt på listetilhørighet (membership reason)"),
+    ("8624", "organisatorisk-betegnelse", "Organisatorisk betegnelse (RESH unit designation, OK 2007)"),
+    ("8628", "organisatorisk-niva", "Organisatorisk nivå (RESH unit level, OK 2007; retired)"),
     ("8668", "resh-tjenestetype", "Tjenestetyper for spesialisthelsetjenesten (RESH service)"),
     ("9044", "elektronisk-adressetype", "Elektronisk adressetype (electronic address type)"),
     ("8116", "id-type", "ID-type for personer (person identifier type)"),
+    ("9040", "virksomhetstype", "Virksomhetstype i Adresseregisteret (business type)"),
     ("9060", "helsepersonellkategori", "Helsepersonellkategori (health-personnel category)"),
 )
 
@@ -61,11 +67,23 @@ ADDITIONAL_COMPETENCES: Final = {
     "1": "Alders- og sykehjemsmedisin", "2": "Akuttmedisin", "3": "Rusmedisin", "4": "Smertemedisin",
 }  # fmt: skip
 
-# Person-ID types (OID 8116), as HPR's AlternativeIder and AR's CitizenIdType use them.
+# Person-ID types (OID 8116), as published by Direktoratet for e-helse (HL7 Norway's kodeverk).
 ID_TYPES: Final = {
-    "FNR": "Fødselsnummer", "DNR": "D-nummer", "HNR": "H-nummer", "FHN": "Felles hjelpenummer",
-    "DUF": "DUF-nummer", "HPR": "HPR-nummer", "HER": "HER-id",
+    "FNR": "Fødselsnummer", "FDNR": "D-nummer", "FHNR": "H-nummer", "FHPR": "HPR-nummer", "FHER": "HER-id",
+    "FPNR": "Passnummer", "FSEF": "Svensk personnummer", "FDKF": "Dansk personnummer",
+    "FSSN": "Sosial security number", "FFPN": "Forsikringspolise nummer", "FUID": "Utenlandsk identifikasjon",
+    "FDUF": "DUF-nummer", "FFHN": "Felles hjelpenummer", "FXXX": "Annet",
 }  # fmt: skip
+
+# Organisatorisk betegnelse (OID 8624) and organisatorisk nivå (OID 8628) of RESH units (OK 2007),
+# as Direktoratet for e-helse publishes them (8628 is retired but RESH still requires it).
+ORGANIZATIONAL_DESIGNATIONS: Final = {
+    "01": "Sykehus", "02": "Klinikk", "03": "Senter", "04": "Divisjon", "05": "Avdeling", "06": "Seksjon",
+    "07": "Fagenhet", "08": "Post", "09": "Team", "10": "Avsnitt", "11": "Poliklinikk", "12": "Institusjon",
+    "13": "Område", "14": "Laboratorium", "21": "Hotell", "31": "DPS", "41": "Tun", "51": "Skole",
+    "61": "Privat avtalespesialist", "71": "Kontor", "72": "Ressurspool", "73": "Stab", "88": "Annet",
+}  # fmt: skip
+ORGANIZATIONAL_LEVELS: Final = {"1": "RHF", "2": "HF", "3": "Institusjon", "9": "Annet"}
 
 # Code groups HPR sends as a Kode whose OID its contract does not publish: the graph keeps each
 # code with the text HPR sent (Kode.Verdi, Kode.Beskrivelse) rather than invent an OID for it.
@@ -79,6 +97,15 @@ HPR_ADMINISTRATIVE_REACTIONS: Final = {
 }  # fmt: skip
 
 GP_RELATIONSHIPS: Final = {"LPFL": "Fastlege", "LPVI": "Vikar", "LPDL": "Delelege"}
+
+# FLR's contract status (flrv2_statuscode, OID 7751). FAAA (open for new patients; the only status
+# with PlacesAvailable) is FLR's; FALU is the generator's synthetic word for a closed list.
+FLR_STATUSES: Final = {"FAAA": "Åpen for nye pasienter", "FALU": "Lukket for nye pasienter"}
+# Begin and end reasons of list memberships (OID 7754). Synthetic values: the list's content was not available.
+FLR_MEMBERSHIP_REASONS: Final = {
+    "NY": "Ny på liste", "BY": "Bytte av fastlege", "UT": "Utmeldt (flyttet, utvandret eller død)",
+}  # fmt: skip
+FLR_CONTRACT_END_REASONS: Final = {"AO": "Avtalen opphørt"}
 
 RESH_SERVICES: Final = {
     "1001": "Akuttmottak", "1002": "Medisinsk sengepost", "1003": "Kirurgisk sengepost",
@@ -94,6 +121,19 @@ ELECTRONIC_ADDRESS_TYPES: Final = {
     "E_EDI": "EDI-adresse", "E_TLF": "Telefon", "E_EPO": "E-post", "E_URL": "Nettadresse",
 }  # fmt: skip
 
+PHYSICAL_ADDRESS_TYPES: Final = {"RES": "Besøksadresse", "PST": "Postadresse", "BOA": "Bostedsadresse"}
+
+# Business types (virksomhetstype, OID 9040) of AR's organisations. Synthetic values: the
+# list's published content was not available.
+BUSINESS_TYPES: Final = {
+    "LK": "Legekontor", "KO": "Kommune", "HF": "Helseforetak", "RHF": "Regionalt helseforetak",
+    "SH": "Sykehus", "AVD": "Avdeling",
+}  # fmt: skip
+
+# The GP service's code (AR Service.Code), with the OID the party carries. 8666 is one of the
+# tjenestetype lists named for addressing (ehelse.no); the value is synthetic.
+GP_SERVICE_CODE: Final = ("8666", "FL", "Fastlegetjeneste")
+
 # A speciality fitting each hospital service, so a department's doctors match its work.
 SERVICE_SPECIALITY: Final = {"1006": "5", "1011": "15", "1013": "19", "1017": "17", "1018": "22"}
 
@@ -102,12 +142,18 @@ def static_codes() -> dict[str, dict[str, str]]:
     """Return every code system's codes except kommune (which comes from reference data)."""
     return {
         "3101": GENDERS,
+        "3401": PHYSICAL_ADDRESS_TYPES,
+        "9040": BUSINESS_TYPES,
         "7426": SPECIALITIES,
         "7701": REQUISITION_RIGHTS,
         "7702": ADDITIONAL_COMPETENCES,
         "8116": ID_TYPES,
+        "8624": ORGANIZATIONAL_DESIGNATIONS,
+        "8628": ORGANIZATIONAL_LEVELS,
         "7704": AUTHORIZATIONS,
         "7750": GP_RELATIONSHIPS,
+        "7751": FLR_STATUSES,
+        "7754": FLR_MEMBERSHIP_REASONS,
         "8668": RESH_SERVICES,
         "9044": ELECTRONIC_ADDRESS_TYPES,
         "9060": HPR_CATEGORIES,

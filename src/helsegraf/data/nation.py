@@ -7,9 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from helsegraf.data import codes, reference
 from helsegraf.data.hospitals import generate_hospitals
+from helsegraf.data.hospitals_details import add_unit_fields
+from helsegraf.data.parties_details import add_party_fields
 from helsegraf.data.people import generate_people, write_people
 from helsegraf.data.personnel import generate_personnel
 from helsegraf.data.practices import generate_practices
+from helsegraf.data.practices_details import add_contract_fields as add_gp_contract_fields
 from helsegraf.data.world import World, random_date
 
 # The reference date the nation is generated around. Fixed, so the same seed gives the same
@@ -18,14 +21,15 @@ DEFAULT_AS_OF = date(2026, 1, 1)
 
 # Load order: parents before children (foreign keys inside a register).
 TABLE_ORDER = (
-    "kodeverk_code_system", "kodeverk_code",
+    "kodeverk_code_system", "kodeverk_code", "kodeverk_code_version",
     "preg_person", "preg_parent_relation", "preg_identification_number", "preg_address",
     "preg_parental_responsibility", "preg_guardianship",
     "hpr_person", "hpr_approval", "hpr_speciality", "hpr_requisition_right", "hpr_suspension",
     "hpr_alternative_id", "hpr_administrative_reaction", "hpr_additional_competence", "hpr_condition",
     "bed_organization",
     "ar_communication_party", "ar_electronic_address",
-    "flr_gp_contract", "flr_gp_period", "flr_list_membership",
+    "ar_physical_address", "ar_certificate", "ar_coverage_area", "ar_future_electronic_address",
+    "flr_gp_contract", "flr_gp_period", "flr_list_membership", "flr_coop_municipality", "flr_out_of_office",
     "resh_unit", "resh_parent_link", "resh_service",
 )  # fmt: skip
 
@@ -48,8 +52,11 @@ def generate(
     personnel = generate_personnel(world, people)
     on_phase("FLR, BED, AR: GP offices, lists and patients")
     generate_practices(world, people, personnel)
+    add_gp_contract_fields(world)
     on_phase("RESH: hospital trees")
     generate_hospitals(world)
+    add_party_fields(world)
+    add_unit_fields(world)
     on_phase("Kodeverk: code lists")
     _write_codes(world)
     _bed_lifecycle(world)
@@ -86,10 +93,15 @@ def _bed_lifecycle(world: World) -> None:
     table.rows = rows
 
 
+CODE_VERSION = "1"  # the version the generated code lists are given
+
+
 def _write_codes(world: World) -> None:
-    systems = world.table("kodeverk_code_system", ("oid", "name", "description"))
-    systems.extend(codes.CODE_SYSTEMS)
-    rows = world.table("kodeverk_code", ("system_oid", "value", "text", "active"))
-    rows.extend(("3402", m.code, m.name, True) for m in reference.municipalities())
+    systems = world.table("kodeverk_code_system", ("oid", "name", "description", "version"))
+    systems.extend((*system, CODE_VERSION) for system in codes.CODE_SYSTEMS)
+    rows = world.table("kodeverk_code", ("system_oid", "value", "text", "active", "version"))
+    rows.extend(("3402", m.code, m.name, True, CODE_VERSION) for m in reference.municipalities())
     for oid, values in codes.static_codes().items():
-        rows.extend((oid, value, text, True) for value, text in values.items())
+        rows.extend((oid, value, text, True, CODE_VERSION) for value, text in values.items())
+    versions = world.table("kodeverk_code_version", ("system_oid", "value", "version", "text", "active"))
+    versions.extend((row[0], row[1], CODE_VERSION, row[2], row[3]) for row in rows)

@@ -10,7 +10,7 @@ rows) is the same as without it.
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from helsegraf.data import codes
@@ -91,7 +91,7 @@ def _closing_statuses(rng: random.Random, approvals: Table) -> list[tuple[str | 
 
 
 def _close_items(table: Table) -> None:
-    """A speciality or right that ended is closed as expired (code 1)."""
+    """Close every speciality or right that ended as expired (code 1)."""
     _extend(table, ("closing_status",), [("1" if row[4] is not None else None,) for row in table.rows])
 
 
@@ -109,7 +109,7 @@ def _person_fields(
         gender = GENDER_CODE[people.gender[index[nin]]] if nin in index else rng.choice("12")
         changed = midnight - timedelta(days=rng.randrange(3 * 365), seconds=rng.randrange(86_400))
         if nin is None:
-            alternative.rows.append((alternative_ids.take(), hpr_number, "FHN", _fhn(rng)))
+            alternative.rows.append((alternative_ids.take(), hpr_number, "FFHN", _fhn(rng)))
         if rng.random() < WARNING_RATE:
             begins = random_date(rng, world.days_before(5 * 365), world.days_before(30))
             reactions.rows.append((reaction_ids.take(), hpr_number, None, "1", codes.HPR_ADMINISTRATIVE_REACTIONS["1"],

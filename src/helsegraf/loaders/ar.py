@@ -11,11 +11,26 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from helsegraf.db import Database
 from helsegraf.loaders.base import GroupLoader, RowLoader
-from helsegraf.models.ar import CommunicationParty, ElectronicAddress
+from helsegraf.models.ar import (
+    Certificate,
+    CommunicationParty,
+    CoverageArea,
+    ElectronicAddress,
+    FutureElectronicAddress,
+    PhysicalAddress,
+)
 from helsegraf.registers import AR
 
 PARTY = CommunicationParty.__table__
 ADDRESS = ElectronicAddress.__table__
+PHYSICAL = PhysicalAddress.__table__
+CERTIFICATE = Certificate.__table__
+COVERAGE = CoverageArea.__table__
+FUTURE = FutureElectronicAddress.__table__
+PHYSICALS = select(PHYSICAL).order_by(PHYSICAL.c.id)
+CERTIFICATES = select(CERTIFICATE).order_by(CERTIFICATE.c.valid_from, CERTIFICATE.c.usage, CERTIFICATE.c.id)
+COVERAGES = select(COVERAGE).order_by(COVERAGE.c.id)
+FUTURES = select(FUTURE).order_by(FUTURE.c.valid_from, FUTURE.c.id)
 
 
 class addresses_of(ColumnElement[str]):  # noqa: N801 - reads as the SQL function it renders
@@ -81,3 +96,23 @@ class ArLoaders:
     def parties_by_hpr(self) -> GroupLoader[int]:
         """CommunicationPartiesByHprNumberLoader: a health worker's person parties."""
         return GroupLoader(self.db, AR, PARTIES_BY_HER_ID, PARTY.c.hpr_number)
+
+    @cached_property
+    def physical_addresses_by_her_id(self) -> GroupLoader[int]:
+        """PhysicalAddressesByHerIdLoader: visit (RES) and postal (PST) addresses."""
+        return GroupLoader(self.db, AR, PHYSICALS, PHYSICAL.c.her_id)
+
+    @cached_property
+    def certificates_by_her_id(self) -> GroupLoader[int]:
+        """CertificatesByHerIdLoader: encryption and signing certificates, oldest first."""
+        return GroupLoader(self.db, AR, CERTIFICATES, CERTIFICATE.c.her_id)
+
+    @cached_property
+    def coverage_by_her_id(self) -> GroupLoader[int]:
+        """CoverageAreasByHerIdLoader: what a service covers."""
+        return GroupLoader(self.db, AR, COVERAGES, COVERAGE.c.her_id)
+
+    @cached_property
+    def future_addresses_by_her_id(self) -> GroupLoader[int]:
+        """FutureElectronicAddressesByHerIdLoader: addresses published ahead of the day they apply."""
+        return GroupLoader(self.db, AR, FUTURES, FUTURE.c.her_id)

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Row
 
 from helsegraf.db import Database
 from helsegraf.loaders.base import DatedLoader, GroupLoader, RowLoader, first_or_none, valid_at, valid_on_param
-from helsegraf.models.flr import GpContract, GpPeriod, ListMembership
+from helsegraf.models.flr import CoopMunicipality, GpContract, GpPeriod, ListMembership, OutOfOfficeLocation
 from helsegraf.registers import FLR
 
 CONTRACT = GpContract.__table__
@@ -32,6 +32,10 @@ LIST_SIZES_AT = (
 CONTRACTS = select(CONTRACT)
 CONTRACTS_BY_ID = select(CONTRACT).order_by(CONTRACT.c.id)
 PERIODS = select(PERIOD).order_by(PERIOD.c.valid_from, PERIOD.c.id)
+COOP = CoopMunicipality.__table__
+OUT_OF_OFFICE = OutOfOfficeLocation.__table__
+COOPS = select(COOP).order_by(COOP.c.municipality_code)
+OUT_OF_OFFICES = select(OUT_OF_OFFICE).order_by(OUT_OF_OFFICE.c.valid_from, OUT_OF_OFFICE.c.id)
 
 
 def _size(rows: list[Row[Any]]) -> int:
@@ -57,6 +61,16 @@ class FlrLoaders:
     def memberships_by_nin(self) -> GroupLoader[str]:
         """MembershipsByNinLoader: a person's list history, newest first."""
         return GroupLoader(self.db, FLR, MEMBERSHIPS_NEWEST_FIRST, MEMBERSHIP.c.nin)
+
+    @cached_property
+    def coop_by_contract(self) -> GroupLoader[int]:
+        """CoopMunicipalitiesByContractLoader."""
+        return GroupLoader(self.db, FLR, COOPS, COOP.c.contract_id)
+
+    @cached_property
+    def out_of_office_by_contract(self) -> GroupLoader[int]:
+        """OutOfOfficeLocationsByContractLoader (utekontor)."""
+        return GroupLoader(self.db, FLR, OUT_OF_OFFICES, OUT_OF_OFFICE.c.contract_id)
 
     @cached_property
     def contract_by_id(self) -> RowLoader[int]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, false
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from helsegraf.models.base import ValidityMixin, register_metadata
@@ -30,6 +30,39 @@ class GpContract(ValidityMixin, FlrBase):
     # Fastlønn: the GP on this list is paid a fixed salary by the municipality instead of per capita and
     # fee for service (næringsdrivende). Helsedirektoratet's key figures report the share of such lists.
     fixed_salary: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    status: Mapped[str | None] = mapped_column(String(8))  # Status, code system 7751 (e.g. FAAA)
+    patients_on_waiting_list: Mapped[int | None] = mapped_column(Integer)  # PatientsOnWaitingList
+    common_list: Mapped[bool | None] = mapped_column(Boolean)  # ParticipatesOnCommonList (felles liste)
+    agreement_date: Mapped[date | None] = mapped_column(Date)  # AgreementDate
+    end_reason: Mapped[str | None] = mapped_column(String(8))  # EndReason (code as FLR sent it)
+    end_reason_text: Mapped[str | None] = mapped_column(String(200))
+    updated_on: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # UpdatedOn
+
+
+class CoopMunicipality(FlrBase):
+    """A municipality a GP contract co-operates with (CoopMunicipalities: interkommunalt samarbeid)."""
+
+    __tablename__ = "flr_coop_municipality"
+
+    contract_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("flr_gp_contract.id", ondelete="CASCADE"), primary_key=True
+    )
+    municipality_code: Mapped[str] = mapped_column(String(4), primary_key=True)
+
+
+class OutOfOfficeLocation(ValidityMixin, FlrBase):
+    """An out-of-office location (utekontor) where the list's GP also receives patients."""
+
+    __tablename__ = "flr_out_of_office"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    contract_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("flr_gp_contract.id", ondelete="CASCADE"), index=True
+    )
+    description: Mapped[str | None] = mapped_column(String(200))
+    street: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(4))
+    postal_place: Mapped[str | None] = mapped_column(String(100))
 
 
 class GpPeriod(ValidityMixin, FlrBase):
@@ -45,6 +78,7 @@ class GpPeriod(ValidityMixin, FlrBase):
     relationship: Mapped[str] = mapped_column(String(4))
     substitute_for_hpr_number: Mapped[int | None] = mapped_column(Integer)
     working_percentage: Mapped[int] = mapped_column(Integer)
+    working_on_days: Mapped[str | None] = mapped_column(String(60))  # WorkingOnDays: "Monday,Tuesday,..."
 
 
 class ListMembership(ValidityMixin, FlrBase):
@@ -64,3 +98,6 @@ class ListMembership(ValidityMixin, FlrBase):
     # group on these in FLR instead of looking up every listed patient in PREG. Null on older rows.
     patient_birth_date: Mapped[date | None] = mapped_column(Date)
     patient_gender: Mapped[str | None] = mapped_column(String(6))  # FEMALE | MALE
+    begin_code: Mapped[str | None] = mapped_column(String(4))  # BeginCode, code system 7754
+    end_code: Mapped[str | None] = mapped_column(String(4))  # EndCode, code system 7754
+    updated_on: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

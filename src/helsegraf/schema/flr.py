@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
@@ -20,6 +20,7 @@ from helsegraf.schema.base import (
     Connection,
     Info,
     Refused,
+    check_list,
     check_municipality,
     connection,
     decode_cursor,
@@ -33,13 +34,50 @@ from helsegraf.schema.base import (
 
 if TYPE_CHECKING:
     from helsegraf.schema.assembly import GpAssignment, HealthPersonnel, Organization, Person
-    from helsegraf.schema.kodeverk import Municipality
+    from helsegraf.schema.kodeverk import Code, Municipality
 
 HealthPersonnelRef = Annotated["HealthPersonnel", strawberry.lazy("helsegraf.schema.assembly")]
 OrganizationRef = Annotated["Organization", strawberry.lazy("helsegraf.schema.assembly")]
 PersonRef = Annotated["Person", strawberry.lazy("helsegraf.schema.assembly")]
 GpAssignmentRef = Annotated["GpAssignment", strawberry.lazy("helsegraf.schema.assembly")]
 MunicipalityRef = Annotated["Municipality", strawberry.lazy("helsegraf.schema.kodeverk")]
+CodeRef = Annotated["Code", strawberry.lazy("helsegraf.schema.kodeverk")]
+STATUS, MEMBERSHIP_REASON = "7751", "7754"  # flrv2 status code; begin and end reasons of list memberships
+
+
+@strawberry.enum(description="A day of the week (FLR's DayOfWeek).")
+class DayOfWeek(Enum):
+    """The days a GP works on a list."""
+
+    MONDAY = "Monday"
+    TUESDAY = "Tuesday"
+    WEDNESDAY = "Wednesday"
+    THURSDAY = "Thursday"
+    FRIDAY = "Friday"
+    SATURDAY = "Saturday"
+    SUNDAY = "Sunday"
+
+
+@strawberry.type(description="A code FLR sends with its text, where the code system is not one the graph loads.")
+class FlrCode:
+    """A Code as FLR sent it."""
+
+    code: str = strawberry.field(description="The code value.")
+    text: str | None = strawberry.field(description="The code's text as FLR sent it.")
+
+
+@strawberry.type(description="An out-of-office location (utekontor) where the list's GP also receives patients.")
+class OutOfOfficeLocation:
+    """A place and period."""
+
+    description: str | None = strawberry.field(description="What the location is.")
+    street: str | None = strawberry.field(description="Street address.")
+    postal_code: str | None = strawberry.field(description="Four-digit postal code.")
+    postal_place: str | None = strawberry.field(description="Postal place.")
+    valid_from: date = strawberry.field(description="First day in use.")
+    valid_to: date | None = strawberry.field(description="Day it closed (exclusive); null while in use.")
+
+
 MEMBERSHIP: Final = "membership"  # the kind of a list membership's opaque id (authz/opaque.py)
 RELATIONSHIP_PRIORITY = ("LPFL", "LPVI", "LPDL")
 
@@ -87,6 +125,9 @@ class GpPeriod:
     relationship: GpRelationship = strawberry.field(description="Fastlege (LPFL), vikar (LPVI) or delelege (LPDL).")
     substitute_for_hpr_number: int | None = strawberry.field(description="For a vikar: the fastlege substituted for.")
     working_percentage: int = strawberry.field(description="Share of full time on this list (1-100).")
+    working_on_days: list[DayOfWeek] | None = strawberry.field(
+        default=None, description="The weekdays the doctor works on this list (WorkingOnDays); null when FLR has none."
+    )
     valid_from: date = strawberry.field(description="First day of the period.")
     valid_to: date | None = strawberry.field(description="Day the period ended (exclusive); null while it runs.")
     gp: HealthPersonnelRef = edge_field(_period_gp, description="The doctor (from HPR).")
@@ -102,9 +143,40 @@ class GpPeriod:
             relationship=GpRelationship(row.relationship),
             substitute_for_hpr_number=row.substitute_for_hpr_number,
             working_percentage=row.working_percentage,
+            working_on_days=[DayOfWeek(d) for d in row.working_on_days.split(",") if d]
+            if row.working_on_days
+            else None,
             valid_from=row.valid_from,
             valid_to=row.valid_to,
         )
+
+
+async def _status(info: Info, parents: list[GpContract]) -> list[Any]:
+    return await refs.codes(info, STATUS, [p.status_code for p in parents])
+
+
+async def _coop(info: Info, parents: list[GpContract]) -> list[Any]:
+    groups = await info.context.loaders.coop_by_contract.load_many([int(p.id) for p in parents])
+    found = iter(await refs.municipalities(info, [r.municipality_code for rows in groups for r in rows]))
+    return [[m for _ in rows if (m := next(found)) is not None] for rows in groups]
+
+
+async def _out_of_office(info: Info, parents: list[GpContract]) -> list[Any]:
+    groups = await info.context.loaders.out_of_office_by_contract.load_many([int(p.id) for p in parents])
+    return [
+        [
+            OutOfOfficeLocation(
+                description=r.description,
+                street=r.street,
+                postal_code=r.postal_code,
+                postal_place=r.postal_place,
+                valid_from=r.valid_from,
+                valid_to=r.valid_to,
+            )
+            for r in rows
+        ]
+        for rows in groups
+    ]
 
 
 async def _office(info: Info, parents: list[GpContract]) -> list[Any]:
@@ -184,6 +256,27 @@ class GpContract:
     )
     valid_from: date | None = strawberry.field(default=None, description="First day of the contract.")
     valid_to: date | None = strawberry.field(default=None, description="Day the contract ended (exclusive).")
+    status_code: strawberry.Private[str | None] = None
+    patients_on_waiting_list: int | None = strawberry.field(
+        default=None, description="How many wait for a place on the list (PatientsOnWaitingList)."
+    )
+    common_list: bool | None = strawberry.field(
+        default=None, description="Whether the list takes part in a common list (ParticipatesOnCommonList)."
+    )
+    agreement_date: date | None = strawberry.field(default=None, description="When the agreement was made.")
+    end_reason: FlrCode | None = strawberry.field(default=None, description="Why the contract ended (EndReason).")
+    updated_on: datetime | None = strawberry.field(default=None, description="When FLR last changed the contract.")
+    status: CodeRef | None = edge_field(
+        _status,
+        description="The contract's status as FLR codes it (code system 7751; FAAA: open for new patients), "
+        "beside isOpen.",
+    )
+    coop_municipalities: list[MunicipalityRef] = edge_field(
+        _coop, description="Municipalities the list co-operates with (CoopMunicipalities)."
+    )
+    out_of_office_locations: list[OutOfOfficeLocation] = edge_field(
+        _out_of_office, description="Out-of-office locations (utekontor) of the list's GP."
+    )
     office: OrganizationRef | None = edge_field(_office, description="The GP office (legekontor), from BED.")
     municipality: MunicipalityRef | None = edge_field(
         _contract_municipality, description="The municipality (kommune) the list belongs to."
@@ -216,6 +309,12 @@ class GpContract:
             fixed_salary=row.fixed_salary,
             valid_from=row.valid_from,
             valid_to=row.valid_to,
+            status_code=row.status,
+            patients_on_waiting_list=row.patients_on_waiting_list,
+            common_list=row.common_list,
+            agreement_date=row.agreement_date,
+            end_reason=FlrCode(code=row.end_reason, text=row.end_reason_text) if row.end_reason else None,
+            updated_on=row.updated_on,
         )
 
     @classmethod
@@ -256,6 +355,14 @@ async def _assignment_gp(info: Info, parents: list[GpAssignmentFlr]) -> list[Any
     return await refs.health_personnel(info, [s.hpr_number if s else None for s in serving])
 
 
+async def _begin_reason(info: Info, parents: list[GpAssignmentFlr]) -> list[Any]:
+    return await refs.codes(info, MEMBERSHIP_REASON, [p.begin_code for p in parents])
+
+
+async def _end_reason(info: Info, parents: list[GpAssignmentFlr]) -> list[Any]:
+    return await refs.codes(info, MEMBERSHIP_REASON, [p.end_code for p in parents])
+
+
 @strawberry.type
 class GpAssignmentFlr:
     """FLR's part of GpAssignment: which list a person was on, when, and who their GP was.
@@ -273,7 +380,16 @@ class GpAssignmentFlr:
     valid_from: date | None = strawberry.field(default=None, description="First day on the list.")
     valid_to: date | None = strawberry.field(default=None, description="Day the person left the list (exclusive).")
     on: strawberry.Private[date | None] = None
+    begin_code: strawberry.Private[str | None] = None
+    end_code: strawberry.Private[str | None] = None
+    updated_on: datetime | None = strawberry.field(default=None, description="When FLR last changed the membership.")
     contract: GpContract = edge_field(_assignment_contract, description="The GP contract (list).")
+    begin_reason: CodeRef | None = edge_field(
+        _begin_reason, description="Why the person joined the list (BeginCode, code system 7754)."
+    )
+    end_reason: CodeRef | None = edge_field(
+        _end_reason, description="Why the person left the list (EndCode, 7754); null while on it."
+    )
     gp: HealthPersonnelRef | None = edge_field(
         _assignment_gp,
         description="The doctor serving the list: the fastlege, else the substitute (vikar), else a delelege.",
@@ -322,6 +438,9 @@ class GpAssignmentFlr:
             valid_from=row.valid_from,
             valid_to=row.valid_to,
             on=max(on, row.valid_from),
+            begin_code=row.begin_code,
+            end_code=row.end_code,
+            updated_on=row.updated_on,
         )
 
 
@@ -336,11 +455,61 @@ async def _gp_history(info: Info, parents: list[PersonFlr]) -> list[Any]:
     return [[GpAssignmentFlr.from_row(info, row, info.context.today) for row in rows] for rows in groups]
 
 
+async def _confirm_gp(info: Info, parents: list[PersonFlr], hpr_number: int, at: date | None = None) -> list[Any]:
+    on = at or info.context.today
+    rows = await info.context.loaders.membership_by_nin_at.load_many([(str(p.nin), on) for p in parents])
+    contract_ids = [row.contract_id for row in rows if row is not None]
+    periods = dict(
+        zip(contract_ids, await info.context.loaders.periods_by_contract.load_many(contract_ids), strict=True)
+    )
+    return [
+        row is not None and any(p.hpr_number == hpr_number and is_valid_on(p, on) for p in periods[row.contract_id])
+        for row in rows
+    ]
+
+
+async def _gp_at_time(info: Info, parents: list[GpAtTime]) -> list[Any]:
+    rows = await info.context.loaders.membership_by_nin_at.load_many([(str(p.nin), p.at) for p in parents])
+    return [
+        None if row is None else GpAssignmentFlr.from_row(info, row, p.at) for p, row in zip(parents, rows, strict=True)
+    ]
+
+
+@strawberry.input(description="A person and a date to ask FLR about (NinWithTimestamp).")
+class NinAtTime:
+    """One question of a batch."""
+
+    nin: strawberry.ID = strawberry.field(description="The person's national identity number.")
+    at: date = strawberry.field(description="The date asked about.")
+
+
+@strawberry.type(description="A person's GP list on a date they were asked about (GetPatientsGPDetailsAtTime).")
+class GpAtTime:
+    """The answer to one question of a batch."""
+
+    nin: strawberry.ID = strawberry.field(description="The identity number asked about.")
+    at: date = strawberry.field(description="The date asked about.")
+    gp: GpAssignmentRef | None = personal(
+        GP, description="The person's GP list on that date; null when not on a list then.", batch=_gp_at_time
+    )
+
+    @property
+    def subject(self) -> str:
+        """Return whose GP relation this is."""
+        return str(self.nin)
+
+
 @strawberry.type
 class PersonFlr:
     """FLR's fields on Person."""
 
     nin: strawberry.ID
+    has_gp: bool | None = personal(
+        GP,
+        description="Whether the doctor with this HPR number served the person's GP list on a date (default today), "
+        "in any relationship (FLR's ConfirmGP).",
+        batch=_confirm_gp,
+    )
     gp: GpAssignmentRef | None = personal(
         GP, description="The person's GP list at a date (default today); null when not on a list.", batch=_person_gp
     )
@@ -395,6 +564,26 @@ class OrganizationFlr:
 @strawberry.type
 class FlrQuery:
     """FLR's root fields."""
+
+    @strawberry.field(
+        description="Each person's GP list on the date asked for them (FLR's GetPatientsGPDetailsAtTime): at most "
+        "1,000 questions, answered in order. An invalid number is null at its index, with a BAD_USER_INPUT error there."
+    )
+    async def gps_at_time(self, info: Info, queries: list[NinAtTime]) -> list[GpAtTime | None]:
+        """Return one answer per question; an invalid identity number is an error in its own place."""
+        from helsegraf.schema.preg import nin_argument  # noqa: PLC0415 - PREG's rule for identity numbers
+
+        check_list("queries", queries)
+        answers: list[Any] = []
+        for i, query in enumerate(queries):
+            try:
+                nin = nin_argument(f"queries[{i}].nin", str(query.nin), info.context.today)
+            except GraphQLError as error:
+                answers.append(error)
+                continue
+            answers.append(GpAtTime(nin=strawberry.ID(nin), at=query.at))
+        await preload(info, [a for a in answers if isinstance(a, GpAtTime)])
+        return answers
 
     @strawberry.field(description="A GP contract by id.")
     async def gp_contract(self, info: Info, id: strawberry.ID) -> GpContract | None:  # noqa: A002 - CONTRACT.md's name

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
 from dataclasses import dataclass
+from datetime import date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -33,7 +33,9 @@ AUTHORISING = frozenset({"1", "2"})
 MAX_MERGE_HOPS = 8  # ErstattetAvHprNummer chains are short; a longer one is a loop in the data
 
 
-@strawberry.type(description="A code HPR sends whose code system its contract does not name: the value and the text HPR gave.")
+@strawberry.type(
+    description="A code HPR sends whose code system its contract does not name: the value and the text HPR gave."
+)
 class RegisterCode:
     """A Kode as HPR sent it (Verdi, Beskrivelse)."""
 
@@ -55,9 +57,9 @@ class Condition:
 
 @strawberry.type(description="An alternative identifier of a health worker (AlternativId), typed by code system 8116.")
 class AlternativeId:
-    """An identifier other than the nin, e.g. a felles hjelpenummer (FHN) for someone without one."""
+    """An identifier other than the nin, e.g. a felles hjelpenummer (FFHN) for someone without one."""
 
-    type: str = strawberry.field(description="The identifier type (code system 8116), e.g. FHN or DUF.")
+    type: str = strawberry.field(description="The identifier type (code system 8116), e.g. FFHN or FDUF.")
     value: str = strawberry.field(description="The identifier.")
 
 
@@ -179,8 +181,7 @@ async def _competences(info: Info, parents: list[Approval]) -> list[Any]:
 async def _conditions(info: Info, parents: list[Approval]) -> list[Any]:
     groups = await info.context.loaders.conditions_by_approval.load_many([int(p.id) for p in parents])
     return [
-        [Condition(type=RegisterCode(code=r.code, text=r.text), free_text=r.free_text) for r in rows]
-        for rows in groups
+        [Condition(type=RegisterCode(code=r.code, text=r.text), free_text=r.free_text) for r in rows] for rows in groups
     ]
 
 
@@ -211,12 +212,15 @@ class Approval:
         "is listed on it instead).",
     )
     closing_status: RegisterCode | None = strawberry.field(
-        default=None, description="Why the approval ended (AvsluttetStatus), e.g. expired or revoked; null while it runs."
+        default=None,
+        description="Why the approval ended (AvsluttetStatus), e.g. expired or revoked; null while it runs.",
     )
     additional_competences: list[DatedCode] = edge_field(
         _competences, description="Additional competences (tilleggskompetanser, code system 7702) on this approval."
     )
-    conditions: list[Condition] = edge_field(_conditions, description="Conditions (vilkår) the approval is granted under.")
+    conditions: list[Condition] = edge_field(
+        _conditions, description="Conditions (vilkår) the approval is granted under."
+    )
 
     @classmethod
     def from_row(cls, row: Any) -> Approval:
@@ -277,7 +281,9 @@ def _answer(ask: _Ask, approval: Any, reason: AuthorizationDenial | None) -> Aut
     )
 
 
-def _item_reason(ask: _Ask, items: list[Any], suspensions: list[Any], *, speciality: bool) -> AuthorizationDenial | None:
+def _item_reason(
+    ask: _Ask, items: list[Any], suspensions: list[Any], *, speciality: bool
+) -> AuthorizationDenial | None:
     """Say why the asked speciality or requisition right does not hold on the date, or None when it does."""
     wanted = ask.speciality if speciality else ask.requisition_right
     if wanted is None:
@@ -292,7 +298,7 @@ def _item_reason(ask: _Ask, items: list[Any], suspensions: list[Any], *, special
     return AuthorizationDenial.SPECIALITY_SUSPENDED if speciality else AuthorizationDenial.REQUISITION_RIGHT_SUSPENDED
 
 
-async def check_authorization(info: Info, approvals: list[Any], ask: _Ask) -> AuthorizationCheck:
+async def check_authorization(info: Info, approvals: list[Any], ask: _Ask) -> AuthorizationCheck:  # noqa: PLR0911 - one return per reason
     """Decide authorisation: an authorising approval of the category valid on the date and not suspended.
 
     When a speciality or requisition right is asked for too, the approval must hold it on the date,
@@ -498,9 +504,11 @@ class HealthPersonnelHpr:
     person: PersonRef | None = personal(
         HPR_EXTENDED, description="The health worker as a person in PREG.", batch=_person
     )
-    gender: CodeRef | None = personal(HPR_EXTENDED, description="The gender HPR holds (Kjønn, code system 3101).", batch=_gender)
+    gender: CodeRef | None = personal(
+        HPR_EXTENDED, description="The gender HPR holds (Kjønn, code system 3101).", batch=_gender
+    )
     alternative_ids: list[AlternativeId] | None = personal(
-        HPR_EXTENDED, description="Identifiers other than the nin (AlternativeIder), e.g. FHN.", batch=_alternative_ids
+        HPR_EXTENDED, description="Identifiers other than the nin (AlternativeIder), e.g. FFHN.", batch=_alternative_ids
     )
     administrative_reactions: list[AdministrativeReaction] | None = personal(
         HPR_EXTENDED,

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import strawberry
 
 from helsegraf.loaders.kodeverk import find_system
 from helsegraf.schema import refs
-from helsegraf.schema.base import Info, echo, user_error
+from helsegraf.schema.base import Info, echo, edge_field, user_error
+
+
+@strawberry.type(description="The text a code had in one version of its code system.")
+class CodeVersion:
+    """One version of a code."""
+
+    version: str = strawberry.field(description="The code system's version (empty: before versions were loaded).")
+    text: str = strawberry.field(description="The code's text in that version.")
+    active: bool = strawberry.field(description="Whether the code was in use in that version.")
+
+
+async def _history(info: Info, parents: list[Code]) -> list[Any]:
+    groups = await info.context.loaders.code_versions.load_many([(p.system, p.code) for p in parents])
+    return [[CodeVersion(version=r.version, text=r.text, active=r.active) for r in rows] for rows in groups]
 
 
 @strawberry.federation.type(
@@ -21,11 +36,29 @@ class Code:
     code: str = strawberry.field(description="The code value, e.g. LE.")
     text: str | None = strawberry.field(default=None, description="The code's text (kodetekst), e.g. Lege.")
     active: bool | None = strawberry.field(default=None, description="Whether the code is still in use.")
+    version: str | None = strawberry.field(
+        default=None, description="The code system version that gave the current text."
+    )
+    valid_from: date | None = strawberry.field(default=None, description="First day the code is valid.")
+    valid_to: date | None = strawberry.field(default=None, description="Day the code stopped (exclusive).")
+    history: list[CodeVersion] = edge_field(
+        _history,
+        description="The code's text in each loaded version, oldest first. References are by system and code, "
+        "so a reworded code keeps them.",
+    )
 
     @classmethod
     def from_row(cls, row: Any) -> Code:
         """Build from a Kodeverk row."""
-        return cls(system=row.system_oid, code=row.value, text=row.text, active=row.active)
+        return cls(
+            system=row.system_oid,
+            code=row.value,
+            text=row.text,
+            active=row.active,
+            version=row.version,
+            valid_from=row.valid_from,
+            valid_to=row.valid_to,
+        )
 
     @classmethod
     def stub(cls, key: tuple[str, str]) -> Code:

@@ -97,17 +97,7 @@ async def codes(info: Info, system: str, values: Sequence[str | None]) -> list[C
         return [Code.stub((system, v)) if v else None for v in values]
     rows = await info.context.loaders.code.load_many([(system, v) for v in values if v])
     found = {row.value: row for row in rows if row is not None}
-    return [
-        Code(
-            system=system,
-            code=v,
-            text=found[v].text if v in found else None,
-            active=found[v].active if v in found else None,
-        )
-        if v
-        else None
-        for v in values
-    ]
+    return [(Code.from_row(found[v]) if v in found else Code(system=system, code=v)) if v else None for v in values]
 
 
 async def one(many: Callable[..., Awaitable[list[T]]], info: Info, *args: Any) -> T:

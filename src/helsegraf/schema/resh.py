@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 OrganizationRef = Annotated["Organization", strawberry.lazy("helsegraf.schema.assembly")]
 CodeRef = Annotated["Code", strawberry.lazy("helsegraf.schema.kodeverk")]
-SERVICES = "8668"
+SERVICES = "8668"  # the code system of service rows from before resh_0002 (they carry none)
+LEVEL, DESIGNATION = "8628", "8624"  # organisatorisk nivå, organisatorisk betegnelse (OK 2007)
 MAX_DEPTH = 20  # deeper than any real tree; stops a cycle in bad data from looping
 
 
@@ -68,10 +69,65 @@ async def _organization(info: Info, parents: list[ReshUnit]) -> list[Any]:
     return await refs.organizations(info, [p.org_number for p in parents])
 
 
+async def _service_codes(info: Info, rows: list[Any]) -> list[Any]:
+    """Return each service row's Code, by the code system the row carries (one statement per system)."""
+    by_system: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_system.setdefault(row.code_system or SERVICES, []).append(i)
+    found: list[Any] = [None] * len(rows)
+    for system, positions in by_system.items():
+        for i, code in zip(positions, await refs.codes(info, system, [rows[i].code for i in positions]), strict=True):
+            found[i] = code
+    return found
+
+
 async def _services(info: Info, parents: list[ReshUnit]) -> list[Any]:
     groups = await info.context.loaders.services_by_unit.load_many([p.resh_id for p in parents])
-    found = iter(await refs.codes(info, SERVICES, [row.code for rows in groups for row in rows]))
+    found = iter(await _service_codes(info, [row for rows in groups for row in rows]))
     return [[c for _ in rows if (c := next(found)) is not None] for rows in groups]
+
+
+async def _service_details(info: Info, parents: list[ReshUnit]) -> list[Any]:
+    groups = await info.context.loaders.services_by_unit.load_many([p.resh_id for p in parents])
+    found = iter(await _service_codes(info, [row for rows in groups for row in rows]))
+    return [
+        [
+            ReshService(code=next(found), owner_resh_id=r.owner_resh_id, valid_from=r.valid_from, valid_to=r.valid_to)
+            for r in rows
+        ]
+        for rows in groups
+    ]
+
+
+async def _level(info: Info, parents: list[ReshUnit]) -> list[Any]:
+    return await refs.codes(info, LEVEL, [p.level_code for p in parents])
+
+
+async def _designation(info: Info, parents: list[ReshUnit]) -> list[Any]:
+    return await refs.codes(info, DESIGNATION, [p.designation_code for p in parents])
+
+
+async def _treatment_facility(info: Info, parents: list[ReshUnit]) -> list[Any]:
+    return await refs.organizations(info, [p.treatment_facility_org_number for p in parents])
+
+
+async def _top_organization(info: Info, parents: list[ReshUnit]) -> list[Any]:
+    return await refs.resh_units(info, [p.top_org_resh_id for p in parents])
+
+
+async def _service_owner(info: Info, parents: list[ReshService]) -> list[Any]:
+    return await refs.resh_units(info, [p.owner_resh_id for p in parents])
+
+
+@strawberry.type(description="A service a RESH unit provides, with its owner and validity (Service).")
+class ReshService:
+    """A coded service of a unit."""
+
+    code: CodeRef | None = strawberry.field(description="The service's code, in the code system RESH gives it.")
+    owner_resh_id: int | None = strawberry.field(description="RESH-id of the unit that owns the service.")
+    valid_from: date | None = strawberry.field(description="First day the service is provided.")
+    valid_to: date | None = strawberry.field(description="Day it stopped (exclusive); null while provided.")
+    owner: ReshUnit | None = edge_field(_service_owner, description="The unit that owns the service (OwnerReshId).")
 
 
 @strawberry.federation.type(keys=["reshId"], description="A unit in the specialist health service (RESH).")
@@ -82,8 +138,27 @@ class ReshUnit:
     name: str | None = strawberry.field(default=None, description="The unit's name.")
     short_name: str | None = strawberry.field(default=None, description="A short name, where one is registered.")
     unit_type: str | None = strawberry.field(
-        default=None, description="RHF, HF, HOSPITAL, CLINIC, DEPARTMENT or SECTION."
+        default=None,
+        description="RHF, HF, HOSPITAL, CLINIC, DEPARTMENT or SECTION.",
+        deprecation_reason="A free string of the graph's own; use organizationalLevel (code system 8628) and "
+        "organizationalDesignation (8624), the codes RESH holds.",
     )
+    level_code: strawberry.Private[str | None] = None
+    designation_code: strawberry.Private[str | None] = None
+    display_name: str | None = strawberry.field(default=None, description="The name RESH shows (DisplayName).")
+    treatment_facility_org_number: str | None = strawberry.field(
+        default=None,
+        description="Organisation number of the treatment facility (behandlingssted) the unit belongs to: "
+        "what NPR and SSB place its activity by (TreatmentFacilityOrganizationNumber).",
+    )
+    top_org_number: str | None = strawberry.field(
+        default=None,
+        description="Organisation number of the top organisation, the health trust (TopOrganizationNumber).",
+    )
+    top_org_resh_id: int | None = strawberry.field(
+        default=None, description="RESH-id of the top organisation (TopOrganizationReshId)."
+    )
+    last_changed: datetime | None = strawberry.field(default=None, description="When RESH last changed the unit.")
     org_number: str | None = strawberry.field(default=None, description="The organisation number it is registered on.")
     valid_from: date | None = strawberry.field(default=None, description="First day of the unit.")
     valid_to: date | None = strawberry.field(default=None, description="Day the unit closed (exclusive).")
@@ -99,6 +174,13 @@ class ReshUnit:
             org_number=row.org_number,
             valid_from=row.valid_from,
             valid_to=row.valid_to,
+            level_code=row.organizational_level,
+            designation_code=row.organizational_designation,
+            display_name=row.display_name,
+            treatment_facility_org_number=row.treatment_facility_org_number,
+            top_org_number=row.top_org_number,
+            top_org_resh_id=row.top_org_resh_id,
+            last_changed=row.last_changed,
         )
 
     @classmethod
@@ -128,7 +210,23 @@ class ReshUnit:
     )
 
     services: list[CodeRef] = edge_field(
-        _services, description="The services (tjenestetyper, code system 8668) the unit provides."
+        _services, description="The services' codes, each in the code system RESH gives it (see serviceDetails)."
+    )
+    service_details: list[ReshService] = edge_field(
+        _service_details, description="The services the unit provides, with owner and validity."
+    )
+    organizational_level: CodeRef | None = edge_field(
+        _level, description="The unit's organisational level (organisatorisk nivå, code system 8628)."
+    )
+    organizational_designation: CodeRef | None = edge_field(
+        _designation,
+        description="What the unit is called (organisatorisk betegnelse, code system 8624), e.g. Avdeling.",
+    )
+    treatment_facility: OrganizationRef | None = edge_field(
+        _treatment_facility, description="The treatment facility (behandlingssted) as an organisation in BED."
+    )
+    top_organization: ReshUnit | None = edge_field(
+        _top_organization, description="The top organisation (the health trust) as a RESH unit."
     )
 
 

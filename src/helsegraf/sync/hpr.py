@@ -1,0 +1,208 @@
+"""HPR's SOAP contract read into the register's rows: HentRegisterEndringer for what changed, HentPerson for each.
+
+zeep parses the responses against `hpr.wsdl` (the same client the fake uses to build them). HPR's
+known quirks are handled here, each with a test: the XML declares ISO-8859-1 but the bytes are
+UTF-8; open periods may come as a sentinel date (year 1 or 9999) instead of nil; "not found" is a
+SOAP fault whose text must be matched.
+
+Interface for the sync engine (`sync/engine.py`, `Adapter`): `changed_numbers(body)` reads a
+HentRegisterEndringer page (the persons it carries and the total), `person_rows(body)` reads a
+HentPerson answer into one row set per table, keyed like the models; `apply_person(conn, rows)`
+replaces the person's rows in one transaction. The HTTP wiring (posting the envelopes, paging by
+`side`, the cursor as the last `til`) is left to the engine's adapter class.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Final
+
+from lxml import etree
+from sqlalchemy import Connection, delete, insert
+
+from helsegraf.models.hpr import (
+    AdditionalCompetence,
+    AdministrativeReaction,
+    AlternativeId,
+    Approval,
+    Condition,
+    HealthPersonnel,
+    RequisitionRight,
+    Speciality,
+    Suspension,
+)
+from helsegraf.upstream.hpr import NOT_FOUND, _operation
+
+DECLARED_LATIN1: Final = re.compile(rb"^(\s*<\?xml[^>]*encoding=)(['\"])(ISO-8859-1|iso-8859-1|latin-1)\2", re.ASCII)
+SENTINEL_YEARS: Final = frozenset({1, 9999})
+PARSER: Final = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+SOAP: Final = "{http://schemas.xmlsoap.org/soap/envelope/}"
+
+
+class HprNotFoundError(LookupError):
+    """HPR answered that the HPR number is unknown (its fault text; the number is not repeated)."""
+
+
+class HprFaultError(RuntimeError):
+    """HPR answered with another SOAP fault."""
+
+
+def decode(body: bytes) -> bytes:
+    """Return the body with a truthful declaration: HPR declares ISO-8859-1 but sends UTF-8.
+
+    Bytes that are valid UTF-8 are UTF-8 (Latin-1 text with any letter beyond ASCII is almost never
+    valid UTF-8); genuinely Latin-1 bodies are left as declared.
+    """
+    match = DECLARED_LATIN1.match(body)
+    if match is None:
+        return body
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body
+    return body[: match.start(3)] + b"UTF-8" + body[match.end(3) :]
+
+
+def _envelope(body: bytes) -> Any:
+    root = etree.fromstring(decode(body), PARSER)
+    fault = root.find(f"{SOAP}Body/{SOAP}Fault")
+    if fault is not None:
+        text = (fault.findtext("faultstring") or "").strip()
+        if NOT_FOUND.lower() in text.lower():
+            raise HprNotFoundError("HPR: HPR-nummer ikke funnet")
+        raise HprFaultError(f"HPR answered with a fault: {text[:200]}")
+    return root
+
+
+def _day(value: datetime | None) -> date | None:
+    """Return a period's day, or None for nil and for HPR's sentinel dates (year 1 or 9999)."""
+    if value is None or value.year in SENTINEL_YEARS:
+        return None
+    return value.date()
+
+
+def _moment(value: datetime | None) -> datetime | None:
+    if value is None or value.year in SENTINEL_YEARS:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _verdi(kode: Any) -> str | None:
+    return None if kode is None else kode.Verdi
+
+
+def _list(container: Any, name: str) -> list[Any]:
+    return list(getattr(container, name, None) or []) if container is not None else []
+
+
+@dataclass
+class PersonRows:
+    """One HPR person as rows of the register's tables."""
+
+    hpr_number: int
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def _validity(period: Any) -> dict[str, Any]:
+    return {"valid_from": _day(period.Fra) if period else None, "valid_to": _day(period.Til) if period else None}
+
+
+def person_rows(body: bytes) -> PersonRows:
+    """Read a HentPerson answer into rows; raise HprNotFoundError for HPR's not-found fault."""
+    result = _operation("HentPerson").output.deserialize(_envelope(body))
+    return _rows(result)
+
+
+def changed_numbers(body: bytes) -> tuple[list[PersonRows], int]:
+    """Read a HentRegisterEndringer page: the changed persons' rows and how many changed in all."""
+    result = _operation("HentRegisterEndringer").output.deserialize(_envelope(body))
+    persons = _list(result.Personer, "Person")
+    return [_rows(p) for p in persons], int(result.ResultaterTotalt or 0)
+
+
+def _rows(person: Any) -> PersonRows:
+    rows = PersonRows(person.HPRNummer)
+    t = rows.tables = {name: [] for name in (
+        "hpr_person", "hpr_approval", "hpr_speciality", "hpr_requisition_right", "hpr_suspension",
+        "hpr_additional_competence", "hpr_condition", "hpr_administrative_reaction", "hpr_alternative_id",
+    )}  # fmt: skip
+    t["hpr_person"].append({
+        "hpr_number": person.HPRNummer, "nin": person.NIN or None, "given_name": person.Fornavn,
+        "middle_name": person.Mellomnavn, "family_name": person.Etternavn, "birth_date": _day(person.Fødselsdato),
+        "lacks_nin": bool(person.ManglerNIN), "death_date": _day(person.Dødsdato), "gender": _verdi(person.Kjønn),
+        "last_changed": _moment(person.SistOppdatert), "replaced_by": person.ErstattetAvHprNummer,
+    })  # fmt: skip
+    for alternative in _list(person.AlternativeIder, "AlternativId"):
+        t["hpr_alternative_id"].append({"id": alternative.Id, "hpr_number": person.HPRNummer,
+                                        "type": _verdi(alternative.Type), "value": alternative.Verdi})  # fmt: skip
+    for reaction in _list(person.AdministrativeReaksjoner, "AdministrativReaksjon"):
+        t["hpr_administrative_reaction"].append({
+            "id": reaction.Id, "hpr_number": person.HPRNummer, "approval_id": None, "code": _verdi(reaction.Type),
+            "text": reaction.Type.Beskrivelse if reaction.Type else None, **_validity(reaction.Periode),
+        })  # fmt: skip
+    for approval in _list(person.Godkjenninger, "Godkjenning"):
+        _approval_rows(t, person.HPRNummer, approval)
+    return rows
+
+
+def _approval_rows(t: dict[str, list[dict[str, Any]]], hpr_number: int, approval: Any) -> None:
+    closing = approval.AvsluttetStatus
+    t["hpr_approval"].append({
+        "id": approval.Id, "hpr_number": hpr_number, "category": _verdi(approval.Helsepersonellkategori),
+        "authorization": _verdi(approval.Autorisasjon), "closing_status": _verdi(closing),
+        "closing_status_text": closing.Beskrivelse if closing else None, **_validity(approval.Gyldig),
+    })  # fmt: skip
+    for reaction in _list(approval.AdministrativeReaksjoner, "AdministrativReaksjon"):
+        t["hpr_administrative_reaction"].append({
+            "id": reaction.Id, "hpr_number": hpr_number, "approval_id": approval.Id, "code": _verdi(reaction.Type),
+            "text": reaction.Type.Beskrivelse if reaction.Type else None, **_validity(reaction.Periode),
+        })  # fmt: skip
+    for period in _list(approval.Suspensjonsperioder, "Suspensjonsperiode"):
+        t["hpr_suspension"].append({"id": period.Id, "approval_id": approval.Id, "speciality_id": None,
+                                    "requisition_right_id": None, **_validity(period.Periode)})  # fmt: skip
+    for table, container, name, column in (
+        ("hpr_speciality", approval.Spesialiteter, "Spesialitet", "speciality_id"),
+        ("hpr_requisition_right", approval.Rekvisisjonsretter, "Rekvisisjonsrett", "requisition_right_id"),
+    ):
+        for item in _list(container, name):
+            t[table].append({"id": item.Id, "approval_id": approval.Id, "code": _verdi(item.Type),
+                             "closing_status": _verdi(item.AvsluttetStatus), **_validity(item.Gyldig)})  # fmt: skip
+            for period in _list(item.Suspensjonsperioder, "Suspensjonsperiode"):
+                other = "requisition_right_id" if column == "speciality_id" else "speciality_id"
+                t["hpr_suspension"].append({"id": period.Id, "approval_id": approval.Id, column: item.Id,
+                                            other: None, **_validity(period.Periode)})  # fmt: skip
+    for item in _list(approval.Tilleggskompetanser, "Tilleggskompetanse"):
+        t["hpr_additional_competence"].append({"id": item.Id, "approval_id": approval.Id, "code": _verdi(item.Type),
+                                               "closing_status": _verdi(item.AvsluttetStatus),
+                                               **_validity(item.Gyldig)})  # fmt: skip
+    for condition in _list(approval.Vilkår, "Vilkår"):
+        t["hpr_condition"].append({"id": condition.Id, "approval_id": approval.Id, "code": _verdi(condition.Type),
+                                   "text": condition.Type.Beskrivelse if condition.Type else None,
+                                   "free_text": condition.Fritekst})  # fmt: skip
+
+
+MODELS: Final = {
+    "hpr_person": HealthPersonnel, "hpr_approval": Approval, "hpr_speciality": Speciality,
+    "hpr_requisition_right": RequisitionRight, "hpr_suspension": Suspension,
+    "hpr_additional_competence": AdditionalCompetence, "hpr_condition": Condition,
+    "hpr_administrative_reaction": AdministrativeReaction, "hpr_alternative_id": AlternativeId,
+}  # fmt: skip
+
+
+def apply_person(conn: Connection, rows: PersonRows) -> None:
+    """Replace one person's rows inside the caller's transaction (children go with the person: ON DELETE CASCADE)."""
+    person = HealthPersonnel.__table__
+    approval_ids = [a["id"] for a in rows.tables["hpr_approval"]]
+    for name in ("hpr_suspension", "hpr_speciality", "hpr_requisition_right", "hpr_additional_competence",
+                 "hpr_condition"):  # fmt: skip
+        table = MODELS[name].__table__
+        conn.execute(delete(table).where(table.c.approval_id.in_(approval_ids)))
+    for name in ("hpr_approval", "hpr_administrative_reaction", "hpr_alternative_id"):
+        table = MODELS[name].__table__
+        conn.execute(delete(table).where(table.c.hpr_number == rows.hpr_number))
+    conn.execute(delete(person).where(person.c.hpr_number == rows.hpr_number))
+    for name, model in MODELS.items():
+        if rows.tables[name]:
+            conn.execute(insert(model.__table__), rows.tables[name])
