@@ -173,6 +173,8 @@ class GraphQLEndpoint:
         self.schema, self.make_context, self.finish = schema, make_context, finish
         self.limits, self.graphiql, self.trusted = limits, graphiql, trusted
         self.operations = Operations(schema, introspection=introspection, max_tokens=limits.max_tokens)
+        if trusted is not None:
+            trusted.plan_all(self.operations)  # parsed and validated once (http/trusted.py)
         self._ide = graphiql_page() if graphiql else ""
 
     async def __call__(self, request: Request) -> Response:
@@ -224,8 +226,11 @@ class GraphQLEndpoint:
 
     def _prepare(self, request: Request, query: str, params: dict[str, Any]) -> Any:
         """Parse, validate and check the limits; return the document, or the request errors as a body."""
+        plan = self.trusted.plan(query) if self.trusted is not None else None  # a trusted document: planned
         try:
-            document = self.operations.parse(query)
+            if plan is not None and plan.document is None:
+                raise RequestErrors(plan.errors)  # noqa: TRY301 - the planned parse error, as parse raises it
+            document = plan.document if plan is not None and plan.document is not None else self.operations.parse(query)
         except RequestErrors as exc:
             error = exc.errors[0]
             if error.message.startswith("Syntax Error: Document contains more than"):
@@ -240,7 +245,10 @@ class GraphQLEndpoint:
             names = [d.name.value for d in document.definitions if isinstance(d, OperationDefinitionNode) and d.name]
             request.state.operation = names[0] if len(names) == 1 else None
         try:
-            self.operations.validate(query, document)
+            if plan is None:
+                self.operations.validate(query, document)
+            elif plan.errors:
+                raise RequestErrors(plan.errors)  # noqa: TRY301 - the planned validation errors
         except RequestErrors as exc:
             return [format_error(e, "", pre_execution=True) for e in exc.errors]
         try:
