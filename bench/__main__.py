@@ -113,6 +113,14 @@ def _parser() -> argparse.ArgumentParser:
     log.add_argument("--rows", type=_positive, default=1, help="persons per write (default 1)")
     log.add_argument("--concurrency", type=_positive, default=8, help="writers at once under load (default 8)")
     log.add_argument("--duration", type=_seconds, default=10, help="seconds of load each way (default 10)")
+    scale = sub.add_parser("log-scale", help="a person's own access log read from a national-scale log",
+                           description="Fill (once) a partitioned access log and time `me { accessLog }` on it, "
+                           "and the write path beside an empty log.")  # fmt: skip
+    scale.add_argument("--rows", type=_positive, default=20_000_000, help="generated entries (default 20,000,000)")
+    scale.add_argument("--months", type=_positive, default=24, help="months they span (default 24)")
+    scale.add_argument("--probe", type=_positive, default=2_000,
+                       help="entries of the sample citizen whose log is read (default 2,000)")  # fmt: skip
+    scale.add_argument("--runs", type=_positive, default=200, help="requests each way (default 200)")
     _versions(sub)
     return parser
 
@@ -152,6 +160,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Any, argparse.Namespace], None]]] = {
     "graph": ("graph", lambda m, a: m.run(a.persons, a.single_runs, a.batch_runs)),
     "load": ("load", lambda m, a: m.run(a.persons, a.duration, a.single_rate, a.hundred_rate, a.workers)),
     "log": ("log", lambda m, a: m.run(a.runs, a.rows, a.concurrency, a.duration)),
+    "log-scale": ("log_scale", lambda m, a: m.run(a.rows, a.months, a.probe, a.runs)),
     "app": ("app", lambda m, a: m.run(a.runs)),
     "versions": ("versions", lambda m, a: m.run(a.persons, a.tree, {k: getattr(a, k) for k in VERSION_OPTIONS})),
     "federation": ("federation", lambda m, a: m.run(a.persons, a.runs)),

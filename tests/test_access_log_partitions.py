@@ -222,3 +222,45 @@ async def test_a_release_through_the_graph_is_written_to_this_months_partition_a
     )
     assert str(placed.p) == partition_name(THIS_MONTH)
     assert mine["me"]["accessLog"]["edges"][0]["node"]["purpose"] == request_id
+
+
+async def test_pages_of_several_persons_logs_come_newest_first_in_one_statement(graph, nation) -> None:
+    a, b = (r.nin for r in db_rows(nation, "SELECT nin FROM preg_person ORDER BY nin DESC LIMIT 2 OFFSET 11"))
+    marker = uuid.uuid4().hex
+    rows = [row(utc(2025 + i % 2, 1 + i % 12, 1 + i % 27), a, purpose=f"{marker}-a{i}") for i in range(25)]
+    rows += [row(utc(2026, 3, 1 + i), b, purpose=f"{marker}-b{i}") for i in range(3)]
+    engine = nation.engine()
+    try:
+        with engine.begin() as connection:
+            ensure_partitions(connection, sorted({month_of(r["at"]) for r in rows}))
+            connection.execute(insert(LOG), rows)
+    finally:
+        engine.dispose()
+    page = """query($a: ID!, $b: ID!, $after: String) {
+      a: person(nin: $a) { accessLog(first: 10, after: $after) { totalCount edges { node { purpose } }
+                                                                 pageInfo { hasNextPage endCursor } } }
+      b: person(nin: $b) { accessLog(first: 10) { totalCount edges { node { purpose } } } } }"""
+    auditor = token(nation, "admin")
+
+    seen, after, statements = [], None, []
+    while True:
+        body = await graph.query(page, {"a": a, "b": b, "after": after}, token=auditor, **{"x-purpose": "tilsyn"})
+        log = body["data"]["a"]["accessLog"]
+        seen += [e["node"]["purpose"] for e in log["edges"]]
+        statements.append(body["extensions"]["sql"]["statements"])
+        if not log["pageInfo"]["hasNextPage"]:
+            break
+        after = log["pageInfo"]["endCursor"]
+    ours = [p for p in seen if p and p.startswith(marker)]
+    b_log = body["data"]["b"]["accessLog"]
+
+    assert ours == [f"{marker}-a{i}" for i in range(24, -1, -1)]  # inserted in order: ids rise with the list
+    assert log["totalCount"] == len(seen) + len(statements) - 1  # each earlier page's read was logged after it
+    b_purposes = [e["node"]["purpose"] for e in b_log["edges"]]
+    assert b_purposes == ["tilsyn"] * (len(statements) - 1) + [f"{marker}-b{i}" for i in (2, 1, 0)]
+    # One statement per page shape (a's pages after a cursor, b's first page), whatever the logs hold.
+    assert statements[1:] == [statements[0] + 1] * (len(statements) - 1)
+
+
+def month_of(at: datetime) -> date:
+    return at.date().replace(day=1)

@@ -20,11 +20,17 @@ FIELD_SCOPES: dict[tuple[str, str], str] = {
     ("Person", "name"): "preg:identity", ("Person", "birthDate"): "preg:identity",
     ("Person", "gender"): "preg:identity", ("Person", "status"): "preg:identity",
     ("Person", "deathDate"): "preg:identity", ("Person", "address"): "preg:address",
+    ("Person", "currentNin"): "preg:identity", ("Person", "replacedBy"): "preg:identity",
+    ("Person", "lastChanged"): "preg:identity", ("Person", "maritalStatus"): "preg:identity",
+    ("Person", "citizenship"): "preg:identity",
     ("Person", "addressProtection"): "preg:address", ("Person", "parents"): "preg:family",
     ("Person", "children"): "preg:family", ("Person", "gp"): "flr:read", ("Person", "gpHistory"): "flr:read",
     ("Person", "healthPersonnel"): "hpr:extended", ("Person", "accessLog"): "audit:read",
     ("HealthPersonnel", "nin"): "hpr:extended", ("HealthPersonnel", "birthDate"): "hpr:extended",
     ("HealthPersonnel", "person"): "hpr:extended", ("GpContract", "patients"): "flr:patient-list",
+    ("HealthPersonnel", "gender"): "hpr:extended", ("HealthPersonnel", "deathDate"): "hpr:extended",
+    ("HealthPersonnel", "lacksNin"): "hpr:extended", ("HealthPersonnel", "alternativeIds"): "hpr:extended",
+    ("HealthPersonnel", "administrativeReactions"): "hpr:extended",
     ("Query", "statistics"): "stats:read",
 }  # fmt: skip
 # A citizen sees these on their own record (and, but for the access log, their children's under 16).
@@ -33,7 +39,7 @@ PARENT_FIELDS = SELF_FIELDS - {"accessLog"}
 PUBLIC = {
     "Person": {"nin"},
     "HealthPersonnel": {"hprNumber", "name", "approvals", "approvalHistory", "authorization", "gpContracts",
-                        "gpPeriods", "communicationParties"},
+                        "gpPeriods", "communicationParties", "lastChanged", "replacedBy", "replacedHprNumbers"},
 }  # fmt: skip
 ROLE_SCOPES = {
     "anonymous": set(), "citizen": set(), "integrator": set(), "analyst": {"stats:read"},

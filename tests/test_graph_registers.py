@@ -271,12 +271,14 @@ async def test_codes_by_name_or_oid_and_unknown_system(graph, nation) -> None:
 
     by_name = await graph.data('{ codes(system: "helsepersonellkategori") { system code text active } }')
     by_oid = await graph.data('{ codes(system: "9060") { code } municipality(code: "0301") { name } }')
-    unknown = (await graph.post('{ codes(system: "nope") { code } }')).json()
+    unknown = (await graph.post('{ codes(system: "nope") { code } municipality(code: "0301") { name } }')).json()
 
     assert [(c["code"], c["text"]) for c in by_name["codes"]] == expected
     assert [c["code"] for c in by_oid["codes"]] == [code for code, _ in expected]
     assert by_oid["municipality"] == {"name": "Oslo"}
     assert unknown["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert unknown["errors"][0]["path"] == ["codes"]
+    assert unknown["data"] == {"codes": None, "municipality": {"name": "Oslo"}}  # a bad system nulls its field only
 
 
 async def test_unknown_keys_answer_null(graph) -> None:

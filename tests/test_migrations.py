@@ -103,17 +103,18 @@ def test_migrate_brings_an_older_schema_up_to_date_and_keeps_the_data(empty_data
         with engine.connect() as connection:
             after = connection.execute(text("SELECT count(*) FROM flr_list_membership")).scalar_one()
         columns = {c["name"] for c in inspect(engine).get_columns("flr_list_membership")}
+        columns |= {c["name"] for c in inspect(engine).get_columns("flr_gp_contract")}
     finally:
         engine.dispose()
 
-    assert behind == {"flr": ("flr_0001", "flr_0002")}
-    assert "the flr schema is at flr_0001, this version needs flr_0002; run `helsegraf migrate`" in " ".join(
+    assert behind == {"flr": ("flr_0001", "flr_0003")}
+    assert "the flr schema is at flr_0001, this version needs flr_0003; run `helsegraf migrate`" in " ".join(
         warned.split()
     )
     assert migrated.exit_code == 0, migrated.output
-    assert "flr: flr_0001 -> flr_0002" in migrated.output
+    assert "flr: flr_0001 -> flr_0003" in migrated.output
     assert pending_migrations(settings) == {}
-    assert {"patient_birth_date", "patient_gender"} <= columns
+    assert {"patient_birth_date", "patient_gender", "fixed_salary"} <= columns
     assert after == before > 0
     assert again.exit_code == 0
     assert "nothing to do" in again.output

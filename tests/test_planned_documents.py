@@ -36,7 +36,7 @@ def counted(monkeypatch):
 
         return call
 
-    monkeypatch.setattr(operation, "parse", counting("parse", operation.parse))
+    monkeypatch.setattr(operation, "parse_document", counting("parse", operation.parse_document))
     monkeypatch.setattr(operation, "validate", counting("validate", operation.validate))
     return calls
 

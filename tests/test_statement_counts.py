@@ -79,3 +79,21 @@ async def test_resh_subtree_costs_the_same_for_any_root(graph, nation, root_type
     costs = [(await count(graph, RESH_TREE_QUERY, {"r": root}))[0] for root in roots]
 
     assert set(costs) == {7}, costs
+
+
+HPR_CONTRACT_QUERY = """
+query($first: Int) { gpContracts(first: $first) { edges { node { gps { gp {
+  lastChanged replacedHprNumbers gender { text } alternativeIds { value } administrativeReactions { validFrom }
+  approvals { closingStatus { code } conditions { freeText } additionalCompetences { code text }
+    specialities { code suspensions { validFrom } } }
+  authorization(category: "LE", at: "2025-06-01", speciality: "1") { authorized reason } } } } } } }
+"""
+
+
+async def test_hpr_contract_fields_cost_the_same_for_one_and_many_contracts(graph) -> None:
+    one, _, seen_one = await count(graph, HPR_CONTRACT_QUERY, {"first": 1})
+    many, data, seen_many = await count(graph, HPR_CONTRACT_QUERY, {"first": 25})
+
+    assert len(data["gpContracts"]["edges"]) > 1
+    assert one == many, f"one: {explain(seen_one)}\n\nmany: {explain(seen_many)}"
+    assert many == 14, explain(seen_many)  # one per table and level, whatever the number of contracts

@@ -261,6 +261,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
             log_level="warning",
             access_log=False,  # request lines carry GET query strings, i.e. variables with identity numbers
             timeout_graceful_shutdown=20,
+            # A bounded request head (431) and a deadline to receive each request (408): http/server.py.
+            http="helsegraf.http.server:BoundedHttpToolsProtocol",
         )
     finally:
         if shared_metrics is not None:
@@ -309,6 +311,83 @@ def demo(
     ids = sample_ids(settings, date.today())  # noqa: DTZ011 - the caller's calendar day
     _print_demo_banner(settings, host, port, ids)
     _serve(settings, host, port, 1)
+
+
+SyncRegisters = Annotated[
+    str, typer.Option("--registers", help="Comma-separated registers (those with a sync adapter: preg, bed)")
+]
+
+
+def _sync_registers(value: str, known: tuple[str, ...]) -> frozenset[str]:
+    names = frozenset(part.strip().lower() for part in value.split(",") if part.strip())
+    unknown = sorted(names - set(known))
+    if not names or unknown:
+        raise _fail(f"--registers: {', '.join(unknown) or 'none given'}; choose from {', '.join(known)}")
+    return names
+
+
+@app.command()
+def upstream(
+    registers: SyncRegisters = "preg,bed",
+    host: Host = "127.0.0.1",
+    port: Port = 8700,
+    persons: Annotated[int, typer.Option(min=1, max=10_000_000, help="Persons in the nation (as `seed`)")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (the same as `seed --seed`)")] = 1,
+    day_seconds: Annotated[
+        float, typer.Option(min=0, help="Seconds between days of changes (0: no changes)")
+    ] = 60.0,
+    scale: Annotated[int, typer.Option(min=1, max=10_000, help="Everyday changes per day, times five moves")] = 1,
+) -> None:
+    """Serve the synthetic nation through the registers' real contracts, with a stream of daily changes."""
+    import uvicorn  # noqa: PLC0415
+
+    from helsegraf.data.nation import generate  # noqa: PLC0415
+    from helsegraf.upstream.server import SERVABLE, Upstream  # noqa: PLC0415
+
+    chosen = _sync_registers(registers, SERVABLE)
+    _port_free(host, port)
+    err.print(f"Generating a nation of {persons:,} persons (seed {seed}) ...")
+    fake = Upstream(generate(persons, seed), chosen)
+    err.print(f"Persontjenesten: http://{host}:{port}/persontjenesten/api/legal-basis/  "
+              f"Enhetsregisteret: http://{host}:{port}/enhetsregisteret/api/", highlight=False)  # fmt: skip
+    uvicorn.run(fake.app(day_seconds=day_seconds, scale=scale), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def sync(
+    registers: SyncRegisters = "preg,bed",
+    database_url: DatabaseUrl = None,
+    once: Annotated[bool, typer.Option("--once", help="Bring each register up to date once, then stop")] = False,
+    follow: Annotated[bool, typer.Option("--follow", help="Keep following the change feeds (the default)")] = False,
+    interval: Annotated[float | None, typer.Option(min=0.1, help="Seconds between polls while following")] = None,
+) -> None:
+    """Bootstrap each register's database from its source, then follow its change feed from the stored cursor."""
+    import asyncio  # noqa: PLC0415
+    import dataclasses  # noqa: PLC0415
+    import logging  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    from helsegraf.migrate import upgrade  # noqa: PLC0415
+    from helsegraf.sync import SYNCABLE, sources_from_env  # noqa: PLC0415
+    from helsegraf.sync.engine import SyncError  # noqa: PLC0415
+    from helsegraf.sync.runner import run  # noqa: PLC0415
+
+    if once and follow:
+        raise _fail("--once and --follow exclude each other")
+    chosen = _sync_registers(registers, SYNCABLE)
+    settings = _settings(database_url)
+    sources = sources_from_env(os.environ)
+    if interval is not None:
+        sources = dataclasses.replace(sources, interval_s=interval)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    settings.home.mkdir(parents=True, exist_ok=True)
+    try:
+        upgrade(settings, stores=sorted(chosen))
+        asyncio.run(run(settings, sources, chosen, follow=not once, console=err))
+    except SyncError as exc:
+        raise _fail(str(exc), code=1) from None
+    except SQLAlchemyError as exc:
+        raise _database_error(settings.effective_database_url, exc) from None
 
 
 def _print_demo_banner(settings: Settings, host: str, port: int, ids: dict[str, object]) -> None:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from helsegraf.authz.tokens import AuthSettings
 from helsegraf.registers import REGISTERS, STORES, parse_registers
@@ -103,6 +104,10 @@ def _int(env: Mapping[str, str], name: str, default: int, *, zero_means_off: boo
     return value
 
 
+DEADLINE_MARGIN_S = 5.0
+DEFAULT_DEADLINE_S = 60.0
+
+
 @dataclass(frozen=True)
 class HttpSettings:
     """The HTTP layer: limits, trusted documents, browser access, timeouts."""
@@ -112,6 +117,11 @@ class HttpSettings:
     max_aliases: int = 30
     max_cost: int = 50_000
     max_body_bytes: int = 1_000_000
+    parse_cache_bytes: int = 32 * 1024 * 1024
+    max_header_bytes: int = 32 * 1024  # request line and headers (`helsegraf serve`; 431 over it)
+    max_headers: int = 100  # header lines (431 over it)
+    request_timeout_s: float = 30.0  # to receive a whole request, head and body (408 past it)
+    request_deadline_s: float | None = None  # to answer one; None: the statement timeout plus a margin (503)
     statement_timeout_ms: int = 10_000
     pool_timeout_s: float = 3.0
     trusted_documents: str | None = None
@@ -119,6 +129,18 @@ class HttpSettings:
     graphiql: bool = True
     cors_origins: tuple[str, ...] = ()
     log_format: str = "json"
+
+    @property
+    def deadline_s(self) -> float:
+        """Return the time a request may take to be answered: the setting, else the statement timeout plus 5 s.
+
+        With the statement timeout off (0), 60 s.
+        """
+        if self.request_deadline_s is not None:
+            return self.request_deadline_s
+        if not self.statement_timeout_ms:
+            return DEFAULT_DEADLINE_S
+        return self.statement_timeout_ms / 1000 + DEADLINE_MARGIN_S
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> HttpSettings:
@@ -130,16 +152,38 @@ class HttpSettings:
             max_aliases=_int(env, "HELSEGRAF_MAX_ALIASES", cls.max_aliases),
             max_cost=_int(env, "HELSEGRAF_MAX_COST", cls.max_cost),
             max_body_bytes=_int(env, "HELSEGRAF_MAX_BODY_BYTES", cls.max_body_bytes),
+            parse_cache_bytes=_int(env, "HELSEGRAF_PARSE_CACHE_BYTES", cls.parse_cache_bytes, zero_means_off=True),
             statement_timeout_ms=_int(
                 env, "HELSEGRAF_STATEMENT_TIMEOUT_MS", cls.statement_timeout_ms, zero_means_off=True
             ),
-            pool_timeout_s=float(env.get("HELSEGRAF_POOL_TIMEOUT_S") or cls.pool_timeout_s),
+            pool_timeout_s=_seconds(env, "HELSEGRAF_POOL_TIMEOUT_S", cls.pool_timeout_s),
+            max_header_bytes=_int(env, "HELSEGRAF_MAX_HEADER_BYTES", cls.max_header_bytes),
+            max_headers=_int(env, "HELSEGRAF_MAX_HEADERS", cls.max_headers),
+            request_timeout_s=_seconds(env, "HELSEGRAF_REQUEST_TIMEOUT_S", cls.request_timeout_s),
+            request_deadline_s=_seconds(env, "HELSEGRAF_REQUEST_DEADLINE_S", None),
             trusted_documents=env.get("HELSEGRAF_TRUSTED_DOCUMENTS") or None,
             introspection=not _off(env.get("HELSEGRAF_INTROSPECTION")),
             graphiql=not _off(env.get("HELSEGRAF_GRAPHIQL")),
             cors_origins=origins,
             log_format=env.get("HELSEGRAF_LOG_FORMAT", "json"),
         )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float | None) -> Any:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= MAX_SECONDS:
+        msg = f"{name} must be a number of seconds above 0 and at most {MAX_SECONDS:g}, got {raw[:40]!r}"
+        raise ValueError(msg)
+    return value
+
+
+MAX_SECONDS = 3600.0
 
 
 def _off(value: str | None) -> bool:

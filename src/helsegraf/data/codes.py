@@ -9,11 +9,13 @@ CODE_SYSTEMS: Final[tuple[tuple[str, str, str], ...]] = (
     ("3101", "kjonn", "Kjønn (gender)"),
     ("3402", "kommune", "Kommunenummer (municipality)"),
     ("7426", "spesialitet", "Spesialitet for helsepersonell (speciality)"),
-    ("7702", "rekvisisjonsrett", "Rekvisisjonsrett (requisition right)"),
+    ("7701", "rekvisisjonsrett", "Rekvisisjonsrett (requisition right)"),
+    ("7702", "tilleggskompetanse", "Spesiell kompetanse / tilleggskompetanse (special competence)"),
     ("7704", "autorisasjon", "Autorisasjonstype (authorisation type)"),
     ("7750", "flr-relasjon", "Legens relasjon til fastlegeavtalen (GP relationship)"),
     ("8668", "resh-tjenestetype", "Tjenestetyper for spesialisthelsetjenesten (RESH service)"),
     ("9044", "elektronisk-adressetype", "Elektronisk adressetype (electronic address type)"),
+    ("8116", "id-type", "ID-type for personer (person identifier type)"),
     ("9060", "helsepersonellkategori", "Helsepersonellkategori (health-personnel category)"),
 )
 
@@ -53,6 +55,29 @@ SPECIALITIES: Final = {
 
 REQUISITION_RIGHTS: Final = {"1": "Full rekvisisjonsrett", "2": "Begrenset rekvisisjonsrett"}
 
+# Tilleggskompetanser (special competence, OID 7702). The values are synthetic: the list's
+# published content was not available; the code system is the one HPR names.
+ADDITIONAL_COMPETENCES: Final = {
+    "1": "Alders- og sykehjemsmedisin", "2": "Akuttmedisin", "3": "Rusmedisin", "4": "Smertemedisin",
+}  # fmt: skip
+
+# Person-ID types (OID 8116), as HPR's AlternativeIder and AR's CitizenIdType use them.
+ID_TYPES: Final = {
+    "FNR": "Fødselsnummer", "DNR": "D-nummer", "HNR": "H-nummer", "FHN": "Felles hjelpenummer",
+    "DUF": "DUF-nummer", "HPR": "HPR-nummer", "HER": "HER-id",
+}  # fmt: skip
+
+# Code groups HPR sends as a Kode whose OID its contract does not publish: the graph keeps each
+# code with the text HPR sent (Kode.Verdi, Kode.Beskrivelse) rather than invent an OID for it.
+# The values here are the generator's synthetic ones.
+HPR_CLOSING_STATUSES: Final = {
+    "1": "Utløpt", "2": "Tilbakekalt", "3": "Frivillig avkall", "4": "Død", "5": "Erstattet av autorisasjon",
+}  # fmt: skip
+HPR_CONDITIONS: Final = {"1": "Begrenset til stilling", "2": "Arbeid under veiledning"}
+HPR_ADMINISTRATIVE_REACTIONS: Final = {
+    "1": "Advarsel", "2": "Tilbakekall av autorisasjon", "3": "Begrensning av autorisasjon", "4": "Suspensjon",
+}  # fmt: skip
+
 GP_RELATIONSHIPS: Final = {"LPFL": "Fastlege", "LPVI": "Vikar", "LPDL": "Delelege"}
 
 RESH_SERVICES: Final = {
@@ -78,7 +103,9 @@ def static_codes() -> dict[str, dict[str, str]]:
     return {
         "3101": GENDERS,
         "7426": SPECIALITIES,
-        "7702": REQUISITION_RIGHTS,
+        "7701": REQUISITION_RIGHTS,
+        "7702": ADDITIONAL_COMPETENCES,
+        "8116": ID_TYPES,
         "7704": AUTHORIZATIONS,
         "7750": GP_RELATIONSHIPS,
         "8668": RESH_SERVICES,

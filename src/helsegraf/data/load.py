@@ -44,12 +44,17 @@ def populated_registers(settings: Settings) -> dict[str, int]:
     return found
 
 
-def load(settings: Settings, world: World, on_rows: Callable[[str, int], None] = lambda _t, _n: None) -> dict[str, int]:
-    """Insert every generated table into its store's database; return rows per table."""
+def load(
+    settings: Settings,
+    world: World,
+    on_rows: Callable[[str, int], None] = lambda _t, _n: None,
+    tables: Iterable[str] = TABLE_ORDER,
+) -> dict[str, int]:
+    """Insert every generated table (or the named ones) into its store's database; return rows per table."""
     engines: dict[str, Engine] = {}
     loaded: dict[str, int] = {}
     try:
-        for name in TABLE_ORDER:
+        for name in tables:
             table = world.tables[name]
             url = settings.url_for(store_of(name))
             engine = engines.get(url) or engines.setdefault(url, create_engine(url, hide_parameters=True))

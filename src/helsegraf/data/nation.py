@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from helsegraf.data import codes, reference
 from helsegraf.data.hospitals import generate_hospitals
 from helsegraf.data.people import generate_people, write_people
 from helsegraf.data.personnel import generate_personnel
 from helsegraf.data.practices import generate_practices
-from helsegraf.data.world import World
+from helsegraf.data.world import World, random_date
 
 # The reference date the nation is generated around. Fixed, so the same seed gives the same
 # rows on any day; everything current at this date is open-ended and stays current after it.
@@ -19,8 +19,10 @@ DEFAULT_AS_OF = date(2026, 1, 1)
 # Load order: parents before children (foreign keys inside a register).
 TABLE_ORDER = (
     "kodeverk_code_system", "kodeverk_code",
-    "preg_person", "preg_parent_relation",
+    "preg_person", "preg_parent_relation", "preg_identification_number", "preg_address",
+    "preg_parental_responsibility", "preg_guardianship",
     "hpr_person", "hpr_approval", "hpr_speciality", "hpr_requisition_right", "hpr_suspension",
+    "hpr_alternative_id", "hpr_administrative_reaction", "hpr_additional_competence", "hpr_condition",
     "bed_organization",
     "ar_communication_party", "ar_electronic_address",
     "flr_gp_contract", "flr_gp_period", "flr_list_membership",
@@ -50,7 +52,38 @@ def generate(
     generate_hospitals(world)
     on_phase("Kodeverk: code lists")
     _write_codes(world)
+    _bed_lifecycle(world)
     return world
+
+
+# A share of the units have closed: deleted from Enhetsregisteret (slettedato) but kept as history.
+BED_CLOSED_RATE = 0.01
+
+
+def _bed_lifecycle(world: World) -> None:
+    """Give every unit its registration date, a deletion date for a few, and its last change.
+
+    Drawn from its own random stream after everything else, so the rest of the nation is unchanged.
+    Units a GP list or a hospital tree points at stay open.
+    """
+    rng = world.rng("bed-lifecycle")
+    table = world.tables["bed_organization"]
+    used = {row[1] for row in world.tables["flr_gp_contract"].rows} | {
+        row[4] for row in world.tables["resh_unit"].rows
+    }
+    used |= {row[4] for row in table.rows}  # parents of units
+    used |= {row[4] for row in world.tables["ar_communication_party"].rows}
+    midnight = datetime(world.as_of.year, world.as_of.month, world.as_of.day, tzinfo=UTC)
+    rows = []
+    for row in table.rows:
+        registered = random_date(rng, date(1995, 1, 2), world.days_before(400))
+        closed = None
+        if row[0] not in used and rng.random() < BED_CLOSED_RATE:
+            closed = random_date(rng, registered + timedelta(days=1), world.as_of)
+        changed = midnight - timedelta(days=rng.randrange(0, (world.as_of - registered).days), seconds=rng.randrange(86_400))
+        rows.append((*row, registered, closed, changed))
+    table.columns = (*table.columns, "valid_from", "valid_to", "last_changed")
+    table.rows = rows
 
 
 def _write_codes(world: World) -> None:

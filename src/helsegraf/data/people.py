@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
+import uuid
 from bisect import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 
 from helsegraf.data import reference
@@ -262,21 +263,141 @@ def _share_home(people: People, child: int, parent: int) -> None:
         people.protection[child] = people.protection[parent]
 
 
+# Persontjenesten's AddressConfidentiality for the graph's (NAV PDL's) protection words.
+PROTECTION_LEVELS = {
+    "UGRADERT": "Unclassified",
+    "FORTROLIG": "Confidential",
+    "STRENGT_FORTROLIG": "StrictlyConfidential",
+    "STRENGT_FORTROLIG_UTLAND": "StrictlyConfidential",
+}
+# Status words the contract has and the first generator did not: a share of active D-numbers are
+# "midlertidig" (Temporary), a share of emigrants were never resident (NotResident).
+TEMPORARY_RATE = 0.4
+NOT_RESIDENT_RATE = 0.2
+FOREIGN_CITIZENSHIPS = ("SWE", "POL", "LTU", "DEU", "DNK", "SYR", "UKR", "ERI", "PHL", "GBR")
+GUARDIANSHIP_RATE = 0.02  # of persons 80 or older
+ONLY_MOTHER_RESPONSIBLE_RATE = 0.08
+MOVED_WITHIN_YEARS = 15
+POSTAL_ADDRESS_RATE = 0.03
+PRESENT_ADDRESS_RATE = 0.01
+
+PERSON_COLUMNS = (
+    "nin", "given_name", "middle_name", "family_name", "birth_date", "gender", "status",
+    "death_date", "street", "postal_code", "postal_place", "municipality_code", "district",
+    "address_protection", "person_id", "protection_level", "marital_status", "citizenship",
+    "replaced_by", "last_changed",
+)  # fmt: skip
+
+
+def person_id(rng: random.Random) -> str:
+    """Return a Persontjenesten-style person id (a UUID drawn from the generator's randomness)."""
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _marital(rng: random.Random, age: int) -> str:
+    if age < 18:
+        return "Unmarried"
+    married = 0.15 if age < 25 else 0.45 if age < 35 else 0.55
+    widowed = 0.0 if age < 50 else 0.05 if age < 70 else 0.3
+    roll = rng.random()
+    for status, share in (("Married", married), ("Divorced", 0.1 if age >= 30 else 0.01),
+                          ("WidowOrWidower", widowed), ("RegisteredPartner", 0.003)):  # fmt: skip
+        if roll < share:
+            return status
+        roll -= share
+    return "Unmarried"
+
+
 def write_people(world: World, people: People) -> None:
-    """Emit the PREG tables."""
-    rows = world.table(
-        "preg_person",
-        ("nin", "given_name", "middle_name", "family_name", "birth_date", "gender", "status",
-         "death_date", "street", "postal_code", "postal_place", "municipality_code", "district",
-         "address_protection"),
+    """Emit the PREG tables.
+
+    The contract's fields that the first generator did not have (person id, status words, marital
+    status, citizenship, responsibility, guardianship, address periods, last change) are drawn from
+    their own random stream, so the rest of the nation is the same as before they existed.
+    """
+    rng = world.rng("preg-contract")
+    changed_at = datetime(world.as_of.year, world.as_of.month, world.as_of.day, tzinfo=UTC)
+    rows = world.table("preg_person", PERSON_COLUMNS)
+    numbers = world.table(
+        "preg_identification_number", ("number", "person_id", "number_type", "status", "valid_from", "valid_to")
+    )
+    addresses = world.table(
+        "preg_address",
+        ("nin", "kind", "valid_from", "valid_to", "street", "postal_code", "postal_place", "municipality_code",
+         "district"),
     )  # fmt: skip
-    rows.extend(
-        zip(
-            people.nin, people.given, people.middle, people.family, people.birth, people.gender,
-            people.status, people.death, people.street, people.postal_code, people.postal_place,
-            people.municipality, people.district, people.protection,
-            strict=True,
+    for i in range(len(people)):
+        status = people.status[i]
+        if status == "ACTIVE" and rng.random() < TEMPORARY_RATE:
+            status = "TEMPORARY"
+        elif status == "EMIGRATED" and rng.random() < NOT_RESIDENT_RATE:
+            status = "NOT_RESIDENT"
+        d_number = int(people.nin[i][0]) >= 4
+        age = people.age(i, world.as_of)
+        pid = person_id(rng)
+        citizenship = rng.choice(FOREIGN_CITIZENSHIPS) if d_number or rng.random() < 0.06 else "NOR"
+        last_changed = changed_at - timedelta(days=rng.randrange(0, 3 * 365), seconds=rng.randrange(86_400))
+        # Strictly confidential abroad (PDL's word; FREG has only StrictlyConfidential): the person's
+        # Norwegian address is not registered, only a protected foreign postal address.
+        secret_abroad = people.protection[i] == "STRENGT_FORTROLIG_UTLAND"
+        address = (None,) * 5 if secret_abroad else (
+            people.street[i], people.postal_code[i], people.postal_place[i], people.municipality[i], people.district[i]
+        )  # fmt: skip
+        rows.append((
+            people.nin[i], people.given[i], people.middle[i], people.family[i], people.birth[i], people.gender[i],
+            status, people.death[i], *address, people.protection[i], pid,
+            PROTECTION_LEVELS[people.protection[i]], _marital(rng, age), citizenship, None, last_changed,
+        ))  # fmt: skip
+        numbers.append(
+            (people.nin[i], pid, "DNumber" if d_number else "NationalIdentityNumber", "InUse", people.birth[i], None)
         )
-    )  # fmt: skip
+        if address[0] is not None:
+            earliest = max(people.birth[i], world.days_before(MOVED_WITHIN_YEARS * 365))
+            moved = random_date(rng, earliest, world.as_of) if earliest < world.as_of else people.birth[i]
+            addresses.append((people.nin[i], "RESIDENTIAL", moved, None, people.street[i], people.postal_code[i],
+                                   people.postal_place[i], people.municipality[i], people.district[i]))  # fmt: skip
+            if rng.random() < POSTAL_ADDRESS_RATE:
+                box = f"Postboks {rng.randint(1, 9999)}"
+                addresses.append((people.nin[i], "POSTAL", moved, None, box, people.postal_code[i],
+                                       people.postal_place[i], None, None))  # fmt: skip
+        if rng.random() < PRESENT_ADDRESS_RATE and address[0] is not None and 18 <= age <= 30:
+            addresses.append((people.nin[i], "PRESENT", world.days_before(rng.randrange(30, 900)), None,
+                                   f"Studentbyen {rng.randint(1, 400)}", people.postal_code[i],
+                                   people.postal_place[i], people.municipality[i], None))  # fmt: skip
     relations = world.table("preg_parent_relation", ("child_nin", "parent_nin", "role"))
     relations.extend((people.nin[c], people.nin[p], role) for c, p, role in people.parents)
+    _responsibility(world, people, rng)
+    _guardianship(world, people, rng)
+
+
+def _responsibility(world: World, people: People, rng: random.Random) -> None:
+    """Foreldreansvar for minors: joint for both registered parents, now and then the mother alone."""
+    table = world.table("preg_parental_responsibility", ("child_nin", "responsible_nin", "responsibility_type"))
+    by_child: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for child, parent, role in people.parents:
+        if people.age(child, world.as_of) < 18 and people.death[parent] is None:
+            by_child[child].append((parent, role))
+    for child, parents in by_child.items():
+        roles = {role: parent for parent, role in parents}
+        if len(roles) == 2 and rng.random() >= ONLY_MOTHER_RESPONSIBLE_RATE:
+            table.extend((people.nin[child], people.nin[p], "Joint") for p in roles.values())
+        elif "MOTHER" in roles:
+            table.append((people.nin[child], people.nin[roles["MOTHER"]], "Mother"))
+        else:
+            table.append((people.nin[child], people.nin[roles["FATHER"]], "Father"))
+
+
+def _guardianship(world: World, people: People, rng: random.Random) -> None:
+    """Vergemål for a share of the very old, with a younger adult as guardian."""
+    table = world.table("preg_guardianship", ("nin", "guardian_nin", "guardianship_type", "scope"))
+    adults = [i for i in range(len(people)) if 30 <= people.age(i, world.as_of) <= 65 and people.death[i] is None]
+    if not adults:
+        return
+    old = [i for i in range(len(people)) if people.death[i] is None and people.age(i, world.as_of) >= 80]
+    chosen = [i for i in old if rng.random() < GUARDIANSHIP_RATE]
+    if not chosen and old and len(people) >= 1000:
+        chosen = [rng.choice(old)]  # at least one in a nation of a thousand or more
+    for i in chosen:
+        guardian = rng.choice(adults)
+        scope = rng.choice(("PersonalAndFinancialInterests", "FinancialInterests"))
+        table.append((people.nin[i], people.nin[guardian], "Adult", scope))

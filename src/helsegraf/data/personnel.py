@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from helsegraf.data import codes
 from helsegraf.data.people import People
+from helsegraf.data.personnel_details import add_contract_fields
 from helsegraf.data.world import Serial, WeightedChoice, World, random_date
 
 HPR_SHARE = 0.08  # ~473,000 holders of autorisasjon or lisens in a nation of ~5.5 million
@@ -63,6 +64,7 @@ def generate_personnel(world: World, people: People) -> Personnel:
         personnel.names[hpr_number] = f"{people.given[i]} {people.family[i]}"
         _approvals(world, rng, ids, tables, personnel, hpr_number=hpr_number, category=category, born=people.birth[i])
     _ensure_suspension(world, rng, ids, tables, personnel)
+    add_contract_fields(world, people)
     return personnel
 
 

@@ -31,6 +31,9 @@ VACATION_SUBSTITUTE_RATE = 0.2
 OPEN_LIST_RATE = 0.45
 PATIENT_CHANGED_GP_RATE = 0.3
 NO_GP_RATE = 0.01
+# Fastlønn: about 1 list in 12 nationally (Helsedirektoratet 2023), most of them at municipal offices.
+FIXED_SALARY_RATE_MUNICIPAL = 0.45
+FIXED_SALARY_RATE_PRIVATE = 0.02
 D_NUMBER_WITH_GP_RATE = 0.3
 
 
@@ -81,6 +84,7 @@ class Office:
     district: str | None
     her_id: int
     edi: str
+    municipal: bool = False
     gp_parties: dict[int, int] = field(default_factory=dict)  # HPR number -> HER-id
 
 
@@ -163,7 +167,7 @@ class _Builder:
         self.bed.append((org_number, name.upper(), "BEDR", "86.211", parent, *address))
         her_id = self.her_ids.take()
         edi = f"{_slug(name)}-{her_id}@edi.nhn.no"
-        office = Office(org_number, name, muni.code, district, her_id, edi)
+        office = Office(org_number, name, muni.code, district, her_id, edi, municipal)
         self.parties.append((her_id, name, "ORGANIZATION", None, org_number, None, muni.code, True))
         self._address(her_id, "E_EDI", edi)
         self._address(her_id, "E_TLF", f"{rng.randint(2, 9)}{rng.randint(0, 9_999_999):07d}")
@@ -327,6 +331,7 @@ def _write(builder: _Builder) -> None:
             "district",
             "max_patients",
             "is_open",
+            "fixed_salary",
             "valid_from",
             "valid_to",
         ),
@@ -337,6 +342,7 @@ def _write(builder: _Builder) -> None:
          "working_percentage", "valid_from", "valid_to"),
     )  # fmt: skip
     period_ids = Serial(rng, start=1)
+    salaries = world.rng("flr-salary")  # a stream of its own: the other columns stay as they were
     for contract in builder.contracts:
         is_open = contract.valid_to is None and rng.random() < OPEN_LIST_RATE
         slack = rng.randint(5, 300) if is_open else rng.randint(0, 3)
@@ -344,8 +350,10 @@ def _write(builder: _Builder) -> None:
             max(contract.current_patients + slack, 300) if contract.valid_to is None else rng.randint(800, 1500)
         )
         office = contract.office
+        rate = FIXED_SALARY_RATE_MUNICIPAL if office.municipal else FIXED_SALARY_RATE_PRIVATE
+        fixed_salary = salaries.random() < rate
         contracts.append((contract.id, office.org_number, office.municipality, office.district,
-                          max_patients, is_open, contract.valid_from, contract.valid_to))  # fmt: skip
+                          max_patients, is_open, fixed_salary, contract.valid_from, contract.valid_to))  # fmt: skip
         for p in contract.periods:
             periods.append((period_ids.take(), contract.id, p.hpr_number, p.relationship, p.substitute_for,
                             p.working_percentage, p.valid_from, p.valid_to))  # fmt: skip

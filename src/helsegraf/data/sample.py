@@ -113,6 +113,7 @@ def sample_ids(settings: Settings, today: date) -> dict[str, Any]:
             select(a.hpr_number, a.category, s.valid_from, s.valid_to)
             .join(a, a.id == s.approval_id)
             .where(s.valid_to.is_not(None), s.valid_to < today)
+            .where(s.speciality_id.is_(None), s.requisition_right_id.is_(None))  # the whole approval
             .order_by(a.hpr_number)
             .limit(1)
         ).first()

@@ -28,7 +28,7 @@ from helsegraf.http.demo_signin import demo_signin_routes
 from helsegraf.http.errors import INTERNAL, error_body
 from helsegraf.http.graphiql import MOUNT, GraphiQLAssets, GraphiQLPage
 from helsegraf.http.graphql_http import GraphQLEndpoint, wants_html
-from helsegraf.http.middleware import SecurityHeaders
+from helsegraf.http.middleware import RequestIds, SecurityHeaders
 from helsegraf.http.observability import (
     configure_logging,
     configure_tracing,
@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 request_id = getattr(request.state, "request_id", "")
                 log.exception("unexpected failure in request %s", request_id)
                 body = {"errors": [error_body("Internal server error", INTERNAL, requestId=request_id)]}
-                response = JSONResponse(body, status_code=500)
+                response = JSONResponse(body, status_code=500, headers={"x-request-id": request_id})
             operation = getattr(request.state, "operation", None)
             current.set_attribute("graphql.operation.name", operation or "")
             current.set_attribute("http.response.status_code", response.status_code)
@@ -135,7 +135,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *([Mount(MOUNT, GraphiQLAssets())] if http.graphiql else []),
         *frontend,
     ]
-    middleware = [Middleware(SecurityHeaders)]
+    middleware = [Middleware(RequestIds), Middleware(SecurityHeaders)]
     if http.cors_origins:
         cors = Middleware(CORSMiddleware, allow_origins=list(http.cors_origins), allow_methods=["GET", "POST"],
                           allow_headers=["authorization", "content-type", "x-purpose", "x-request-id"],
@@ -144,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(routes=routes, middleware=middleware, lifespan=_lifespan(db, settings.access_log_retention_months))
     app.state.settings, app.state.db, app.state.schema = settings, db, schema
     app.state.access_log = contexts.access_log
+    app.state.operations = endpoint.operations
     tune_gc()
     return app
 

@@ -40,7 +40,7 @@ ELSEWHERE: Final = "the demo sign-in answers only on the machine the server runs
 
 
 def _request_id(request: Request) -> str:
-    return request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+    return getattr(request.state, "request_id", None) or uuid.uuid4().hex  # set by middleware.RequestIds
 
 
 def _error(request: Request, status: int, error: str, description: str) -> Response:

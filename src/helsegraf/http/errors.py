@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Final
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 
 from helsegraf.db import is_statement_timeout
 
@@ -28,6 +28,18 @@ KNOWN_CODES: Final = frozenset({
 })  # fmt: skip
 
 
+ECHO_MAX: Final = 64  # characters of a caller's input an error message repeats
+
+
+def shown(value: object, limit: int = ECHO_MAX) -> str:
+    """Return a caller's value for an error message: repr'd, and cut to `limit` characters with its length told."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return repr(text) if isinstance(value, str) else text
+    head = repr(text[:limit])[:-1] if isinstance(value, str) else text[:limit]
+    return f"{head}... ({len(text):,} characters)"
+
+
 class ServiceUnavailableError(Exception):
     """Raised when a register's database cannot be reached."""
 
@@ -45,7 +57,7 @@ def format_error(error: GraphQLError, request_id: str, *, pre_execution: bool) -
         return error.formatted  # type: ignore[return-value]
     if original is None:
         formatted: dict[str, Any] = dict(error.formatted)
-        default = GRAPHQL_PARSE_FAILED if error.message.startswith("Syntax Error") else GRAPHQL_VALIDATION_FAILED
+        default = GRAPHQL_PARSE_FAILED if isinstance(error, GraphQLSyntaxError) else GRAPHQL_VALIDATION_FAILED
         extensions = dict(formatted.get("extensions") or {})
         extensions["code"] = BAD_USER_INPUT if not pre_execution and code is None else (code or default)
         formatted["extensions"] = extensions

@@ -9,18 +9,17 @@ media type in `Accept` is 406; errors carry a stable `extensions.code`.
 from __future__ import annotations
 
 import inspect
+import json
 import logging
-import re
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationDefinitionNode, OperationType
-from starlette.requests import Request
+from graphql import OperationType
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 
-from helsegraf.execution.operation import Operations, RequestErrors, operation_of
+from helsegraf.execution.operation import Operations, Prepared, RequestErrors, operation_of
 from helsegraf.http.errors import (
     BAD_USER_INPUT,
     PERSISTED_QUERY_NOT_FOUND,
@@ -28,9 +27,11 @@ from helsegraf.http.errors import (
     SERVICE_UNAVAILABLE,
     error_body,
     format_error,
+    shown,
 )
 from helsegraf.http.graphiql import graphiql_page
-from helsegraf.http.limits import LimitExceededError, Limits, check
+from helsegraf.http.limits import LimitExceededError, Limits
+from helsegraf.http.middleware import REQUEST_ID_MAX, request_id_of
 from helsegraf.http.observability import REFUSED
 from helsegraf.http.trusted import TrustedDocuments
 from helsegraf.schema.assembly import RegisterSchema
@@ -38,8 +39,6 @@ from helsegraf.schema.assembly import RegisterSchema
 log = logging.getLogger("helsegraf.http")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-REQUEST_ID_MAX = 128
-REQUEST_ID = re.compile(rf"[A-Za-z0-9._:-]{{1,{REQUEST_ID_MAX}}}")
 JSON = "application/json"
 
 
@@ -77,8 +76,8 @@ def _json_param(name: str, raw: str | None) -> dict[str, Any] | None:
     if raw is None or raw == "":
         return None
     try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        value = _load_json(raw.encode())
+    except RequestError:
         raise RequestError(f"{name} must be a JSON object") from None
     if value is not None and not isinstance(value, dict):
         raise RequestError(f"{name} must be a JSON object")
@@ -114,22 +113,53 @@ async def read_params(request: Request, max_body: int) -> dict[str, Any]:
         return _params_from(dict(request.query_params), from_query_string=True)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != JSON:
-        raise RequestError(f"Content-Type must be {JSON}, got {content_type or 'none'}", status=415)
+        raise RequestError(
+            f"Content-Type must be {JSON}, got {shown(content_type) if content_type else 'none'}", status=415
+        )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_body:
         raise _too_large(int(declared), max_body)
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_body:
-            raise _too_large(len(body), max_body)
     try:
-        payload = orjson.loads(bytes(body))
-    except orjson.JSONDecodeError:
-        raise RequestError("the request body is not valid JSON") from None
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_body:
+                raise _too_large(len(body), max_body)
+    except ClientDisconnect:  # the client left, or the server's read deadline passed (http/server.py)
+        raise RequestError("the request body did not arrive whole", status=408) from None
+    payload = _load_json(bytes(body))
     if not isinstance(payload, dict):
         raise RequestError("the request body must be a JSON object (batching is not supported)")
     return _params_from(payload, from_query_string=False)
+
+
+class HugeNumber(str):
+    """A JSON integer too long for a number (orjson stops at 64 bits, Python at 4,300 digits), kept as its text.
+
+    It reaches variable coercion as a string: an `Int` refuses it naming the variable, an `ID` takes it and
+    its field says it is no id of its kind. Only the first digits are kept.
+    """
+
+    __slots__ = ()
+
+
+def _huge_number(text: str) -> int | str:
+    return int(text) if len(text) <= MAX_JSON_INT_DIGITS else HugeNumber(text[:MAX_JSON_INT_DIGITS] + "...")
+
+
+MAX_JSON_INT_DIGITS = 40
+
+
+def _load_json(raw: bytes) -> Any:
+    """Decode a request body; integers orjson cannot hold are decoded by the standard library, bounded."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:  # orjson refuses integers beyond 64 bits: a slower second look, for a better error than "not JSON"
+        return json.loads(raw, parse_int=_huge_number)
+    except (ValueError, RecursionError):
+        raise RequestError("the request body is not valid JSON") from None
 
 
 def _too_large(size: int, limit: int) -> RequestError:
@@ -172,7 +202,9 @@ class GraphQLEndpoint:
     ) -> None:
         self.schema, self.make_context, self.finish = schema, make_context, finish
         self.limits, self.graphiql, self.trusted = limits, graphiql, trusted
-        self.operations = Operations(schema, introspection=introspection, max_tokens=limits.max_tokens)
+        self.operations = Operations(
+            schema, introspection=introspection, limits=limits, cache_bytes=limits.parse_cache_bytes
+        )
         if trusted is not None:
             trusted.plan_all(self.operations)  # parsed and validated once (http/trusted.py)
         self._ide = graphiql_page() if graphiql else ""
@@ -180,7 +212,7 @@ class GraphQLEndpoint:
     async def __call__(self, request: Request) -> Response:
         """Answer one GraphQL request."""
         sent_id = request.headers.get("x-request-id")
-        request_id = sent_id if sent_id and REQUEST_ID.fullmatch(sent_id) else uuid.uuid4().hex
+        request_id = getattr(request.state, "request_id", None) or request_id_of(request.scope)
         request.state.request_id = request_id
         if request.method == "GET" and self.graphiql and wants_html(request):
             return HTMLResponse(self._ide, headers={"x-request-id": request_id})
@@ -216,7 +248,7 @@ class GraphQLEndpoint:
             document = self.trusted.find(params["documentId"])
             if document is None:
                 raise RequestError(
-                    f"no trusted document has id {params['documentId']!r}", code=PERSISTED_QUERY_NOT_FOUND
+                    f"no trusted document has id {shown(params['documentId'])}", code=PERSISTED_QUERY_NOT_FOUND
                 )
             return document
         if params["query"] and self.trusted.allows(params["query"]):
@@ -224,39 +256,22 @@ class GraphQLEndpoint:
         raise RequestError("this server runs trusted documents only: send the documentId of an allowed operation",
                            code=PERSISTED_QUERY_NOT_FOUND)  # fmt: skip
 
-    def _prepare(self, request: Request, query: str, params: dict[str, Any]) -> Any:
-        """Parse, validate and check the limits; return the document, or the request errors as a body."""
-        plan = self.trusted.plan(query) if self.trusted is not None else None  # a trusted document: planned
+    def _prepare(self, request: Request, query: str, params: dict[str, Any]) -> Prepared | list[dict[str, Any]]:
+        """Parse, validate, coerce and check the limits; return the prepared request, or its errors as a body."""
         try:
-            if plan is not None and plan.document is None:
-                raise RequestErrors(plan.errors)  # noqa: TRY301 - the planned parse error, as parse raises it
-            document = plan.document if plan is not None and plan.document is not None else self.operations.parse(query)
+            parsed = self.operations.parse(query)
+            operation = operation_of(parsed.document, params["operationName"])
+            if request.method == "GET" and operation is not None and operation.operation != OperationType.QUERY:
+                raise RequestError("GET serves queries only; send mutations with POST", status=405, Allow="POST")
+            if request.state.operation is None and operation is not None and operation.name is not None:
+                request.state.operation = operation.name.value
+            return self.operations.prepare(parsed, variables=params["variables"],
+                                           operation_name=params["operationName"])  # fmt: skip
         except RequestErrors as exc:
-            error = exc.errors[0]
-            if error.message.startswith("Syntax Error: Document contains more than"):
-                REFUSED.labels("tokens").inc()
-                return [error_body(f"the document has more than {self.limits.max_tokens:,} tokens, the limit",
-                                   QUERY_TOO_COMPLEX, limit="tokens", maximum=self.limits.max_tokens)]  # fmt: skip
+            for error in exc.errors:
+                if isinstance(error, LimitExceededError):
+                    REFUSED.labels(error.limit).inc()
             return [format_error(e, "", pre_execution=True) for e in exc.errors]
-        operation = operation_of(document, params["operationName"])
-        if request.method == "GET" and operation is not None and operation.operation != OperationType.QUERY:
-            raise RequestError("GET serves queries only; send mutations with POST", status=405, Allow="POST")
-        if request.state.operation is None:
-            names = [d.name.value for d in document.definitions if isinstance(d, OperationDefinitionNode) and d.name]
-            request.state.operation = names[0] if len(names) == 1 else None
-        try:
-            if plan is None:
-                self.operations.validate(query, document)
-            elif plan.errors:
-                raise RequestErrors(plan.errors)  # noqa: TRY301 - the planned validation errors
-        except RequestErrors as exc:
-            return [format_error(e, "", pre_execution=True) for e in exc.errors]
-        try:
-            check(document, self.schema._schema, params["operationName"], params["variables"] or {}, self.limits)  # noqa: SLF001
-        except LimitExceededError as exc:
-            REFUSED.labels(exc.limit).inc()
-            return [error_body(str(exc), QUERY_TOO_COMPLEX, limit=exc.limit, value=exc.value, maximum=exc.maximum)]
-        return document
 
     async def _execute(self, request: Request, request_id: str, params: dict[str, Any], media: str) -> Response:
         query = self._document(params)
@@ -265,16 +280,9 @@ class GraphQLEndpoint:
             return respond({"errors": prepared}, 400 if media == GRAPHQL_RESPONSE else 200, media,
                            {"x-request-id": request_id})  # fmt: skip
         context = await self.make_context(request, request_id)
-        try:
-            result = self.operations.execute(
-                prepared, variables=params["variables"], operation_name=params["operationName"], context=context
-            )
-            if inspect.isawaitable(result):
-                result = await result
-        except RequestErrors as exc:
-            errors = [_request_error(e) for e in exc.errors]
-            return respond({"errors": errors}, 400 if media == GRAPHQL_RESPONSE else 200, media,
-                           {"x-request-id": request_id})  # fmt: skip
+        result = self.operations.execute(prepared, context)
+        if inspect.isawaitable(result):
+            result = await result
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [format_error(e, request_id, pre_execution=False) for e in result.errors]
@@ -300,13 +308,6 @@ def _kind(error: BaseException | None) -> str:
     cause = getattr(error, "orig", None) or error.__cause__ or error
     state = getattr(cause, "sqlstate", None)
     return f"{type(cause).__module__}.{type(cause).__name__}" + (f", SQLSTATE {state}" if state else "")
-
-
-def _request_error(error: GraphQLError) -> dict[str, Any]:
-    """Format an error that stopped the request before execution (operation choice, variables): the caller's."""
-    formatted: dict[str, Any] = dict(error.formatted)
-    formatted["extensions"] = {**(formatted.get("extensions") or {}), "code": BAD_USER_INPUT}
-    return formatted
 
 
 def _status(body: dict[str, Any]) -> int:

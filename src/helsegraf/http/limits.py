@@ -1,10 +1,25 @@
 """Request limits, checked before anything runs: tokens, depth, aliases and a static cost.
 
-The cost of a query is the number of field values it could produce: each field costs 1, times
-the size of every list above it. A list's size is its `first` (page size, default 20), the length
-of its list argument (`persons(nins: [...])`), or an assumed typical size. A query that could touch
-millions of rows is refused before it runs. Introspection (`__schema`, `__type`) is not counted:
-it is bounded by the schema, and can be switched off.
+The limits are graphql-core validation rules, run by `execution/operation.py` on the operation that
+will run, after the document passed the specification's rules (so it has no fragment cycles) and
+after its variables were coerced (so `first: $n` is costed with the value sent, or its default):
+
+- **tokens**: the parser stops counting at the limit (`LimitParser`), so a huge document is refused
+  before it is built; an integer literal longer than any number the schema takes is refused there too.
+- **depth**: the deepest selection set below the root (fragments add no level of their own).
+- **aliases**: the aliased fields of the operation with its fragments expanded, introspection included.
+- **cost**: the number of field values the operation could produce: each field costs 1, times the size
+  of every list above it. A list's size is its `first` (page size, default 20), the length of its list
+  argument (`persons(nins: [...])`), or an assumed typical size.
+
+Every measure is linear in the document: a fragment is measured once per page size it is spread
+under and its measure reused wherever it is spread, so `fragment F1 { ...F0 ...F0 } … F30 { ...F29
+...F29 }` is measured in 31 steps (and its expanded cost, 2^30, refused). Measures saturate at
+`SATURATED`, so no number grows without bound.
+
+Introspection (`__schema`, `__type`) is given no cost: its answer is bounded by the schema, and
+graphql-core's MaxIntrospectionDepthRule refuses the nestings that would multiply it. Its depth and
+aliases count like any other field's (1,100 aliases under `__schema` are refused).
 """
 
 from __future__ import annotations
@@ -17,19 +32,29 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLList,
     GraphQLNonNull,
-    GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
+    IntValueNode,
     ListValueNode,
     OperationDefinitionNode,
+    SelectionSetNode,
+    StringValueNode,
+    TypeInfo,
+    ValidationContext,
+    ValidationRule,
     VariableNode,
     get_named_type,
+    visit,
 )
-from graphql.language import IntValueNode
+from graphql.language import Source, Token, TokenKind
+from graphql.language.parser import Parser
+from graphql.language.visitor import ParallelVisitor
 
 from helsegraf.config import HttpSettings
+from helsegraf.http.errors import BAD_USER_INPUT, QUERY_TOO_COMPLEX, shown
 
 DEFAULT_PAGE: Final = 20
 DEFAULT_LIST: Final = 10
@@ -42,99 +67,290 @@ ASSUMED_LIST_SIZES: Final = {
     "healthPersonnelByCategory": 35,
 }  # fmt: skip
 SIZE_ARGUMENTS: Final = ("first", "nins", "representations")
-
+INTROSPECTION: Final = ("__schema", "__type")
+SATURATED: Final = 2**53 - 1  # measures stop growing here (and stay exact in JSON)
+MAX_INT_DIGITS: Final = 20  # no Int or ID the schema takes is longer (an Int has at most 10 digits and a sign)
 
 # The limits are the HTTP settings' (HELSEGRAF_MAX_*); one dataclass holds them.
 Limits = HttpSettings
 
 
-class LimitExceededError(Exception):
+class LimitExceededError(GraphQLError):
     """A request over one of the limits: answered with QUERY_TOO_COMPLEX, naming the limit and the value."""
 
-    def __init__(self, limit: str, value: int, maximum: int) -> None:
-        super().__init__(f"{limit} {value:,} exceeds the limit of {maximum:,}")
+    def __init__(self, limit: str, value: int, maximum: int, message: str | None = None) -> None:
+        value = min(value, SATURATED)
+        shown_value = f"more than {SATURATED:,}" if value >= SATURATED else f"{value:,}"
+        super().__init__(
+            message or f"{limit} {shown_value} exceeds the limit of {maximum:,}",
+            extensions={"code": QUERY_TOO_COMPLEX, "limit": limit, "value": value, "maximum": maximum},
+        )
         self.limit, self.value, self.maximum = limit, value, maximum
 
 
-@dataclass
-class _Walk:
-    schema: GraphQLSchema
-    fragments: dict[str, FragmentDefinitionNode]
-    variables: dict[str, Any]
-    aliases: int = 0
+class BadLiteralError(GraphQLError):
+    """A literal in the document that no argument can take (an integer of hundreds of digits, a NUL byte)."""
+
+    def __init__(
+        self, message: str, nodes: Any = None, source: Source | None = None, position: int | None = None
+    ) -> None:
+        super().__init__(message, nodes, source, [position] if position is not None else None,
+                         extensions={"code": BAD_USER_INPUT})  # fmt: skip
+
+
+class LimitParser(Parser):
+    """graphql-core's parser with the token limit raising its own error type, and integer literals bounded.
+
+    graphql-core reports an exceeded token limit as a syntax error; telling the two apart by their
+    message would call `{ a } tokens` a token-limit refusal. The count is graphql-core's own (comments
+    included), checked here against the limit.
+    """
+
+    def __init__(self, source: str, max_tokens: int | None) -> None:
+        super().__init__(source)
+        self._limit = max_tokens
+
+    def advance_lexer(self) -> None:
+        """Advance, and refuse the document once it has more tokens than the limit."""
+        super().advance_lexer()
+        if self._limit is not None and self._token_counter > self._limit:
+            raise LimitExceededError("tokens", self._token_counter, self._limit,
+                                     f"the document has more than {self._limit:,} tokens, the limit")  # fmt: skip
+
+    def parse_int(self, _is_const: bool = False) -> Any:
+        """Parse an integer literal, refusing one longer than any number an argument takes."""
+        token: Token = self._lexer.token
+        digits = len((token.value or "").lstrip("-"))
+        if token.kind is TokenKind.INT and digits > MAX_INT_DIGITS:
+            raise BadLiteralError(
+                f"an integer literal of {digits:,} digits is longer than any argument takes (at most {MAX_INT_DIGITS})",
+                source=self._lexer.source, position=token.start,
+            )  # fmt: skip
+        return super().parse_int(_is_const)
+
+
+def parse_document(query: str, max_tokens: int | None) -> tuple[DocumentNode, int]:
+    """Parse a document; return it and its number of tokens. Raise GraphQLError (a syntax error or a limit)."""
+    parser = LimitParser(query, max_tokens)
+    document = parser.parse_document()
+    return document, parser._token_counter  # noqa: SLF001 - graphql-core's own count
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What an operation (or a selection set) could produce."""
+
+    cost: int = 0
     depth: int = 0
+    aliases: int = 0
 
 
-def _size(field: FieldNode, name: str, variables: dict[str, Any]) -> int | None:
-    for argument in field.arguments or ():
-        if argument.name.value not in SIZE_ARGUMENTS:
-            continue
-        value = argument.value
-        if isinstance(value, VariableNode):
-            resolved = variables.get(value.name.value)
-            return len(resolved) if isinstance(resolved, list) else int(resolved) if isinstance(resolved, int) else None
-        if isinstance(value, ListValueNode):
-            return len(value.values)
-        if isinstance(value, IntValueNode):
-            return int(value.value)
-    return DEFAULT_PAGE if name == "edges" else None
+def _add(a: int, b: int) -> int:
+    return min(a + b, SATURATED)
 
 
-def _selections(walk: _Walk, node: Any, seen: frozenset[str]) -> list[tuple[FieldNode, frozenset[str]]]:
-    found: list[tuple[FieldNode, frozenset[str]]] = []
-    for selection in node.selection_set.selections if node.selection_set else ():
-        if isinstance(selection, FieldNode):
-            found.append((selection, seen))
-        elif isinstance(selection, InlineFragmentNode):
-            found += _selections(walk, selection, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            if name in walk.fragments and name not in seen:  # a fragment cycle is a validation error later
-                found += _selections(walk, walk.fragments[name], seen | {name})
-    return found
+def _mul(a: int, b: int) -> int:
+    return min(a * b, SATURATED)
 
 
-def _cost(walk: _Walk, node: Any, parent: Any, *, depth: int, page: int, seen: frozenset[str]) -> int:
-    walk.depth = max(walk.depth, depth)
-    total = 0
-    for field, fragments in _selections(walk, node, seen):
+class _Measurer:
+    """Measures selection sets, memoising each fragment's measure per page size (linear in the document)."""
+
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any]) -> None:
+        self.schema, self.variables = schema, variables
+        self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        self.memo: dict[tuple[str, int], Measure] = {}
+
+    def size(self, field: FieldNode) -> int | None:
+        for argument in field.arguments or ():
+            if argument.name.value not in SIZE_ARGUMENTS:
+                continue
+            value: Any = argument.value
+            if isinstance(value, VariableNode):
+                value = self.variables.get(value.name.value)
+                if isinstance(value, list):
+                    return len(value)
+                return max(value, 0) if isinstance(value, int) and not isinstance(value, bool) else None
+            if isinstance(value, ListValueNode):
+                return len(value.values)
+            if isinstance(value, IntValueNode):
+                return max(int(value.value), 0)  # at most MAX_INT_DIGITS digits (LimitParser)
+        return DEFAULT_PAGE if field.name.value == "edges" else None
+
+    def selection_set(self, node: SelectionSetNode | None, parent: Any, page: int) -> Measure:
+        cost = depth = aliases = 0
+        for selection in node.selections if node else ():
+            if isinstance(selection, FieldNode):
+                measure = self.field(selection, parent, page)
+                cost, aliases = _add(cost, measure.cost), _add(aliases, measure.aliases)
+                depth = max(depth, measure.depth)
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                inner = self.schema.get_type(condition.name.value) if condition else parent
+                measure = self.selection_set(selection.selection_set, inner, page)
+            elif isinstance(selection, FragmentSpreadNode):
+                measure = self.fragment(selection.name.value, page)
+            else:  # pragma: no cover - graphql-core has no other selection
+                continue
+            cost, aliases, depth = _add(cost, measure.cost), _add(aliases, measure.aliases), max(depth, measure.depth)
+        return Measure(cost, depth, aliases)
+
+    def fragment(self, name: str, page: int) -> Measure:
+        key = (name, page)
+        if key in self.memo:
+            return self.memo[key]
+        definition = self.fragments.get(name)
+        self.memo[key] = Measure()  # a cycle (refused by validation before this runs) would count nothing
+        if definition is not None:
+            parent = self.schema.get_type(definition.type_condition.name.value)
+            self.memo[key] = self.selection_set(definition.selection_set, parent, page)
+        return self.memo[key]
+
+    def field(self, field: FieldNode, parent: Any, page: int) -> Measure:
         name = field.name.value
-        if field.alias is not None:
-            walk.aliases += 1
-        if name.startswith("__"):
-            continue
-        definition = parent.fields.get(name) if isinstance(parent, GraphQLObjectType) else None
-        field_type = definition.type if definition else None
-        is_list = isinstance(field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type, GraphQLList)
-        size = _size(field, name, walk.variables)
+        aliases = 1 if field.alias is not None else 0
+        fields = getattr(parent, "fields", None)
+        definition = fields.get(name) if isinstance(fields, dict) else None
+        if name == "__schema":
+            field_type: Any = self.schema.get_type("__Schema")
+        elif name == "__type":
+            field_type = self.schema.get_type("__Type")
+        else:
+            field_type = definition.type if definition else None
+        nullable = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+        is_list = isinstance(nullable, GraphQLList)
+        size = self.size(field)
         # Connections: `first` sizes the edges below; the connection itself is one value.
         multiplier = 1
         child_page = size if size is not None and name != "persons" else DEFAULT_PAGE
         if is_list:
-            multiplier = page if name == "edges" else size or ASSUMED_LIST_SIZES.get(name, DEFAULT_LIST)
-        total += multiplier
-        if field.selection_set is not None:
-            child_type = get_named_type(field_type) if field_type else None
-            total += multiplier * _cost(walk, field, child_type, depth=depth + 1, page=child_page, seen=fragments)
-    return total
+            typical = ASSUMED_LIST_SIZES.get(name, DEFAULT_LIST)
+            multiplier = page if name == "edges" else typical if size is None else size
+        if field.selection_set is None:
+            return Measure(multiplier, 0, aliases)
+        child = self.selection_set(field.selection_set, get_named_type(field_type) if field_type else None, child_page)
+        if name in INTROSPECTION:  # bounded by the schema (and MaxIntrospectionDepthRule): depth and aliases only
+            return Measure(1, child.depth + 1, _add(aliases, child.aliases))
+        return Measure(_add(multiplier, _mul(multiplier, child.cost)), child.depth + 1, _add(aliases, child.aliases))
+
+
+def measure(
+    schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: dict[str, Any]
+) -> Measure:
+    """Measure an operation of a valid document with its coerced variables."""
+    measurer = _Measurer(schema, document, variables)
+    return measurer.selection_set(operation.selection_set, schema.get_root_type(operation.operation), DEFAULT_PAGE)
+
+
+class LimitsContext(ValidationContext):
+    """A validation context that knows the operation that runs, its coerced variables and the limits."""
+
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,
+                 variables: dict[str, Any], limits: Limits, on_error: Any) -> None:  # fmt: skip
+        super().__init__(schema, document, TypeInfo(schema), on_error)
+        self.operation, self.variables, self.limits = operation, variables, limits
+        self._measure: Measure | None = None
+
+    @property
+    def measure(self) -> Measure:
+        """The operation's measure, computed once for every rule."""
+        if self._measure is None:
+            self._measure = measure(self.schema, self.document, self.operation, self.variables)
+        return self._measure
+
+
+class _LimitRule(ValidationRule):
+    context: LimitsContext
+    limit: str = ""
+
+    def value(self) -> int:
+        raise NotImplementedError
+
+    def maximum(self) -> int:
+        raise NotImplementedError
+
+    def enter_document(self, *_args: Any) -> None:
+        value, maximum = self.value(), self.maximum()
+        if value > maximum:
+            self.report_error(LimitExceededError(self.limit, value, maximum))
+
+
+class DepthLimitRule(_LimitRule):
+    """Refuse an operation nested deeper than HELSEGRAF_MAX_DEPTH."""
+
+    limit = "query depth"
+
+    def value(self) -> int:  # noqa: D102
+        return self.context.measure.depth
+
+    def maximum(self) -> int:  # noqa: D102
+        return self.context.limits.max_depth
+
+
+class AliasLimitRule(_LimitRule):
+    """Refuse an operation with more aliases than HELSEGRAF_MAX_ALIASES (fragments expanded, introspection too)."""
+
+    limit = "aliases"
+
+    def value(self) -> int:  # noqa: D102
+        return self.context.measure.aliases
+
+    def maximum(self) -> int:  # noqa: D102
+        return self.context.limits.max_aliases
+
+
+class CostLimitRule(_LimitRule):
+    """Refuse an operation that could produce more values than HELSEGRAF_MAX_COST."""
+
+    limit = "query cost"
+
+    def value(self) -> int:  # noqa: D102
+        return self.context.measure.cost
+
+    def maximum(self) -> int:  # noqa: D102
+        return self.context.limits.max_cost
+
+
+class NoNulInStringsRule(ValidationRule):
+    """Refuse a NUL character in a string literal: no register stores one (PostgreSQL cannot)."""
+
+    def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
+        """Report a string literal holding a NUL character."""
+        if "\x00" in node.value:
+            self.report_error(BadLiteralError(f"a string holds a NUL character: {shown(node.value)}", node))
+
+
+LIMIT_RULES: Final = (DepthLimitRule, AliasLimitRule, CostLimitRule, NoNulInStringsRule)
+
+
+def check_limits(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: dict[str, Any],
+    limits: Limits,
+) -> list[GraphQLError]:
+    """Run the limit rules on the operation that runs; return the first error (none when it is within)."""
+    errors: list[GraphQLError] = []
+    context = LimitsContext(schema, document, operation, variables, limits, errors.append)
+    visit(document, ParallelVisitor([rule(context) for rule in LIMIT_RULES]))
+    return errors[:1]
 
 
 def check(
     document: DocumentNode, schema: GraphQLSchema, operation_name: str | None, variables: dict[str, Any], limits: Limits
 ) -> int:
-    """Raise LimitExceededError when the operation is too deep, too aliased or too costly; return its cost."""
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    """Raise LimitExceededError when the operation is too deep, too aliased or too costly; return its cost.
+
+    For tests and tools: the server runs `check_limits` on the operation graphql-core selected.
+    """
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
-    walk = _Walk(schema, fragments, variables)
-    cost = 0
-    for operation in chosen[:1] if operation_name is not None or len(chosen) == 1 else []:
-        root = schema.get_root_type(operation.operation)
-        cost = _cost(walk, operation, root, depth=0, page=DEFAULT_PAGE, seen=frozenset())
-    if walk.depth > limits.max_depth:
-        raise LimitExceededError("query depth", walk.depth, limits.max_depth)
-    if walk.aliases > limits.max_aliases:
-        raise LimitExceededError("aliases", walk.aliases, limits.max_aliases)
-    if cost > limits.max_cost:
-        raise LimitExceededError("query cost", cost, limits.max_cost)
-    return cost
+    if len(chosen) != 1:
+        msg = "name one operation of the document"
+        raise ValueError(msg)
+    errors = check_limits(schema, document, chosen[0], variables, limits)
+    if errors:
+        raise errors[0]
+    return measure(schema, document, chosen[0], variables).cost

@@ -6,21 +6,19 @@ it (`{"sha256:ab12...": "query Patient($nin: ID!) { ... }"}`); Apollo's persiste
 Every id is checked against its document's hash when the manifest is loaded.
 
 **Planned documents.** The documents are known at start-up, so the endpoint plans each one once
-(`plan_all`): parsed, validated against the schema, with its errors if it has any. A request for a
-trusted document then does no per-document work beyond its variables (limits, coercion, execution).
+(`plan_all`, kept by execution/operation.py's `Operations.plan`): parsed and validated against the
+schema, its errors kept if it has any. A request for a trusted document then does no per-document
+work beyond its variables (coercion, the limits that depend on them, execution).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
-    from graphql import DocumentNode, GraphQLError
-
     from helsegraf.execution.operation import Operations
 
 PREFIX: Final = "sha256:"
@@ -44,16 +42,8 @@ def _entries(raw: Any) -> dict[str, str]:
     raise ManifestError(msg)
 
 
-@dataclass(frozen=True)
-class Plan:
-    """A trusted document as planned at start-up: parsed (None if it does not parse) and its request errors."""
-
-    document: DocumentNode | None
-    errors: list[GraphQLError] = field(default_factory=list)
-
-
 class TrustedDocuments:
-    """The allow-list of documents, by id, and their plans once `plan_all` has made them."""
+    """The allow-list of documents, by id."""
 
     def __init__(self, path: str) -> None:
         try:
@@ -69,28 +59,11 @@ class TrustedDocuments:
                 msg = f"manifest entry {key} is not the sha256 of its document (expected {expected})"
                 raise ManifestError(msg)
             self.documents[normalized] = document
-        self.plans: dict[str, Plan] = {}  # by document text
 
     def plan_all(self, operations: Operations) -> None:
         """Parse and validate every document once, against the schema the endpoint serves."""
-        from helsegraf.execution.operation import RequestErrors  # noqa: PLC0415 - the execution layer imports http
-
         for document in self.documents.values():
-            try:
-                parsed = operations.parse(document)
-            except RequestErrors as exc:
-                self.plans[document] = Plan(None, exc.errors)
-                continue
-            try:
-                operations.validate(document, parsed)
-            except RequestErrors as exc:
-                self.plans[document] = Plan(parsed, exc.errors)
-                continue
-            self.plans[document] = Plan(parsed)
-
-    def plan(self, document: str) -> Plan | None:
-        """Return the plan of a document text on the list (None before `plan_all`, or for other texts)."""
-        return self.plans.get(document)
+            operations.plan(document)
 
     def find(self, identifier: str) -> str | None:
         """Return the document with an id (with or without the `sha256:` prefix), or None."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from helsegraf.db import Database
 from helsegraf.loaders.base import GroupLoader, RowLoader
-from helsegraf.models.preg import ParentRelation, Person
+from helsegraf.models.preg import ParentalResponsibility, ParentRelation, Person
 from helsegraf.registers import PREG
 
 PERSON = Person.__table__
@@ -27,8 +27,8 @@ class PregLoaders:
 
     @cached_property
     def person_by_nin(self) -> RowLoader[str]:
-        """PersonByNinLoader: a person's row."""
-        return RowLoader(self.db, PREG, PERSONS, PERSON.c.nin)
+        """PersonByNinLoader: a person's row, under the number now in use when the asked one was replaced."""
+        return RedirectingPersonLoader(self.db, PREG, PERSONS, PERSON.c.nin)
 
     @cached_property
     def parents_by_child(self) -> GroupLoader[str]:
@@ -41,10 +41,63 @@ class PregLoaders:
         return GroupLoader(self.db, PREG, CHILDREN, RELATION.c.parent_nin)
 
 
+MAX_REDIRECTS = 4  # a number replaced, whose replacement was replaced, ...: a chain this long is enough
+
+
+class Redirected:
+    """The row of the person a replaced number now belongs to, remembering the number that was asked."""
+
+    def __init__(self, row: Any, asked_nin: str) -> None:  # noqa: ANN401 - a SQLAlchemy row
+        self._row, self.asked_nin = row, asked_nin
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - the row's columns
+        return getattr(self._row, name)
+
+
+class RedirectingPersonLoader(RowLoader[str]):
+    """Loads persons by nin and follows `replaced_by` (a changed nin, a merged duplicate) to the current row.
+
+    The redirect costs a statement only when an asked number was replaced; an unknown number stays None.
+    """
+
+    async def batch_load_fn(self, keys: Any) -> list[Any]:  # noqa: ANN401 - the loader's keys
+        """Fetch the rows, then the rows their replacements point at."""
+        rows = await super().batch_load_fn(keys)
+        answers: list[Any] = list(rows)
+        for _ in range(MAX_REDIRECTS):
+            targets = {r.replaced_by for r in answers if r is not None and r.replaced_by}
+            if not targets:
+                break
+            found = {r.nin: r for r in await self.db.fetch_by_keys(self.store, self.statement, self.column, sorted(targets))}
+            answers = [found.get(r.replaced_by, r) if r is not None and r.replaced_by else r for r in answers]
+        return [
+            Redirected(answer, key) if answer is not None and answer.nin != key else answer
+            for key, answer in zip(keys, answers, strict=True)
+        ]
+
+
+RESPONSIBILITY = ParentalResponsibility.__table__
 CHILD_ROWS = select(PERSON.c.nin, PERSON.c.birth_date, PERSON.c.address_protection)
 
 
 async def children_of(db: Database, parent_nin: str) -> list[Any]:
-    """Return `(nin, birth_date, address_protection)` of a person's registered children."""
-    children = [r.child_nin for r in await db.fetch_by_keys(PREG, CHILDREN, RELATION.c.parent_nin, [parent_nin])]
+    """Return `(nin, birth_date, address_protection)` of the children a person is responsible for.
+
+    Parental responsibility (foreldreansvar) decides where the register holds it for a child: a
+    parent without it is not responsible. For a child with no responsibility registered, being the
+    registered parent is what counts (the register's older records carry only parenthood).
+    """
+    candidates = [r.child_nin for r in await db.fetch_by_keys(PREG, CHILDREN, RELATION.c.parent_nin, [parent_nin])]
+    responsibility = await db.fetch(
+        PREG,
+        select(RESPONSIBILITY).where(
+            or_(RESPONSIBILITY.c.responsible_nin == parent_nin, db.in_keys(PREG, RESPONSIBILITY.c.child_nin, candidates))
+            if candidates
+            else RESPONSIBILITY.c.responsible_nin == parent_nin
+        ),
+    )
+    holders: dict[str, set[str]] = {}
+    for row in responsibility:
+        holders.setdefault(row.child_nin, set()).add(row.responsible_nin)
+    children = [c for c in dict.fromkeys([*candidates, *holders]) if c not in holders or parent_nin in holders[c]]
     return await db.fetch_by_keys(PREG, CHILD_ROWS, PERSON.c.nin, children) if children else []

@@ -71,3 +71,22 @@ class AccessLogEntry(AuditBase):
     purpose: Mapped[str | None] = mapped_column(Text)
     scopes: Mapped[str | None] = mapped_column(Text)  # space-separated: the scopes or policies a release relied on
     fields: Mapped[str] = mapped_column(Text)  # space-separated field groups
+
+
+class StatisticsQuery(AuditBase):
+    """An analyst's statistics query: who asked for which table, when, with which parameters (never results)."""
+
+    __tablename__ = "audit_statistics_query"
+    __table_args__ = (Index("ix_audit_statistics_query_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    request_id: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str | None] = mapped_column(Text)
+    hpr_number: Mapped[int | None] = mapped_column(Integer)
+    org_number: Mapped[str | None] = mapped_column(String(9))
+    client_id: Mapped[str | None] = mapped_column(Text)
+    purpose: Mapped[str | None] = mapped_column(Text)
+    table_name: Mapped[str] = mapped_column(Text)  # table, keyFigures, ssb12005, gpListsByMunicipality, ...
+    parameters: Mapped[str] = mapped_column(Text)  # the request's arguments as JSON (measures, by, filter, at)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, MetaData
+from sqlalchemy import BigInteger, Column, Date, DateTime, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -28,4 +28,37 @@ class ValidityMixin:
     valid_to: Mapped[date | None] = mapped_column(Date)
 
 
-__all__ = ["DeclarativeBase", "ValidityMixin", "register_metadata"]
+def sync_tables(metadata: MetaData, register: str) -> tuple[Table, Table]:
+    """Add the sync engine's bookkeeping tables to a register's metadata (they live in its own database).
+
+    `<register>_sync_cursor`: one row per feed of the register: the adapter's cursor (opaque text),
+    its numeric position, the source's head when last asked, and times. It is written in the same
+    transaction as the rows a batch produced, so the cursor never runs ahead of what was applied.
+    `<register>_sync_skip`: changes the engine could not apply, by the source's event id and a
+    reason (never personal data), so a skip is recorded rather than silent.
+    """
+    cursor = Table(
+        f"{register}_sync_cursor",
+        metadata,
+        Column("feed", String(40), primary_key=True),
+        Column("cursor", Text, nullable=False),
+        Column("position", BigInteger, nullable=False),
+        Column("source_head", BigInteger),
+        Column("last_synced_at", DateTime(timezone=True)),
+        Column("last_change_at", DateTime(timezone=True)),
+        Column("applied", BigInteger, nullable=False, default=0),
+        Column("skipped", BigInteger, nullable=False, default=0),
+    )
+    skip = Table(
+        f"{register}_sync_skip",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("feed", String(40), nullable=False),
+        Column("event_id", String(64), nullable=False),
+        Column("reason", String(200), nullable=False),
+        Column("at", DateTime(timezone=True), nullable=False),
+    )
+    return cursor, skip
+
+
+__all__ = ["DeclarativeBase", "ValidityMixin", "register_metadata", "sync_tables"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String
+from datetime import date, datetime
+
+from sqlalchemy import Date, DateTime, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from helsegraf.models.base import register_metadata
+from helsegraf.models.base import register_metadata, sync_tables
 
 
 class BedBase(DeclarativeBase):
@@ -28,3 +30,12 @@ class Organization(BedBase):
     postal_code: Mapped[str | None] = mapped_column(String(4))
     postal_place: Mapped[str | None] = mapped_column(String(100))
     municipality_code: Mapped[str | None] = mapped_column(String(4), index=True)
+    # The unit's life: registered in Enhetsregisteret (`registreringsdatoEnhetsregisteret`) until
+    # deleted (`slettedato`): a half-open period; a deleted unit keeps its row with `valid_to` set.
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    # When Enhetsregisteret last changed the unit (the `dato` of its newest update).
+    last_changed: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+SYNC_CURSOR, SYNC_SKIP = sync_tables(BedBase.metadata, "bed")

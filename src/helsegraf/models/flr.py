@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from helsegraf.models.base import ValidityMixin, register_metadata
@@ -27,6 +27,9 @@ class GpContract(ValidityMixin, FlrBase):
     district: Mapped[str | None] = mapped_column(String(100))
     max_patients: Mapped[int] = mapped_column(Integer)
     is_open: Mapped[bool] = mapped_column(Boolean)  # accepts new patients (åpen liste)
+    # Fastlønn: the GP on this list is paid a fixed salary by the municipality instead of per capita and
+    # fee for service (næringsdrivende). Helsedirektoratet's key figures report the share of such lists.
+    fixed_salary: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class GpPeriod(ValidityMixin, FlrBase):

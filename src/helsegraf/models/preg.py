@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy import Date, DateTime, Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from helsegraf.models.base import register_metadata
+from helsegraf.models.base import register_metadata, sync_tables
 
 
 class PregBase(DeclarativeBase):
@@ -34,7 +34,19 @@ class Person(PregBase):
     postal_place: Mapped[str | None] = mapped_column(String(100))
     municipality_code: Mapped[str | None] = mapped_column(String(4), index=True)
     district: Mapped[str | None] = mapped_column(String(100))  # bydel
-    address_protection: Mapped[str] = mapped_column(String(30))  # adressebeskyttelse
+    address_protection: Mapped[str] = mapped_column(String(30))  # adressebeskyttelse (PDL's words, see below)
+    # Persontjenesten's own key of the person (`Person.id`); stable across a change of nin.
+    # After a nin change the old row (kept, redirected) and the new one share it.
+    person_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    # The contract's values, verbatim: AddressConfidentiality, MaritalStatusType, ISO 3166 alpha-3.
+    protection_level: Mapped[str | None] = mapped_column(String(30))
+    marital_status: Mapped[str | None] = mapped_column(String(30))
+    citizenship: Mapped[str | None] = mapped_column(String(3))
+    # Set when this number no longer identifies a current person: the nin of the person it now is
+    # (a changed nin, or a duplicate discontinued into another person). The row is kept as history.
+    replaced_by: Mapped[str | None] = mapped_column(String(11), index=True)
+    # When Persontjenesten last changed the person (the newest `registeredAt` of the document).
+    last_changed: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ParentRelation(PregBase):
@@ -43,10 +55,65 @@ class ParentRelation(PregBase):
     __tablename__ = "preg_parent_relation"
     __table_args__ = (Index("ix_preg_parent_relation_parent_nin", "parent_nin"),)
 
-    child_nin: Mapped[str] = mapped_column(
-        String(11), ForeignKey("preg_person.nin", ondelete="CASCADE"), primary_key=True
-    )
-    parent_nin: Mapped[str] = mapped_column(
-        String(11), ForeignKey("preg_person.nin", ondelete="CASCADE"), primary_key=True
-    )
+    # Not foreign keys: a change feed may deliver a child before its parents (preg_0002).
+    child_nin: Mapped[str] = mapped_column(String(11), primary_key=True)
+    parent_nin: Mapped[str] = mapped_column(String(11), primary_key=True)
     role: Mapped[str] = mapped_column(String(10))  # MOTHER | FATHER
+
+
+class IdentificationNumber(PregBase):
+    """A Norwegian identification number the person has or had (folkeregisteridentifikator)."""
+
+    __tablename__ = "preg_identification_number"
+
+    # A merged duplicate's number is listed by both documents, the discontinued one's and the survivor's.
+    number: Mapped[str] = mapped_column(String(11), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+    number_type: Mapped[str] = mapped_column(String(40))  # NationalIdentityNumber | DNumber | AlternateIdentificationNumber
+    status: Mapped[str] = mapped_column(String(20))  # InUse | Discontinued
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+
+class AddressPeriod(PregBase):
+    """A residential, present or postal address over a half-open period `[valid_from, valid_to)`.
+
+    A move closes the open period of that kind and opens a new one; periods are never deleted.
+    """
+
+    __tablename__ = "preg_address"
+
+    nin: Mapped[str] = mapped_column(String(11), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12), primary_key=True)  # RESIDENTIAL | PRESENT | POSTAL
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    street: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(4))
+    postal_place: Mapped[str | None] = mapped_column(String(100))
+    municipality_code: Mapped[str | None] = mapped_column(String(4))
+    district: Mapped[str | None] = mapped_column(String(100))
+
+
+class ParentalResponsibility(PregBase):
+    """Foreldreansvar: `responsible_nin` holds parental responsibility for `child_nin`."""
+
+    __tablename__ = "preg_parental_responsibility"
+    __table_args__ = (Index("ix_preg_parental_responsibility_responsible_nin", "responsible_nin"),)
+
+    child_nin: Mapped[str] = mapped_column(String(11), primary_key=True)
+    responsible_nin: Mapped[str] = mapped_column(String(11), primary_key=True)
+    responsibility_type: Mapped[str] = mapped_column(String(10))  # Joint | Mother | Father | CoMother | Other
+
+
+class Guardianship(PregBase):
+    """Vergemål or fremtidsfullmakt: `guardian_nin` is guardian of `nin`."""
+
+    __tablename__ = "preg_guardianship"
+
+    nin: Mapped[str] = mapped_column(String(11), primary_key=True)
+    guardian_nin: Mapped[str] = mapped_column(String(11), primary_key=True)
+    guardianship_type: Mapped[str] = mapped_column(String(40))  # GuardianshipType
+    scope: Mapped[str | None] = mapped_column(String(60))  # GuardianshipScope
+
+
+SYNC_CURSOR, SYNC_SKIP = sync_tables(PregBase.metadata, "preg")

@@ -33,6 +33,7 @@ from helsegraf.schema.ar import ArQuery, CommunicationParty, GpAssignmentAr, Hea
 from helsegraf.schema.audit import PersonAudit
 from helsegraf.schema.base import MAX_LIST_ARGUMENT, POLICY, Refused, check_list, echo, user_error
 from helsegraf.schema.bed import BedQuery, OrganizationBed
+from helsegraf.schema.freshness import FreshnessQuery
 from helsegraf.schema.flr import (
     FlrQuery,
     GpAssignmentFlr,
@@ -78,11 +79,11 @@ FEDERATION_VERSION = "2.9"  # the open-source composer rejects newer
 ENTITY_TYPES = (Person, HealthPersonnel, Organization, ReshUnit, CommunicationParty, GpContract, GpAssignment,
                 Municipality, Code)  # fmt: skip
 # Modules whose fields belong to a register other than their name says.
-MODULE_REGISTER = {AUDIT: PREG, "stats": FLR}
+MODULE_REGISTER = {AUDIT: PREG, "stats": FLR, "freshness": PREG}
 
 
 @strawberry.type(description="helsegraf: one graph over Norway's health-sector base registers.")
-class Query(PregQuery, FlrQuery, HprQuery, ReshQuery, ArQuery, BedQuery, KodeverkQuery, StatsQuery):
+class Query(PregQuery, FlrQuery, HprQuery, ReshQuery, ArQuery, BedQuery, KodeverkQuery, StatsQuery, FreshnessQuery):
     """Every register's root fields."""
 
 

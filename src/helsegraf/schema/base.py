@@ -102,7 +102,7 @@ MUNICIPALITY_DIGITS: Final = 4
 def check_municipality(municipality: str | None) -> None:
     """Raise a `BAD_USER_INPUT` error unless `municipality` is absent or a kommunenummer."""
     if municipality is not None and not (len(municipality) == MUNICIPALITY_DIGITS and municipality.isdigit()):
-        raise user_error(f"municipality: {municipality!r} is not a kommunenummer (four digits, e.g. 0301)")
+        raise user_error(f"municipality: {echo(municipality)} is not a kommunenummer (four digits, e.g. 0301)")
 
 
 def too_complex(message: str, limit: str, value: int, maximum: int) -> GraphQLError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -85,6 +86,21 @@ class OrganizationBed:
 
     children: list[OrganizationRef] = edge_field(_children, description="The underenheter (child organisations).")
 
+    @strawberry.field(description="When Enhetsregisteret last changed the unit (from the source).")
+    def last_changed(self) -> datetime | None:
+        """Return the time of the unit's newest update."""
+        return _aware(getattr(self.row, "last_changed", None)) if self.row is not None else None
+
+    @strawberry.field(description="Registered in Enhetsregisteret from (registreringsdatoEnhetsregisteret).")
+    def valid_from(self) -> date | None:
+        """Return the registration date."""
+        return getattr(self.row, "valid_from", None) if self.row is not None else None
+
+    @strawberry.field(description="Deleted from Enhetsregisteret on (slettedato); null while the unit exists.")
+    def valid_to(self) -> date | None:
+        """Return the deletion date: the unit's half-open period ends here."""
+        return getattr(self.row, "valid_to", None) if self.row is not None else None
+
     @strawberry.field(description="The business address.")
     def address(self) -> OrganizationAddress | None:
         """Return the address."""
@@ -99,6 +115,11 @@ class OrganizationBed:
     municipality: MunicipalityRef | None = edge_field(
         _municipality, description="The municipality (kommune) of the business address."
     )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive times for timezone-aware columns; they were stored in UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def org_number_argument(value: str) -> str:

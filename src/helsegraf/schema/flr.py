@@ -179,6 +179,9 @@ class GpContract:
     is_open: bool | None = strawberry.field(
         default=None, description="Whether the list accepts new patients (åpen liste)."
     )
+    fixed_salary: bool | None = strawberry.field(
+        default=None, description="Whether the GP on the list has a fixed salary from the municipality (fastlønn)."
+    )
     valid_from: date | None = strawberry.field(default=None, description="First day of the contract.")
     valid_to: date | None = strawberry.field(default=None, description="Day the contract ended (exclusive).")
     office: OrganizationRef | None = edge_field(_office, description="The GP office (legekontor), from BED.")
@@ -210,6 +213,7 @@ class GpContract:
             district=row.district,
             max_patients=row.max_patients,
             is_open=row.is_open,
+            fixed_salary=row.fixed_salary,
             valid_from=row.valid_from,
             valid_to=row.valid_to,
         )

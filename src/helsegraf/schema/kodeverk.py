@@ -8,7 +8,7 @@ import strawberry
 
 from helsegraf.loaders.kodeverk import find_system
 from helsegraf.schema import refs
-from helsegraf.schema.base import Info, user_error
+from helsegraf.schema.base import Info, echo, user_error
 
 
 @strawberry.federation.type(
@@ -61,13 +61,14 @@ class KodeverkQuery:
     """Kodeverk's root fields."""
 
     @strawberry.field(
-        description="Every code of a code system, by OID (e.g. 9060) or name (e.g. helsepersonellkategori)."
+        description="Every code of a code system, by OID (e.g. 9060) or name (e.g. helsepersonellkategori); "
+        "null, with an error at this field, for an unknown system (the rest of the answer stands)."
     )
-    async def codes(self, info: Info, system: str) -> list[Code]:
-        """Return a code system's codes."""
+    async def codes(self, info: Info, system: str) -> list[Code] | None:
+        """Return a code system's codes (nullable: a bad system nulls this field only, not the whole answer)."""
         found = await find_system(info.context.db, system)
         if found is None:
-            raise user_error(f"system: unknown code system {system!r}; try kommune, helsepersonellkategori or 9060")
+            raise user_error(f"system: unknown code system {echo(system)}; try kommune, helsepersonellkategori or 9060")
         rows = await info.context.loaders.codes_by_system.load(found.oid)
         return [Code.from_row(row) for row in rows]
 

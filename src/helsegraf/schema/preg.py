@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -44,6 +44,11 @@ class PersonStatus(Enum):
     DISCONTINUED = strawberry.enum_value("DISCONTINUED", description="Opphørt.")
     ACTIVE = strawberry.enum_value("ACTIVE", description="D-number in use (aktiv).")
     INACTIVE = strawberry.enum_value("INACTIVE", description="D-number no longer in use (inaktiv).")
+    TEMPORARY = strawberry.enum_value("TEMPORARY", description="D-number holder staying for a while (midlertidig).")
+    NOT_RESIDENT = strawberry.enum_value("NOT_RESIDENT", description="Has a fødselsnummer, not resident (ikke bosatt).")
+    REGISTERED_AT_BIRTH = strawberry.enum_value(
+        "REGISTERED_AT_BIRTH", description="Registered at birth, not (yet) resident (fødselsregistrert)."
+    )
 
 
 @strawberry.enum(description="Adressebeskyttelse: how strictly the person's address is protected.")
@@ -77,13 +82,18 @@ async def _related(info: Info, nins: list[list[str]]) -> list[list[Person]]:
     return [[p for _ in group if (p := next(found)) is not None] for group in nins]
 
 
+def _current(person: Any) -> str:  # noqa: ANN401 - a Person
+    """Return the number a person's relations are registered under (the current one after a redirect)."""
+    return str(person.row.nin) if person.row is not None else str(person.nin)
+
+
 async def _parents(info: Info, parents: list[Person]) -> list[Any]:
-    groups = await info.context.loaders.parents_by_child.load_many([str(p.nin) for p in parents])
+    groups = await info.context.loaders.parents_by_child.load_many([_current(p) for p in parents])
     return await _related(info, [[r.parent_nin for r in rows] for rows in groups])
 
 
 async def _children(info: Info, parents: list[Person]) -> list[Any]:
-    groups = await info.context.loaders.children_by_parent.load_many([str(p.nin) for p in parents])
+    groups = await info.context.loaders.children_by_parent.load_many([_current(p) for p in parents])
     return await _related(info, [[r.child_nin for r in rows] for rows in groups])
 
 
@@ -96,8 +106,8 @@ class PersonPreg:
 
     @classmethod
     def from_row(cls, row: Any) -> Any:
-        """Build from a PREG row."""
-        return cls(nin=strawberry.ID(row.nin), row=row)
+        """Build from a PREG row; a redirected row keeps the number that was asked as the key."""
+        return cls(nin=strawberry.ID(getattr(row, "asked_nin", row.nin)), row=row)
 
     @classmethod
     def stub(cls, nin: str) -> Any:
@@ -112,8 +122,35 @@ class PersonPreg:
 
     @property
     def subject(self) -> str:
-        """Return whose personal data this is."""
-        return str(self.nin)
+        """Return whose personal data this is: the person under the number now in use."""
+        return str(self.row.nin) if self.row is not None else str(self.nin)
+
+    @personal(IDENTITY, description="The number now in use for the person: differs from nin when the number "
+              "asked for was replaced (a new fødselsnummer, or a duplicate merged into this person).")
+    def current_nin(self) -> str | None:
+        """Return the person's current number."""
+        return str(self.row.nin)
+
+    @personal(IDENTITY, description="The number that replaced the one asked for; null when it was not replaced.")
+    def replaced_by(self) -> str | None:
+        """Return the replacing number, when there is one."""
+        return str(self.row.nin) if str(self.row.nin) != str(self.nin) else None
+
+    @personal(IDENTITY, description="When Persontjenesten last changed the person (from the source).")
+    def last_changed(self) -> datetime | None:
+        """Return the time of the person's newest registered change."""
+        value = getattr(self.row, "last_changed", None)
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+    @personal(IDENTITY, description="Sivilstand, in Persontjenesten's words (Unmarried, Married, WidowOrWidower, ...).")
+    def marital_status(self) -> str | None:
+        """Return the marital status."""
+        return getattr(self.row, "marital_status", None)  # type: ignore[no-any-return]
+
+    @personal(IDENTITY, description="Citizenship (statsborgerskap), ISO 3166 alpha-3.")
+    def citizenship(self) -> str | None:
+        """Return the citizenship."""
+        return getattr(self.row, "citizenship", None)  # type: ignore[no-any-return]
 
     @personal(IDENTITY, description="The person's name (navn).")
     def name(self) -> PersonName | None:

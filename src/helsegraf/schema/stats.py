@@ -1,55 +1,226 @@
-"""Statistics for analysts (`stats:read`): counts across registers, small cells suppressed.
+"""Statistics for analysts (`stats:read`): a table builder over the registers, with disclosure control.
 
-Any count of persons under 5 is suppressed: `value` is null and `suppressed` true, so no
-individual can be singled out. No field here leads to a person or an identifier.
-Registers are read separately and combined in Python (no SQL joins across registers).
+`statistics { table(measures, by, filter, at) }` composes a table; `keyFigures` and `ssb12005` are
+Helsedirektoratet's and SSB's tables made from it, and the three older fields are views on it.
+Counts of persons go through the cell key method (stats/disclosure.py): perturbed by a little noise
+that depends only on the records in the cell, and suppressed under 5. Counts of lists and GPs, public
+in FLR and HPR, are exact. Every query is logged (who, when, which table, which parameters; never the
+result), readable with `audit:read` through `statisticsQueryLog`. No field here leads to a person.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import date
-from typing import TYPE_CHECKING, Annotated, cast
+import json
+from datetime import date, datetime
+from enum import Enum
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, Final, cast
 
 import strawberry
-from sqlalchemy import func, or_, select
 
-from helsegraf.authz.requirements import STATISTICS
-from helsegraf.loaders.base import valid_at
-from helsegraf.models.flr import GpContract, ListMembership
-from helsegraf.models.hpr import Approval
-from helsegraf.models.preg import Person
-from helsegraf.registers import FLR, HPR, PREG
+from helsegraf.authz.requirements import STATISTICS, Requirement
 from helsegraf.schema import refs
-from helsegraf.schema.base import Info, check_municipality, personal
+from helsegraf.schema.base import (
+    Connection,
+    Info,
+    check_list,
+    check_municipality,
+    connection,
+    decode_cursor,
+    page_size,
+    personal,
+    too_complex,
+    user_error,
+)
+from helsegraf.stats import disclosure, presets, querylog
+from helsegraf.stats.disclosure import Perturbed
+from helsegraf.stats.engine import (
+    AGE_LABELS,
+    MAX_CELLS,
+    MAX_DIMENSIONS,
+    MAX_FILTER_VALUES,
+    MAX_MEASURES,
+    Dimension,
+    Engine,
+    Filter,
+    Measure,
+    StatisticsInputError,
+    TableRequest,
+    TableTooLargeError,
+    labels,
+)
 
 if TYPE_CHECKING:
     from helsegraf.schema.kodeverk import Code, Municipality
 
 MunicipalityRef = Annotated["Municipality", strawberry.lazy("helsegraf.schema.kodeverk")]
 CodeRef = Annotated["Code", strawberry.lazy("helsegraf.schema.kodeverk")]
-AGES_AND_GENDERS = select(Person.__table__.c.birth_date, Person.__table__.c.gender)
-SMALLEST_CELL = 5
-AGE_GROUPS = ((0, 5), (6, 15), (16, 19), (20, 29), (30, 39), (40, 49), (50, 59), (60, 69), (70, 79), (80, None))
-CONTRACT, MEMBERSHIP, PERSON, APPROVAL = (
-    GpContract.__table__,
-    ListMembership.__table__,
-    Person.__table__,
-    Approval.__table__,
-)
+STATISTICS_QUERY_LOG: Final = Requirement("statistics-query-log", ("audit:read",))
+
+StatisticsMeasure = strawberry.enum(Measure, name="StatisticsMeasure",
+                                    description="What a statistics table counts.")  # fmt: skip
+StatisticsDimension = strawberry.enum(Dimension, name="StatisticsDimension",
+                                      description="What a statistics table is broken down or filtered by.")  # fmt: skip
 
 
-@strawberry.type(description="A count of persons; null and suppressed when under 5.")
+@strawberry.enum(description="An age group of listed persons, in whole years at the table's date.")
+class AgeGroup(Enum):
+    """Age groups (the labels of the AGE_GROUP dimension)."""
+
+    AGE_0_5 = "0-5"
+    AGE_6_15 = "6-15"
+    AGE_16_19 = "16-19"
+    AGE_20_29 = "20-29"
+    AGE_30_39 = "30-39"
+    AGE_40_49 = "40-49"
+    AGE_50_59 = "50-59"
+    AGE_60_69 = "60-69"
+    AGE_70_79 = "70-79"
+    AGE_80_PLUS = "80+"
+
+
+assert tuple(a.value for a in AgeGroup) == AGE_LABELS  # noqa: S101 - the enum mirrors the engine's groups
+
+
+@strawberry.enum(description="Whether a GP list has a fixed GP (fastlege) or is without one (ubesatt).")
+class ListStatus(Enum):
+    """The LIST_STATUS dimension's values."""
+
+    WITH_GP = "WITH_GP"
+    WITHOUT_GP = "WITHOUT_GP"
+
+
+@strawberry.enum(description="A person's gender as Folkeregisteret records it.")
+class StatisticsGender(Enum):
+    """The GENDER dimension's values."""
+
+    FEMALE = "FEMALE"
+    MALE = "MALE"
+
+
+@strawberry.input(description="Restrictions on a table's dimension values; each list takes at most 400 values.")
+class StatisticsFilter:
+    """A table's filter."""
+
+    counties: list[str] | None = strawberry.field(default=None, description="County (fylke) numbers, e.g. 03.")
+    municipalities: list[str] | None = strawberry.field(default=None, description="Kommunenummer, e.g. 0301.")
+    age_groups: list[AgeGroup] | None = strawberry.field(default=None, description="Age groups of listed persons.")
+    genders: list[StatisticsGender] | None = strawberry.field(default=None, description="Genders.")
+    list_status: ListStatus | None = strawberry.field(default=None, description="Lists with or without a fixed GP.")
+    fixed_salary: bool | None = strawberry.field(default=None, description="Lists whose GP has a fixed salary.")
+    open_list: bool | None = strawberry.field(default=None, description="Lists that accept new patients.")
+    gp_specialist: bool | None = strawberry.field(default=None, description="GPs who are specialists in general "
+                                                  "medicine.")  # fmt: skip
+    categories: list[str] | None = strawberry.field(default=None, description="Helsepersonellkategorier, e.g. LE.")
+
+
+@strawberry.type(description="A count of persons: perturbed (cell key method) and suppressed when under 5.")
 class PersonCount:
-    """A count that may be suppressed."""
+    """A published count of persons."""
 
-    value: int | None = strawberry.field(description="The count, or null when suppressed.")
-    suppressed: bool = strawberry.field(description="True when the count is under 5 and withheld.")
+    value: int | None = strawberry.field(description="The perturbed count, or null when suppressed.")
+    suppressed: bool = strawberry.field(description="True when the perturbed count is under 5 and withheld.")
 
     @classmethod
-    def of(cls, count: int) -> PersonCount:
-        """Suppress a count under the smallest cell size."""
-        return cls(value=None, suppressed=True) if 0 < count < SMALLEST_CELL else cls(value=count, suppressed=False)
+    def of(cls, published: Perturbed) -> PersonCount:
+        """Show a published count."""
+        return cls(value=published.value, suppressed=published.suppressed)
+
+
+@strawberry.type(description="A dimension's value in a row of a table.")
+class DimensionValue:
+    """A row's coordinate."""
+
+    dimension: StatisticsDimension = strawberry.field(description="The dimension.")  # type: ignore[valid-type]
+    code: str = strawberry.field(description="The value: a code (0301, 03, LE), an age group, FEMALE, YES, WITH_GP...")
+    label: str | None = strawberry.field(description="The value's name, where it has one (Oslo, Lege...).")
+
+
+@strawberry.type(description="A measure's value in a row of a table.")
+class MeasureValue:
+    """A cell."""
+
+    measure: StatisticsMeasure = strawberry.field(description="The measure.")  # type: ignore[valid-type]
+    value: int | None = strawberry.field(description="The value; null when suppressed.")
+    perturbed: bool = strawberry.field(description="True for counts of persons: the value carries noise of -2..+2.")
+    suppressed: bool = strawberry.field(description="True when a count of persons came out under 5 and is withheld.")
+
+
+@strawberry.type(description="A row of a table: its dimension values (none for the total) and its measures.")
+class StatisticsRow:
+    """A row."""
+
+    key: list[DimensionValue] = strawberry.field(description="The row's dimension values; empty for the total.")
+    values: list[MeasureValue] = strawberry.field(description="The measures' values, in the order asked for.")
+
+
+@strawberry.type(description="A table of measures by dimensions at a date.")
+class StatisticsTable:
+    """A table."""
+
+    at: date = strawberry.field(description="The date the table describes.")
+    measures: list[StatisticsMeasure] = strawberry.field(description="The measures.")  # type: ignore[valid-type]
+    by: list[StatisticsDimension] = strawberry.field(description="The dimensions.")  # type: ignore[valid-type]
+    rows: list[StatisticsRow] = strawberry.field(description="Every combination of dimension values, total last.")
+
+
+@strawberry.type(description="One of Helsedirektoratet's key figures for the GP scheme (nasjonale nøkkeltall).")
+class KeyFigure:
+    """A key figure."""
+
+    code: str = strawberry.field(description="The figure's code, e.g. GPS or SHARE_FIXED_SALARY_LISTS.")
+    label: str = strawberry.field(description="The figure as Helsedirektoratet names it.")
+    unit: str = strawberry.field(description="COUNT, PERCENT, PER_THOUSAND or MEAN.")
+    value: float | None = strawberry.field(description="The value; null when a count of persons in it is suppressed.")
+    perturbed: bool = strawberry.field(
+        description="True when it is, or is computed from, a perturbed count of persons."
+    )
+    suppressed: bool = strawberry.field(description="True when withheld.")
+
+
+@strawberry.type(description="A row of SSB table 12005: GP lists and listed patients in an area.")
+class Ssb12005Row:
+    """An area's row."""
+
+    code: str | None = strawberry.field(description="The kommunenummer or county number; null for the nation.")
+    lists: int = strawberry.field(description="GP contracts (fastlegelister).")
+    patients_on_lists_with_gp: PersonCount = strawberry.field(description="Patients on lists with a fixed GP.")
+    patients_on_lists_without_gp: PersonCount = strawberry.field(description="Patients on lists without a fixed GP.")
+    patients: PersonCount = strawberry.field(description="Patients on lists (a cell of its own, not the sum).")
+    open_lists: int = strawberry.field(description="Lists open to new patients.")
+    mean_list_length: float | None = strawberry.field(description="Patients per list (from the published count).")
+    capacity: int = strawberry.field(description="The lists' listetak summed (places in all).")
+    reserve_capacity: float | None = strawberry.field(
+        description="KOSTRA's reserve capacity: 100 x capacity / patients (over 100: places to spare)."
+    )
+    level: strawberry.Private[Dimension | None] = None
+
+    @strawberry.field(description="The municipality, for rows per municipality.")
+    async def municipality(self, info: Info) -> MunicipalityRef | None:
+        """Return the municipality."""
+        if self.level is not Dimension.MUNICIPALITY or self.code is None:
+            return None
+        return cast("Municipality | None", await refs.one(refs.municipalities, info, self.code))
+
+
+@strawberry.type(description="A range of the perturbation table: the noise added to counts with these cell keys.")
+class PerturbationRange:
+    """A row of the published perturbation table."""
+
+    count: int = strawberry.field(description="The true count the row applies to (3 stands for 3 or more).")
+    first_cell_key: int = strawberry.field(description="The first cell key of the range.")
+    last_cell_key: int = strawberry.field(description="The last cell key of the range.")
+    noise: int = strawberry.field(description="The noise added to the count.")
+
+
+@strawberry.type(description="The published parameters of the cell key method.")
+class PerturbationTable:
+    """The perturbation table and its parameters."""
+
+    cell_keys: int = strawberry.field(description="Cell keys run from 0 to this minus 1.")
+    threshold: int = strawberry.field(description="Published counts of persons under this are suppressed.")
+    max_noise: int = strawberry.field(description="The noise lies in -maxNoise..+maxNoise.")
+    ranges: list[PerturbationRange] = strawberry.field(description="(count, cell-key range) -> noise.")
 
 
 @strawberry.type(description="GP lists in one municipality.")
@@ -59,7 +230,7 @@ class MunicipalityGpLists:
     code: strawberry.Private[str]
     lists: int = strawberry.field(description="GP lists (fastlegelister) valid on the date.")
     open_lists: int = strawberry.field(description="Of those, lists accepting new patients.")
-    patients: PersonCount = strawberry.field(description="Patients on those lists.")
+    patients: PersonCount = strawberry.field(description="Patients on those lists (perturbed).")
 
     @strawberry.field(description="The municipality.")
     async def municipality(self, info: Info) -> MunicipalityRef:
@@ -74,7 +245,7 @@ class AgeGenderCount:
 
     age_group: str = strawberry.field(description="Age in whole years, e.g. 20-29 or 80+.")
     gender: str = strawberry.field(description="FEMALE or MALE.")
-    patients: PersonCount = strawberry.field(description="Listed patients in the cell.")
+    patients: PersonCount = strawberry.field(description="Listed patients in the cell (perturbed).")
 
 
 @strawberry.type(description="Health personnel approved in one category.")
@@ -87,99 +258,231 @@ class CategoryCount:
     @strawberry.field(description="The helsepersonellkategori (code system 9060).")
     async def category(self, info: Info) -> CodeRef:
         """Return the category code."""
-        # Only an empty code yields None; every approval carries its category code.
         return cast("Code", await refs.one(refs.codes, info, "9060", self.code))
 
 
-def _label(low: int, high: int | None) -> str:
-    return f"{low}+" if high is None else f"{low}-{high}"
+@cache
+def _labels() -> dict[tuple[Dimension, str], str]:
+    return labels()
 
 
-def _age_group(born: date, on: date) -> str:
-    age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-    return next(_label(low, high) for low, high in AGE_GROUPS if high is None or age <= high)
+def _code(name: str, value: str, digits: int) -> str:
+    if not (len(value) == digits and value.isascii() and value.isdigit()):
+        example = "0301" if digits == 4 else "03"  # noqa: PLR2004 - kommunenummer have four digits
+        raise user_error(f"{name}: {value[:20]!r} is not a {'kommunenummer' if digits == 4 else 'county number'} "  # noqa: PLR2004
+                         f"({digits} digits, e.g. {example})")  # fmt: skip
+    return value
 
 
-@strawberry.type(description="Aggregates across registers for analysts. Counts of persons under 5 are suppressed.")
+def _filter(given: StatisticsFilter | None) -> Filter:
+    if given is None:
+        return Filter()
+    for name in ("counties", "municipalities", "age_groups", "genders", "categories"):
+        values = getattr(given, name)
+        if values is not None:
+            check_list(f"filter.{name}", values, MAX_FILTER_VALUES)
+    return Filter(
+        counties=tuple(_code("filter.counties", c, 2) for c in given.counties) if given.counties is not None else None,
+        municipalities=tuple(_code("filter.municipalities", m, 4) for m in given.municipalities)
+        if given.municipalities is not None else None,
+        age_groups=tuple(a.value for a in given.age_groups) if given.age_groups is not None else None,
+        genders=tuple(g.value for g in given.genders) if given.genders is not None else None,
+        list_status=given.list_status.value if given.list_status is not None else None,
+        fixed_salary=given.fixed_salary,
+        open_list=given.open_list,
+        gp_specialist=given.gp_specialist,
+        categories=tuple(_category(c) for c in given.categories) if given.categories is not None else None,
+    )  # fmt: skip
+
+
+def _category(value: str) -> str:
+    if not (1 <= len(value) <= 4 and value.isascii() and value.isalnum()):  # noqa: PLR2004 - 9060 codes are short
+        raise user_error(f"filter.categories: {value[:20]!r} is not a helsepersonellkategori (e.g. LE, SP)")
+    return value.upper()
+
+
+async def _log(info: Info, table: str, parameters: dict[str, Any]) -> None:
+    context = info.context
+    await querylog.record(context.db, principal=getattr(context.guard, "principal", None),
+                          request_id=context.request_id, purpose=context.purpose, table=table,
+                          parameters=parameters)  # fmt: skip
+
+
+def _shown(value: int | Perturbed, measure: Measure) -> MeasureValue:
+    if isinstance(value, Perturbed):
+        return MeasureValue(measure=measure, value=value.value, perturbed=True, suppressed=value.suppressed)
+    return MeasureValue(measure=measure, value=value, perturbed=False, suppressed=False)
+
+
+@strawberry.type(description="Aggregates across registers for analysts. Counts of persons are perturbed and "
+                 "suppressed under 5.")  # fmt: skip
 class Statistics:
     """Statistics, computed on request."""
+
+    engine: strawberry.Private[Engine]
+
+    async def _table(self, info: Info, name: str, request: TableRequest) -> Any:
+        try:
+            table = await self.engine.table(request, info.context.today)
+        except StatisticsInputError as exc:
+            raise user_error(str(exc)) from None
+        except TableTooLargeError as exc:
+            raise too_complex(str(exc), "cells", exc.cells, MAX_CELLS) from None
+        await _log(info, name, request.parameters(table.at))
+        return table
+
+    @strawberry.field(description="A table: measures broken down by dimensions, filtered, at a date (default today). "
+                      "Counts of persons are perturbed and suppressed under 5; a total row (total: true) is a "
+                      "cell of its own.")  # fmt: skip
+    async def table(
+        self,
+        info: Info,
+        measures: list[StatisticsMeasure],  # type: ignore[valid-type]
+        by: list[StatisticsDimension] | None = None,  # type: ignore[valid-type]
+        filter: StatisticsFilter | None = None,  # noqa: A002 - the argument's public name
+        at: date | None = None,
+        total: bool = False,
+    ) -> StatisticsTable:
+        """Make a table."""
+        check_list("measures", measures, MAX_MEASURES)
+        check_list("by", by or [], MAX_DIMENSIONS)
+        request = TableRequest(tuple(measures), tuple(by or ()), _filter(filter), at, total)
+        table = await self._table(info, "table", request)
+        names = _labels()
+        rows = [StatisticsRow(key=[DimensionValue(dimension=d, code=v, label=names.get((d, v))) for d, v in row.key],
+                              values=[_shown(row.values[m], m) for m in table.measures])
+                for row in table.rows]  # fmt: skip
+        return StatisticsTable(at=table.at, measures=list(table.measures), by=list(table.by), rows=rows)
+
+    @strawberry.field(description="Helsedirektoratet's national key figures for the GP scheme, for the nation, a "
+                      "county or a municipality, at a date (default today; quarter ends are usual).")  # fmt: skip
+    async def key_figures(
+        self, info: Info, county: str | None = None, municipality: str | None = None, at: date | None = None
+    ) -> list[KeyFigure]:
+        """Return the key figures of an area."""
+        area = _area(county, municipality)
+        on = at or info.context.today
+        try:
+            figures = await presets.key_figures(self.engine, area, on)
+        except StatisticsInputError as exc:
+            raise user_error(str(exc)) from None
+        await _log(info, "keyFigures", {"county": county, "municipality": municipality, "at": on.isoformat()})
+        return [KeyFigure(code=f.code, label=f.label, unit=f.unit, value=f.value, perturbed=f.perturbed,
+                          suppressed=f.suppressed) for f in figures]  # fmt: skip
+
+    @strawberry.field(description="SSB table 12005 (GP lists and listed patients): one row per municipality "
+                      "(by: MUNICIPALITY, the default), per county (COUNTY), or for the nation (by: null), "
+                      "optionally within a county or municipality, at a date (default today).")  # fmt: skip
+    async def ssb12005(
+        self,
+        info: Info,
+        by: StatisticsDimension | None = Dimension.MUNICIPALITY,  # type: ignore[valid-type]
+        county: str | None = None,
+        municipality: str | None = None,
+        at: date | None = None,
+    ) -> list[Ssb12005Row]:
+        """Return SSB 12005's rows."""
+        if by not in {None, Dimension.MUNICIPALITY, Dimension.COUNTY}:
+            raise user_error(f"by: SSB 12005 is per MUNICIPALITY or COUNTY (or null for the nation), not {by.name}")
+        area = _area(county, municipality)
+        on = at or info.context.today
+        try:
+            rows = await presets.ssb_12005(self.engine, by, area, on)
+        except StatisticsInputError as exc:
+            raise user_error(str(exc)) from None
+        await _log(info, "ssb12005", {"by": by.name if by else None, "county": county,
+                                      "municipality": municipality, "at": on.isoformat()})  # fmt: skip
+        return [Ssb12005Row(code=r.code, lists=r.lists, patients_on_lists_with_gp=PersonCount.of(r.patients_with_gp),
+                            patients_on_lists_without_gp=PersonCount.of(r.patients_without_gp),
+                            patients=PersonCount.of(r.patients), open_lists=r.open_lists,
+                            mean_list_length=r.mean_list_length, capacity=r.capacity,
+                            reserve_capacity=r.reserve_capacity, level=r.level) for r in rows]  # fmt: skip
+
+    @strawberry.field(description="The cell key method's published parameters and perturbation table.")
+    def perturbation_table(self) -> PerturbationTable:
+        """Return the perturbation table."""
+        ranges = [PerturbationRange(count=count, first_cell_key=first, last_cell_key=last, noise=noise)
+                  for count, rows in disclosure.PTABLE.items() for first, last, noise in rows]  # fmt: skip
+        return PerturbationTable(cell_keys=disclosure.CELL_KEYS, threshold=disclosure.THRESHOLD,
+                                 max_noise=disclosure.MAX_NOISE, ranges=ranges)  # fmt: skip
 
     @strawberry.field(
         description="GP lists, open lists and listed patients per municipality at a date (default today)."
     )
     async def gp_lists_by_municipality(self, info: Info, at: date | None = None) -> list[MunicipalityGpLists]:
-        """Count lists and patients per municipality."""
-        on = at or info.context.today
-        db = info.context.db
-        lists = await db.fetch(
-            FLR, select(CONTRACT.c.municipality_code, CONTRACT.c.is_open, CONTRACT.c.id).where(valid_at(CONTRACT, on))
-        )
-        per_list = select(MEMBERSHIP.c.contract_id, func.count().label("n")).where(valid_at(MEMBERSHIP, on))
-        sizes = {r.contract_id: r.n for r in await db.fetch(FLR, per_list.group_by(MEMBERSHIP.c.contract_id))}
-        by_code: dict[str, list[int]] = {}
-        for row in lists:
-            counts = by_code.setdefault(row.municipality_code, [0, 0, 0])
-            counts[0] += 1
-            counts[1] += int(bool(row.is_open))
-            counts[2] += sizes.get(row.id, 0)
-        return [MunicipalityGpLists(code=code, lists=c[0], open_lists=c[1], patients=PersonCount.of(c[2]))
-                for code, c in sorted(by_code.items())]  # fmt: skip
+        """Count lists and patients per municipality (a view on `table`)."""
+        request = TableRequest((Measure.LISTS, Measure.OPEN_LISTS, Measure.LISTED_PERSONS), (Dimension.MUNICIPALITY,),
+                               Filter(), at)  # fmt: skip
+        table = await self._table(info, "gpListsByMunicipality", request)
+        return [MunicipalityGpLists(code=row.key[0][1], lists=cast("int", row.values[Measure.LISTS]),
+                                    open_lists=cast("int", row.values[Measure.OPEN_LISTS]),
+                                    patients=PersonCount.of(cast("Perturbed", row.values[Measure.LISTED_PERSONS])))
+                for row in table.rows if row.values[Measure.LISTS]]  # fmt: skip
 
     @strawberry.field(description="Listed patients by age group and gender at a date, optionally in one municipality.")
     async def patients_by_age_group_and_gender(
         self, info: Info, municipality: str | None = None, at: date | None = None
     ) -> list[AgeGenderCount]:
-        """Count listed patients per age group and gender."""
+        """Count listed patients per age group and gender (a view on `table`)."""
         check_municipality(municipality)
-        on = at or info.context.today
-        db = info.context.db
-        contracts = select(CONTRACT.c.id).where(valid_at(CONTRACT, on))
-        if municipality is not None:
-            contracts = contracts.where(CONTRACT.c.municipality_code == municipality)
-        listed = (valid_at(MEMBERSHIP, on), MEMBERSHIP.c.contract_id.in_(contracts))
-        born, sex = MEMBERSHIP.c.patient_birth_date, MEMBERSHIP.c.patient_gender
-        # FLR holds each patient's birth date and gender: one grouped statement, tens of thousands of rows.
-        grouped = await db.fetch(FLR, select(born, sex, func.count().label("n")).where(*listed).group_by(born, sex))
-        by_birth: Counter[tuple[date, str]] = Counter()
-        incomplete = False
-        for row in grouped:
-            if row.patient_birth_date is None or row.patient_gender is None:
-                incomplete = True
-            else:
-                by_birth[row.patient_birth_date, row.patient_gender] += row.n
-        if incomplete:
-            # Memberships recorded without the patient's data: PREG has it.
-            unknown = select(MEMBERSHIP.c.nin).where(*listed, or_(born.is_(None), sex.is_(None)))
-            nins = [row.nin for row in await db.fetch(FLR, unknown)]
-            by_birth.update(
-                (p.birth_date, p.gender) for p in await db.fetch_by_keys(PREG, AGES_AND_GENDERS, PERSON.c.nin, nins)
-            )
-        cells: Counter[tuple[str, str]] = Counter()
-        for (birth_date, gender), count in by_birth.items():
-            cells[_age_group(birth_date, on), gender] += count
-        labels = [_label(low, high) for low, high in AGE_GROUPS]
-        return [AgeGenderCount(age_group=label, gender=gender, patients=PersonCount.of(cells[label, gender]))
-                for label in labels for gender in ("FEMALE", "MALE")]  # fmt: skip
+        area = Filter(municipalities=(municipality,)) if municipality is not None else Filter()
+        request = TableRequest((Measure.LISTED_PERSONS,), (Dimension.AGE_GROUP, Dimension.GENDER), area, at)
+        table = await self._table(info, "patientsByAgeGroupAndGender", request)
+        return [AgeGenderCount(age_group=row.key[0][1], gender=row.key[1][1],
+                               patients=PersonCount.of(cast("Perturbed", row.values[Measure.LISTED_PERSONS])))
+                for row in table.rows]  # fmt: skip
 
     @strawberry.field(description="Health personnel per category with an approval valid at a date (default today).")
     async def health_personnel_by_category(self, info: Info, at: date | None = None) -> list[CategoryCount]:
-        """Count persons per approval category."""
-        on = at or info.context.today
-        statement = (
-            select(APPROVAL.c.category, func.count(func.distinct(APPROVAL.c.hpr_number)).label("n"))
-            .where(valid_at(APPROVAL, on))
-            .group_by(APPROVAL.c.category)
-            .order_by(APPROVAL.c.category)
-        )
-        rows = await info.context.db.fetch(HPR, statement)
-        return [CategoryCount(code=row.category, personnel=PersonCount.of(int(row.n))) for row in rows]
+        """Count persons per approval category (a view on `table`)."""
+        request = TableRequest((Measure.HEALTH_PERSONNEL,), (Dimension.HEALTH_PERSONNEL_CATEGORY,), Filter(), at)
+        table = await self._table(info, "healthPersonnelByCategory", request)
+        return [CategoryCount(code=row.key[0][1],
+                              personnel=PersonCount.of(cast("Perturbed", row.values[Measure.HEALTH_PERSONNEL])))
+                for row in table.rows]  # fmt: skip
+
+
+def _area(county: str | None, municipality: str | None) -> Filter:
+    if county is not None and municipality is not None:
+        raise user_error("county and municipality: name one area (a municipality lies in one county)")
+    return presets.area_filter(
+        _code("county", county, 2) if county is not None else None,
+        _code("municipality", municipality, 4) if municipality is not None else None,
+    )
+
+
+@strawberry.type(description="An analyst's statistics query: who asked for which table, when, with which arguments.")
+class StatisticsQueryEntry:
+    """A query-log entry (never the result)."""
+
+    at: datetime = strawberry.field(description="When the table was made.")
+    subject: str | None = strawberry.field(description="The token's subject.")
+    role: str | None = strawberry.field(description="The caller's role.")
+    org_number: str | None = strawberry.field(description="The caller's organisation (orgnr_parent).")
+    client_id: str | None = strawberry.field(description="The calling system's client id.")
+    purpose: str | None = strawberry.field(description="The purpose the caller stated (X-Purpose header).")
+    table: str = strawberry.field(description="table, keyFigures, ssb12005, gpListsByMunicipality, ...")
+    parameters: strawberry.scalars.JSON = strawberry.field(description="The arguments: measures, by, filter, at.")
 
 
 @strawberry.type
 class StatsQuery:
-    """The statistics root field."""
+    """The statistics root fields."""
 
-    @personal(STATISTICS, description="Aggregates for analysts (stats:read); counts of persons under 5 are suppressed.")
-    def statistics(self) -> Statistics | None:
+    @personal(STATISTICS, description="Aggregates for analysts (stats:read); counts of persons are perturbed and "
+              "suppressed under 5.")  # fmt: skip
+    def statistics(self, info: Info) -> Statistics | None:
         """Return the statistics entry point."""
-        return Statistics()
+        return Statistics(engine=Engine(info.context.db))
+
+    @personal(STATISTICS_QUERY_LOG, description="Who asked for which statistics, newest first (audit:read).")
+    async def statistics_query_log(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[StatisticsQueryEntry] | None:
+        """Return a page of the analysts' query log."""
+        size, before_id = page_size(first), decode_cursor(info, "statistics-query", after)
+        rows, total = await querylog.page(info.context.db, before_id, size)
+        items = [(r.id, StatisticsQueryEntry(at=r.at, subject=r.subject, role=r.role, org_number=r.org_number,
+                                             client_id=r.client_id, purpose=r.purpose, table=r.table_name,
+                                             parameters=json.loads(r.parameters))) for r in rows]  # fmt: skip
+        return connection(info, "statistics-query", items, size, total, before_id)

@@ -20,7 +20,7 @@ export type GpRelationship =
 export type MinKommuneQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type MinKommuneQuery = { me: { nin: string, address: { municipality: { code: string, name: string | null } | null } | null } | null, codes: Array<{ code: string, text: string | null }> };
+export type MinKommuneQuery = { me: { nin: string, address: { municipality: { code: string, name: string | null } | null } | null } | null, codes: Array<{ code: string, text: string | null }> | null };
 
 export type LedigeListerQueryVariables = Exact<{
   municipality: string;

@@ -1,0 +1,155 @@
+"""Disclosure control for counts of persons: the cell key method (ABS TableBuilder, ONS Cantabular).
+
+Every person record has a permanent record key, a pseudo-random number in 0 .. 2^31-1 computed in
+SQL from the record's permanent id under the deployment's statistics secret (`record_key`). A cell's
+key is the sum of its records' keys modulo 256, so the same set of records always has the same cell
+key, whichever query, filter or date reached it, and a cell that differs by one record has an
+unrelated key. The perturbation table (`PTABLE`, published in the graph as
+`statistics { perturbationTable }`) maps (true count, cell key) to noise in -2 .. +2; the published
+value is the true count plus that noise. Published values under 5 are suppressed (empty cells too, so
+that "suppressed" does not tell an empty cell from a small one). Totals are cells of their own: they
+are counted and perturbed from their own records, never summed from published cells.
+
+Parameters (also in the README): cell keys 0..255; noise -2..+2; for counts of 3 or more the noise is
+0 with probability 1/2, +-1 with 1/5 each and +-2 with 1/20 each (mean 0, variance 0.8); counts of 1
+and 2 have their own rows so that no published value is negative and the mean noise is 0.
+
+Why a keyed hash written here and not HMAC: the cell key must be summed in SQL over millions of
+records on PostgreSQL and SQLite alike, and neither computes HMAC at that speed (SQLite not at all).
+The record key is two rounds of multiply-add modulo two different primes with multipliers and
+offsets derived from the secret by HMAC-SHA256: without the secret the keys cannot be computed, and
+the analyst never sees record ids (they are sealed, authz/opaque.py) nor cell keys.
+
+The secret is `HELSEGRAF_STATS_SECRET`, else a random one kept in `HELSEGRAF_HOME/stats-secret`
+(mode 0600, created on first use). Every replica must share it. Rotating it gives every cell new
+noise: a table asked before and after can then be averaged over two independent draws, so rotate
+only when the secret may have leaked, and never routinely.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import BigInteger, ColumnElement, cast, literal
+
+THRESHOLD: Final = 5  # published values under this are suppressed
+CELL_KEYS: Final = 256  # cell keys are 0 .. CELL_KEYS - 1
+MAX_NOISE: Final = 2
+SECRET_ENV: Final = "HELSEGRAF_STATS_SECRET"  # noqa: S105 - the variable's name, not a secret
+SECRET_FILE: Final = "stats-secret"  # noqa: S105 - the file's name
+_P1: Final = 2_147_483_647  # 2^31 - 1
+_P2: Final = 2_147_483_629  # the largest prime under 2^31 - 1
+
+
+def _rows(distribution: list[tuple[int, int]]) -> tuple[tuple[int, int, int], ...]:
+    """Lay (noise, share of 256 cell keys) out as (first cell key, last cell key, noise) ranges."""
+    rows, start = [], 0
+    for noise, width in distribution:
+        rows.append((start, start + width - 1, noise))
+        start += width
+    assert start == CELL_KEYS  # noqa: S101 - a table that does not cover every cell key is a bug
+    return tuple(rows)
+
+
+# The perturbation table: true count (1, 2, and 3 or more) -> cell-key ranges -> noise. Shares are in
+# 256ths: for 3+, 128 zero (1/2), 51 each of +-1 (~1/5), 13 each of +-2 (~1/20); mean exactly 0.
+PTABLE: Final[dict[int, tuple[tuple[int, int, int], ...]]] = {
+    1: _rows([(-1, 77), (0, 115), (1, 51), (2, 13)]),  # mean (-77 + 51 + 26) / 256 = 0
+    2: _rows([(-2, 13), (-1, 51), (0, 128), (1, 51), (2, 13)]),
+    3: _rows([(-2, 13), (-1, 51), (0, 128), (1, 51), (2, 13)]),
+}
+
+
+def noise(count: int, cell_key: int) -> int:
+    """Return the perturbation table's noise for a true count and a cell key."""
+    if count <= 0:
+        return 0
+    for first, last, value in PTABLE[min(count, 3)]:
+        if first <= cell_key % CELL_KEYS <= last:
+            return value
+    raise AssertionError("unreachable: the table covers every cell key")
+
+
+@dataclass(frozen=True, slots=True)
+class Perturbed:
+    """A published count of persons: the perturbed value, or suppressed."""
+
+    value: int | None
+    suppressed: bool
+
+
+def publish(count: int, key_sum: int) -> Perturbed:
+    """Perturb a cell of `count` records whose record keys sum to `key_sum`, and suppress it under 5."""
+    value = count + noise(count, key_sum % CELL_KEYS)
+    return Perturbed(None, suppressed=True) if value < THRESHOLD else Perturbed(value, suppressed=False)
+
+
+@cache
+def _secret(home: str, configured: str | None) -> bytes:
+    return load_secret_file(Path(home), configured)
+
+
+def load_secret_file(home: Path, configured: str | None) -> bytes:
+    """Return the statistics secret: the configured one, else the one in `home/stats-secret`.
+
+    Kept as authz/opaque.py keeps the id secret: random on first use, written once (mode 0600).
+    """
+    if configured:
+        return configured.encode()
+    path = home / SECRET_FILE
+    if path.exists():
+        return path.read_bytes().strip()
+    home.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32).encode()
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first
+        return path.read_bytes().strip()
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(value)
+    return value
+
+
+def stats_secret(home: Path) -> bytes:
+    """Return this deployment's statistics secret (HELSEGRAF_STATS_SECRET, else HELSEGRAF_HOME/stats-secret)."""
+    return _secret(str(home), os.environ.get(SECRET_ENV) or None)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyParameters:
+    """The multipliers and offsets of the record-key hash, derived from the secret."""
+
+    a: int
+    b: int
+    c: int
+    d: int
+
+    @classmethod
+    def of(cls, secret: bytes, register: str) -> KeyParameters:
+        """Derive a register's parameters (each register's records get keys of their own)."""
+        digest = hmac.new(secret, f"helsegraf record keys:{register}".encode(), hashlib.sha256).digest()
+        a, b, c, d = (int.from_bytes(digest[i : i + 8], "big") for i in range(0, 32, 8))
+        return cls(1 + a % (_P1 - 1), b % _P1, 1 + c % (_P2 - 1), d % _P2)
+
+    def sql(self, record_id: Any) -> ColumnElement[int]:
+        """Return the record key of `record_id` (a permanent integer id) as a SQL expression.
+
+        Every intermediate stays under 2^62, so neither SQLite (which turns an overflow into a float)
+        nor PostgreSQL (which raises) overflows.
+        """
+        x = cast(record_id, BigInteger) % literal(_P1, BigInteger)
+        first = (x * literal(self.a, BigInteger) + literal(self.b, BigInteger)) % literal(_P1, BigInteger)
+        second = (first % literal(_P2, BigInteger)) * literal(self.c, BigInteger) + literal(self.d, BigInteger)
+        return second % literal(_P2, BigInteger)
+
+    def python(self, record_id: int) -> int:
+        """Return the record key of `record_id` (the same function, for tests and documentation)."""
+        first = ((record_id % _P1) * self.a + self.b) % _P1
+        return ((first % _P2) * self.c + self.d) % _P2

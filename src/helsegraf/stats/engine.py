@@ -1,0 +1,490 @@
+"""The table engine: measures by dimensions, filtered, at a date; each register read on its own.
+
+A table is `measures` x `by` (dimensions) x `filter` at a date. Each register is read with its own
+grouped SQL (stats/sql.py): FLR gives the lists valid at the date, their doctors, and the listed
+persons grouped per list (and per age group and gender when asked), with the sum of their record
+keys; HPR gives specialities and approvals; PREG gives GPs' genders. No statement joins registers:
+the engine combines the grouped rows in Python, at the level of lists (thousands), never persons.
+
+Counts of persons (listed persons, health personnel) are published through the cell key method
+(stats/disclosure.py): each cell is counted from its own records, so totals and margins are cells of
+their own. Counts of lists, GPs, listetak and free places are public in FLR and HPR and stay exact.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+from itertools import product
+from typing import TYPE_CHECKING, Any, Final
+
+from helsegraf.data import codes, reference
+from helsegraf.stats import sql
+from helsegraf.stats.disclosure import KeyParameters, Perturbed, publish, stats_secret
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from helsegraf.db import Database
+
+
+class Measure(Enum):
+    """What a table counts."""
+
+    LISTED_PERSONS = "listed persons"
+    LISTED_PERSONS_WITH_GP = "listed persons on lists with a fixed GP"
+    LISTED_PERSONS_WITHOUT_GP = "listed persons on lists without a fixed GP"
+    LISTS = "GP lists"
+    LISTS_WITH_GP = "GP lists with a fixed GP"
+    LISTS_WITHOUT_GP = "GP lists without a fixed GP (ubesatt)"
+    LISTS_VACANT_OVER_A_YEAR = "GP lists without a fixed GP for more than a year"
+    OPEN_LISTS = "open GP lists"
+    CAPACITY = "listetak summed over lists"
+    FREE_PLACES = "free places on open lists"
+    GPS = "GPs (fastleger and deleleger on a list)"
+    GP_SPECIALISTS = "GPs who are specialists in general medicine"
+    HEALTH_PERSONNEL = "health personnel with a valid approval"
+
+
+class Dimension(Enum):
+    """What a table is broken down (or filtered) by."""
+
+    COUNTY = "county (fylke) of the list"
+    MUNICIPALITY = "municipality (kommune) of the list"
+    AGE_GROUP = "age group of the listed person"
+    GENDER = "gender of the person (listed person or GP)"
+    LIST_STATUS = "whether the list has a fixed GP"
+    FIXED_SALARY = "whether the list's GP has a fixed salary"
+    OPEN_LIST = "whether the list accepts new patients"
+    GP_SPECIALITY = "whether the GP is a specialist in general medicine"
+    HEALTH_PERSONNEL_CATEGORY = "helsepersonellkategori of the approval"
+
+
+PERSON_MEASURES: Final = frozenset({Measure.LISTED_PERSONS, Measure.LISTED_PERSONS_WITH_GP,
+                                    Measure.LISTED_PERSONS_WITHOUT_GP, Measure.HEALTH_PERSONNEL})  # fmt: skip
+LIST_DIMENSIONS: Final = (Dimension.COUNTY, Dimension.MUNICIPALITY, Dimension.LIST_STATUS, Dimension.FIXED_SALARY,
+                          Dimension.OPEN_LIST)  # fmt: skip
+LIST_MEASURES: Final = (Measure.LISTS, Measure.LISTS_WITH_GP, Measure.LISTS_WITHOUT_GP,
+                        Measure.LISTS_VACANT_OVER_A_YEAR, Measure.OPEN_LISTS, Measure.CAPACITY,
+                        Measure.FREE_PLACES)  # fmt: skip
+ALLOWED: Final[dict[Measure, frozenset[Dimension]]] = {
+    **{m: frozenset(LIST_DIMENSIONS) for m in LIST_MEASURES},
+    **{m: frozenset({*LIST_DIMENSIONS, Dimension.AGE_GROUP, Dimension.GENDER})
+       for m in (Measure.LISTED_PERSONS, Measure.LISTED_PERSONS_WITH_GP, Measure.LISTED_PERSONS_WITHOUT_GP)},
+    Measure.GPS: frozenset({*LIST_DIMENSIONS, Dimension.GENDER, Dimension.GP_SPECIALITY}),
+    Measure.GP_SPECIALISTS: frozenset({*LIST_DIMENSIONS, Dimension.GENDER}),
+    Measure.HEALTH_PERSONNEL: frozenset({Dimension.HEALTH_PERSONNEL_CATEGORY}),
+}  # fmt: skip
+AGE_GROUPS: Final = ((0, 5), (6, 15), (16, 19), (20, 29), (30, 39), (40, 49), (50, 59), (60, 69), (70, 79), (80, None))
+AGE_LABELS: Final = tuple(f"{low}+" if high is None else f"{low}-{high}" for low, high in AGE_GROUPS)
+GENDERS: Final = ("FEMALE", "MALE")
+MAX_MEASURES: Final = 20
+MAX_DIMENSIONS: Final = 4
+MAX_FILTER_VALUES: Final = 400  # more than the 357 municipalities
+MAX_CELLS: Final = 40_000  # rows x measures of one table (SSB 12005 for all municipalities: 2,142)
+UNKNOWN: Final = "UNKNOWN"  # a GP whose gender PREG does not give
+
+
+class StatisticsInputError(ValueError):
+    """A table the caller asked for that cannot be made (the caller's mistake)."""
+
+
+class TableTooLargeError(ValueError):
+    """A table with more cells than one answer may hold."""
+
+    def __init__(self, cells: int) -> None:
+        super().__init__(f"the table would have {cells:,} cells; at most {MAX_CELLS:,} are answered at once "
+                         "(filter it, or ask for fewer dimensions)")  # fmt: skip
+        self.cells = cells
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Restrictions on dimension values (None: no restriction)."""
+
+    counties: tuple[str, ...] | None = None
+    municipalities: tuple[str, ...] | None = None
+    age_groups: tuple[str, ...] | None = None
+    genders: tuple[str, ...] | None = None
+    list_status: str | None = None  # WITH_GP | WITHOUT_GP
+    fixed_salary: bool | None = None
+    open_list: bool | None = None
+    gp_specialist: bool | None = None
+    categories: tuple[str, ...] | None = None
+
+    def dimensions(self) -> list[Dimension]:
+        """Return the dimensions this filter restricts."""
+        named = {
+            Dimension.COUNTY: self.counties, Dimension.MUNICIPALITY: self.municipalities,
+            Dimension.AGE_GROUP: self.age_groups, Dimension.GENDER: self.genders,
+            Dimension.LIST_STATUS: self.list_status, Dimension.FIXED_SALARY: self.fixed_salary,
+            Dimension.OPEN_LIST: self.open_list, Dimension.GP_SPECIALITY: self.gp_specialist,
+            Dimension.HEALTH_PERSONNEL_CATEGORY: self.categories,
+        }  # fmt: skip
+        return [d for d, v in named.items() if v is not None]
+
+    def allows(self, dimension: Dimension, value: str) -> bool:  # noqa: PLR0911 - one case per dimension
+        """Tell whether a dimension value passes the filter."""
+        match dimension:
+            case Dimension.COUNTY:
+                return self.counties is None or value in self.counties
+            case Dimension.MUNICIPALITY:
+                return self.municipalities is None or value in self.municipalities
+            case Dimension.AGE_GROUP:
+                return self.age_groups is None or value in self.age_groups
+            case Dimension.GENDER:
+                return self.genders is None or value in self.genders
+            case Dimension.LIST_STATUS:
+                return self.list_status is None or value == self.list_status
+            case Dimension.FIXED_SALARY:
+                return self.fixed_salary is None or value == _yes(self.fixed_salary)
+            case Dimension.OPEN_LIST:
+                return self.open_list is None or value == _yes(self.open_list)
+            case Dimension.GP_SPECIALITY:
+                return self.gp_specialist is None or value == _yes(self.gp_specialist)
+            case Dimension.HEALTH_PERSONNEL_CATEGORY:
+                return self.categories is None or value in self.categories
+
+
+def _yes(flag: bool) -> str:
+    return "YES" if flag else "NO"
+
+
+@dataclass(frozen=True)
+class TableRequest:
+    """What the caller asked for."""
+
+    measures: tuple[Measure, ...]
+    by: tuple[Dimension, ...] = ()
+    filter: Filter = field(default_factory=Filter)
+    at: date | None = None
+    total: bool = False  # add the grand total as a row (a cell of its own)
+
+    def parameters(self, on: date) -> dict[str, Any]:
+        """Return the request as the query log keeps it (names and values, no results)."""
+        chosen = {d.name: v for d, v in _filter_values(self.filter).items() if v is not None}
+        return {"measures": [m.name for m in self.measures], "by": [d.name for d in self.by],
+                "filter": chosen, "at": on.isoformat(), "total": self.total}  # fmt: skip
+
+
+def _filter_values(f: Filter) -> dict[Dimension, Any]:
+    return {
+        Dimension.COUNTY: list(f.counties) if f.counties is not None else None,
+        Dimension.MUNICIPALITY: list(f.municipalities) if f.municipalities is not None else None,
+        Dimension.AGE_GROUP: list(f.age_groups) if f.age_groups is not None else None,
+        Dimension.GENDER: list(f.genders) if f.genders is not None else None,
+        Dimension.LIST_STATUS: f.list_status, Dimension.FIXED_SALARY: f.fixed_salary,
+        Dimension.OPEN_LIST: f.open_list, Dimension.GP_SPECIALITY: f.gp_specialist,
+        Dimension.HEALTH_PERSONNEL_CATEGORY: list(f.categories) if f.categories is not None else None,
+    }  # fmt: skip
+
+
+def validate(request: TableRequest) -> None:  # noqa: C901 - one check per rule, in order
+    """Refuse a table that cannot be made, naming the measure and the dimension."""
+    if not request.measures:
+        raise StatisticsInputError("measures: name at least one measure")
+    if len(request.measures) > MAX_MEASURES or len(request.by) > MAX_DIMENSIONS:
+        raise StatisticsInputError(f"a table has at most {MAX_MEASURES} measures and {MAX_DIMENSIONS} dimensions")
+    if len(set(request.by)) != len(request.by):
+        raise StatisticsInputError("by: a dimension is named twice")
+    if Dimension.COUNTY in request.by and Dimension.MUNICIPALITY in request.by:
+        raise StatisticsInputError("by: COUNTY and MUNICIPALITY together: a municipality lies in one county")
+    for dimension in (*request.by, *request.filter.dimensions()):
+        for measure in request.measures:
+            if dimension not in ALLOWED[measure]:
+                where = "by" if dimension in request.by else "filter"
+                allowed = ", ".join(sorted(d.name for d in ALLOWED[measure]))
+                raise StatisticsInputError(
+                    f"{where}: measure {measure.name} cannot be broken down by {dimension.name} "
+                    f"({measure.value} by {dimension.value}); {measure.name} takes {allowed}"
+                )
+    f = request.filter
+    for name, values, limit in (("county", f.counties, None), ("municipality", f.municipalities, None),
+                                ("category", f.categories, None)):  # fmt: skip
+        del limit
+        for value in values or ():
+            if not (value.isascii() and value.isalnum() and len(value) <= 4):  # noqa: PLR2004 - code lengths
+                raise StatisticsInputError(f"filter.{name}: {value[:20]!r} is not a {name} code")
+
+
+@dataclass
+class Cell:
+    """One row of a table: its dimension values and its measures' values."""
+
+    key: tuple[tuple[Dimension, str], ...]
+    values: dict[Measure, int | Perturbed]
+
+
+@dataclass
+class Table:
+    """A finished table."""
+
+    at: date
+    measures: tuple[Measure, ...]
+    by: tuple[Dimension, ...]
+    rows: list[Cell]
+
+
+# --- the registers' rows ---------------------------------------------------------------------
+
+
+@dataclass
+class _List:
+    """A GP list valid at the date, with the attributes its dimensions read."""
+
+    id: int
+    municipality: str
+    county: str
+    is_open: bool
+    fixed_salary: bool
+    max_patients: int
+    has_gp: bool = False
+    gp_within_a_year: bool = False
+    started: date | None = None
+    size: int = 0
+
+    def value(self, dimension: Dimension) -> str:
+        match dimension:
+            case Dimension.COUNTY:
+                return self.county
+            case Dimension.MUNICIPALITY:
+                return self.municipality
+            case Dimension.LIST_STATUS:
+                return "WITH_GP" if self.has_gp else "WITHOUT_GP"
+            case Dimension.FIXED_SALARY:
+                return _yes(self.fixed_salary)
+            case Dimension.OPEN_LIST:
+                return _yes(self.is_open)
+        raise AssertionError(dimension)  # validate() admits no other dimension of a list
+
+
+def county_of() -> dict[str, str]:
+    """Return each municipality's county code (Kartverket's numbering, as in the reference data)."""
+    return {m.code: m.county_code for m in reference.municipalities()}
+
+
+def domain(dimension: Dimension, lists: Iterable[_List] = ()) -> list[str]:  # noqa: PLR0911 - one per dimension
+    """Return every value a dimension can take: empty cells are rows too (suppressed, like small ones)."""
+    match dimension:
+        case Dimension.COUNTY:
+            return sorted({m.county_code for m in reference.municipalities()} | {x.county for x in lists})
+        case Dimension.MUNICIPALITY:
+            return sorted({m.code for m in reference.municipalities()} | {x.municipality for x in lists})
+        case Dimension.AGE_GROUP:
+            return list(AGE_LABELS)
+        case Dimension.GENDER:
+            return list(GENDERS)
+        case Dimension.LIST_STATUS:
+            return ["WITH_GP", "WITHOUT_GP"]
+        case Dimension.HEALTH_PERSONNEL_CATEGORY:
+            return sorted(codes.HPR_CATEGORIES)
+        case _:
+            return ["YES", "NO"]
+
+
+def labels() -> dict[tuple[Dimension, str], str]:
+    """Return readable labels of dimension values."""
+    result: dict[tuple[Dimension, str], str] = {}
+    for m in reference.municipalities():
+        result[Dimension.MUNICIPALITY, m.code] = m.name
+        result[Dimension.COUNTY, m.county_code] = m.county_name
+    for code, text in codes.HPR_CATEGORIES.items():
+        result[Dimension.HEALTH_PERSONNEL_CATEGORY, code] = text
+    return result
+
+
+class Engine:
+    """Makes tables for one request (its reads are shared by every table of the request)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        secret = stats_secret(db.settings.home)
+        self.flr_keys = KeyParameters.of(secret, "flr")
+        self.hpr_keys = KeyParameters.of(secret, "hpr")
+        self._lists: dict[date, dict[int, _List]] = {}
+        self._gps: dict[date, list[tuple[int, int, str]]] = {}
+
+    async def table(self, request: TableRequest, today: date) -> Table:
+        """Make a table."""
+        validate(request)
+        on = request.at or today
+        by, f = request.by, request.filter
+        domains = [[v for v in domain(d) if f.allows(d, v)] for d in by]
+        cells = 1
+        for values in domains:
+            cells *= max(1, len(values))
+        if cells * len(request.measures) > MAX_CELLS:
+            raise TableTooLargeError(cells * len(request.measures))
+        keys = [tuple(zip(by, combo, strict=True)) for combo in product(*domains)]
+        if request.total and by:
+            keys.append(())
+        values = _Cells(keys)
+        wanted = set(request.measures)
+        if wanted & {Measure.LISTED_PERSONS, Measure.LISTED_PERSONS_WITH_GP, Measure.LISTED_PERSONS_WITHOUT_GP}:
+            await self._persons(on, request, values)
+        if wanted & set(LIST_MEASURES):
+            await self._list_measures(on, request, values)
+        if wanted & {Measure.GPS, Measure.GP_SPECIALISTS}:
+            await self._gp_measures(on, request, values)
+        if Measure.HEALTH_PERSONNEL in wanted:
+            await self._health_personnel(on, request, values)
+        rows = [Cell(k, {m: values[k][m] for m in request.measures}) for k in keys]
+        return Table(on, request.measures, by, rows)
+
+    # --- FLR --------------------------------------------------------------------------------
+
+    async def lists(self, on: date) -> dict[int, _List]:
+        """Return the lists valid at a date, with whether each has a fixed GP (read once per date)."""
+        cached = self._lists.get(on)
+        if cached is not None:
+            return cached
+        counties = county_of()
+        contracts = await self.db.fetch(sql.FLR, sql.contracts_at(on))
+        lists = {
+            r.id: _List(r.id, r.municipality_code, counties.get(r.municipality_code, r.municipality_code[:2]),
+                        bool(r.is_open), bool(r.fixed_salary), int(r.max_patients or 0), started=r.valid_from)
+            for r in contracts
+        }  # fmt: skip
+        gps = [(r.contract_id, r.hpr_number, r.relationship) for r in await self.db.fetch(sql.FLR, sql.gps_at(on))]
+        for contract_id, _hpr, relationship in gps:
+            if relationship == "LPFL" and contract_id in lists:
+                lists[contract_id].has_gp = True
+        self._lists[on], self._gps[on] = lists, [g for g in gps if g[0] in lists]
+        return lists
+
+    async def _persons(self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]) -> None:
+        lists = await self.lists(on)
+        f = request.filter
+        person_dims = [d for d in (Dimension.AGE_GROUP, Dimension.GENDER) if d in request.by or d in f.dimensions()]
+        chosen = [x for x in lists.values() if all(f.allows(d, x.value(d)) for d in LIST_DIMENSIONS
+                                                    if d in f.dimensions())]  # fmt: skip
+        only = [x.id for x in chosen] if len(chosen) < len(lists) else None
+        grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, only)
+        # cell -> measure -> [count, key sum]; each cell gathers its own records' keys.
+        sums: dict[Any, dict[Measure, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+        wanted = [m for m in request.measures if m in PERSON_MEASURES]
+        for contract_id, person, n, key_sum in grouped:
+            x = lists.get(contract_id)
+            if x is None or (only is not None and not _passes(f, x)):
+                continue
+            if not all(f.allows(d, person[d]) for d in person_dims if d in f.dimensions()):
+                continue
+            attributes = {d: x.value(d) for d in LIST_DIMENSIONS} | person
+            for cell in _cells_of(values, attributes):
+                for measure in wanted:
+                    if measure is Measure.LISTED_PERSONS_WITH_GP and not x.has_gp:
+                        continue
+                    if measure is Measure.LISTED_PERSONS_WITHOUT_GP and x.has_gp:
+                        continue
+                    total = sums[cell][measure]
+                    total[0] += n
+                    total[1] += key_sum
+        for cell, by_measure in values.items():
+            for measure in wanted:
+                count, key_sum = sums[cell][measure] if cell in sums else (0, 0)
+                by_measure[measure] = publish(count, key_sum)
+
+    async def _list_measures(  # noqa: C901 - one contribution per measure
+        self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]
+    ) -> None:
+        lists = await self.lists(on)
+        wanted = [m for m in request.measures if m in LIST_MEASURES]
+        if Measure.FREE_PLACES in wanted:
+            for contract_id, size in await sql.list_sizes(self.db, on):
+                if contract_id in lists:
+                    lists[contract_id].size = size
+        if Measure.LISTS_VACANT_OVER_A_YEAR in wanted:
+            for contract_id in await sql.had_gp_within_a_year(self.db, on):
+                if contract_id in lists:
+                    lists[contract_id].gp_within_a_year = True
+        totals: dict[Any, dict[Measure, int]] = defaultdict(lambda: defaultdict(int))
+        f = request.filter
+        for x in lists.values():
+            if not _passes(f, x):
+                continue
+            contributes = {
+                Measure.LISTS: 1,
+                Measure.LISTS_WITH_GP: int(x.has_gp),
+                Measure.LISTS_WITHOUT_GP: int(not x.has_gp),
+                Measure.LISTS_VACANT_OVER_A_YEAR: int(_vacant_over_a_year(x, on)),
+                Measure.OPEN_LISTS: int(x.is_open),
+                Measure.CAPACITY: x.max_patients,
+                Measure.FREE_PLACES: max(0, x.max_patients - x.size) if x.is_open else 0,
+            }
+            for cell in _cells_of(values, {d: x.value(d) for d in LIST_DIMENSIONS}):
+                for measure in wanted:
+                    totals[cell][measure] += contributes[measure]
+        for cell, by_measure in values.items():
+            for measure in wanted:
+                by_measure[measure] = totals[cell][measure] if cell in totals else 0
+
+    async def gp_attributes(self, on: date) -> tuple[dict[int, str], set[int]]:
+        """Return the GPs' genders (PREG, through their HPR nin) and the specialists in general medicine."""
+        await self.lists(on)
+        numbers = sorted({hpr for _c, hpr, relationship in self._gps[on] if relationship in sql.GP_RELATIONSHIPS})
+        specialists = await sql.gp_specialists(self.db, numbers, on)
+        genders = await sql.genders_of_personnel(self.db, numbers)
+        return genders, specialists
+
+    async def _gp_measures(self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]) -> None:
+        lists = await self.lists(on)
+        genders, specialists = await self.gp_attributes(on)
+        f = request.filter
+        members: dict[Any, dict[Measure, set[int]]] = defaultdict(lambda: defaultdict(set))
+        wanted = [m for m in request.measures if m in {Measure.GPS, Measure.GP_SPECIALISTS}]
+        for contract_id, hpr, relationship in self._gps[on]:
+            x = lists[contract_id]
+            if relationship not in sql.GP_RELATIONSHIPS or not _passes(f, x):
+                continue
+            person = {Dimension.GENDER: genders.get(hpr, UNKNOWN),
+                      Dimension.GP_SPECIALITY: _yes(hpr in specialists)}  # fmt: skip
+            if not all(f.allows(d, v) for d, v in person.items() if d in f.dimensions()):
+                continue
+            for cell in _cells_of(values, {d: x.value(d) for d in LIST_DIMENSIONS} | person):
+                for measure in wanted:
+                    if measure is Measure.GPS or hpr in specialists:
+                        members[cell][measure].add(hpr)  # a GP on two lists of a cell counts once
+        for cell, by_measure in values.items():
+            for measure in wanted:
+                by_measure[measure] = len(members[cell][measure]) if cell in members else 0
+
+    # --- HPR --------------------------------------------------------------------------------
+
+    async def _health_personnel(self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]) -> None:
+        categories = request.filter.categories
+        if Dimension.HEALTH_PERSONNEL_CATEGORY in request.by:
+            grouped = await sql.health_personnel_by_category(self.db, self.hpr_keys, on, categories)
+        for cell, by_measure in values.items():
+            code = dict(cell).get(Dimension.HEALTH_PERSONNEL_CATEGORY)
+            if code is None:  # the whole table (no dimension) or its total row: a cell of its own
+                count, key_sum = await sql.health_personnel_total(self.db, self.hpr_keys, on, categories)
+            else:
+                count, key_sum = grouped.get(code, (0, 0))
+            by_measure[Measure.HEALTH_PERSONNEL] = publish(count, key_sum)
+
+
+def _passes(f: Filter, x: _List) -> bool:
+    return all(f.allows(d, x.value(d)) for d in LIST_DIMENSIONS if d in f.dimensions())
+
+
+def _vacant_over_a_year(x: _List, on: date) -> bool:
+    """Tell whether a list is ubesatt > 1 år: no fixed GP now nor in the past year, and older than a year."""
+    started_a_year_ago = x.started is not None and (on - x.started).days > 365  # noqa: PLR2004 - a year
+    return not x.has_gp and not x.gp_within_a_year and started_a_year_ago
+
+
+class _Cells(dict[tuple[tuple[Dimension, str], ...], dict[Measure, Any]]):
+    """A table's cells being filled, with the shapes (dimension tuples) its keys have."""
+
+    def __init__(self, keys: Sequence[tuple[tuple[Dimension, str], ...]]) -> None:
+        super().__init__((k, {}) for k in keys)
+        self.shapes = sorted({tuple(d for d, _v in key) for key in keys}, key=len)
+
+
+def _cells_of(values: dict[Any, Any], attributes: dict[Dimension, str]) -> list[Any]:
+    """Return the cells asked for that a group of records with these attributes falls in."""
+    # Every row of a table has the table's dimensions; the total row has none (every group is in it).
+    shapes = values.shapes if isinstance(values, _Cells) else [()]
+    return [key for key in (tuple((d, attributes[d]) for d in shape) for shape in shapes) if key in values]

@@ -1,0 +1,93 @@
+"""`helsegraf upstream`: the registers' fakes in one server, with a stream of daily changes.
+
+Persontjenesten is mounted at `/persontjenesten` (its paths begin `/api/...`, its token endpoint is
+`/persontjenesten/connect/token`), Enhetsregisteret at `/enhetsregisteret/api`, as on data.brreg.no.
+Every `day_seconds` a day of changes is appended to each register's feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from helsegraf.data.world import World
+from helsegraf.upstream import bed, preg
+from helsegraf.upstream.auth import TokenIssuer
+from helsegraf.upstream.faults import Faults
+
+log = logging.getLogger("helsegraf.upstream")
+SERVABLE = ("preg", "bed")
+
+
+@dataclass
+class Upstream:
+    """The fakes of one nation, their faults and the day counter."""
+
+    world: World
+    registers: frozenset[str]
+    issuer: TokenIssuer = field(default_factory=TokenIssuer)
+    preg: preg.PregSource | None = None
+    bed: bed.BedSource | None = None
+    preg_faults: Faults = field(default_factory=Faults)
+    bed_faults: Faults = field(default_factory=Faults)
+    rng: random.Random = field(default_factory=lambda: random.Random(20_260_101))
+
+    def __post_init__(self) -> None:
+        if "preg" in self.registers:
+            self.preg = preg.PregSource(self.world)
+        if "bed" in self.registers:
+            self.bed = bed.BedSource(self.world)
+
+    def day_of_changes(self, scale: int = 1) -> dict[str, dict[str, list[str]]]:
+        """Append one day of changes to every served register."""
+        done: dict[str, dict[str, list[str]]] = {}
+        if self.preg is not None:
+            done["preg"] = self.preg.day_of_changes(self.rng, scale)
+        if self.bed is not None:
+            done["bed"] = self.bed.day_of_changes(self.rng, scale)
+        return done
+
+    def app(self, day_seconds: float = 0, scale: int = 1) -> Starlette:
+        """Return the combined Starlette app."""
+        routes: list[Route | Mount] = [Route("/", self._index)]
+        if self.preg is not None:
+            routes.append(Mount("/persontjenesten", preg.create_app(self.preg, self.issuer, self.preg_faults)))
+        if self.bed is not None:
+            routes.append(Mount("/enhetsregisteret/api", bed.create_app(self.bed, self.bed_faults)))
+
+        @contextlib.asynccontextmanager
+        async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+            task = asyncio.create_task(self._days(day_seconds, scale)) if day_seconds > 0 else None
+            try:
+                yield
+            finally:
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+        app = Starlette(routes=routes, lifespan=lifespan)
+        app.state.upstream = self
+        return app
+
+    async def _days(self, seconds: float, scale: int) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            done = self.day_of_changes(scale)
+            log.info("upstream: a day of changes", extra={"changes": {r: {k: len(v) for k, v in d.items()} for r, d in done.items()}})
+
+    async def _index(self, _request: object) -> JSONResponse:
+        body = {}
+        if self.preg is not None:
+            body["persontjenesten"] = {"path": "/persontjenesten/api/legal-basis/", "latestSequenceNumber": self.preg.latest}
+        if self.bed is not None:
+            body["enhetsregisteret"] = {"path": "/enhetsregisteret/api/", "updates": {f: self.bed.latest(f) for f in bed.FEEDS}}
+        return JSONResponse(body)
