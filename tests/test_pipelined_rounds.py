@@ -180,13 +180,16 @@ async def test_rounds_stay_within_one_database(postgres_nation) -> None:
     [
         ["01814694352", 'quo"te', "back\\slash", "NULL", "", "com,ma", "{brace}", " spaced ", "æøå", 'a\\"b'],
         [1, 2, 2_147_483_647, -5],
+        [None, "a", None, "NULL"],
+        [3, None, None],
+        [None, None],
     ],
 )
 async def test_keys_reach_postgresql_whole_as_array_text(postgres_nation, keys) -> None:
     """Keys go to PostgreSQL as array text (cheaper than psycopg's per-element dumping); every key survives."""
     from helsegraf.db import array_literal  # noqa: PLC0415
 
-    cast = "integer[]" if isinstance(keys[0], int) else "varchar[]"
+    cast = "integer[]" if any(isinstance(k, int) for k in keys) else "varchar[]"
     with psycopg.connect(postgres_nation.settings.effective_database_url.replace("+psycopg", "")) as conn:
         back = conn.execute(f"SELECT unnest(%s::{cast})", (array_literal(keys),)).fetchall()
     assert [row[0] for row in back] == keys
