@@ -56,7 +56,7 @@ def _persons(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--persons", type=_positive, default=100_000, help=what)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser per command, in a row
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,8 +121,32 @@ def _parser() -> argparse.ArgumentParser:
     scale.add_argument("--probe", type=_positive, default=2_000,
                        help="entries of the sample citizen whose log is read (default 2,000)")  # fmt: skip
     scale.add_argument("--runs", type=_positive, default=200, help="requests each way (default 200)")
-    _versions(sub)
+    _versions_and_stats(sub)
+    hostile = sub.add_parser("hostile", help="good traffic's throughput and the worker's memory under attack",
+                             description="Good traffic alone, then beside refused documents, fan-out fragments, "
+                             "1 MB heads and stalled connections (bench/hostile.py).")  # fmt: skip
+    _persons(hostile)
+    hostile.add_argument("--duration", type=_seconds, default=30, help="seconds alone and under attack (default 30)")
+    hostile.add_argument("--concurrency", type=_positive, default=4, help="good requests in flight (default 4)")
+    hostile.add_argument("--attackers", type=_positive, default=4, help="attacking requests in flight (default 4)")
+    hostile.add_argument("--stalled", type=_positive, default=50, help="connections held stalled (default 50)")
+    hostile.add_argument("--refusal-delay-ms", type=int, default=0,
+                         help="the server's HELSEGRAF_REFUSAL_DELAY_MS (default 0: at once)")  # fmt: skip
+    hostile.add_argument("--rounds", type=_positive, default=3,
+                         help="alternating rounds that share --duration on each side (default 3)")  # fmt: skip
     return parser
+
+
+def _versions_and_stats(sub: Any) -> None:
+    _versions(sub)
+    _stats(sub)
+
+
+def _stats(sub: Any) -> None:
+    stats = sub.add_parser("stats", help="the key-figure table and SSB 12005 for all municipalities on PostgreSQL",
+                           description="Seed a nation; time statistics { keyFigures } and { ssb12005 }.")  # fmt: skip
+    _persons(stats)
+    stats.add_argument("--runs", type=_positive, default=5, help="timed requests per table and date (default 5)")
 
 
 def _versions(sub: Any) -> None:
@@ -164,6 +188,11 @@ COMMANDS: dict[str, tuple[str, Callable[[Any, argparse.Namespace], None]]] = {
     "app": ("app", lambda m, a: m.run(a.runs)),
     "versions": ("versions", lambda m, a: m.run(a.persons, a.tree, {k: getattr(a, k) for k in VERSION_OPTIONS})),
     "federation": ("federation", lambda m, a: m.run(a.persons, a.runs)),
+    "hostile": (
+        "hostile",
+        lambda m, a: m.run(a.persons, a.duration, a.concurrency, a.attackers, a.stalled, a.refusal_delay_ms, a.rounds),
+    ),
+    "stats": ("stats", lambda m, a: m.run(a.persons, a.runs)),
 }
 
 

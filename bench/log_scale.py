@@ -151,9 +151,9 @@ async def _sql(settings: Settings, citizen: str, runs: int) -> dict[str, Any]:
     try:
         for i in range(runs + 10):
             started = time.perf_counter()
-            await AccessLogLoader(db).load((citizen, None, 20))
+            await AccessLogLoader(db).load(((citizen,), None, 20))
             middle = time.perf_counter()
-            await AccessLogCountLoader(db).load(citizen)
+            await AccessLogCountLoader(db).load((citizen,))
             if i >= 10:  # the first statements warm the pool and prepare
                 page.append((middle - started) * 1000)
                 count.append((time.perf_counter() - middle) * 1000)

@@ -28,6 +28,9 @@ from helsegraf.http.app import create_app
 from helsegraf.http.context import oslo_today
 from helsegraf.migrate import upgrade
 
+# The statistics' record keys derive from a secret (stats/disclosure.py): fixed here, so that the noise
+# the tests see is the same on every run.
+os.environ.setdefault("HELSEGRAF_STATS_SECRET", "helsegraf-test-statistics-secret")
 POSTGRES_ADMIN_URL = os.environ.get("HELSEGRAF_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NATION_PERSONS = 3000
 NATION_SEED = 7

@@ -85,7 +85,7 @@ async def test_family_and_patient_lists_log_the_persons_they_reveal(graph, natio
     )
 
     logged = {e.nin: e.fields for e in entries(nation, request_id)}
-    assert logged[child] == "family"
+    assert logged[child] == "family identity"  # found (so registered), and their family asked for
     assert logged[parent] == "family"
 
 

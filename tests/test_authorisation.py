@@ -31,7 +31,7 @@ FIELD_SCOPES: dict[tuple[str, str], str] = {
     ("HealthPersonnel", "gender"): "hpr:extended", ("HealthPersonnel", "deathDate"): "hpr:extended",
     ("HealthPersonnel", "lacksNin"): "hpr:extended", ("HealthPersonnel", "alternativeIds"): "hpr:extended",
     ("HealthPersonnel", "administrativeReactions"): "hpr:extended",
-    ("Query", "statistics"): "stats:read",
+    ("Query", "statistics"): "stats:read", ("Query", "statisticsQueryLog"): "audit:read",
 }  # fmt: skip
 # A citizen sees these on their own record (and, but for the access log, their children's under 16).
 SELF_FIELDS = {f for (t, f) in FIELD_SCOPES if t == "Person"}

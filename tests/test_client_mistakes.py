@@ -224,3 +224,24 @@ async def test_every_response_carries_a_request_id(make_graph, nation, monkeypat
     assert answers["500"].json()["errors"][0]["extensions"]["requestId"] == answers["500"].headers["x-request-id"]
     assert SECRET not in answers["500"].text
     assert sent.headers["x-request-id"] == "trace-42"
+
+
+@pytest.mark.parametrize("header", ["authorization", "x-request-id", "x-purpose"])
+async def test_a_header_the_answer_depends_on_sent_twice_is_refused(graph, nation, header: str) -> None:
+    bearer = f"Bearer {token(nation, 'admin')}"
+    values = {"authorization": [bearer, "Bearer garbage"], "x-request-id": ["first-id", "second-id"],
+              "x-purpose": ["behandling", "forskning"]}[header]  # fmt: skip
+    headers = [("content-type", "application/json"), ("accept", "application/graphql-response+json")]
+    headers += [("authorization", bearer)] if header != "authorization" else []
+    headers += [(header, value) for value in values]
+
+    response = await graph.client.post(
+        "/graphql", content=b'{"query": "{ person(nin: \\"01814694352\\") { name { full } } }"}', headers=headers
+    )
+
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "once" in error["message"]
+    assert response.headers["x-request-id"]
+    assert "data" not in response.json()

@@ -100,3 +100,25 @@ def test_the_readme_ids_are_ones_helsegraf_sample_prints_for_the_demo(demo) -> N
     assert not (nins | numbers) - printed, (
         f"ids in README.md that `helsegraf sample` does not print: {(nins | numbers) - printed}"
     )
+
+
+KEY_FIGURES = '{ statistics { keyFigures(at: "2025-12-31") { code label unit value perturbed suppressed } } }'
+
+
+async def test_the_readme_key_figures_are_the_demo_nations(demo) -> None:
+    """The README's key-figure table is what the demo answers (under the tests' statistics secret)."""
+    settings, _samples = demo
+    app = create_app(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo") as client:
+        analyst = {"authorization": f"Bearer {mint(settings.home, role='analyst')}"}
+        response = await client.post("/graphql", json={"query": KEY_FIGURES}, headers=analyst)
+    await app.state.db.dispose()
+    figures = response.json()["data"]["statistics"]["keyFigures"]
+
+    def shown(f: dict) -> str:
+        value = "suppressed" if f["suppressed"] else (
+            str(int(f["value"])) if f["unit"] == "COUNT" else f"{f['value']:.2f}")  # fmt: skip
+        return f"| {f['label']} | `{f['code']}` | {value}{' ~' if f['perturbed'] else ''} |"
+
+    block = README.read_text().split("<!-- key-figures:start -->\n", 1)[1].split("<!-- key-figures:end -->", 1)[0]
+    assert block.splitlines()[2:] == [shown(f) for f in figures]

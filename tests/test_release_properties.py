@@ -142,6 +142,7 @@ class Oracle:
     yes: bool
     redacted: set[tuple[Any, ...]]
     hpr_nins: dict[int, str | None]
+    knows: Any = None  # nin -> whether the caller may learn that the person is registered
     released: set[tuple[Any, str]] = field(default_factory=set)
 
     def walk(self, type_name: str, fields: list[Field], value: Any, path: tuple[Any, ...], subject: Any) -> None:
@@ -156,6 +157,8 @@ class Oracle:
             if not included(f.condition, self.yes):
                 continue
             here = (*path, f.key)
+            if type_name == "Query" and f.name in {"person", "persons"}:
+                self.found(f, value.get(f.key))
             group = GROUPS.get((type_name, f.name))
             if group is not None and here not in self.redacted:
                 if subject is not None:
@@ -172,6 +175,13 @@ class Oracle:
             number = next(value[f.key] for f in fields if f.name == "hprNumber")
             return self.hpr_nins[number] or number
         return above
+
+    def found(self, f: Field, answer: Any) -> None:
+        """Add the persons a look-up found for a caller who may know they are registered (their identity)."""
+        nin = next(g for g in f.below if g.name == "nin")
+        for item in answer if isinstance(answer, list) else [answer]:
+            if isinstance(item, dict) and self.knows is not None and self.knows(item[nin.key]):
+                self.released.add((item[nin.key], "identity"))
 
     def related(self, f: Field, child: Any) -> None:
         """Add the persons a personal edge led to: a list's patients, a person's parents or children."""
@@ -249,16 +259,22 @@ async def test_the_access_log_is_exactly_what_the_response_released(graph, natio
     assert not [e for e in body.get("errors", []) if e["extensions"]["code"] == "INTERNAL"], body["errors"]
     redacted = {tuple(r["path"]) for r in body.get("extensions", {}).get("redactions", [])}
     hpr_nins = {r.hpr_number: r.nin for r in db_rows(nation, "SELECT hpr_number, nin FROM hpr_person")}
-    oracle = Oracle(yes, redacted, hpr_nins)
+    children = _children_under_16(nation, pid)
+
+    def relation_of(nin: str | None) -> str:
+        return "self" if pid and nin == pid else "child" if nin in children else "other"
+
+    def knows(nin: str) -> bool:
+        if role == "integrator":
+            return "preg:identity" in scopes
+        return expected_reason(role, "preg:identity", "Person", "name", relation_of(nin)) is None
+
+    oracle = Oracle(yes, redacted, hpr_nins, knows)
     oracle.walk("Query", fields, body["data"], (), None)
     log = db_rows(nation, "SELECT nin, subject_hpr_number, fields FROM audit_access_log WHERE request_id = :r",
                   r=request_id)  # fmt: skip
     logged = {(e.nin or e.subject_hpr_number, group) for e in log for group in e.fields.split()}
     assert logged == oracle.released, (role, scopes, query, variables, logged ^ oracle.released)
-    children = _children_under_16(nation, pid)
-
-    def relation_of(nin: str | None) -> str:
-        return "self" if pid and nin == pid else "child" if nin in children else "other"
 
     if role != "integrator":  # an integrator's scopes are drawn; the matrix test covers them field by field
         assert leaked("Query", fields, body["data"], role, relation_of) == []

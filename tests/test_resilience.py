@@ -69,6 +69,8 @@ class Proxy:
     def stop(self) -> None:
         """Cut every connection and stop listening: to the app, the database is gone."""
         if self.server is not None:
+            with contextlib.suppress(OSError):  # wakes the thread blocked in accept(): close() alone does not
+                self.server.shutdown(socket.SHUT_RDWR)
             self.server.close()
             self.server = None
         with self.lock:

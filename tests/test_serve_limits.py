@@ -138,3 +138,28 @@ def test_health_answers_while_connections_stall(server) -> None:
     assert time.monotonic() - started < 1
     for sock in stalled:
         sock.close()
+
+
+@pytest.mark.parametrize(
+    ("sent", "status"),
+    [
+        pytest.param(HEAD + b"X-Big: " + b"a" * 20_000 + b"\r\n\r\n", 431, id="head too big"),
+        pytest.param(HEAD + b"".join(b"X-%d: y\r\n" % i for i in range(60)) + b"\r\n", 431, id="too many headers"),
+        pytest.param(b"GARBAGE\r\n\r\n", 400, id="not HTTP"),
+        pytest.param(HEAD + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}", 400, id="two lengths"),
+        pytest.param(HEAD + b"Content-Length: 100\r\n\r\n{", 408, id="body never finished"),
+    ],
+)
+def test_every_refusal_of_the_server_itself_is_json_with_a_request_id(server, sent: bytes, status: int) -> None:
+    with _connect(server) as sock:
+        sock.sendall(sent)
+        got, data = _answer(sock)
+    head, _, body = data.partition(b"\r\n\r\n")
+    headers = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
+
+    assert got == status
+    assert headers[b"content-type"] == b"application/json"
+    request_id = headers[b"x-request-id"].decode()
+    error = httpx.Response(status, content=body).json()["errors"][0]
+    assert error["extensions"]["requestId"] == request_id
+    assert len(request_id) == 32

@@ -254,5 +254,21 @@ def test_the_perturbation_table_has_mean_zero_and_no_negative_values() -> None:
     spread = defaultdict(int)
     for key in range(CELL_KEYS):
         spread[noise(10, key)] += 1
-    assert spread[0] == CELL_KEYS // 2
+    assert spread == {-2: 38, -1: 52, 0: 76, 1: 52, 2: 38}
     assert set(PTABLE) == {1, 2, 3}
+
+
+def test_the_statistics_secret_is_configured_or_kept_in_the_home(tmp_path, monkeypatch) -> None:
+    from helsegraf.stats.disclosure import KeyParameters, load_secret_file, stats_secret  # noqa: PLC0415
+
+    created = load_secret_file(tmp_path, None)
+    path = tmp_path / "stats-secret"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert load_secret_file(tmp_path, None) == created == path.read_bytes().strip()
+    assert load_secret_file(tmp_path, "configured") == b"configured"
+    monkeypatch.setenv("HELSEGRAF_STATS_SECRET", "rotated")
+    assert stats_secret(tmp_path) == b"rotated"
+    # Rotating the secret gives every record a new key (and so every cell new noise).
+    old, new = KeyParameters.of(created, "flr"), KeyParameters.of(b"rotated", "flr")
+    assert [old.python(i) for i in range(1, 50)] != [new.python(i) for i in range(1, 50)]
+    assert KeyParameters.of(b"rotated", "hpr") != new  # each register's records get keys of their own

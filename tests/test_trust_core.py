@@ -23,7 +23,8 @@ from conftest import TODAY, db_rows, sealed, token
 from helsegraf.authz.age import anniversary, is_under
 from helsegraf.authz.guard import children_under_16
 from helsegraf.authz.release import FIELD, OBJECT, Record, released_in
-from helsegraf.identifiers import make_nin
+from helsegraf.http.observability import MASK, JsonFormatter, PlainFormatter, mask_identity_numbers
+from helsegraf.identifiers import make_nin, nin_check_digits
 
 ASSIGNMENT = "query($r: [_Any!]!) { _entities(representations: $r) { ... on GpAssignment { validFrom validTo gpHerId contract { id } } } }"  # noqa: E501
 
@@ -318,7 +319,9 @@ async def test_what_was_not_sent_is_not_logged(graph, nation, query: str) -> Non
     await graph.query(query, {k: v for k, v in variables.items() if f"${k}" in query},
                       token=token(nation, "admin"), **{"x-request-id": request_id})  # fmt: skip
 
-    assert entries(nation, request_id) == []
+    # Only that the person asked for is registered left (their identity); nothing of the skipped edges.
+    found = {variables["n"]: "identity"} if "person(nin" in query else {}
+    assert logged(nation, request_id) == found
 
 
 def test_a_release_counts_only_where_it_reached_the_response() -> None:
@@ -409,6 +412,31 @@ async def test_a_failing_log_write_and_a_bad_variable_leave_no_identity_number_i
     written = caplog.text + capsys.readouterr().err
     assert "refused" in written
     assert nin not in written
+
+
+async def test_identity_numbers_the_caller_puts_in_ids_and_names_are_masked_in_every_log_line(graph, nation):
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("helsegraf")
+    logger.addHandler(handler)
+    nin = nation.samples["personWithGp"]
+    try:
+        await graph.post(f"query nin_{nin} {{ __typename }}", **{"x-request-id": nin})
+        await graph.post("{ __typename }", **{"x-request-id": f"req-{nin}"})
+    finally:
+        logger.removeHandler(handler)
+    failure = logging.LogRecord("helsegraf.errors", logging.ERROR, __file__, 1, "internal error in request %s at %s",
+                                ("abc", ["n" + nin, 12345678901]), None)  # fmt: skip
+
+    lines = [formatter.format(r) for r in [*records, failure] for formatter in (JsonFormatter(), PlainFormatter())]
+
+    assert len(records) >= 2
+    assert not [line for line in lines if nin in line]
+    assert all(MASK in JsonFormatter().format(r) for r in records)  # the request id was the number
+    assert "12345678901" in lines[-1]  # not a valid number: digits that are not a nin stay searchable
+    uuid_like = "3f2a01234567890fe1d2c3b4a5968778"  # a request id's hex with a run of digits in it
+    assert mask_identity_numbers(f'"requestId": "{uuid_like}"') == f'"requestId": "{uuid_like}"'
 
 
 # ------------------------------------------------------------------ 6. the existence oracle
@@ -527,3 +555,30 @@ async def test_with_introspection_on_suggestions_help(graph) -> None:
     typo = (await graph.post('{ persn(nin: "1") { nin } }')).json()
 
     assert "Did you mean" in typo["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "query($n: ID!, $u: ID!) { persons(nins: [$n, $u]) { nin } }",
+        "query($n: ID!) { person(nin: $n) { nin } }",
+        "query($n: ID!) { person(nin: $n) { __typename } }",
+        'query($n: ID!) { _entities(representations: [{__typename: "Person", nin: $n}]) { __typename } }',
+    ],
+)
+async def test_finding_a_person_is_a_release_of_their_identity(graph, nation, query: str) -> None:
+    """A caller who may know whether someone is registered learned it: the found person is logged."""
+    request_id = uuid.uuid4().hex
+    known = nation.samples["personWithGp"]
+    candidates = (f"{first9}{''.join(map(str, digits))}" for i in range(300, 999)
+                  for first9 in [f"018170{i:03d}"] if (digits := nin_check_digits(first9)) is not None)  # fmt: skip
+    unknown = next(n for n in candidates if not db_rows(nation, "SELECT 1 FROM preg_person WHERE nin = :n", n=n))
+    variables = {"n": known, "u": unknown}
+
+    body = await graph.query(query, {k: v for k, v in variables.items() if f"${k}" in query},
+                             token=clinician(nation), **{"x-request-id": request_id})  # fmt: skip
+
+    assert "errors" not in body
+    assert logged(nation, request_id) == {known: "identity"}
+    [entry] = entries(nation, request_id)
+    assert entry.scopes == "preg:identity"

@@ -121,6 +121,7 @@ class HttpSettings:
     max_header_bytes: int = 32 * 1024  # request line and headers (`helsegraf serve`; 431 over it)
     max_headers: int = 100  # header lines (431 over it)
     request_timeout_s: float = 30.0  # to receive a whole request, head and body (408 past it)
+    refusal_delay_ms: int = 0  # a QUERY_TOO_COMPLEX refusal is answered after this (0: at once)
     request_deadline_s: float | None = None  # to answer one; None: the statement timeout plus a margin (503)
     statement_timeout_ms: int = 10_000
     pool_timeout_s: float = 3.0
@@ -161,6 +162,7 @@ class HttpSettings:
             max_headers=_int(env, "HELSEGRAF_MAX_HEADERS", cls.max_headers),
             request_timeout_s=_seconds(env, "HELSEGRAF_REQUEST_TIMEOUT_S", cls.request_timeout_s),
             request_deadline_s=_seconds(env, "HELSEGRAF_REQUEST_DEADLINE_S", None),
+            refusal_delay_ms=_int(env, "HELSEGRAF_REFUSAL_DELAY_MS", cls.refusal_delay_ms, zero_means_off=True),
             trusted_documents=env.get("HELSEGRAF_TRUSTED_DOCUMENTS") or None,
             introspection=not _off(env.get("HELSEGRAF_INTROSPECTION")),
             graphiql=not _off(env.get("HELSEGRAF_GRAPHIQL")),

@@ -21,17 +21,20 @@ from __future__ import annotations
 import asyncio
 import copy
 import math
+import os
+import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 import psycopg
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import Select, Table, any_, bindparam, event, insert
+from sqlalchemy import Select, Table, any_, bindparam, event, insert, make_url, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -169,6 +172,30 @@ def _pg_options(statement_timeout_ms: int) -> dict[str, Any]:
     return options
 
 
+SQLITE_MIN_FREE_BYTES = 1024 * 1024  # below this, the access log is considered out of room
+
+
+def _sqlite_writable(path: str) -> bool:
+    """Tell whether a SQLite file takes writes now: room on its disk, and a write lock to be had at once."""
+    import sqlite3  # noqa: PLC0415
+
+    folder = Path(path).resolve().parent
+    try:
+        if shutil.disk_usage(folder).free < SQLITE_MIN_FREE_BYTES or os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return False
+        if not os.access(path, os.W_OK) or not os.access(folder, os.W_OK):  # the journal is created beside it
+            return False
+        conn = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # the write lock: refused when read-only or locked by another process
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+    except (OSError, sqlite3.Error):
+        return False
+    return True
+
+
 def libpq_url(url: str) -> str:
     """Return a SQLAlchemy PostgreSQL URL as a libpq connection string."""
     return "postgresql://" + url.split("://", 1)[1]
@@ -205,6 +232,9 @@ class _ReadPool:
     def __init__(self, url: str, size: int, timeout: float, statement_timeout_ms: int) -> None:
         self.pool = AsyncConnectionPool(
             libpq_url(url), min_size=1, max_size=size, open=False, timeout=timeout, reconnect_timeout=10,
+            # A connection is checked as it leaves the pool (one empty round trip): those that died with a
+            # server restart are discarded there, so requests after the restart do not fail on them.
+            check=AsyncConnectionPool.check_connection,
             kwargs={"autocommit": True, "row_factory": namedtuple_row, **_pg_options(statement_timeout_ms)},
         )  # fmt: skip
         self._opened = False
@@ -373,15 +403,21 @@ class Database:
         pool = await read_pool.ensure_open()
         started = time.perf_counter()
         for retry in (True,) if retried else (False, True):
+            died = False
             try:
                 async with pool.connection() as conn:
-                    cursor = await conn.execute(sql, params, binary=binary)
-                    rows = await cursor.fetchall() if fetch else []
+                    try:
+                        cursor = await conn.execute(sql, params, binary=binary)
+                        rows = await cursor.fetchall() if fetch else []
+                    except psycopg.OperationalError:
+                        died = conn.broken
+                        raise
                 break
             except psycopg.OperationalError:
-                # A connection that died while idle (the server restarted) is dropped by the pool;
-                # a read is retried once on a fresh connection. A second failure is an outage.
-                if retry or not fetch:
+                # Only a read on a connection that died (the server restarted under it) is retried, once, on
+                # a fresh connection. A statement the timeout cancelled (QueryCanceled), a pool that had no
+                # connection to give (PoolTimeout: an outage), or a write is never run twice.
+                if retry or not fetch or not died:
                     raise
         _record(sql, time.perf_counter() - started)
         _round_trip()
@@ -438,10 +474,12 @@ class Database:
         """Send a round's statements in one pipeline; return each one's (rows, seconds), error or _Again.
 
         In a pipeline, the first statement that fails aborts the ones after it until the pipeline's
-        sync: those run again by themselves, so that each read fails (or succeeds) as it would alone.
-        A failure of the connection itself counts as every unanswered read's first attempt.
+        sync: it gets its own error, and those after it run again by themselves, so that each read
+        fails (or succeeds) as it would alone. A connection that died counts as every read's first
+        attempt (a lone read is retried once on a fresh connection only then).
         """
         started = time.perf_counter()
+        died = False
         try:
             pool = await read_pool.ensure_open()
             async with pool.connection() as conn:
@@ -454,6 +492,9 @@ class Database:
                             cursors.append(sent)  # one by one: the cursors sent before a failure count
                 except psycopg.Error as error:
                     failure = error  # the first statement that failed: the ones after it were aborted
+                    died = conn.broken
+                    if died:
+                        raise
                 seconds = time.perf_counter() - started
                 # Read the rows while the connection is still this round's (a cursor reads through it).
                 outcomes: list[Any] = []
@@ -462,18 +503,42 @@ class Database:
                     if cursor is not None and cursor.pgresult is not None:
                         outcomes.append((await cursor.fetchall(), seconds))
                     elif failure is not None and not isinstance(failure, psycopg.errors.PipelineAborted):
-                        # The statement that failed; an operational error (a timeout) had its first attempt.
-                        retry = isinstance(failure, psycopg.OperationalError)
-                        outcomes.append(_Again(retried=True) if retry else failure)
+                        outcomes.append(failure)  # the statement's own error (a timeout, say): never run twice
                         failure = psycopg.errors.PipelineAborted("aborted by an earlier statement of its round")
                     else:
                         outcomes.append(_Again(retried=False))
-        except psycopg.OperationalError:
-            return [_Again(retried=True) for _ in statements]
+        except psycopg.OperationalError as error:
+            # A connection that died under the round: every read runs again by itself, once (as a lone
+            # read on a dead connection is retried once). No connection to be had (PoolTimeout): an outage.
+            return [_Again(retried=True) if died else error for _ in statements]
         except Exception:  # noqa: BLE001 - not the database's: each read meets its own error alone
             return [_Again(retried=False) for _ in statements]
         _round_trip()
         return outcomes
+
+    async def ready(self, store: str, *, write: bool = False) -> bool:
+        """Tell whether a store answers on the connections that serve it, and (`write`) takes writes.
+
+        PostgreSQL: a connection from the read pool (the one reads and access-log writes use) answers,
+        and the server is not read-only (a standby, `default_transaction_read_only`). SQLite: a read
+        answers; for writes, the file's disk has room and a write lock can be taken at once (not locked
+        by another process, not on a read-only file system).
+        """
+        if self.is_postgres(store):
+            pool = await self._pool_of[store].ensure_open()
+            async with pool.connection() as conn:
+                cursor = await conn.execute(
+                    "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' AS read_only"
+                )
+                row = await cursor.fetchone()
+            return not (write and row is not None and row[0])
+        async with self._engines[store].connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        if write:
+            path = make_url(self.settings.url_for(store)).database
+            if path and path != ":memory:":
+                return await asyncio.to_thread(_sqlite_writable, path)
+        return True
 
     def read_pools(self) -> dict[str, AsyncConnectionPool]:
         """Return the read pools by (password-free) database name, for metrics."""

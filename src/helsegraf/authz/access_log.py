@@ -130,21 +130,24 @@ class GroupCommit:
 class AccessLogLoader(DataLoader):  # type: ignore[type-arg]
     """AccessLogByNinLoader: pages of a person's access log, newest first, for many persons at once.
 
-    Keys are `(nin, before_id, first)`; persons sharing the page arguments are fetched together with a
-    window function, `first + 1` rows each. Totals come from `AccessLogCountLoader`.
+    Keys are `(numbers, before_id, first)`: a person's log is the entries under every number they have
+    had (a replaced fødselsnummer's entries stay theirs). Persons sharing the page arguments are fetched
+    together, `first + 1` rows per number, and each person's page is the newest of their numbers' rows.
+    Totals come from `AccessLogCountLoader`.
     """
 
     def __init__(self, db: Database) -> None:
         super().__init__(max_batch_size=1000)
         self.db = db
 
-    async def batch_load_fn(self, keys: Sequence[tuple[str, int | None, int]]) -> list[list[Row[Any]]]:
+    async def batch_load_fn(self, keys: Sequence[tuple[tuple[str, ...], int | None, int]]) -> list[list[Row[Any]]]:
         """Fetch each page shape's rows and split them per person."""
-        shapes: dict[tuple[int | None, int], list[str]] = defaultdict(list)
-        for nin, before_id, first in keys:
-            shapes[before_id, first].append(nin)
+        shapes: dict[tuple[int | None, int], set[str]] = defaultdict(set)
+        for numbers, before_id, first in keys:
+            shapes[before_id, first].update(numbers)
         found: dict[tuple[str, int | None, int], list[Row[Any]]] = defaultdict(list)
-        for (before_id, first), nins in shapes.items():
+        for (before_id, first), numbers in shapes.items():
+            nins = sorted(numbers)
             if self.db.is_postgres(AUDIT):
                 for row in await self.db.fetch(AUDIT, _pages_by_person(nins, before_id, first + 1)):
                     found[row.nin, before_id, first].append(row)
@@ -157,7 +160,11 @@ class AccessLogLoader(DataLoader):  # type: ignore[type-arg]
             statement = select(sub).where(sub.c.rank <= first + 1).order_by(sub.c.nin, sub.c.id.desc())
             for row in await self.db.fetch(AUDIT, statement):
                 found[row.nin, before_id, first].append(row)
-        return [found.get(key, []) for key in keys]
+        pages = []
+        for numbers, before_id, first in keys:
+            rows = [row for nin in numbers for row in found.get((nin, before_id, first), [])]
+            pages.append(sorted(rows, key=lambda row: row.id, reverse=True)[: first + 1] if len(numbers) > 1 else rows)
+        return pages
 
 
 def _pages_by_person(nins: list[str], before_id: int | None, size: int) -> Select[Any]:
@@ -167,7 +174,8 @@ def _pages_by_person(nins: list[str], before_id: int | None, size: int) -> Selec
     partitions' (nin, id) indexes backwards and stops after `size` rows, so a page costs the same for a
     person with 20 entries or 200,000 (a window function would read and sort all of them first).
     """
-    persons = func.unnest(bindparam("nins", nins, type_=ARRAY(LOG.c.nin.type))).table_valued("nin").render_derived(name="k")
+    numbers = bindparam("nins", nins, type_=ARRAY(LOG.c.nin.type))
+    persons = func.unnest(numbers).table_valued("nin").render_derived(name="k")
     page = select(LOG).where(LOG.c.nin == persons.c.nin)
     if before_id is not None:
         page = page.where(LOG.c.id < before_id)
@@ -176,13 +184,14 @@ def _pages_by_person(nins: list[str], before_id: int | None, size: int) -> Selec
 
 
 class AccessLogCountLoader(DataLoader):  # type: ignore[type-arg]
-    """AccessLogCountByNinLoader: how many entries each person's access log has."""
+    """AccessLogCountByNinLoader: how many entries each person's access log has, under all their numbers."""
 
     def __init__(self, db: Database) -> None:
         super().__init__(max_batch_size=10_000)
         self.db = db
 
-    async def batch_load_fn(self, nins: Sequence[str]) -> list[int]:
+    async def batch_load_fn(self, keys: Sequence[tuple[str, ...]]) -> list[int]:
         """Count the entries of a batch of persons."""
+        nins = sorted({nin for numbers in keys for nin in numbers})
         counts = {row.nin: row.n for row in await self.db.fetch_by_keys(AUDIT, COUNTS, LOG.c.nin, nins)}
-        return [int(counts.get(nin, 0)) for nin in nins]
+        return [sum(int(counts.get(nin, 0)) for nin in numbers) for numbers in keys]

@@ -66,6 +66,7 @@ class Guard:
 
     principal: Principal
     children: Mapping[str, bool] = field(default_factory=dict)
+    own_numbers: frozenset[str] = frozenset()  # the citizen's numbers: the token's pid and the one now in use
     redactions: list[dict[str, Any]] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
     _scope_grounds: dict[Requirement, str | None] = field(default_factory=dict)
@@ -99,7 +100,7 @@ class Guard:
 
     def _judge_relation(self, requirement: Requirement, subject: Subject | None) -> tuple[str | None, str]:
         """Decide by the citizen's relation to the person: themself, or a child of theirs under 16."""
-        if subject is not None and subject == self.principal.pid:
+        if subject is not None and (subject == self.principal.pid or subject in self.own_numbers):
             return None, SELF_GROUNDS
         if requirement.self_access == SELF_OR_PARENT and isinstance(subject, str) and subject in self.children:
             if (requirement.address or requirement.location) and self.children[subject]:
@@ -128,7 +129,16 @@ class Guard:
 
     def knows_existence(self, subject: Subject) -> bool:
         """Tell whether the caller may learn whether a person is registered (they may see the person's identity)."""
-        return self.judge(IDENTITY, _Subject(subject))[0] is None
+        return self.existence_grounds(subject) is not None
+
+    def existence_grounds(self, subject: Subject) -> str | None:
+        """Return what lets the caller learn whether `subject` is registered (None when nothing does).
+
+        Finding a person is a release of their identity: the caller learned that they are registered,
+        so a person found for such a caller is logged (`identity`), even when no field of theirs is asked.
+        """
+        reason, grounds = self.judge(IDENTITY, _Subject(subject))
+        return grounds if reason is None else None
 
     def stranger_reason(self, requirement: Requirement) -> str | None:
         """Return the reason a field about someone the caller has no relation to is refused (None if allowed).

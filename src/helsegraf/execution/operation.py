@@ -21,6 +21,7 @@ a stream of refused documents leaves nothing behind.
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Collection
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ from helsegraf.schema.assembly import RegisterSchema
 
 CACHE_BYTES: Final = 32 * 1024 * 1024  # estimated memory of the documents kept parsed and validated
 BYTES_PER_TOKEN: Final = 240  # measured with tracemalloc: a parsed token (node, location, token) is ~200-260 bytes
+REFUSED_KEPT: Final = 4096  # refusals remembered by digest (a few hundred bytes each)
 MAX_VALIDATION_ERRORS: Final = 20
 MAX_COERCION_ERRORS: Final = 20
 SERVICE_FIELD: Final = "_service"
@@ -94,6 +96,7 @@ class Parsed:
     query: str
     document: DocumentNode
     size: int
+    digest: bytes = b""
 
 
 @dataclass
@@ -135,6 +138,13 @@ class Operations:
         self._cached_bytes = 0
         # Documents planned at start-up (trusted documents): parsed and validated once, never evicted.
         self._planned: dict[str, tuple[Parsed | None, list[GraphQLError]]] = {}
+        # The refusals that depend on the text alone (syntax, tokens, validation, and the limits of an
+        # operation without variables), by a digest of the text: a document sent again is refused at the
+        # cost of hashing it. Only digests and errors are kept, never a document.
+        self._refused: OrderedDict[tuple[bytes, str | None], list[GraphQLError]] = OrderedDict()
+        # Digests of texts that passed validation but were not kept (their variables could not be coerced,
+        # or their cost was over): sent again, they are parsed but not validated again.
+        self._validated: OrderedDict[bytes, None] = OrderedDict()
 
     @property
     def hide_suggestions(self) -> bool:
@@ -157,7 +167,7 @@ class Operations:
                           hide_suggestions=self.hide_suggestions)  # fmt: skip
         self._planned[query] = (parsed, errors)
 
-    def parse(self, query: str) -> Parsed:
+    def parse(self, query: str, operation_name: str | None = None) -> Parsed:
         """Parse a document (at most `max_tokens` tokens); raise RequestErrors for a syntax error or a limit."""
         planned = self._planned.get(query)
         if planned is not None:
@@ -168,11 +178,26 @@ class Operations:
         if cached is not None:
             self._valid.move_to_end(query)
             return cached
+        digest = hashlib.blake2b(query.encode(errors="surrogatepass"), digest_size=16).digest()
+        self._check_refused((digest, None))
+        self._check_refused((digest, operation_name))
         try:
             document, tokens = parse_document(query, self.limits.max_tokens)
         except GraphQLError as error:
+            self._refuse((digest, None), [error])
             raise RequestErrors([error]) from None
-        return Parsed(query, document, tokens * BYTES_PER_TOKEN + len(query))
+        return Parsed(query, document, tokens * BYTES_PER_TOKEN + len(query), digest)
+
+    def _check_refused(self, key: tuple[bytes, str | None]) -> None:
+        errors = self._refused.get(key)
+        if errors is not None:
+            self._refused.move_to_end(key)
+            raise RequestErrors(errors)
+
+    def _refuse(self, key: tuple[bytes, str | None], errors: list[GraphQLError]) -> None:
+        self._refused[key] = errors
+        if len(self._refused) > REFUSED_KEPT:
+            self._refused.popitem(last=False)
 
     def prepare(self, parsed: Parsed, *, variables: dict[str, Any] | None, operation_name: str | None) -> Prepared:
         """Validate, select the operation, coerce its variables and check the limits; raise RequestErrors."""
@@ -182,10 +207,16 @@ class Operations:
             raise RequestErrors(planned[1])  # found when it was planned
         cached = planned is not None or parsed.query in self._valid
         if not cached:
+            self._check_refused((parsed.digest, operation_name))
+        if not cached and parsed.digest not in self._validated:
             errors = validate(self.graphql_schema, document, self.rules, MAX_VALIDATION_ERRORS,
                               hide_suggestions=self.hide_suggestions)  # fmt: skip
             if errors:
+                self._refuse((parsed.digest, None), errors)
                 raise RequestErrors(errors)
+            self._validated[parsed.digest] = None
+            if len(self._validated) > REFUSED_KEPT:
+                self._validated.popitem(last=False)
         executor = self.schema.execution_context_class.build(
             self.graphql_schema,
             document,
@@ -203,6 +234,8 @@ class Operations:
         errors = [*_nul_variables(executor.operation, coerced),
                   *check_limits(self.graphql_schema, document, executor.operation, coerced, self.limits)]  # fmt: skip
         if errors:
+            if not executor.operation.variable_definitions:  # the same text is refused the same way every time
+                self._refuse((parsed.digest, operation_name), errors)
             raise RequestErrors(errors)
         if not cached:
             self._keep(parsed)

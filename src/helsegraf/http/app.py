@@ -7,10 +7,9 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -25,7 +24,7 @@ from helsegraf.http.citizen_app import MOUNT as APP_MOUNT
 from helsegraf.http.citizen_app import CitizenApp, check_manifest
 from helsegraf.http.context import ContextFactory
 from helsegraf.http.demo_signin import demo_signin_routes
-from helsegraf.http.errors import INTERNAL, error_body
+from helsegraf.http.errors import INTERNAL, SERVICE_UNAVAILABLE, error_body
 from helsegraf.http.graphiql import MOUNT, GraphiQLAssets, GraphiQLPage
 from helsegraf.http.graphql_http import GraphQLEndpoint, wants_html
 from helsegraf.http.middleware import RequestIds, SecurityHeaders
@@ -46,16 +45,36 @@ from helsegraf.registers import AUDIT, REGISTERS
 from helsegraf.schema.assembly import build_schema
 
 READY_TIMEOUT = 2.0
+T = TypeVar("T")
 log = logging.getLogger("helsegraf.errors")
 
 
-async def _ping(db: Database, store: str) -> bool:
+async def within(seconds: float, work: Awaitable[T]) -> T:
+    """Await `work` for at most `seconds`; raise TimeoutError when it takes longer, without waiting for it.
+
+    A task cancelled mid-statement can take seconds to settle (psycopg cancels the query on the server,
+    which a partitioned network never answers), so it is left to settle in the background.
+    """
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        task.add_done_callback(_settled)
+        raise TimeoutError
+    return task.result()
+
+
+def _settled(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.info("a request given up at its deadline ended with %s", type(task.exception()).__name__)
+
+
+async def _ready(db: Database, store: str) -> bool:
+    """Tell whether a store is ready: it answers on the pool that serves it, and the access log takes writes."""
     try:
-        async with asyncio.timeout(READY_TIMEOUT), db.engine(store).connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means "not ready"
+        return await within(READY_TIMEOUT * 0.9, db.ready(store, write=store == AUDIT))
+    except Exception:  # noqa: BLE001 - any failure (a timeout, an outage) means "not ready"
         return False
-    return True
 
 
 GC_GEN0_THRESHOLD = 20_000
@@ -93,7 +112,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         with track_sql() as stats, span("graphql.request") as current:
             request.state.sql = stats
             try:
-                response = await endpoint(request)
+                response = await within(http.deadline_s, endpoint(request))
+            except TimeoutError:
+                response = _past_deadline(request, http.deadline_s)
             except Exception:
                 request_id = getattr(request.state, "request_id", "")
                 log.exception("unexpected failure in request %s", request_id)
@@ -117,20 +138,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "alive"})
 
-    async def readyz(_request: Request) -> Response:
-        stores = sorted({*settings.registers, AUDIT})
-        results = dict(zip(stores, await asyncio.gather(*(_ping(db, s) for s in stores)), strict=True))
-        ready = all(results.values())
-        body = {
-            "status": "ready" if ready else "unavailable",
-            "stores": {k: "up" if v else "down" for k, v in results.items()},
-        }
-        return JSONResponse(body, status_code=200 if ready else 503)
-
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/healthz", healthz),
-        Route("/readyz", readyz),
+        Route("/readyz", _readyz(settings, db)),
         Route("/metrics", metrics_endpoint(db.read_pools())),
         *([Mount(MOUNT, GraphiQLAssets())] if http.graphiql else []),
         *frontend,
@@ -147,6 +158,31 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.operations = endpoint.operations
     tune_gc()
     return app
+
+
+def _readyz(settings: Settings, db: Database) -> Callable[[Request], Awaitable[Response]]:
+    """Return /readyz: 200 when every store answers on the pool that serves it and the access log takes writes."""
+
+    async def readyz(_request: Request) -> Response:
+        stores = sorted({*settings.registers, AUDIT})
+        results = dict(zip(stores, await asyncio.gather(*(_ready(db, s) for s in stores)), strict=True))
+        ready = all(results.values())
+        body = {
+            "status": "ready" if ready else "unavailable",
+            "stores": {k: "up" if v else "down" for k, v in results.items()},
+        }
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    return readyz
+
+
+def _past_deadline(request: Request, deadline_s: float) -> Response:
+    """Answer a request that passed its deadline (HELSEGRAF_REQUEST_DEADLINE_S): 503, nothing released."""
+    request_id = getattr(request.state, "request_id", "")
+    log.warning("request %s passed its deadline of %g s", request_id, deadline_s)
+    message = f"the request did not finish within {deadline_s:g} s (a register's database is slow or unreachable)"
+    body = {"errors": [error_body(message, SERVICE_UNAVAILABLE, requestId=request_id)]}
+    return JSONResponse(body, status_code=503, headers={"x-request-id": request_id, "retry-after": "5"})
 
 
 def _frontend(settings: Settings, trusted: TrustedDocuments | None) -> tuple[GraphiQLPage | None, list[BaseRoute]]:

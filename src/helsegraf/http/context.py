@@ -27,7 +27,7 @@ from helsegraf.http.errors import FORBIDDEN, SERVICE_UNAVAILABLE, UNAUTHENTICATE
 from helsegraf.http.graphql_http import ReleaseRefusedError, RequestError
 from helsegraf.http.observability import REFUSED
 from helsegraf.loaders import Loaders
-from helsegraf.loaders.preg import children_of
+from helsegraf.loaders.preg import children_of, current_number
 from helsegraf.schema.base import Context, OpenGuard
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -92,7 +92,8 @@ class ContextFactory:
                 REFUSED.labels("token").inc()
                 raise RequestError(str(exc), status=401, code=UNAUTHENTICATED,
                                    **{"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None  # fmt: skip
-            guard = Guard(principal, await self._children(principal, today))
+            children, own = await self._citizen(principal, today)
+            guard = Guard(principal, children, own_numbers=own)
         db = self.db.for_request()  # the request's reads of one level share round trips (db.py)
         return Context(
             db=db,
@@ -108,12 +109,17 @@ class ContextFactory:
             purpose=purpose,
         )
 
-    async def _children(self, principal: Principal, today: date) -> dict[str, bool]:
-        """Return the signed-in citizen's children under 16 (PREG unavailable: the request is 503)."""
+    async def _citizen(self, principal: Principal, today: date) -> tuple[dict[str, bool], frozenset[str]]:
+        """Return the signed-in citizen's children under 16 and their own numbers (PREG unavailable: 503).
+
+        A token may still carry a number the register has since replaced (a new fødselsnummer): the
+        citizen is the person it now leads to, under either number.
+        """
         if not principal.pid:
-            return {}
+            return {}, frozenset()
         try:
-            return children_under_16(await children_of(self.db, principal.pid), today)
+            current = await current_number(self.db, principal.pid)
+            return children_under_16(await children_of(self.db, current), today), frozenset({principal.pid, current})
         except Exception as exc:
             if is_unavailable(exc):
                 raise RequestError("a register's database is unavailable; try again shortly", status=503,

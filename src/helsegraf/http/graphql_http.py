@@ -8,11 +8,12 @@ media type in `Accept` is 406; errors carry a stable `extensions.code`.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from graphql import OperationType
@@ -186,6 +187,21 @@ class ReleaseRefusedError(Exception):
     """Raised by a finisher when the response may not leave (e.g. the access log cannot be written)."""
 
 
+SINGLE_HEADERS: Final = (b"authorization", b"x-request-id", b"x-purpose")
+
+
+def _one_of_each(request: Request) -> None:
+    """Refuse a request that sends a header the answer depends on twice: which one counts would be a guess.
+
+    (A proxy and a client that each add an Authorization or X-Purpose would otherwise decide, silently,
+    whose token is honoured or which purpose is logged.)
+    """
+    names = [name.lower() for name, _ in request.headers.raw]
+    for header in SINGLE_HEADERS:
+        if names.count(header) > 1:
+            raise RequestError(f"send the {header.decode().title()} header once")
+
+
 class GraphQLEndpoint:
     """The /graphql endpoint of one schema."""
 
@@ -229,6 +245,7 @@ class GraphQLEndpoint:
                 )
             if request.method not in {"GET", "POST"}:
                 raise RequestError("use GET or POST", status=405, Allow="GET, POST")  # noqa: TRY301 - one error path
+            _one_of_each(request)
             params = await read_params(request, self.limits.max_body_bytes)
             request.state.operation = params["operationName"]
             return await self._execute(request, request_id, params, media)
@@ -259,7 +276,7 @@ class GraphQLEndpoint:
     def _prepare(self, request: Request, query: str, params: dict[str, Any]) -> Prepared | list[dict[str, Any]]:
         """Parse, validate, coerce and check the limits; return the prepared request, or its errors as a body."""
         try:
-            parsed = self.operations.parse(query)
+            parsed = self.operations.parse(query, params["operationName"])
             operation = operation_of(parsed.document, params["operationName"])
             if request.method == "GET" and operation is not None and operation.operation != OperationType.QUERY:
                 raise RequestError("GET serves queries only; send mutations with POST", status=405, Allow="POST")
@@ -277,6 +294,10 @@ class GraphQLEndpoint:
         query = self._document(params)
         prepared = self._prepare(request, query, params)
         if isinstance(prepared, list):
+            if self.limits.refusal_delay_ms and any(e["extensions"]["code"] == QUERY_TOO_COMPLEX for e in prepared):
+                # A client sending documents over the limits gets each refusal no sooner than this: a loop of
+                # them is slowed to the delay's pace on every connection, at no cost to the server.
+                await asyncio.sleep(self.limits.refusal_delay_ms / 1000)
             return respond({"errors": prepared}, 400 if media == GRAPHQL_RESPONSE else 200, media,
                            {"x-request-id": request_id})  # fmt: skip
         context = await self.make_context(request, request_id)

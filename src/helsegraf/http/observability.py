@@ -32,6 +32,8 @@ from prometheus_client import (
 from starlette.requests import Request
 from starlette.responses import Response
 
+from helsegraf.identifiers import InvalidIdentifierError, parse_nin
+
 REQUESTS: Final = Counter("helsegraf_requests", "GraphQL requests answered", ["operation", "status"])
 LATENCY: Final = Histogram(
     "helsegraf_request_duration_seconds", "Time to answer a GraphQL request", ["operation", "status"],
@@ -178,20 +180,52 @@ def without_messages(exc_info: Any) -> str:
     return "\n".join(lines)
 
 
-class _SafeFormatting:
+_DIGIT_RUN = re.compile(r"(?<!\d)\d{11}(?!\d)")
+MASK: Final = "<nin>"
+
+
+def mask_identity_numbers(line: str) -> str:
+    """Replace every valid national identity number in a log line by `<nin>`.
+
+    Some values in a line are the caller's choice (a request id, an operation name, an alias in an error
+    path), so a caller could put a number there. A run of exactly eleven digits is masked when it is a
+    valid fødselsnummer, D- or H-number (its check digits hold): other digit runs, such as parts of a
+    hexadecimal request id, are left as they are, so that ids stay searchable.
+    """
+    if not _DIGIT_RUN.search(line):
+        return line
+
+    def hide(match: re.Match[str]) -> str:
+        try:
+            parse_nin(match.group())
+        except InvalidIdentifierError:
+            return match.group()
+        return MASK
+
+    return _DIGIT_RUN.sub(hide, line)
+
+
+class _SafeFormatting(logging.Formatter):
     def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
         """Format an exception without its messages (see `without_messages`)."""
         return without_messages(ei)
 
+    def format(self, record: logging.LogRecord) -> str:
+        """Format the record, then mask identity numbers in the whole line."""
+        return mask_identity_numbers(self._line(record))
 
-class PlainFormatter(_SafeFormatting, logging.Formatter):
+    def _line(self, record: logging.LogRecord) -> str:
+        return super().format(record)
+
+
+class PlainFormatter(_SafeFormatting):
     """Plain text lines; exceptions without their messages."""
 
 
-class JsonFormatter(_SafeFormatting, logging.Formatter):
+class JsonFormatter(_SafeFormatting):
     """One JSON object per line: time, level, logger, message and the record's `fields`."""
 
-    def format(self, record: logging.LogRecord) -> str:
+    def _line(self, record: logging.LogRecord) -> str:
         """Format a record as JSON."""
         entry: dict[str, Any] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",

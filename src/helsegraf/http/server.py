@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from typing import Any, Final
 
+import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from helsegraf.config import HttpSettings
@@ -36,9 +38,13 @@ class _HeadRefusedError(Exception):
 
 
 def _reply(status: int, reason: str, message: str) -> bytes:
-    body = ('{"errors":[{"message":"' + message + '","extensions":{"code":"BAD_USER_INPUT"}}]}').encode()
+    # The head was refused before it was read, so the caller's X-Request-Id is not known: a new id, as the
+    # app gives a request without one, so that even this answer can be found in the server's log.
+    request_id = uuid.uuid4().hex
+    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT",
+                                                                       "requestId": request_id}}]})  # fmt: skip
     return (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
-            "connection: close\r\n\r\n").encode() + body  # fmt: skip
+            f"x-request-id: {request_id}\r\nconnection: close\r\n\r\n").encode() + body  # fmt: skip
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
@@ -108,13 +114,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head, self._head_bytes, self._tail = True, 0, b""
         super().on_message_complete()
 
-    def send_400_response(self, msg: str) -> None:
-        """Answer a parse error, or the head refusal a parser callback raised."""
+    def send_400_response(self, msg: str) -> None:  # noqa: ARG002 - uvicorn's text is not for the client
+        """Answer a parse error (as every error: JSON with a request id), or the refusal a parser callback raised."""
         if self._refused_status is not None:
             self._refuse(*self._refused_status)
             return
-        self._disarm()
-        super().send_400_response(msg)
+        self._refuse(400, "Bad Request", "the request is not valid HTTP/1.1")
 
     def _arm(self) -> None:
         self._disarm()

@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from aiodataloader import DataLoader
 from sqlalchemy import or_, select
 
 from helsegraf.db import Database
-from helsegraf.loaders.base import GroupLoader, RowLoader
+from helsegraf.loaders.base import MAX_BATCH, GroupLoader, RowLoader
 from helsegraf.models.preg import ParentalResponsibility, ParentRelation, Person
 from helsegraf.registers import PREG
 
@@ -31,6 +32,11 @@ class PregLoaders:
         return RedirectingPersonLoader(self.db, PREG, PERSONS, PERSON.c.nin)
 
     @cached_property
+    def former_numbers(self) -> FormerNumbersLoader:
+        """FormerNumbersByNinLoader: the replaced numbers that now lead to a person's current one."""
+        return FormerNumbersLoader(self.db)
+
+    @cached_property
     def parents_by_child(self) -> GroupLoader[str]:
         """ParentsByChildLoader: a person's parent relations."""
         return GroupLoader(self.db, PREG, PARENTS, RELATION.c.child_nin)
@@ -47,10 +53,10 @@ MAX_REDIRECTS = 4  # a number replaced, whose replacement was replaced, ...: a c
 class Redirected:
     """The row of the person a replaced number now belongs to, remembering the number that was asked."""
 
-    def __init__(self, row: Any, asked_nin: str) -> None:  # noqa: ANN401 - a SQLAlchemy row
+    def __init__(self, row: Any, asked_nin: str) -> None:
         self._row, self.asked_nin = row, asked_nin
 
-    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - the row's columns
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._row, name)
 
 
@@ -60,7 +66,7 @@ class RedirectingPersonLoader(RowLoader[str]):
     The redirect costs a statement only when an asked number was replaced; an unknown number stays None.
     """
 
-    async def batch_load_fn(self, keys: Any) -> list[Any]:  # noqa: ANN401 - the loader's keys
+    async def batch_load_fn(self, keys: Any) -> list[Any]:
         """Fetch the rows, then the rows their replacements point at."""
         rows = await super().batch_load_fn(keys)
         answers: list[Any] = list(rows)
@@ -68,12 +74,55 @@ class RedirectingPersonLoader(RowLoader[str]):
             targets = {r.replaced_by for r in answers if r is not None and r.replaced_by}
             if not targets:
                 break
-            found = {r.nin: r for r in await self.db.fetch_by_keys(self.store, self.statement, self.column, sorted(targets))}
+            found = {
+                r.nin: r for r in await self.db.fetch_by_keys(self.store, self.statement, self.column, sorted(targets))
+            }
             answers = [found.get(r.replaced_by, r) if r is not None and r.replaced_by else r for r in answers]
         return [
             Redirected(answer, key) if answer is not None and answer.nin != key else answer
             for key, answer in zip(keys, answers, strict=True)
         ]
+
+
+REPLACED = select(PERSON.c.nin, PERSON.c.replaced_by)
+
+
+class FormerNumbersLoader(DataLoader):  # type: ignore[type-arg]
+    """The numbers that were replaced by a person's current one (a changed nin, a merged duplicate), chains followed.
+
+    One statement per step back along the chains (usually one, finding none), for every person of the batch.
+    """
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(max_batch_size=MAX_BATCH)
+        self.db = db
+
+    async def batch_load_fn(self, nins: Any) -> list[tuple[str, ...]]:
+        """Walk the replacements back from each current number."""
+        owner = {nin: nin for nin in nins}
+        former: dict[str, list[str]] = {nin: [] for nin in nins}
+        frontier = list(nins)
+        for _ in range(MAX_REDIRECTS):
+            rows = await self.db.fetch_by_keys(PREG, REPLACED, PERSON.c.replaced_by, frontier)
+            frontier = []
+            for row in rows:
+                if row.nin not in owner:
+                    owner[row.nin] = owner[row.replaced_by]
+                    former[owner[row.nin]].append(row.nin)
+                    frontier.append(row.nin)
+            if not frontier:
+                break
+        return [tuple(sorted(former[nin])) for nin in nins]
+
+
+async def current_number(db: Database, nin: str) -> str:
+    """Return the number now in use for the person `nin` names (itself when it was never replaced)."""
+    for _ in range(MAX_REDIRECTS):
+        [row] = await db.fetch_by_keys(PREG, REPLACED, PERSON.c.nin, [nin]) or [None]
+        if row is None or not row.replaced_by:
+            return nin
+        nin = row.replaced_by
+    return nin
 
 
 RESPONSIBILITY = ParentalResponsibility.__table__
@@ -91,7 +140,9 @@ async def children_of(db: Database, parent_nin: str) -> list[Any]:
     responsibility = await db.fetch(
         PREG,
         select(RESPONSIBILITY).where(
-            or_(RESPONSIBILITY.c.responsible_nin == parent_nin, db.in_keys(PREG, RESPONSIBILITY.c.child_nin, candidates))
+            or_(
+                RESPONSIBILITY.c.responsible_nin == parent_nin, db.in_keys(PREG, RESPONSIBILITY.c.child_nin, candidates)
+            )
             if candidates
             else RESPONSIBILITY.c.responsible_nin == parent_nin
         ),

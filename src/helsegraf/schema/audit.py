@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 
 from helsegraf.authz.requirements import ACCESS_LOG
+from helsegraf.registers import PREG
 from helsegraf.schema.base import Connection, Info, connection, decode_cursor, page_size, personal
 
 
@@ -44,10 +45,23 @@ class PersonAudit:
     ) -> Connection[AccessLogEntry] | None:
         """Return a page of the person's access log."""
         size, before_id = page_size(first), decode_cursor(info, "access", after)
-        rows = await info.context.loaders.access_log.load((str(self.nin), before_id, size))
-        total = await info.context.loaders.access_log_count.load(str(self.nin))
+        numbers = await _numbers(info, self)
+        rows = await info.context.loaders.access_log.load((numbers, before_id, size))
+        total = await info.context.loaders.access_log_count.load(numbers)
         items = [(row.id, _entry(row)) for row in rows]
         return connection(info, "access", items, size, total, before_id)
+
+
+async def _numbers(info: Info, person: Any) -> tuple[str, ...]:
+    """Return every number the person's log may be under: the one now in use and those it replaced.
+
+    Entries are written under the number in use when the data left; after a change of number (or a
+    merged duplicate) the older entries are still the person's.
+    """
+    current = str(getattr(person, "subject", None) or person.nin)
+    if PREG not in info.context.registers:
+        return (current,)
+    return (current, *await info.context.loaders.former_numbers.load(current))
 
 
 def _entry(row: Any) -> AccessLogEntry:

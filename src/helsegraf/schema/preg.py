@@ -11,6 +11,7 @@ import strawberry
 from graphql import GraphQLError
 
 from helsegraf.authz.requirements import ADDRESS, ADDRESS_PROTECTION, FAMILY, IDENTITY
+from helsegraf.execution.executor import mark_released
 from helsegraf.execution.preload import preload
 from helsegraf.identifiers import InvalidIdentifierError, parse_nin
 from helsegraf.schema import refs
@@ -82,7 +83,7 @@ async def _related(info: Info, nins: list[list[str]]) -> list[list[Person]]:
     return [[p for _ in group if (p := next(found)) is not None] for group in nins]
 
 
-def _current(person: Any) -> str:  # noqa: ANN401 - a Person
+def _current(person: Any) -> str:
     """Return the number a person's relations are registered under (the current one after a redirect)."""
     return str(person.row.nin) if person.row is not None else str(person.nin)
 
@@ -125,8 +126,11 @@ class PersonPreg:
         """Return whose personal data this is: the person under the number now in use."""
         return str(self.row.nin) if self.row is not None else str(self.nin)
 
-    @personal(IDENTITY, description="The number now in use for the person: differs from nin when the number "
-              "asked for was replaced (a new fødselsnummer, or a duplicate merged into this person).")
+    @personal(
+        IDENTITY,
+        description="The number now in use for the person: differs from nin when the number "
+        "asked for was replaced (a new fødselsnummer, or a duplicate merged into this person).",
+    )
     def current_nin(self) -> str | None:
         """Return the person's current number."""
         return str(self.row.nin)
@@ -215,12 +219,14 @@ async def _persons_for(info: Info, nins: list[str], *, preloading: bool = True) 
     guard = info.context.guard
     answered: list[Person | None] = []
     for nin, person in zip(nins, found, strict=True):
+        grounds = guard.existence_grounds(nin)
         if person is None:
-            answered.append(None if guard.knows_existence(nin) else stubs[nin])
+            answered.append(None if grounds is not None else stubs[nin])
             continue
         if "_preloaded" in stubs[nin].__dict__:
             person.__dict__["_preloaded"] = stubs[nin].__dict__["_preloaded"]
-        answered.append(person)
+        # Found for a caller who may know it: that the person is registered has left (guard.existence_grounds).
+        answered.append(mark_released(person, IDENTITY.group, grounds) if grounds is not None else person)
     return answered
 
 

@@ -10,9 +10,10 @@ value is the true count plus that noise. Published values under 5 are suppressed
 that "suppressed" does not tell an empty cell from a small one). Totals are cells of their own: they
 are counted and perturbed from their own records, never summed from published cells.
 
-Parameters (also in the README): cell keys 0..255; noise -2..+2; for counts of 3 or more the noise is
-0 with probability 1/2, +-1 with 1/5 each and +-2 with 1/20 each (mean 0, variance 0.8); counts of 1
-and 2 have their own rows so that no published value is negative and the mean noise is 0.
+Parameters (also in the README): cell keys 0..255; noise -2..+2; for counts of 2 or more the noise is
+0 with probability 0.30, +-1 with 0.20 each and +-2 with 0.15 each (mean 0, variance 1.6, mean
+|noise| 1.0); a count of 1 has its own row (noise -1..+2) so that no published value is negative and
+the mean noise is still 0.
 
 Why a keyed hash written here and not HMAC: the cell key must be summed in SQL over millions of
 records on PostgreSQL and SQLite alike, and neither computes HMAC at that speed (SQLite not at all).
@@ -59,11 +60,13 @@ def _rows(distribution: list[tuple[int, int]]) -> tuple[tuple[int, int, int], ..
 
 
 # The perturbation table: true count (1, 2, and 3 or more) -> cell-key ranges -> noise. Shares are in
-# 256ths: for 3+, 128 zero (1/2), 51 each of +-1 (~1/5), 13 each of +-2 (~1/20); mean exactly 0.
+# 256ths: for 2 and more, 76 zero (0.30), 52 each of +-1 (0.20), 38 each of +-2 (0.15); mean exactly 0.
+# The noise is flat on purpose: two cells that differ by one record get the same noise (and their
+# difference is exact) with probability 0.21 only (the sum of the squared shares).
 PTABLE: Final[dict[int, tuple[tuple[int, int, int], ...]]] = {
-    1: _rows([(-1, 77), (0, 115), (1, 51), (2, 13)]),  # mean (-77 + 51 + 26) / 256 = 0
-    2: _rows([(-2, 13), (-1, 51), (0, 128), (1, 51), (2, 13)]),
-    3: _rows([(-2, 13), (-1, 51), (0, 128), (1, 51), (2, 13)]),
+    1: _rows([(-1, 96), (0, 86), (1, 52), (2, 22)]),  # mean (-96 + 52 + 44) / 256 = 0
+    2: _rows([(-2, 38), (-1, 52), (0, 76), (1, 52), (2, 38)]),
+    3: _rows([(-2, 38), (-1, 52), (0, 76), (1, 52), (2, 38)]),
 }
 
 

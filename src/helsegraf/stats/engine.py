@@ -13,10 +13,12 @@ their own. Counts of lists, GPs, listetak and free places are public in FLR and 
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
+from functools import cached_property
 from itertools import product
 from typing import TYPE_CHECKING, Any, Final
 
@@ -114,8 +116,9 @@ class Filter:
     gp_specialist: bool | None = None
     categories: tuple[str, ...] | None = None
 
-    def dimensions(self) -> list[Dimension]:
-        """Return the dimensions this filter restricts."""
+    @cached_property
+    def restricted(self) -> tuple[Dimension, ...]:
+        """Return the dimensions this filter restricts (computed once: every list and group asks)."""
         named = {
             Dimension.COUNTY: self.counties, Dimension.MUNICIPALITY: self.municipalities,
             Dimension.AGE_GROUP: self.age_groups, Dimension.GENDER: self.genders,
@@ -123,7 +126,7 @@ class Filter:
             Dimension.OPEN_LIST: self.open_list, Dimension.GP_SPECIALITY: self.gp_specialist,
             Dimension.HEALTH_PERSONNEL_CATEGORY: self.categories,
         }  # fmt: skip
-        return [d for d, v in named.items() if v is not None]
+        return tuple(d for d, v in named.items() if v is not None)
 
     def allows(self, dimension: Dimension, value: str) -> bool:  # noqa: PLR0911 - one case per dimension
         """Tell whether a dimension value passes the filter."""
@@ -191,7 +194,7 @@ def validate(request: TableRequest) -> None:  # noqa: C901 - one check per rule,
         raise StatisticsInputError("by: a dimension is named twice")
     if Dimension.COUNTY in request.by and Dimension.MUNICIPALITY in request.by:
         raise StatisticsInputError("by: COUNTY and MUNICIPALITY together: a municipality lies in one county")
-    for dimension in (*request.by, *request.filter.dimensions()):
+    for dimension in (*request.by, *request.filter.restricted):
         for measure in request.measures:
             if dimension not in ALLOWED[measure]:
                 where = "by" if dimension in request.by else "filter"
@@ -201,9 +204,7 @@ def validate(request: TableRequest) -> None:  # noqa: C901 - one check per rule,
                     f"({measure.value} by {dimension.value}); {measure.name} takes {allowed}"
                 )
     f = request.filter
-    for name, values, limit in (("county", f.counties, None), ("municipality", f.municipalities, None),
-                                ("category", f.categories, None)):  # fmt: skip
-        del limit
+    for name, values in (("county", f.counties), ("municipality", f.municipalities), ("category", f.categories)):
         for value in values or ():
             if not (value.isascii() and value.isalnum() and len(value) <= 4):  # noqa: PLR2004 - code lengths
                 raise StatisticsInputError(f"filter.{name}: {value[:20]!r} is not a {name} code")
@@ -305,6 +306,10 @@ class Engine:
         self.hpr_keys = KeyParameters.of(secret, "hpr")
         self._lists: dict[date, dict[int, _List]] = {}
         self._gps: dict[date, list[tuple[int, int, str]]] = {}
+        # Per date: listed persons per list with their key sums (one scan serves persons and list sizes).
+        self._per_list: dict[date, list[tuple[int, dict[Dimension, str], int, int]]] = {}
+        self._gp_attributes: dict[date, tuple[dict[int, str], set[int]]] = {}
+        self._recent: dict[date, set[int]] = {}
 
     async def table(self, request: TableRequest, today: date) -> Table:
         """Make a table."""
@@ -354,14 +359,24 @@ class Engine:
         self._lists[on], self._gps[on] = lists, [g for g in gps if g[0] in lists]
         return lists
 
+    async def per_list(self, on: date) -> list[tuple[int, dict[Dimension, str], int, int]]:
+        """Return (list, {}, listed persons, their key sum) for every list at a date (read once per date)."""
+        cached = self._per_list.get(on)
+        if cached is None:
+            cached = self._per_list[on] = await sql.listed_persons(self.db, self.flr_keys, on, (), None)
+        return cached
+
     async def _persons(self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]) -> None:
         lists = await self.lists(on)
         f = request.filter
-        person_dims = [d for d in (Dimension.AGE_GROUP, Dimension.GENDER) if d in request.by or d in f.dimensions()]
+        person_dims = [d for d in (Dimension.AGE_GROUP, Dimension.GENDER) if d in request.by or d in f.restricted]
         chosen = [x for x in lists.values() if all(f.allows(d, x.value(d)) for d in LIST_DIMENSIONS
-                                                    if d in f.dimensions())]  # fmt: skip
+                                                    if d in f.restricted)]  # fmt: skip
         only = [x.id for x in chosen] if len(chosen) < len(lists) else None
-        grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, only)
+        if not person_dims and only is None:
+            grouped = await self.per_list(on)
+        else:
+            grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, only)
         # cell -> measure -> [count, key sum]; each cell gathers its own records' keys.
         sums: dict[Any, dict[Measure, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
         wanted = [m for m in request.measures if m in PERSON_MEASURES]
@@ -369,14 +384,12 @@ class Engine:
             x = lists.get(contract_id)
             if x is None or (only is not None and not _passes(f, x)):
                 continue
-            if not all(f.allows(d, person[d]) for d in person_dims if d in f.dimensions()):
+            if not all(f.allows(d, person[d]) for d in person_dims if d in f.restricted):
                 continue
             attributes = {d: x.value(d) for d in LIST_DIMENSIONS} | person
             for cell in _cells_of(values, attributes):
                 for measure in wanted:
-                    if measure is Measure.LISTED_PERSONS_WITH_GP and not x.has_gp:
-                        continue
-                    if measure is Measure.LISTED_PERSONS_WITHOUT_GP and x.has_gp:
+                    if not _on_list_of(measure, x):
                         continue
                     total = sums[cell][measure]
                     total[0] += n
@@ -392,11 +405,11 @@ class Engine:
         lists = await self.lists(on)
         wanted = [m for m in request.measures if m in LIST_MEASURES]
         if Measure.FREE_PLACES in wanted:
-            for contract_id, size in await sql.list_sizes(self.db, on):
+            for contract_id, _person, size, _keys in await self.per_list(on):
                 if contract_id in lists:
                     lists[contract_id].size = size
         if Measure.LISTS_VACANT_OVER_A_YEAR in wanted:
-            for contract_id in await sql.had_gp_within_a_year(self.db, on):
+            for contract_id in await self.had_gp_within_a_year(on):
                 if contract_id in lists:
                     lists[contract_id].gp_within_a_year = True
         totals: dict[Any, dict[Measure, int]] = defaultdict(lambda: defaultdict(int))
@@ -420,13 +433,28 @@ class Engine:
             for measure in wanted:
                 by_measure[measure] = totals[cell][measure] if cell in totals else 0
 
+    async def had_gp_within_a_year(self, on: date) -> set[int]:
+        """Return the lists that had a fastlege at some time in the year up to a date (read once per date)."""
+        if on not in self._recent:
+            self._recent[on] = set(await sql.had_gp_within_a_year(self.db, on))
+        return self._recent[on]
+
     async def gp_attributes(self, on: date) -> tuple[dict[int, str], set[int]]:
         """Return the GPs' genders (PREG, through their HPR nin) and the specialists in general medicine."""
+        cached = self._gp_attributes.get(on)
+        if cached is None:
+            await self.lists(on)
+            numbers = sorted({hpr for _c, hpr, relationship in self._gps[on] if relationship in sql.GP_RELATIONSHIPS})
+            specialists, genders = await asyncio.gather(
+                sql.gp_specialists(self.db, numbers, on), sql.genders_of_personnel(self.db, numbers)
+            )
+            cached = self._gp_attributes[on] = (genders, specialists)
+        return cached
+
+    async def prefetch(self, on: date) -> None:
+        """Read what the key figures need at a date at once: FLR's scan beside HPR's and PREG's look-ups."""
         await self.lists(on)
-        numbers = sorted({hpr for _c, hpr, relationship in self._gps[on] if relationship in sql.GP_RELATIONSHIPS})
-        specialists = await sql.gp_specialists(self.db, numbers, on)
-        genders = await sql.genders_of_personnel(self.db, numbers)
-        return genders, specialists
+        await asyncio.gather(self.per_list(on), self.gp_attributes(on), self.had_gp_within_a_year(on))
 
     async def _gp_measures(self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]) -> None:
         lists = await self.lists(on)
@@ -440,7 +468,7 @@ class Engine:
                 continue
             person = {Dimension.GENDER: genders.get(hpr, UNKNOWN),
                       Dimension.GP_SPECIALITY: _yes(hpr in specialists)}  # fmt: skip
-            if not all(f.allows(d, v) for d, v in person.items() if d in f.dimensions()):
+            if not all(f.allows(d, v) for d, v in person.items() if d in f.restricted):
                 continue
             for cell in _cells_of(values, {d: x.value(d) for d in LIST_DIMENSIONS} | person):
                 for measure in wanted:
@@ -465,8 +493,17 @@ class Engine:
             by_measure[Measure.HEALTH_PERSONNEL] = publish(count, key_sum)
 
 
+def _on_list_of(measure: Measure, x: _List) -> bool:
+    """Tell whether persons on a list count for a person measure (with a fixed GP, without, or either)."""
+    if measure is Measure.LISTED_PERSONS_WITH_GP:
+        return x.has_gp
+    if measure is Measure.LISTED_PERSONS_WITHOUT_GP:
+        return not x.has_gp
+    return True
+
+
 def _passes(f: Filter, x: _List) -> bool:
-    return all(f.allows(d, x.value(d)) for d in LIST_DIMENSIONS if d in f.dimensions())
+    return all(f.allows(d, x.value(d)) for d in LIST_DIMENSIONS if d in f.restricted)
 
 
 def _vacant_over_a_year(x: _List, on: date) -> bool:

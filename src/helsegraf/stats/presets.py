@@ -63,6 +63,7 @@ def _ratio(numerator: int | Perturbed, denominator: int | Perturbed, scale: floa
 
 async def key_figures(engine: Engine, area: Filter, on: date) -> list[KeyFigure]:
     """Return Helsedirektoratet's national key figures (nøkkeltall) for an area at a date."""
+    await engine.prefetch(on)
     main = (await engine.table(TableRequest(KEY_FIGURE_MEASURES, (), area, on), on)).rows[0].values
     by_gender = await engine.table(TableRequest((Measure.GPS,), (Dimension.GENDER,), area, on), on)
     by_salary = await engine.table(TableRequest((Measure.LISTS,), (Dimension.FIXED_SALARY,), area, on), on)

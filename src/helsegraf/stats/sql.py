@@ -143,13 +143,6 @@ async def _looked_up_in_preg(
     return groups
 
 
-async def list_sizes(db: Database, on: date) -> list[tuple[int, int]]:
-    """Return (list, listed persons) at a date: exact, as FLR publishes each list's size."""
-    m = MEMBERSHIP.c
-    statement = select(m.contract_id, func.count().label("n")).where(valid_at(MEMBERSHIP, on)).group_by(m.contract_id)
-    return [(r.contract_id, int(r.n)) for r in await db.fetch(FLR, statement)]
-
-
 async def had_gp_within_a_year(db: Database, on: date) -> list[int]:
     """Return the lists that had a fastlege at some time in the year up to a date."""
     p = PERIOD.c

@@ -1,0 +1,93 @@
+"""Statistics at national scale on PostgreSQL: the key-figure table and SSB 12005 for all municipalities.
+
+Seeds a nation of its own (`helsegraf_bench_stats_<persons>`), then asks, through the app's HTTP
+pipeline in-process with an analyst token, for Helsedirektoratet's national key figures
+(`statistics { keyFigures }`) and SSB table 12005 for every municipality (`statistics { ssb12005 }`),
+at today's date and at a past quarter end. Times are the app's own Server-Timing (request received to
+response built, database and query log included). The target is under 2 s each for 5.5 million persons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import date
+from typing import Any
+
+import httpx
+import psycopg
+
+from bench.common import ADMIN_URL, database_url, recreate_database, summary, table, write_results
+from helsegraf import migrate
+from helsegraf.authz.tokens import mint
+from helsegraf.config import Settings
+from helsegraf.data.load import populated_registers
+from helsegraf.http.app import create_app
+from helsegraf.seeding import seed
+
+KEY_FIGURES = "query($at: Date) { statistics { keyFigures(at: $at) { code value suppressed } } }"
+SSB_12005 = """query($at: Date) { statistics { ssb12005(at: $at) { code lists openLists capacity
+  patients { value } patientsOnListsWithGp { value } patientsOnListsWithoutGp { value } meanListLength
+  reserveCapacity } } }"""
+QUARTER_END = date(2025, 6, 30)
+
+
+def _nation(persons: int) -> tuple[Settings, float | None]:
+    """Return settings for the statistics nation, seeding it (and timing that) unless it is there already."""
+    name = f"helsegraf_bench_stats_{persons}"
+    settings = Settings(database_url=database_url(name))
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    if exists:
+        try:
+            if populated_registers(settings).get("preg") == persons:
+                migrate.upgrade(settings)
+                print(f"reusing {name}")
+                return settings, None
+        except Exception:  # noqa: BLE001, S110 - a half-made database is simply made again
+            pass
+    recreate_database(name)
+    migrate.upgrade(settings)
+    print(f"seeding {persons:,} persons into {name} ...")
+    started = time.perf_counter()
+    seed(settings, persons=persons, seed_value=1, reset=False)
+    seconds = time.perf_counter() - started
+    print(f"  seeded in {seconds:.1f} s")
+    return settings, seconds
+
+
+async def _measure(settings: Settings, runs: int) -> dict[str, Any]:
+    app = create_app(settings)
+    bearer = mint(settings.home, role="analyst", ttl_seconds=3600)
+    headers = {"authorization": f"Bearer {bearer}", "x-purpose": "benchmark"}
+    results: dict[str, Any] = {}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench",
+                                 timeout=120) as client:  # fmt: skip
+        for name, query in (("keyFigures", KEY_FIGURES), ("ssb12005", SSB_12005)):
+            for label, at in (("today", None), ("quarter end", QUARTER_END.isoformat())):
+                times = []
+                for i in range(runs + 1):
+                    response = await client.post("/graphql", json={"query": query, "variables": {"at": at}},
+                                                 headers=headers)  # fmt: skip
+                    body = response.json()
+                    if response.status_code != 200 or body.get("errors"):
+                        raise SystemExit(f"{name} failed: {str(body)[:500]}")
+                    if i:  # the first run warms the pools and caches
+                        times.append(float(response.headers["server-timing"].split("dur=", 1)[1].split(",", 1)[0]))
+                results[f"{name} ({label})"] = summary(times)
+                if name == "ssb12005":
+                    results[f"{name} rows"] = len(body["data"]["statistics"]["ssb12005"])
+    await app.state.db.dispose()
+    return results
+
+
+def run(persons: int, runs: int = 5) -> dict[str, Any]:
+    """Seed (once) and time the two tables."""
+    settings, seeded = _nation(persons)
+    measured = asyncio.run(_measure(settings, runs))
+    results = {"persons": persons, "seed_s": seeded, "runs": runs, **measured}
+    rows = [(name, f"{v['p50_ms']:.0f}", f"{v['p95_ms']:.0f}", f"{v['mean_ms']:.0f}")
+            for name, v in measured.items() if isinstance(v, dict)]  # fmt: skip
+    print(table(rows, ("table", "p50 ms", "p95 ms", "mean ms")))
+    print(f"results: {write_results(f'stats-{persons}', results)}")
+    return results

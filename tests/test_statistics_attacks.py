@@ -1,0 +1,288 @@
+"""Attacks on the statistics: every known way to difference published tables down to a small count.
+
+The first three are the derivations the issue found, played with the fields that existed then
+(`gpListsByMunicipality`, `patientsByAgeGroupAndGender`) over many dates: with exact counts and
+small-cell suppression each of them recovers the suppressed count every time. The rest use `table`:
+totals minus visible cells, parent geography minus children, overlapping filters, and the average of
+every route the suite can build to the same small cell (the attack published against ABS TableBuilder).
+
+What must hold: no route recovers a true count under 5 reliably (exact hits are at most a chance
+coincidence of noise, well under half the time, and the attacker cannot tell which), and averaging
+routes does not pin a small cell down better than the perturbation's own range.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+from statistics import mean
+
+import pytest
+from sqlalchemy import text
+
+from conftest import TODAY, _seed, create_postgres_database, db_rows, drop_postgres_database, require_postgres, token
+
+GROUPS = ["0-5", "6-15", "16-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80+"]
+BOUNDS = [5, 15, 19, 29, 39, 49, 59, 69, 79]
+GENDERS = ("FEMALE", "MALE")
+LISTED = """SELECT c.municipality_code AS m, p.birth_date, p.gender FROM flr_list_membership l
+  JOIN flr_gp_contract c ON c.id = l.contract_id JOIN preg_person p ON p.nin = l.nin
+  WHERE l.valid_from <= :on AND (l.valid_to IS NULL OR l.valid_to > :on)
+    AND c.valid_from <= :on AND (c.valid_to IS NULL OR c.valid_to > :on)"""
+MOST_HITS = 0.5  # exact recoveries: a coincidence of noise at most, never most of the time
+SINGLE_DRAW_ERROR = 1.0  # the mean |noise| of one published count of 2 or more (stats/disclosure.py)
+QUARTER_ENDS = [date(2019, 12, 31), date(2020, 9, 30), date(2021, 6, 30), date(2022, 3, 31), date(2022, 12, 31),
+                date(2023, 9, 30), date(2024, 6, 30), date(2025, 3, 31), TODAY]  # fmt: skip
+
+
+THIN = """DELETE FROM flr_list_membership WHERE id % 4 <> 0
+  AND contract_id IN (SELECT id FROM flr_gp_contract WHERE municipality_code <> '0301')"""
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def sparse_nation(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """The test nation with most listed persons outside Oslo removed: like the issue's, small cells beside big ones."""
+    home = tmp_path_factory.mktemp("sparse-nation")
+    if request.param == "postgres":
+        require_postgres()
+        url = create_postgres_database("helsegraf_sparse")
+    else:
+        url = f"sqlite:///{home / 'nation.db'}"
+    seeded = _seed(url, home)
+    engine = seeded.engine()
+    with engine.begin() as conn:
+        conn.execute(text(THIN))
+    engine.dispose()
+    yield seeded
+    if request.param == "postgres":
+        drop_postgres_database(url)
+
+
+@pytest.fixture
+def nation(sparse_nation):
+    """The sparse nation, for conftest's `graph`."""
+    return sparse_nation
+
+
+def group_of(born: date, on: date) -> str:
+    age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    return next((GROUPS[i] for i, high in enumerate(BOUNDS) if age <= high), GROUPS[-1])
+
+
+def true_cells(nation, on: date) -> Counter:
+    """(municipality, age group, gender) -> listed persons, by SQL over the data."""
+    cells: Counter = Counter()
+    for row in db_rows(nation, LISTED, on=on.isoformat()):
+        cells[row.m, group_of(row.birth_date, on), row.gender] += 1
+    return cells
+
+
+def old_query(municipalities: list[str]) -> str:
+    parts = [f'm{code}: patientsByAgeGroupAndGender(municipality: "{code}", at: $at) '
+             "{ ageGroup gender patients { value suppressed } }" for code in municipalities]  # fmt: skip
+    return ("query($at: Date) { statistics { gpListsByMunicipality(at: $at) { municipality { code } lists "
+            "patients { value suppressed } } all: patientsByAgeGroupAndGender(at: $at) "
+            "{ ageGroup gender patients { value suppressed } } " + " ".join(parts) + " } }")  # fmt: skip
+
+
+def published(cells: list[dict]) -> dict[tuple[str, str], int | None]:
+    return {(c["ageGroup"], c["gender"]): c["patients"]["value"] for c in cells}
+
+
+def scan_dates() -> list[date]:
+    start = date(2019, 6, 1)
+    return [start + timedelta(days=45 * i) for i in range((TODAY - start).days // 45)] + [TODAY]
+
+
+async def old_tables(graph, nation, on: date) -> tuple[dict, dict, dict]:
+    analyst = token(nation, "analyst")
+    municipalities = sorted({r.municipality_code for r in db_rows(
+        nation, "SELECT municipality_code FROM flr_gp_contract WHERE valid_from <= :on "
+                "AND (valid_to IS NULL OR valid_to > :on)", on=on.isoformat())})  # fmt: skip
+    data = (await graph.data(old_query(municipalities), {"at": on.isoformat()}, token=analyst))["statistics"]
+    totals = {r["municipality"]["code"]: r["patients"]["value"] for r in data["gpListsByMunicipality"]}
+    by_municipality = {code: published(data[f"m{code}"]) for code in municipalities}
+    return totals, by_municipality, published(data["all"])
+
+
+def hit_rate(cases: list[tuple[int, int]]) -> float:
+    return sum(derived == true for derived, true in cases) / len(cases)
+
+
+async def test_totals_minus_visible_cells_do_not_give_the_suppressed_cell(graph, nation) -> None:
+    """Issue: Oslo's 688 listed minus the 685 in its visible age-gender cells gave the suppressed cell, 3."""
+    cases = []
+    for on in scan_dates():
+        totals, by_municipality, _ = await old_tables(graph, nation, on)
+        truth = true_cells(nation, on)
+        for code, cells in by_municipality.items():
+            hidden = [cell for cell, value in cells.items() if value is None]
+            if len(hidden) == 1 and totals.get(code) is not None:
+                derived = totals[code] - sum(v for v in cells.values() if v is not None)
+                true = truth[code, *hidden[0]]
+                if true < 5:
+                    cases.append((derived, true))
+    assert len(cases) >= 5, "too few single suppressed cells to attack"
+    assert hit_rate(cases) < MOST_HITS, cases
+
+
+async def test_parent_geography_minus_children_does_not_give_the_suppressed_cell(graph, nation) -> None:
+    """Issue: the nation's (80+, female) 16 minus Oslo's 12 gave Bergen's suppressed 4."""
+    cases = []
+    for on in scan_dates():
+        _, by_municipality, national = await old_tables(graph, nation, on)
+        truth = true_cells(nation, on)
+        for cell, whole in national.items():
+            hidden = [code for code, cells in by_municipality.items() if cells[cell] is None]
+            if whole is not None and len(hidden) == 1:
+                derived = whole - sum(cells[cell] for code, cells in by_municipality.items() if code != hidden[0])
+                true = truth[hidden[0], *cell]
+                if true < 5:
+                    cases.append((derived, true))
+    assert len(cases) >= 5, "too few cells to attack"
+    assert hit_rate(cases) < MOST_HITS, cases
+
+
+async def test_consecutive_dates_do_not_tell_who_left_or_joined(graph, nation) -> None:
+    """Issue: 3201 on 2025-06-01 and 06-02 showed exactly one man aged 60-69 leaving his GP list."""
+    sql = "SELECT valid_to FROM flr_list_membership WHERE valid_to IS NOT NULL AND valid_to > '2019-06-01'"
+    changes = sorted({r.valid_to for r in db_rows(nation, sql)})
+    days = [date.fromisoformat(str(d)[:10]) for d in changes][:: max(1, len(changes) // 40)]
+    cases = []
+    for day in days:
+        _, before, _ = await old_tables(graph, nation, day - timedelta(days=1))
+        _, after, _ = await old_tables(graph, nation, day)
+        was, now = true_cells(nation, day - timedelta(days=1)), true_cells(nation, day)
+        for code in before.keys() & after.keys():
+            for cell, value in after[code].items():
+                old = before[code][cell]
+                true_change = now[code, *cell] - was[code, *cell]
+                if value is not None and old is not None and 0 < abs(true_change) < 5:
+                    cases.append((value - old, true_change))
+    assert len(cases) >= 10, "too few changes to attack"
+    assert hit_rate(cases) < MOST_HITS, cases
+
+
+# --- the same attacks, and more, against `table` -----------------------------------------------
+
+TABLE = """query($m: [StatisticsMeasure!]!, $by: [StatisticsDimension!], $f: StatisticsFilter, $at: Date) {
+  statistics { table(measures: $m, by: $by, filter: $f, at: $at, total: true) {
+    rows { key { code } values { value suppressed } } } } }"""
+
+
+async def cells(graph, nation, by: list[str], on: date, f: dict | None = None) -> dict[tuple[str, ...], int | None]:
+    data = await graph.data(TABLE, {"m": ["LISTED_PERSONS"], "by": by, "f": f, "at": on.isoformat()},
+                            token=token(nation, "analyst"))  # fmt: skip
+    return {tuple(k["code"] for k in r["key"]): r["values"][0]["value"] for r in data["statistics"]["table"]["rows"]}
+
+
+GUESS = 2  # what an attacker puts in for a suppressed cell: the middle of 0..4
+
+
+def value(published: int | None) -> int:
+    return GUESS if published is None else published
+
+
+async def routes_to_small_cells(graph, nation, on: date) -> dict[tuple[str, str, str], list[float]]:
+    """Every route the suite builds to each (municipality, age group, gender) cell: estimates from published cells."""
+    truth = true_cells(nation, on)
+    municipalities = sorted({m for m, _a, _g in truth})
+    area = {"municipalities": municipalities}
+    fine = await cells(graph, nation, ["MUNICIPALITY", "AGE_GROUP", "GENDER"], on, area)
+    totals = await cells(graph, nation, ["MUNICIPALITY"], on, area)
+    national = await cells(graph, nation, ["AGE_GROUP", "GENDER"], on)
+    both_genders = await cells(graph, nation, ["MUNICIPALITY", "AGE_GROUP"], on, area)
+    splits = {d: await cells(graph, nation, ["MUNICIPALITY", "AGE_GROUP", "GENDER", d], on, area)
+              for d in ("FIXED_SALARY", "LIST_STATUS", "OPEN_LIST")}  # fmt: skip
+    pairs = {i: await cells(graph, nation, ["MUNICIPALITY", "GENDER"], on,
+                            {**area, "ageGroups": [f"AGE_{GROUPS[i].replace('-', '_').replace('+', '_PLUS')}",
+                                                   f"AGE_{GROUPS[i + 1].replace('-', '_').replace('+', '_PLUS')}"]})
+             for i in range(len(GROUPS) - 1)}  # fmt: skip
+    routes: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for m in municipalities:
+        for a_index, a in enumerate(GROUPS):
+            for g in GENDERS:
+                if truth[m, a, g] >= 5:
+                    continue
+                found = routes[m, a, g]
+                others = [(a2, g2) for a2 in GROUPS for g2 in GENDERS if (a2, g2) != (a, g)]
+                found.append(value(totals[m,]) - sum(value(fine[m, a2, g2]) for a2, g2 in others))  # total - rest
+                found.append(value(national[a, g]) - sum(value(fine[m2, a, g]) for m2 in municipalities if m2 != m))
+                found.append(value(both_genders[m, a]) - value(fine[m, a, next(x for x in GENDERS if x != g)]))
+                for split in splits.values():  # the cell as the sum of its parts on two kinds of list
+                    found.append(sum(value(v) for k, v in split.items() if k[:3] == (m, a, g)))
+                if a_index + 1 < len(GROUPS):  # overlapping filters: (A, A+1) minus A+1
+                    found.append(value(pairs[a_index][m, g]) - value(fine[m, GROUPS[a_index + 1], g]))
+                if a_index > 0:  # (A-1, A) minus A-1
+                    found.append(value(pairs[a_index - 1][m, g]) - value(fine[m, GROUPS[a_index - 1], g]))
+    return dict(routes)
+
+
+async def test_no_route_recovers_a_small_cell_and_averaging_all_of_them_does_not_pin_it(graph, nation) -> None:
+    hits, errors, exact_routes = [], [], []
+    for on in QUARTER_ENDS[::2]:
+        truth = true_cells(nation, on)
+        for cell, estimates in (await routes_to_small_cells(graph, nation, on)).items():
+            true = truth[cell]
+            average = mean(estimates)
+            hits.append(round(average) == true)
+            errors.append(abs(average - true))
+            exact_routes.append(sum(e == true for e in estimates) / len(estimates))
+    assert len(hits) >= 10, "too few small cells to attack"
+    # The average of every route lands on the true count no more often than chance allows ...
+    assert sum(hits) / len(hits) < MOST_HITS, (sum(hits), len(hits))
+    # ... and is no closer to the truth than one perturbed count is (mean |noise| = 1.0): routes do not
+    # cancel the noise out, because a cell reached by any route has the one noise of its records.
+    assert mean(errors) >= SINGLE_DRAW_ERROR, mean(errors)
+    assert mean(exact_routes) < MOST_HITS
+
+
+async def test_totals_parents_and_filters_of_the_table_builder_do_not_give_small_cells(graph, nation) -> None:
+    cases: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for on in QUARTER_ENDS:
+        truth = true_cells(nation, on)
+        municipalities = sorted({m for m, _a, _g in truth})
+        area = {"municipalities": municipalities}
+        fine = await cells(graph, nation, ["MUNICIPALITY", "AGE_GROUP", "GENDER"], on, area)
+        county = await cells(graph, nation, ["COUNTY", "AGE_GROUP", "GENDER"], on)
+        national = await cells(graph, nation, ["AGE_GROUP", "GENDER"], on)
+        for m in municipalities:
+            for a in GROUPS:
+                for g in GENDERS:
+                    if truth[m, a, g] >= 5:
+                        continue
+                    true = truth[m, a, g]
+                    rest = [fine[m, a2, g2] for a2 in GROUPS for g2 in GENDERS if (a2, g2) != (a, g)]
+                    whole = (await cells(graph, nation, [], on, {"municipalities": [m]}))[()]
+                    derive(cases["total minus the other cells"], true, whole, rest)
+                    others = [fine[m2, a, g] for m2 in municipalities if m2 != m]
+                    derive(cases["nation minus municipalities"], true, national[a, g], others)
+                    inside = [m2 for m2 in municipalities if _county(m2) == _county(m)]
+                    sibling = [fine[m2, a, g] for m2 in inside if m2 != m]
+                    derive(cases["county minus municipalities"], true, county[_county(m), a, g], sibling)
+                    other = next(x for x in GENDERS if x != g)
+                    both = (await cells(graph, nation, ["AGE_GROUP"], on, {"municipalities": [m],
+                                                                          "ageGroups": [_enum(a)]}))[(a,)]  # fmt: skip
+                    derive(cases["overlapping filters"], true, both, [fine[m, a, other]])
+    everything = [case for found in cases.values() for case in found]
+    assert len(everything) >= 10, cases
+    assert hit_rate(everything) < MOST_HITS, cases
+    for route, found in cases.items():
+        if len(found) >= 20:
+            assert hit_rate(found) < MOST_HITS, (route, found)
+
+
+def derive(cases: list, true: int, whole: int | None, parts: list[int | None]) -> None:
+    """Record the attacker's derivation `whole - parts` of a small cell, when every published input is visible."""
+    if whole is not None and all(p is not None for p in parts):
+        cases.append((whole - sum(parts), true))
+
+
+def _enum(group: str) -> str:
+    return "AGE_" + group.replace("-", "_").replace("+", "_PLUS")
+
+
+def _county(municipality: str) -> str:
+    from helsegraf.data import reference  # noqa: PLC0415
+
+    return next(m.county_code for m in reference.municipalities() if m.code == municipality)
