@@ -129,6 +129,35 @@ def run(persons: int, tree: str, options: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
+def _cpu_seconds(pid: int) -> float:
+    """Return the CPU seconds (user + system) a server's process and its worker processes have used."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    total = 0.0
+    for process in [str(pid), *children]:
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _run(side: peers.Side, target: wrk.Target, concurrency: int, duration: float) -> dict[str, float]:
+    """Measure one round: requests/s, and the server's own CPU milliseconds per answered request.
+
+    On a machine shared with other work, throughput moves with the neighbours' load; the CPU a
+    server spends per request moves much less, so it is the steadier figure to compare.
+    """
+    before = _cpu_seconds(side.process.pid)
+    measured = wrk.run(target, concurrency, duration)
+    used = _cpu_seconds(side.process.pid) - before
+    answered = measured["requests"] - measured["bad_answers"]
+    return {"rps": measured["throughput_rps"], "cpu_ms": round(used * 1000 / answered, 3) if answered else 0.0}
+
+
 def _measure(sides: dict[str, peers.Side], nins: list[str], options: dict[str, Any]) -> dict[str, Any]:
     order = list(sides)
     results: dict[str, Any] = {}
@@ -138,17 +167,20 @@ def _measure(sides: dict[str, peers.Side], nins: list[str], options: dict[str, A
         for name in order:
             wrk.run(targets[name], max(options["concurrency"]), options["warmup"])
         for concurrency in options["concurrency"]:
-            rounds: dict[str, list[float]] = {name: [] for name in order}
+            rounds: dict[str, list[dict[str, float]]] = {name: [] for name in order}
             for number in range(options["rounds"]):
                 for name in order if number % 2 == 0 else reversed(order):
-                    rounds[name].append(wrk.run(targets[name], concurrency, options["duration"])["throughput_rps"])
-            cell: dict[str, Any] = {name: {"rps": statistics.median(r), "rounds": r} for name, r in rounds.items()}
+                    rounds[name].append(_run(sides[name], targets[name], concurrency, options["duration"]))
+            cell: dict[str, Any] = {name: {"rps": statistics.median(m["rps"] for m in r),
+                                           "cpu_ms_per_request": statistics.median(m["cpu_ms"] for m in r),
+                                           "rounds": r} for name, r in rounds.items()}  # fmt: skip
             for name in ("this", "other"):
-                ratios = [o / b for o, b in zip(rounds[name], rounds["baseline"], strict=True) if b and o]
+                pairs = zip(rounds[name], rounds["baseline"], strict=True)
+                ratios = [o["rps"] / b["rps"] for o, b in pairs if b["rps"] and o["rps"]]
                 cell[name]["ratio_to_baseline"] = round(statistics.median(ratios), 3) if ratios else None
             results[f"{size}_patients_c{concurrency}"] = cell
-            print(f"{size} patients c{concurrency}: " + ", ".join(f"{n} {cell[n]['rps']:.1f}" for n in order),
-                  flush=True)  # fmt: skip
+            shown = (f"{n} {cell[n]['rps']:.1f} req/s, {cell[n]['cpu_ms_per_request']:.2f} CPU ms" for n in order)
+            print(f"{size} patients c{concurrency}: " + ", ".join(shown), flush=True)
     return results
 
 
@@ -157,14 +189,20 @@ def report_rows(found: dict[str, Any]) -> list[tuple[str, ...]]:
     rows = []
     for scenario, cell in found["scenarios"].items():
         size, concurrency = scenario.split("_patients_")
-        rows.append((f"{size} patient(s), {concurrency}", f"{cell['baseline']['rps']:.1f}",
-                     f"{cell['other']['rps']:.1f} ({cell['other']['ratio_to_baseline']:.2f}x)",
-                     f"{cell['this']['rps']:.1f} ({cell['this']['ratio_to_baseline']:.2f}x)"))  # fmt: skip
+        rows.append((f"{size} patient(s), {concurrency}", _figure(cell, "baseline"), _figure(cell, "other"),
+                     _figure(cell, "this")))  # fmt: skip
     return rows
+
+
+def _figure(cell: dict[str, Any], side: str) -> str:
+    ratio = cell[side].get("ratio_to_baseline")
+    figure = f"{cell[side]['rps']:.1f}" + (f" ({ratio:.2f}x)" if ratio else "")
+    return figure + f", {cell[side]['cpu_ms_per_request']:.2f} ms CPU"
 
 
 def _report(found: dict[str, Any]) -> None:
     print(f"\nrequests/s, median of {found['rounds']} rounds of {found['duration']:g} s ({found['generator']}); "
-          "in brackets helsegraf / baseline, the median of round-by-round ratios")  # fmt: skip
+          "in brackets helsegraf / baseline, the median of round-by-round ratios; then the server's own CPU "
+          "per answered request (its processes, not PostgreSQL's), median of rounds")  # fmt: skip
     print(f"other: {found['other']}\nthis:  {found['this']}\n")
     print(table(report_rows(found), ("scenario", "baseline", "other checkout", "this checkout")))

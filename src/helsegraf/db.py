@@ -4,11 +4,22 @@ Reads on PostgreSQL run on psycopg's own async pool in autocommit mode: a read i
 (no BEGIN, no ROLLBACK on return), SQL is compiled once per statement shape (SQLAlchemy's cache
 key) and psycopg prepares it server-side after a few uses. SQLite and every write go through
 SQLAlchemy's async engines.
+
+**Rounds.** A request reads a level of its answer at a time, and the statements of one level are
+independent (after FLR's memberships: HPR's doctors, FLR's contracts, AR's parties). Within a
+request (`Database.for_request`), the reads that reach one PostgreSQL database within the same few
+event-loop turns form a *round*, sent on one connection in psycopg's pipeline mode: one round trip
+and one pool checkout instead of one each. Registers still never join in SQL: a round holds the
+same statements, each with its own result. Stores in separate databases (other URLs) get rounds of
+their own, and SQLite reads run one by one as before. A statement that fails in a round fails as it
+would alone: one that another's failure aborted, or that a lost connection left unanswered, runs
+again by itself (see `_ask_in_round`). `HELSEGRAF_FAST_PATHS=0` turns rounds off.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import math
 import os
 import shutil
@@ -18,7 +29,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import psycopg
 from psycopg.rows import namedtuple_row
@@ -46,6 +57,7 @@ class SqlStats:
     statements: int = 0
     seconds: float = 0.0
     log: list[str] = field(default_factory=list)
+    round_trips: int = 0  # PostgreSQL round trips: a round of pipelined statements counts once
 
     @property
     def milliseconds(self) -> float:
@@ -74,6 +86,11 @@ def _record(statement: str, seconds: float) -> None:
         stats.log.append(statement)
 
 
+def _round_trip() -> None:
+    for stats in _stats.get():
+        stats.round_trips += 1
+
+
 def _before_execute(_conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool) -> None:
     if context is not None:
         context.helsegraf_started = time.perf_counter()
@@ -82,6 +99,7 @@ def _before_execute(_conn: Any, _cursor: Any, _statement: str, _params: Any, con
 def _after_execute(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
     started = getattr(context, "helsegraf_started", None)
     _record(statement, time.perf_counter() - started if started is not None else 0.0)
+    _round_trip()
 
 
 def make_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 0) -> AsyncEngine:
@@ -183,6 +201,26 @@ def libpq_url(url: str) -> str:
     return "postgresql://" + url.split("://", 1)[1]
 
 
+def array_literal(values: Sequence[Any]) -> Any:
+    """Return values as PostgreSQL's array text (`{1,NULL}`, `{"a",NULL}`) when all are ints or all strings.
+
+    None is NULL. The statement casts the parameter to the column's array type, and PostgreSQL reads
+    the text with the array type's input function. psycopg's own list dumper inspects and dumps each
+    element in Python: at a thousand keys (or access-log rows) that was a fifth of a request's CPU.
+    Anything else (dates, booleans, mixed types) goes to psycopg as the list it is.
+    """
+    if all(type(value) is int or value is None for value in values):
+        return "{" + ",".join("NULL" if value is None else str(value) for value in values) + "}"
+    if all(type(value) is str or value is None for value in values):
+        # Every string quoted, with backslash and quote escaped: "NULL", commas and braces stay text.
+        return "{" + ",".join("NULL" if value is None else _quoted(value) for value in values) + "}"
+    return list(values)
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 class _ReadPool:
     """A lazily opened psycopg pool of autocommit connections that return named tuples.
 
@@ -211,11 +249,39 @@ class _ReadPool:
         return self.pool
 
 
+# A round waits at least ROUND_MIN_TURNS event-loop turns for more statements, then stops after a
+# turn in which none joined, or at ROUND_TURNS: the reads of one level start within two turns of
+# each other (the preloader's tasks, then the dataloaders' dispatch). A turn costs microseconds.
+ROUND_MIN_TURNS: Final = 2
+ROUND_TURNS: Final = 4
+
+
+@dataclass
+class _Statement:
+    """A read waiting in a round: its SQL, and (for all but the round's first) where its answer goes."""
+
+    sql: str
+    params: Mapping[str, Any]
+    binary: bool
+    answer: asyncio.Future[Any] | None = None  # (rows, seconds), an error, or _Again
+
+
+class _Again(Exception):  # noqa: N818 - a marker, never raised to a caller
+    """A statement of a round that must run again by itself (`retried`: it already had its first attempt)."""
+
+    def __init__(self, *, retried: bool) -> None:
+        super().__init__("again")
+        self.retried = retried
+
+
 class Database:
     """The engines of every store; stores that share a URL share an engine and a read pool."""
 
     def __init__(self, settings: Settings, *, pool_size: int = 10) -> None:
         self.settings = settings
+        # Pipelined rounds of reads in a request's scope (see the module's docstring); tests switch it.
+        self.pipeline = settings.fast_paths
+        self._rounds: dict[_ReadPool, list[_Statement]] | None = None
         self._by_url: dict[str, AsyncEngine] = {}
         self._engines: dict[str, AsyncEngine] = {}
         self._read_pools: dict[str, _ReadPool] = {}
@@ -233,6 +299,15 @@ class Database:
         self._pg_dialect = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it unannotated
         self._compiled: dict[Any, SQLCompiler] = {}
         self._templates: dict[tuple[int, str, bool], Any] = {}
+
+    def for_request(self) -> Database:
+        """Return the database as one request sees it: the same engines and pools, with rounds of its own.
+
+        Rounds never mix requests: a slow statement of one request never holds back another's answers.
+        """
+        scoped = copy.copy(self)
+        scoped._rounds = {} if self.pipeline else None  # noqa: SLF001 - the copy's own
+        return scoped
 
     def engine(self, store: str) -> AsyncEngine:
         """Return the engine of a store."""
@@ -299,7 +374,7 @@ class Database:
             return []
         _, template, defaults = self._template(store, statement, column)
         if self.is_postgres(store):
-            return await self._run_pg(store, template, {**defaults, **params, "keys": list(keys)})
+            return await self._run_pg(store, template, {**defaults, **params, "keys": array_literal(keys)})
         rows: list[Any] = []
         for start in range(0, len(keys), SQLITE_CHUNK):
             async with self._engines[store].connect() as conn:
@@ -310,9 +385,24 @@ class Database:
     async def _run_pg(
         self, store: str, sql: str, params: Mapping[str, Any], *, fetch: bool = True, binary: bool = False
     ) -> list[Any]:
-        pool = await self._pool_of[store].ensure_open()
+        read_pool = self._pool_of[store]
+        if fetch and self._rounds is not None:
+            return await self._ask_in_round(read_pool, _Statement(sql, params, binary))
+        return await self._run_alone(read_pool, sql, params, fetch=fetch, binary=binary)
+
+    async def _run_alone(
+        self,
+        read_pool: _ReadPool,
+        sql: str,
+        params: Mapping[str, Any],
+        *,
+        fetch: bool = True,
+        binary: bool = False,
+        retried: bool = False,
+    ) -> list[Any]:
+        pool = await read_pool.ensure_open()
         started = time.perf_counter()
-        for retry in (False, True):
+        for retry in (True,) if retried else (False, True):
             died = False
             try:
                 async with pool.connection() as conn:
@@ -330,7 +420,101 @@ class Database:
                 if retry or not fetch or not died:
                     raise
         _record(sql, time.perf_counter() - started)
+        _round_trip()
         return rows
+
+    async def _ask_in_round(self, read_pool: _ReadPool, statement: _Statement) -> list[Any]:
+        """Run a read in this request's round for its database: join the round, or start it and run it.
+
+        The first read of a round waits a few event-loop turns for the others (ROUND_TURNS), sends
+        them all in one pipeline and hands each its outcome: its rows, its error, or "run again by
+        yourself" (`_Again`), which the read then does in its own task. A round of one is a read alone.
+        """
+        assert self._rounds is not None  # noqa: S101 - only called in a request's scope
+        rounds = self._rounds
+        pending = rounds.get(read_pool)
+        if pending is not None:
+            statement.answer = asyncio.get_running_loop().create_future()
+            pending.append(statement)
+            return await self._outcome(read_pool, statement, await statement.answer)
+        pending = rounds[read_pool] = [statement]
+        outcomes: list[Any] = []
+        try:
+            for turn in range(ROUND_TURNS):
+                joined = len(pending)
+                await asyncio.sleep(0)
+                if turn >= ROUND_MIN_TURNS - 1 and len(pending) == joined:
+                    break
+            rounds.pop(read_pool)
+            if len(pending) == 1:
+                return await self._run_alone(read_pool, statement.sql, statement.params, binary=statement.binary)
+            outcomes = await self._pipelined(read_pool, pending)
+        finally:
+            if rounds.get(read_pool) is pending:
+                del rounds[read_pool]
+            # Cancelled before the round was answered, the reads that joined run by themselves.
+            for index, other in enumerate(pending[1:], start=1):
+                outcome = outcomes[index] if outcomes else _Again(retried=False)
+                if other.answer is not None and not other.answer.done():
+                    other.answer.set_result(outcome)
+        return await self._outcome(read_pool, statement, outcomes[0])
+
+    async def _outcome(self, read_pool: _ReadPool, statement: _Statement, outcome: Any) -> list[Any]:
+        """Return a read's rows from its round, raise its error, or run it alone when it must run again."""
+        if isinstance(outcome, _Again):
+            return await self._run_alone(read_pool, statement.sql, statement.params, binary=statement.binary,
+                                         retried=outcome.retried)  # fmt: skip
+        if isinstance(outcome, BaseException):
+            raise outcome
+        rows, seconds = outcome
+        _record(statement.sql, seconds)
+        return rows  # type: ignore[no-any-return]
+
+    async def _pipelined(self, read_pool: _ReadPool, statements: list[_Statement]) -> list[Any]:
+        """Send a round's statements in one pipeline; return each one's (rows, seconds), error or _Again.
+
+        In a pipeline, the first statement that fails aborts the ones after it until the pipeline's
+        sync: it gets its own error, and those after it run again by themselves, so that each read
+        fails (or succeeds) as it would alone. A connection that died counts as every read's first
+        attempt (a lone read is retried once on a fresh connection only then).
+        """
+        started = time.perf_counter()
+        died = False
+        try:
+            pool = await read_pool.ensure_open()
+            async with pool.connection() as conn:
+                cursors: list[Any] = []
+                failure: BaseException | None = None
+                try:
+                    async with conn.pipeline():
+                        for statement in statements:
+                            sent = await conn.execute(statement.sql, statement.params, binary=statement.binary)
+                            cursors.append(sent)  # one by one: the cursors sent before a failure count
+                except psycopg.Error as error:
+                    failure = error  # the first statement that failed: the ones after it were aborted
+                    died = conn.broken
+                    if died:
+                        raise
+                seconds = time.perf_counter() - started
+                # Read the rows while the connection is still this round's (a cursor reads through it).
+                outcomes: list[Any] = []
+                for index in range(len(statements)):
+                    cursor = cursors[index] if index < len(cursors) else None
+                    if cursor is not None and cursor.pgresult is not None:
+                        outcomes.append((await cursor.fetchall(), seconds))
+                    elif failure is not None and not isinstance(failure, psycopg.errors.PipelineAborted):
+                        outcomes.append(failure)  # the statement's own error (a timeout, say): never run twice
+                        failure = psycopg.errors.PipelineAborted("aborted by an earlier statement of its round")
+                    else:
+                        outcomes.append(_Again(retried=False))
+        except psycopg.OperationalError as error:
+            # A connection that died under the round: every read runs again by itself, once (as a lone
+            # read on a dead connection is retried once). No connection to be had (PoolTimeout): an outage.
+            return [_Again(retried=True) if died else error for _ in statements]
+        except Exception:  # noqa: BLE001 - not the database's: each read meets its own error alone
+            return [_Again(retried=False) for _ in statements]
+        _round_trip()
+        return outcomes
 
     async def ready(self, store: str, *, write: bool = False) -> bool:
         """Tell whether a store answers on the connections that serve it, and (`write`) takes writes.
@@ -382,7 +566,8 @@ class Database:
         names = ", ".join(f'"{k}"' for k in (*shared, *varying))
         sql = (f"INSERT INTO {table.name} ({names}) SELECT {values} "  # noqa: S608 - names are the model's
                f"FROM unnest({arrays}) AS u({', '.join(varying)})")  # fmt: skip
-        await self._run_pg(store, sql, {**shared, **varying}, fetch=False, binary=True)
+        arrays_as_text = {k: array_literal(v) for k, v in varying.items()}
+        await self._run_pg(store, sql, {**shared, **arrays_as_text}, fetch=False, binary=True)
 
     async def dispose(self) -> None:
         """Close every pool."""

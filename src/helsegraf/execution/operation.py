@@ -136,6 +136,8 @@ class Operations:
         self.cache_bytes = cache_bytes
         self._valid: OrderedDict[str, Parsed] = OrderedDict()
         self._cached_bytes = 0
+        # Documents planned at start-up (trusted documents): parsed and validated once, never evicted.
+        self._planned: dict[str, tuple[Parsed | None, list[GraphQLError]]] = {}
         # The refusals that depend on the text alone (syntax, tokens, validation, and the limits of an
         # operation without variables), by a digest of the text: a document sent again is refused at the
         # cost of hashing it. Only digests and errors are kept, never a document.
@@ -154,8 +156,24 @@ class Operations:
         """The estimated memory of the documents kept parsed."""
         return self._cached_bytes
 
+    def plan(self, query: str) -> None:
+        """Parse and validate a document once, for good (its errors too): `parse` and `prepare` reuse the result."""
+        try:
+            parsed = self.parse(query)
+        except RequestErrors as exc:
+            self._planned[query] = (None, exc.errors)
+            return
+        errors = validate(self.graphql_schema, parsed.document, self.rules, MAX_VALIDATION_ERRORS,
+                          hide_suggestions=self.hide_suggestions)  # fmt: skip
+        self._planned[query] = (parsed, errors)
+
     def parse(self, query: str, operation_name: str | None = None) -> Parsed:
         """Parse a document (at most `max_tokens` tokens); raise RequestErrors for a syntax error or a limit."""
+        planned = self._planned.get(query)
+        if planned is not None:
+            if planned[0] is None:
+                raise RequestErrors(planned[1])
+            return planned[0]
         cached = self._valid.get(query)
         if cached is not None:
             self._valid.move_to_end(query)
@@ -184,7 +202,10 @@ class Operations:
     def prepare(self, parsed: Parsed, *, variables: dict[str, Any] | None, operation_name: str | None) -> Prepared:
         """Validate, select the operation, coerce its variables and check the limits; raise RequestErrors."""
         document = parsed.document
-        cached = parsed.query in self._valid
+        planned = self._planned.get(parsed.query)
+        if planned is not None and planned[1]:
+            raise RequestErrors(planned[1])  # found when it was planned
+        cached = planned is not None or parsed.query in self._valid
         if not cached:
             self._check_refused((parsed.digest, operation_name))
         if not cached and parsed.digest not in self._validated:

@@ -126,7 +126,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             current.set_attribute("http.response.status_code", response.status_code)
             current.set_attribute("db.statements", stats.statements)
         elapsed = time.perf_counter() - started
-        timing = f'app;dur={elapsed * 1000:.2f}, db;dur={stats.milliseconds:.2f};desc="{stats.statements} statements"'
+        timing = f'app;dur={elapsed * 1000:.2f}, db;dur={stats.milliseconds:.2f};desc="{stats.statements} statements, '
+        timing += f'{stats.round_trips} round trips"'
         log_ms = getattr(request.state, "log_ms", None)
         response.headers["server-timing"] = timing if log_ms is None else f"{timing}, log;dur={log_ms:.2f}"
         observe_request(operation, response.status_code, elapsed, stats.statements)

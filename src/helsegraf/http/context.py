@@ -94,9 +94,10 @@ class ContextFactory:
                                    **{"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None  # fmt: skip
             children, own = await self._citizen(principal, today)
             guard = Guard(principal, children, own_numbers=own)
+        db = self.db.for_request()  # the request's reads of one level share round trips (db.py)
         return Context(
-            db=self.db,
-            loaders=Loaders(self.db),
+            db=db,
+            loaders=Loaders(db),
             registers=self.settings.registers,
             today=today,
             sealer=self.sealer,
@@ -140,7 +141,8 @@ class ContextFactory:
             if released:
                 await self._log(context, guard.principal, released)
         if self.settings.debug and context.sql is not None:
-            body["extensions"]["sql"] = {"statements": context.sql.statements, "ms": context.sql.milliseconds}
+            body["extensions"]["sql"] = {"statements": context.sql.statements, "roundTrips": context.sql.round_trips,
+                                         "ms": context.sql.milliseconds}  # fmt: skip
 
     async def _log(self, context: Context, principal: Principal, released: dict[Any, Any]) -> None:
         started = time.perf_counter()

@@ -221,6 +221,8 @@ class GraphQLEndpoint:
         self.operations = Operations(
             schema, introspection=introspection, limits=limits, cache_bytes=limits.parse_cache_bytes
         )
+        if trusted is not None:
+            trusted.plan_all(self.operations)  # parsed and validated once (http/trusted.py)
         self._ide = graphiql_page() if graphiql else ""
 
     async def __call__(self, request: Request) -> Response:

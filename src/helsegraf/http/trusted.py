@@ -4,6 +4,11 @@ The manifest is JSON mapping `sha256:<hex>` to the document text, as client buil
 it (`{"sha256:ab12...": "query Patient($nin: ID!) { ... }"}`); Apollo's persisted-query manifest
 (`{"format": "apollo-persisted-query-manifest", "operations": [{"id", "body"}]}`) is read too.
 Every id is checked against its document's hash when the manifest is loaded.
+
+**Planned documents.** The documents are known at start-up, so the endpoint plans each one once
+(`plan_all`, kept by execution/operation.py's `Operations.plan`): parsed and validated against the
+schema, its errors kept if it has any. A request for a trusted document then does no per-document
+work beyond its variables (coercion, the limits that depend on them, execution).
 """
 
 from __future__ import annotations
@@ -11,7 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from helsegraf.execution.operation import Operations
 
 PREFIX: Final = "sha256:"
 
@@ -51,6 +59,11 @@ class TrustedDocuments:
                 msg = f"manifest entry {key} is not the sha256 of its document (expected {expected})"
                 raise ManifestError(msg)
             self.documents[normalized] = document
+
+    def plan_all(self, operations: Operations) -> None:
+        """Parse and validate every document once, against the schema the endpoint serves."""
+        for document in self.documents.values():
+            operations.plan(document)
 
     def find(self, identifier: str) -> str | None:
         """Return the document with an id (with or without the `sha256:` prefix), or None."""
