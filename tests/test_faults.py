@@ -361,3 +361,36 @@ async def test_readyz_says_unavailable_when_another_process_locks_the_access_log
     assert ready.json()["stores"]["audit"] == "down"
     assert elapsed < 2
     assert after.status_code == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "break_it",
+    [
+        pytest.param("ALTER TABLE audit_access_log RENAME TO audit_access_log_gone", id="table renamed"),
+        pytest.param("ALTER TABLE audit_statistics_query RENAME TO audit_statistics_query_gone", id="query log gone"),
+        pytest.param("ALTER DATABASE {db} SET default_transaction_read_only = on", id="read-only database"),
+    ],
+)
+async def test_readyz_says_unavailable_when_postgresql_will_not_take_the_access_log(pg_graph, postgres_nation,
+                                                                                 break_it: str) -> None:  # fmt: skip
+    from conftest import create_postgres_database, drop_postgres_database  # noqa: PLC0415
+    from helsegraf.config import Settings  # noqa: PLC0415
+
+    url = create_postgres_database("helsegraf_audit_ready")
+    try:
+        upgrade(Settings(database_url=url), ["audit"])
+        graph = await pg_graph(register_urls={"audit": url}, default_token=token(postgres_nation))
+        assert await _ready_and_personal(graph, postgres_nation) == (200, pytest.approx(0, abs=2), 200)
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(break_it.format(db=url.rsplit("/", 1)[1]))
+        broken = await pg_graph(register_urls={"audit": url}, default_token=token(postgres_nation))
+        ready, elapsed, personal = await _ready_and_personal(broken, postgres_nation)
+
+        assert ready == 503
+        assert elapsed < 2
+        if "statistics" not in break_it:
+            assert personal == 503
+    finally:
+        drop_postgres_database(url)

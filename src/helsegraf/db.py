@@ -516,7 +516,7 @@ class Database:
         _round_trip()
         return outcomes
 
-    async def ready(self, store: str, *, write: bool = False) -> bool:
+    async def ready(self, store: str, *, write: bool = False, write_tables: tuple[str, ...] = ()) -> bool:
         """Tell whether a store answers on the connections that serve it, and (`write`) takes writes.
 
         PostgreSQL: a connection from the read pool (the one reads and access-log writes use) answers,
@@ -528,10 +528,15 @@ class Database:
             pool = await self._pool_of[store].ensure_open()
             async with pool.connection() as conn:
                 cursor = await conn.execute(
-                    "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' AS read_only"
+                    "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' AS read_only, "
+                    # The tables written to must exist and take this user's inserts (a schema rolled back, a
+                    # table renamed, a role without INSERT): else every personal request would be 503.
+                    "coalesce(bool_and(to_regclass(t) IS NOT NULL AND has_table_privilege(to_regclass(t), 'INSERT')),"
+                    " true) AS insertable FROM unnest(%s::text[]) AS t",
+                    [list(write_tables) if write else []],
                 )
                 row = await cursor.fetchone()
-            return not (write and row is not None and row[0])
+            return row is not None and not (write and (row[0] or not row[1]))
         async with self._engines[store].connect() as conn:
             await conn.execute(text("SELECT 1"))
         if write:

@@ -8,7 +8,7 @@ import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -70,10 +70,13 @@ def _settled(task: asyncio.Future[Any]) -> None:
         log.info("a request given up at its deadline ended with %s", type(task.exception()).__name__)
 
 
+AUDIT_TABLES: Final = ("audit_access_log", "audit_statistics_query")  # what personal answers write before leaving
+
+
 async def _ready(db: Database, store: str) -> bool:
     """Tell whether a store is ready: it answers on the pool that serves it, and the access log takes writes."""
     try:
-        return await within(READY_TIMEOUT * 0.9, db.ready(store, write=store == AUDIT))
+        return await within(READY_TIMEOUT * 0.9, db.ready(store, write=store == AUDIT, write_tables=AUDIT_TABLES))
     except Exception:  # noqa: BLE001 - any failure (a timeout, an outage) means "not ready"
         return False
 
