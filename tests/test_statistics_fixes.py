@@ -8,6 +8,17 @@ from conftest import TODAY, db_rows, token
 from test_statistics import assert_perturbed
 from test_statistics_tables import TABLE, table
 
+def db_execute(nation, sql: str) -> None:
+    from sqlalchemy import text  # noqa: PLC0415
+
+    engine = nation.engine()
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
 ON = "valid_from <= :on AND (valid_to IS NULL OR valid_to > :on)"
 
 
@@ -33,3 +44,44 @@ async def test_every_filter_works_on_both_backends(graph, nation) -> None:
         assert "errors" not in body, (f, body)
     doctors = await table(graph, nation, ["HEALTH_PERSONNEL"], [], {"categories": ["LE"]})
     assert_perturbed(doctors[()]["HEALTH_PERSONNEL"], personnel["LE"])
+
+
+LOG = "{ statisticsQueryLog(first: 10) { totalCount edges { node { table parameters outcome } } } }"
+
+
+async def test_refused_attempts_are_logged_with_their_outcome(graph, nation) -> None:
+    analyst = token(nation, "analyst")
+    before = (await graph.data(LOG))["statisticsQueryLog"]["totalCount"]
+    attempts = [
+        ({"m": ["LISTS"], "by": ["AGE_GROUP"], "f": None}, "BAD_USER_INPUT"),
+        ({"m": ["LISTS"], "by": None, "f": {"municipalities": ["01858010043"]}}, "BAD_USER_INPUT"),
+        ({"m": ["LISTS"], "by": None, "f": {"municipalities": [f"{i:04d}" for i in range(401)]}}, "QUERY_TOO_COMPLEX"),
+        ({"m": ["LISTED_PERSONS", "LISTED_PERSONS_WITH_GP", "LISTED_PERSONS_WITHOUT_GP"],
+          "by": ["MUNICIPALITY", "AGE_GROUP", "GENDER", "FIXED_SALARY"], "f": None}, "QUERY_TOO_COMPLEX"),
+    ]  # fmt: skip
+    for variables, code in attempts:
+        body = (await graph.post(TABLE, {"total": False, **variables}, token=analyst)).json()
+        assert body["errors"][0]["extensions"]["code"] == code, body
+    ssb = (await graph.post('{ statistics { ssb12005(by: COUNTY, municipality: "0301") { code } } }',
+                            token=analyst)).json()  # fmt: skip
+    assert ssb["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "municipality" in ssb["errors"][0]["message"]
+
+    log = (await graph.data(LOG))["statisticsQueryLog"]
+    assert log["totalCount"] == before + len(attempts) + 1
+    outcomes = [e["node"]["outcome"] for e in log["edges"][: len(attempts) + 1]]
+    assert outcomes == ["BAD_USER_INPUT", *reversed([code for _v, code in attempts])]
+    assert "01858010043" not in str(log)  # the caller's strings are masked in the log
+
+
+async def test_a_query_log_that_cannot_be_written_refuses_the_table_with_503(graph, nation, backend) -> None:
+    db_execute(nation, "ALTER TABLE audit_statistics_query RENAME TO audit_statistics_query_away")
+    try:
+        response = await graph.post(TABLE, {"m": ["LISTED_PERSONS"], "by": None, "f": None, "total": False},
+                                    token=token(nation, "analyst"))  # fmt: skip
+    finally:
+        db_execute(nation, "ALTER TABLE audit_statistics_query_away RENAME TO audit_statistics_query")
+    body = response.json()
+    assert response.status_code == 503, body
+    assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert not (body.get("data") or {}).get("statistics")

@@ -202,7 +202,7 @@ async def test_list_arguments_and_table_size_are_capped(graph, nation) -> None:
     assert body["errors"][0]["extensions"]["limit"] == "cells"
 
 
-LOG = "{ statisticsQueryLog(first: 5) { totalCount edges { node { at role subject purpose table parameters } } } }"
+LOG = "{ statisticsQueryLog(first: 5) { totalCount edges { node { at role subject purpose table parameters outcome } } } }"
 
 
 async def test_every_statistics_query_is_logged_without_its_result_and_read_with_audit_read(graph, nation) -> None:
@@ -217,8 +217,11 @@ async def test_every_statistics_query_is_logged_without_its_result_and_read_with
     by_analyst = (await graph.post(LOG, token=analyst)).json()
 
     assert "errors" in refused
-    assert log["totalCount"] == before + 1  # a refused table is not made, so not logged
-    entry = log["edges"][0]["node"]
+    assert log["totalCount"] == before + 2  # a refused table is logged too, with its outcome
+    attempt = log["edges"][0]["node"]
+    assert (attempt["outcome"], attempt["parameters"]["by"]) == ("BAD_USER_INPUT", ["AGE_GROUP"])
+    entry = log["edges"][1]["node"]
+    assert entry["outcome"] == "OK"
     assert (entry["role"], entry["subject"], entry["purpose"], entry["table"]) == (
         "analyst",
         "analyst-42",
