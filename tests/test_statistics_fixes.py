@@ -85,3 +85,36 @@ async def test_a_query_log_that_cannot_be_written_refuses_the_table_with_503(gra
     assert response.status_code == 503, body
     assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
     assert not (body.get("data") or {}).get("statistics")
+
+
+async def test_capacity_minus_free_places_gives_no_exact_count_of_persons(graph, nation) -> None:
+    from datetime import timedelta  # noqa: PLC0415
+
+    derived_exact, cells = 0, 0
+    for on in [TODAY - timedelta(days=29 * k) for k in range(30)]:
+        contracts = db_rows(nation, f"SELECT id, municipality_code FROM flr_gp_contract WHERE {ON} AND is_open = :t",
+                            on=on.isoformat(), t=True)  # fmt: skip
+        sizes = Counter(r.contract_id for r in db_rows(
+            nation, f"SELECT contract_id FROM flr_list_membership WHERE {ON}", on=on.isoformat()))  # fmt: skip
+        true = Counter()
+        for c in contracts:
+            true[c.municipality_code] += sizes[c.id]
+        data = await graph.data(
+            """query($at: Date) { statistics { table(measures: [CAPACITY, FREE_PLACES, LISTED_PERSONS],
+               by: [MUNICIPALITY], filter: {openList: true}, at: $at) {
+               rows { key { code } values { measure value perturbed suppressed } } } } }""",
+            {"at": on.isoformat()}, token=token(nation, "analyst"))  # fmt: skip
+        for row in data["statistics"]["table"]["rows"]:
+            v = {x["measure"]: x for x in row["values"]}
+            code = row["key"][0]["code"]
+            assert v["FREE_PLACES"]["perturbed"] is True
+            if v["FREE_PLACES"]["suppressed"] or not v["FREE_PLACES"]["value"]:
+                continue
+            derived = v["CAPACITY"]["value"] - v["FREE_PLACES"]["value"]
+            # The same records, the same noise: free places add nothing LISTED_PERSONS does not publish.
+            assert derived == v["LISTED_PERSONS"]["value"], code
+            assert abs(derived - true[code]) <= 2  # noqa: PLR2004 - the perturbation's range
+            cells += 1
+            derived_exact += derived == true[code]
+    assert cells >= 20  # noqa: PLR2004
+    assert derived_exact / cells < 0.5  # noqa: PLR2004 - zero noise has probability 0.30

@@ -8,7 +8,9 @@ the engine combines the grouped rows in Python, at the level of lists (thousands
 
 Counts of persons (listed persons, health personnel) are published through the cell key method
 (stats/disclosure.py): each cell is counted from its own records, so totals and margins are cells of
-their own. Counts of lists, GPs, listetak and free places are public in FLR and HPR and stay exact.
+their own. Counts of lists, listetak and GPs by public attributes (municipality, speciality) are public
+in FLR and HPR and stay exact. Free places (listetak minus list sizes) and GPs by gender are counts of
+persons in disguise and are perturbed too.
 """
 
 from __future__ import annotations
@@ -244,7 +246,6 @@ class _List:
     has_gp: bool = False
     gp_within_a_year: bool = False
     started: date | None = None
-    size: int = 0
 
     def value(self, dimension: Dimension) -> str:
         match dimension:
@@ -404,10 +405,15 @@ class Engine:
     ) -> None:
         lists = await self.lists(on)
         wanted = [m for m in request.measures if m in LIST_MEASURES]
+        # Free places are listetak minus listed persons: a count of persons in disguise. A cell's free
+        # places are its open lists' listetak minus the *perturbed* count of the persons on them (the
+        # records' own cell key, so the same noise as LISTED_PERSONS filtered to open lists), and
+        # suppressed when that count is: capacity minus free places gives no exact count, and two dates
+        # a person apart differ by fresh noise, not by one.
+        listed: dict[int, tuple[int, int]] = {}
         if Measure.FREE_PLACES in wanted:
-            for contract_id, _person, size, _keys in await self.per_list(on):
-                if contract_id in lists:
-                    lists[contract_id].size = size
+            listed = {contract_id: (size, keys) for contract_id, _p, size, keys in await self.per_list(on)}
+        open_persons: dict[Any, list[int]] = defaultdict(lambda: [0, 0, 0])  # cell -> [listetak, persons, key sum]
         if Measure.LISTS_VACANT_OVER_A_YEAR in wanted:
             for contract_id in await self.had_gp_within_a_year(on):
                 if contract_id in lists:
@@ -424,14 +430,24 @@ class Engine:
                 Measure.LISTS_VACANT_OVER_A_YEAR: int(_vacant_over_a_year(x, on)),
                 Measure.OPEN_LISTS: int(x.is_open),
                 Measure.CAPACITY: x.max_patients,
-                Measure.FREE_PLACES: max(0, x.max_patients - x.size) if x.is_open else 0,
             }
+            size, key_sum = listed.get(x.id, (0, 0))
             for cell in _cells_of(values, {d: x.value(d) for d in LIST_DIMENSIONS}):
                 for measure in wanted:
-                    totals[cell][measure] += contributes[measure]
+                    if measure is Measure.FREE_PLACES:
+                        if x.is_open:
+                            place = open_persons[cell]
+                            place[0] += x.max_patients
+                            place[1] += size
+                            place[2] += key_sum
+                    else:
+                        totals[cell][measure] += contributes[measure]
         for cell, by_measure in values.items():
             for measure in wanted:
-                by_measure[measure] = totals[cell][measure] if cell in totals else 0
+                if measure is Measure.FREE_PLACES:
+                    by_measure[measure] = _free_places(*open_persons.get(cell, (0, 0, 0)))
+                else:
+                    by_measure[measure] = totals[cell][measure] if cell in totals else 0
 
     async def had_gp_within_a_year(self, on: date) -> set[int]:
         """Return the lists that had a fastlege at some time in the year up to a date (read once per date)."""
@@ -491,6 +507,14 @@ class Engine:
             else:
                 count, key_sum = grouped.get(code, (0, 0))
             by_measure[Measure.HEALTH_PERSONNEL] = publish(count, key_sum)
+
+
+def _free_places(capacity: int, persons: int, key_sum: int) -> Perturbed:
+    """Return a cell's free places: its open lists' listetak minus their perturbed listed persons."""
+    published = publish(persons, key_sum)
+    if published.suppressed and capacity:
+        return published  # a handful of persons on the open lists: their count is withheld, so is this
+    return Perturbed(max(0, capacity - (published.value or 0)), suppressed=False)
 
 
 def _on_list_of(measure: Measure, x: _List) -> bool:

@@ -75,7 +75,7 @@ async def key_figures(engine: Engine, area: Filter, on: date) -> list[KeyFigure]
 
     def count(code: str, label: str, measure: Measure) -> None:
         value, suppressed = _value(main[measure])
-        figures.append(KeyFigure(code, label, "COUNT", value, suppressed, measure in _PERSONS))
+        figures.append(KeyFigure(code, label, "COUNT", value, suppressed, isinstance(main[measure], Perturbed)))
 
     def ratio(code: str, label: str, unit: str, top: int | Perturbed, bottom: int | Perturbed, scale: float) -> None:
         value, suppressed = _ratio(top, bottom, scale)
@@ -106,7 +106,6 @@ async def key_figures(engine: Engine, area: Filter, on: date) -> list[KeyFigure]
     return figures
 
 
-_PERSONS: Final = {Measure.LISTED_PERSONS, Measure.LISTED_PERSONS_WITH_GP, Measure.LISTED_PERSONS_WITHOUT_GP}
 SSB_12005_MEASURES: Final = (Measure.LISTS, Measure.LISTED_PERSONS_WITH_GP, Measure.LISTED_PERSONS_WITHOUT_GP,
                              Measure.OPEN_LISTS, Measure.LISTED_PERSONS, Measure.CAPACITY)  # fmt: skip
 
