@@ -118,3 +118,37 @@ async def test_capacity_minus_free_places_gives_no_exact_count_of_persons(graph,
             derived_exact += derived == true[code]
     assert cells >= 20  # noqa: PLR2004
     assert derived_exact / cells < 0.5  # noqa: PLR2004 - zero noise has probability 0.30
+
+
+async def test_gps_by_gender_are_perturbed_counts_of_persons(graph, nation) -> None:
+    on = TODAY.isoformat()
+    periods = db_rows(nation, f"SELECT p.hpr_number, c.municipality_code FROM flr_gp_period p JOIN flr_gp_contract c "
+                      f"ON c.id = p.contract_id WHERE p.relationship IN ('LPFL', 'LPDL') AND "
+                      f"p.valid_from <= :on AND (p.valid_to IS NULL OR p.valid_to > :on) AND "
+                      f"c.valid_from <= :on AND (c.valid_to IS NULL OR c.valid_to > :on)", on=on)  # fmt: skip
+    municipalities = sorted({p.municipality_code for p in periods})
+    small = 0
+    for code in municipalities:
+        by_gender = await table(graph, nation, ["GPS", "GP_SPECIALISTS"], ["GENDER"], {"municipalities": [code]})
+        filtered = await table(graph, nation, ["GPS"], [], {"municipalities": [code], "genders": ["MALE"]})
+        exact = await table(graph, nation, ["GPS"], ["GP_SPECIALITY"], {"municipalities": [code]})
+        for row in by_gender.values():
+            for v in row.values():
+                assert v["perturbed"] is True
+                small += v["suppressed"]
+        assert filtered[()]["GPS"]["perturbed"] is True
+        assert filtered[()]["GPS"] == by_gender[("MALE",)]["GPS"]  # the same GPs, the same noise
+        assert all(not v["GPS"]["perturbed"] for v in exact.values())  # speciality is public in HPR
+        assert sum(v["GPS"]["value"] for v in exact.values()) == len({p.hpr_number for p in periods
+                                                                      if p.municipality_code == code})
+    assert small, "no municipality with few GPs of a gender"
+
+
+async def test_a_key_figure_without_a_value_says_why(graph, nation) -> None:
+    data = await graph.data("""{ statistics { keyFigures(municipality: "9999") { code value suppressed reason } } }""",
+                            token=token(nation, "analyst"))  # fmt: skip
+    figures = {f["code"]: f for f in data["statistics"]["keyFigures"]}
+    assert figures["SHARE_WOMEN_GPS"] == {"code": "SHARE_WOMEN_GPS", "value": None, "suppressed": True,
+                                          "reason": "SUPPRESSED"}  # fmt: skip
+    assert figures["SHARE_LISTS_WITHOUT_GP"]["reason"] == "NO_DENOMINATOR"
+    assert figures["LISTS"]["reason"] is None

@@ -185,6 +185,9 @@ class KeyFigure:
         description="True when it is, or is computed from, a perturbed count of persons."
     )
     suppressed: bool = strawberry.field(description="True when withheld.")
+    reason: str | None = strawberry.field(description="Why the value is null: SUPPRESSED (a count of persons in it "
+                                          "is under 5, or empty) or NO_DENOMINATOR (a ratio over zero, e.g. no "
+                                          "lists); null when there is a value.")  # fmt: skip
 
 
 @strawberry.type(description="A row of SSB table 12005: GP lists and listed patients in an area.")
@@ -416,7 +419,7 @@ class Statistics:
         figures = await _logged(info, "keyFigures", {"county": county, "municipality": municipality,
                                                      "at": on.isoformat()}, make)  # fmt: skip
         return [KeyFigure(code=f.code, label=f.label, unit=f.unit, value=f.value, perturbed=f.perturbed,
-                          suppressed=f.suppressed) for f in figures]  # fmt: skip
+                          suppressed=f.suppressed, reason=f.reason) for f in figures]  # fmt: skip
 
     @strawberry.field(description="SSB table 12005 (GP lists and listed patients): one row per municipality "
                       "(by: MUNICIPALITY, the default), per county (COUNTY), or for the nation (by: null), "

@@ -490,9 +490,15 @@ class Engine:
                 for measure in wanted:
                     if measure is Measure.GPS or hpr in specialists:
                         members[cell][measure].add(hpr)  # a GP on two lists of a cell counts once
+        # GPs by a personal attribute (gender, from PREG) are counts of persons: a cell "MALE 1" in a
+        # municipality names a GP's gender, which the graph withholds. They go through the cell key
+        # method with the GPs' HPR record keys; GPs by public attributes (list, area, speciality) stay exact.
+        personal = Dimension.GENDER in request.by or Dimension.GENDER in f.restricted
         for cell, by_measure in values.items():
             for measure in wanted:
-                by_measure[measure] = len(members[cell][measure]) if cell in members else 0
+                gps = members[cell][measure] if cell in members else set()
+                by_measure[measure] = (publish(len(gps), sum(self.hpr_keys.python(h) for h in gps)) if personal
+                                       else len(gps))  # fmt: skip
 
     # --- HPR --------------------------------------------------------------------------------
 
