@@ -206,10 +206,32 @@ def validate(request: TableRequest) -> None:  # noqa: C901 - one check per rule,
                     f"({measure.value} by {dimension.value}); {measure.name} takes {allowed}"
                 )
     f = request.filter
+    if perturbed(request):
+        # Each filtered set of records is a cell with noise of its own, so arbitrary subsets would give
+        # an analyst many overlapping cells whose differences average the noise away (S + {x} minus S
+        # over many S). A table of counts of persons takes one value per list filter: the cells it can
+        # reach are then the fixed cells of the published breakdowns, each with one noise.
+        for name, values in (("counties", f.counties), ("municipalities", f.municipalities),
+                             ("ageGroups", f.age_groups), ("genders", f.genders), ("categories", f.categories)):
+            if values is not None and len(values) > 1:
+                raise StatisticsInputError(
+                    f"filter.{name}: a table of counts of persons ({', '.join(m.name for m in request.measures)}) "
+                    f"takes one value per filter, not {len(values)}: ask by the dimension and read its cells "
+                    "(a sum of published cells carries their noise)"
+                )
     for name, values in (("county", f.counties), ("municipality", f.municipalities), ("category", f.categories)):
         for value in values or ():
             if not (value.isascii() and value.isalnum() and len(value) <= 4):  # noqa: PLR2004 - code lengths
                 raise StatisticsInputError(f"filter.{name}: {value[:20]!r} is not a {name} code")
+
+
+def perturbed(request: TableRequest) -> bool:
+    """Tell whether a table holds counts of persons (perturbed): person measures, free places, GPs by gender."""
+    measures = set(request.measures)
+    gender = Dimension.GENDER in request.by or Dimension.GENDER in request.filter.restricted
+    return bool(measures & (PERSON_MEASURES | {Measure.FREE_PLACES})) or (
+        gender and bool(measures & {Measure.GPS, Measure.GP_SPECIALISTS})
+    )
 
 
 @dataclass
