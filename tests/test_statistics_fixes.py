@@ -152,3 +152,35 @@ async def test_a_key_figure_without_a_value_says_why(graph, nation) -> None:
                                           "reason": "SUPPRESSED"}  # fmt: skip
     assert figures["SHARE_LISTS_WITHOUT_GP"]["reason"] == "NO_DENOMINATOR"
     assert figures["LISTS"]["reason"] is None
+
+
+HEAVY = """{ statistics { %s } }"""
+ALIAS = """t%d: table(measures: [LISTED_PERSONS, LISTED_PERSONS_WITH_GP, LISTED_PERSONS_WITHOUT_GP],
+  by: [MUNICIPALITY, AGE_GROUP, GENDER]) { rows { key { dimension code label }
+  values { measure value perturbed suppressed } } }"""
+
+
+async def test_a_request_of_many_large_tables_is_refused_and_healthz_stays_responsive(graph, nation) -> None:
+    import asyncio  # noqa: PLC0415
+
+    analyst = token(nation, "analyst")
+    five = (await graph.post(HEAVY % " ".join(ALIAS % i for i in range(5)), token=analyst)).json()
+    assert five["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX", five
+    assert "data" not in five or not five["data"]
+    # Two tables pass the cost estimate, but the cells of one request are capped over all its tables.
+    two = (await graph.post(HEAVY % " ".join(ALIAS % i for i in range(2)), token=analyst)).json()
+    assert two["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX", two
+    assert two["errors"][0]["extensions"]["limit"] == "cells"
+    assert two["data"] == {"statistics": None}
+    # One such table is answered; meanwhile the event loop answers /healthz.
+    heavy = asyncio.create_task(graph.post(HEAVY % (ALIAS % 0), token=analyst))
+    answered_while_busy = False
+    while not heavy.done():
+        health = await graph.client.get("/healthz")
+        assert health.status_code == 200  # noqa: PLR2004
+        answered_while_busy |= not heavy.done()
+        await asyncio.sleep(0)
+    assert answered_while_busy
+    one = (await heavy).json()
+    assert "errors" not in one
+    assert len(one["data"]["statistics"]["t0"]["rows"]) > 7000  # noqa: PLR2004 - 357+ municipalities x 20

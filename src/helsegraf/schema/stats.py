@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import weakref
 from datetime import date, datetime
 from enum import Enum
 from functools import cache
@@ -43,6 +44,7 @@ from helsegraf.stats.engine import (
     MAX_DIMENSIONS,
     MAX_FILTER_VALUES,
     MAX_MEASURES,
+    CellBudget,
     Dimension,
     Engine,
     Filter,
@@ -61,6 +63,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 SERVICE_UNAVAILABLE: Final = "SERVICE_UNAVAILABLE"
 _logger = logging.getLogger(__name__)
+# Cells made so far per request (keyed by its loaders, one per request; weakly held: an entry goes with it).
+_budgets: weakref.WeakKeyDictionary[Any, CellBudget] = weakref.WeakKeyDictionary()
 
 MunicipalityRef = Annotated["Municipality", strawberry.lazy("helsegraf.schema.kodeverk")]
 CodeRef = Annotated["Code", strawberry.lazy("helsegraf.schema.kodeverk")]
@@ -359,12 +363,14 @@ class Statistics:
 
     async def _table(self, info: Info, name: str, request: TableRequest, *, log: bool = True) -> Any:
         async def make() -> Any:
+            context = info.context
+            budget = _budgets.setdefault(context.loaders, CellBudget())  # one per request, over all aliases
             try:
-                return await self.engine.table(request, info.context.today)
+                return await self.engine.table(request, context.today, budget)
             except StatisticsInputError as exc:
                 raise user_error(str(exc)) from None
             except TableTooLargeError as exc:
-                raise too_complex(str(exc), "cells", exc.cells, MAX_CELLS) from None
+                raise too_complex(str(exc), "cells", MAX_CELLS - exc.maximum + exc.cells, MAX_CELLS) from None
 
         if not log:
             return await make()

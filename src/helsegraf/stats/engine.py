@@ -98,10 +98,24 @@ class StatisticsInputError(ValueError):
 class TableTooLargeError(ValueError):
     """A table with more cells than one answer may hold."""
 
-    def __init__(self, cells: int) -> None:
-        super().__init__(f"the table would have {cells:,} cells; at most {MAX_CELLS:,} are answered at once "
-                         "(filter it, or ask for fewer dimensions)")  # fmt: skip
-        self.cells = cells
+    def __init__(self, cells: int, maximum: int = MAX_CELLS) -> None:
+        left = "" if maximum == MAX_CELLS else f" ({maximum:,} left of this request's {MAX_CELLS:,})"
+        super().__init__(f"the table would have {cells:,} cells; at most {MAX_CELLS:,} are answered in one "
+                         f"request, over all its tables{left} (filter it, or ask for fewer dimensions)")  # fmt: skip
+        self.cells, self.maximum = cells, maximum
+
+
+@dataclass
+class CellBudget:
+    """The cells one request may still have made (every table of a request, over aliases, shares MAX_CELLS)."""
+
+    left: int = MAX_CELLS
+
+    def take(self, cells: int) -> None:
+        """Take a table's cells, or refuse the table when fewer are left."""
+        if cells > self.left:
+            raise TableTooLargeError(cells, self.left)
+        self.left -= cells
 
 
 @dataclass(frozen=True)
@@ -334,8 +348,8 @@ class Engine:
         self._gp_attributes: dict[date, tuple[dict[int, str], set[int]]] = {}
         self._recent: dict[date, set[int]] = {}
 
-    async def table(self, request: TableRequest, today: date) -> Table:
-        """Make a table."""
+    async def table(self, request: TableRequest, today: date, budget: CellBudget | None = None) -> Table:
+        """Make a table, taking its cells from the request's budget (MAX_CELLS over all its tables)."""
         validate(request)
         on = request.at or today
         by, f = request.by, request.filter
@@ -343,8 +357,7 @@ class Engine:
         cells = 1
         for values in domains:
             cells *= max(1, len(values))
-        if cells * len(request.measures) > MAX_CELLS:
-            raise TableTooLargeError(cells * len(request.measures))
+        (budget or CellBudget()).take(cells * len(request.measures))  # before any read: aliases run concurrently
         keys = [tuple(zip(by, combo, strict=True)) for combo in product(*domains)]
         if request.total and by:
             keys.append(())
@@ -400,6 +413,16 @@ class Engine:
             grouped = await self.per_list(on)
         else:
             grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, only)
+        # Combining groups into cells is CPU work (up to lists x age groups x genders groups): it runs in
+        # a worker thread, so that the event loop keeps answering other requests (and /healthz) meanwhile.
+        await asyncio.to_thread(self._combine_persons, request, values, lists, grouped, person_dims, only)
+
+    @staticmethod
+    def _combine_persons(  # noqa: PLR0913 - the reads one combination needs
+        request: TableRequest, values: dict[Any, dict[Measure, Any]], lists: dict[int, _List],
+        grouped: list[tuple[int, dict[Dimension, str], int, int]], person_dims: list[Dimension], only: list[int] | None,
+    ) -> None:  # fmt: skip
+        f = request.filter
         # cell -> measure -> [count, key sum]; each cell gathers its own records' keys.
         sums: dict[Any, dict[Measure, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
         wanted = [m for m in request.measures if m in PERSON_MEASURES]
