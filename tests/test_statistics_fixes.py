@@ -164,9 +164,16 @@ async def test_a_request_of_many_large_tables_is_refused_and_healthz_stays_respo
     import asyncio  # noqa: PLC0415
 
     analyst = token(nation, "analyst")
+    before = (await graph.data(LOG))["statisticsQueryLog"]["totalCount"]
     five = (await graph.post(HEAVY % " ".join(ALIAS % i for i in range(5)), token=analyst)).json()
     assert five["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX", five
     assert "data" not in five or not five["data"]
+    log = (await graph.data(LOG))["statisticsQueryLog"]
+    assert log["totalCount"] == before + 1  # refused before it ran, and still logged (an analyst's token)
+    assert log["edges"][0]["node"]["outcome"] == "QUERY_TOO_COMPLEX"
+    assert log["edges"][0]["node"]["parameters"]["limit"] == "query cost"
+    await graph.post(HEAVY % " ".join(ALIAS % i for i in range(5)), token=None)  # no token: no row
+    assert (await graph.data(LOG))["statisticsQueryLog"]["totalCount"] == before + 1
     # Two tables pass the cost estimate, but the cells of one request are capped over all its tables.
     two = (await graph.post(HEAVY % " ".join(ALIAS % i for i in range(2)), token=analyst)).json()
     assert two["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX", two
