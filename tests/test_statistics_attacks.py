@@ -287,7 +287,7 @@ async def test_differencing_overlapping_filter_subsets_is_refused_and_repeats_gi
 
     on = TODAY
     truth = true_cells(nation, on)
-    small = sorted(cell for cell, n in truth.items() if 0 < n < 5)  # noqa: PLR2004 - the threshold
+    small = sorted(cell for cell, n in truth.items() if 0 < n < 5)
     assert small, "no small cell to attack"
     m, a, g = small[0]
     rng = random.Random(12)
@@ -306,7 +306,7 @@ async def test_differencing_overlapping_filter_subsets_is_refused_and_repeats_gi
                 assert "filter.ageGroups" in body["errors"][0]["message"]
             else:
                 pair.append(body["data"]["statistics"]["table"]["rows"][0]["values"][0]["value"])
-        if len(pair) == 2 and None not in pair:  # noqa: PLR2004
+        if len(pair) == 2 and None not in pair:
             answered.append(pair[0] - pair[1])
     # The same subsets over municipalities (one age group) and over GPs by gender are refused as well.
     neighbours = sorted({x for x, _a, _g in truth} - {m})[:3]

@@ -8,6 +8,7 @@ from conftest import TODAY, db_rows, token
 from test_statistics import assert_perturbed
 from test_statistics_tables import TABLE, table
 
+
 def db_execute(nation, sql: str) -> None:
     from sqlalchemy import text  # noqa: PLC0415
 
@@ -113,19 +114,19 @@ async def test_capacity_minus_free_places_gives_no_exact_count_of_persons(graph,
             derived = v["CAPACITY"]["value"] - v["FREE_PLACES"]["value"]
             # The same records, the same noise: free places add nothing LISTED_PERSONS does not publish.
             assert derived == v["LISTED_PERSONS"]["value"], code
-            assert abs(derived - true[code]) <= 2  # noqa: PLR2004 - the perturbation's range
+            assert abs(derived - true[code]) <= 2
             cells += 1
             derived_exact += derived == true[code]
-    assert cells >= 20  # noqa: PLR2004
-    assert derived_exact / cells < 0.5  # noqa: PLR2004 - zero noise has probability 0.30
+    assert cells >= 20
+    assert derived_exact / cells < 0.5
 
 
 async def test_gps_by_gender_are_perturbed_counts_of_persons(graph, nation) -> None:
     on = TODAY.isoformat()
-    periods = db_rows(nation, f"SELECT p.hpr_number, c.municipality_code FROM flr_gp_period p JOIN flr_gp_contract c "
-                      f"ON c.id = p.contract_id WHERE p.relationship IN ('LPFL', 'LPDL') AND "
-                      f"p.valid_from <= :on AND (p.valid_to IS NULL OR p.valid_to > :on) AND "
-                      f"c.valid_from <= :on AND (c.valid_to IS NULL OR c.valid_to > :on)", on=on)  # fmt: skip
+    periods = db_rows(nation, "SELECT p.hpr_number, c.municipality_code FROM flr_gp_period p JOIN flr_gp_contract c "
+                      "ON c.id = p.contract_id WHERE p.relationship IN ('LPFL', 'LPDL') AND "
+                      "p.valid_from <= :on AND (p.valid_to IS NULL OR p.valid_to > :on) AND "
+                      "c.valid_from <= :on AND (c.valid_to IS NULL OR c.valid_to > :on)", on=on)  # fmt: skip
     municipalities = sorted({p.municipality_code for p in periods})
     small = 0
     for code in municipalities:
@@ -139,8 +140,9 @@ async def test_gps_by_gender_are_perturbed_counts_of_persons(graph, nation) -> N
         assert filtered[()]["GPS"]["perturbed"] is True
         assert filtered[()]["GPS"] == by_gender[("MALE",)]["GPS"]  # the same GPs, the same noise
         assert all(not v["GPS"]["perturbed"] for v in exact.values())  # speciality is public in HPR
-        assert sum(v["GPS"]["value"] for v in exact.values()) == len({p.hpr_number for p in periods
-                                                                      if p.municipality_code == code})
+        assert sum(v["GPS"]["value"] for v in exact.values()) == len(
+            {p.hpr_number for p in periods if p.municipality_code == code}
+        )
     assert small, "no municipality with few GPs of a gender"
 
 
@@ -184,10 +186,10 @@ async def test_a_request_of_many_large_tables_is_refused_and_healthz_stays_respo
     answered_while_busy = False
     while not heavy.done():
         health = await graph.client.get("/healthz")
-        assert health.status_code == 200  # noqa: PLR2004
+        assert health.status_code == 200
         answered_while_busy |= not heavy.done()
         await asyncio.sleep(0)
     assert answered_while_busy
     one = (await heavy).json()
     assert "errors" not in one
-    assert len(one["data"]["statistics"]["t0"]["rows"]) > 7000  # noqa: PLR2004 - 357+ municipalities x 20
+    assert len(one["data"]["statistics"]["t0"]["rows"]) > 7000

@@ -106,10 +106,12 @@ async def test_key_figures_are_the_registers_figures(graph, nation, on: date) ->
         share = figures["SHARE_WOMEN_GPS"]  # GPs by gender are perturbed (a GP's gender is personal)
         assert share["perturbed"] is True
         if share["value"] is None:
-            assert share["suppressed"] is True and share["reason"] == "SUPPRESSED"
+            assert share["suppressed"] is True
+            assert share["reason"] == "SUPPRESSED"
         else:
             assert abs(share["value"] - ratio(true["WOMEN"], true["KNOWN_GENDER"], 100)) <= 100 * 4 / max(
-                1, true["KNOWN_GENDER"] - 4)
+                1, true["KNOWN_GENDER"] - 4
+            )
         # Ratios over persons use the published count (its own cell), never the true one.
         assert figures["GPS_PER_1000_LISTED"]["value"] == ratio(true["GPS"], listed, 1000)
         free = figures["FREE_PLACES_PER_1000"]
@@ -211,7 +213,8 @@ async def test_list_arguments_and_table_size_are_capped(graph, nation) -> None:
     assert body["errors"][0]["extensions"]["limit"] == "cells"
 
 
-LOG = "{ statisticsQueryLog(first: 5) { totalCount edges { node { at role subject purpose table parameters outcome } } } }"
+LOG = """{ statisticsQueryLog(first: 5) { totalCount
+  edges { node { at role subject purpose table parameters outcome } } } }"""
 
 
 async def test_every_statistics_query_is_logged_without_its_result_and_read_with_audit_read(graph, nation) -> None:

@@ -200,7 +200,7 @@ def _filter_values(f: Filter) -> dict[Dimension, Any]:
     }  # fmt: skip
 
 
-def validate(request: TableRequest) -> None:  # noqa: C901 - one check per rule, in order
+def validate(request: TableRequest) -> None:  # noqa: C901, PLR0912 - one check per rule, in order
     """Refuse a table that cannot be made, naming the measure and the dimension."""
     if not request.measures:
         raise StatisticsInputError("measures: name at least one measure")
@@ -225,8 +225,13 @@ def validate(request: TableRequest) -> None:  # noqa: C901 - one check per rule,
         # an analyst many overlapping cells whose differences average the noise away (S + {x} minus S
         # over many S). A table of counts of persons takes one value per list filter: the cells it can
         # reach are then the fixed cells of the published breakdowns, each with one noise.
-        for name, values in (("counties", f.counties), ("municipalities", f.municipalities),
-                             ("ageGroups", f.age_groups), ("genders", f.genders), ("categories", f.categories)):
+        for name, values in (
+            ("counties", f.counties),
+            ("municipalities", f.municipalities),
+            ("ageGroups", f.age_groups),
+            ("genders", f.genders),
+            ("categories", f.categories),
+        ):
             if values is not None and len(values) > 1:
                 raise StatisticsInputError(
                     f"filter.{name}: a table of counts of persons ({', '.join(m.name for m in request.measures)}) "
@@ -418,7 +423,7 @@ class Engine:
         await asyncio.to_thread(self._combine_persons, request, values, lists, grouped, person_dims, only)
 
     @staticmethod
-    def _combine_persons(  # noqa: PLR0913 - the reads one combination needs
+    def _combine_persons(
         request: TableRequest, values: dict[Any, dict[Measure, Any]], lists: dict[int, _List],
         grouped: list[tuple[int, dict[Dimension, str], int, int]], person_dims: list[Dimension], only: list[int] | None,
     ) -> None:  # fmt: skip
@@ -445,7 +450,7 @@ class Engine:
                 count, key_sum = sums[cell][measure] if cell in sums else (0, 0)
                 by_measure[measure] = publish(count, key_sum)
 
-    async def _list_measures(  # noqa: C901 - one contribution per measure
+    async def _list_measures(  # noqa: C901, PLR0912 - one contribution per measure
         self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]
     ) -> None:
         lists = await self.lists(on)

@@ -78,7 +78,8 @@ async def key_figures(engine: Engine, area: Filter, on: date) -> list[KeyFigure]
     # men as published, and suppressed when either cell is.
     gender = {r.key[0][1]: r.values[Measure.GPS] for r in by_gender.rows}
     women, men = gender["FEMALE"], gender["MALE"]
-    assert isinstance(women, Perturbed) and isinstance(men, Perturbed)  # noqa: S101 - by gender is perturbed
+    assert isinstance(women, Perturbed)  # noqa: S101 - GPs by gender are perturbed
+    assert isinstance(men, Perturbed)  # noqa: S101
     known: int | Perturbed = (Perturbed(None, suppressed=True) if women.suppressed or men.suppressed
                               else Perturbed((women.value or 0) + (men.value or 0), suppressed=False))  # fmt: skip
     fixed = next(int(r.values[Measure.LISTS]) for r in by_salary.rows  # type: ignore[arg-type]
