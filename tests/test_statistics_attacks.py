@@ -187,20 +187,16 @@ async def routes_to_small_cells(graph, nation, on: date) -> dict[tuple[str, str,
     """Every route the suite builds to each (municipality, age group, gender) cell: estimates from published cells."""
     truth = true_cells(nation, on)
     municipalities = sorted({m for m, _a, _g in truth})
-    area = {"municipalities": municipalities}
+    area = None  # a table of persons takes one value per filter: every municipality, unfiltered
     fine = await cells(graph, nation, ["MUNICIPALITY", "AGE_GROUP", "GENDER"], on, area)
     totals = await cells(graph, nation, ["MUNICIPALITY"], on, area)
     national = await cells(graph, nation, ["AGE_GROUP", "GENDER"], on)
     both_genders = await cells(graph, nation, ["MUNICIPALITY", "AGE_GROUP"], on, area)
     splits = {d: await cells(graph, nation, ["MUNICIPALITY", "AGE_GROUP", "GENDER", d], on, area)
               for d in ("FIXED_SALARY", "LIST_STATUS", "OPEN_LIST")}  # fmt: skip
-    pairs = {i: await cells(graph, nation, ["MUNICIPALITY", "GENDER"], on,
-                            {**area, "ageGroups": [f"AGE_{GROUPS[i].replace('-', '_').replace('+', '_PLUS')}",
-                                                   f"AGE_{GROUPS[i + 1].replace('-', '_').replace('+', '_PLUS')}"]})
-             for i in range(len(GROUPS) - 1)}  # fmt: skip
     routes: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for m in municipalities:
-        for a_index, a in enumerate(GROUPS):
+        for a in GROUPS:
             for g in GENDERS:
                 if truth[m, a, g] >= 5:
                     continue
@@ -211,10 +207,7 @@ async def routes_to_small_cells(graph, nation, on: date) -> dict[tuple[str, str,
                 found.append(value(both_genders[m, a]) - value(fine[m, a, next(x for x in GENDERS if x != g)]))
                 for split in splits.values():  # the cell as the sum of its parts on two kinds of list
                     found.append(sum(value(v) for k, v in split.items() if k[:3] == (m, a, g)))
-                if a_index + 1 < len(GROUPS):  # overlapping filters: (A, A+1) minus A+1
-                    found.append(value(pairs[a_index][m, g]) - value(fine[m, GROUPS[a_index + 1], g]))
-                if a_index > 0:  # (A-1, A) minus A-1
-                    found.append(value(pairs[a_index - 1][m, g]) - value(fine[m, GROUPS[a_index - 1], g]))
+                # Overlapping filters ((A, A+1) minus A+1) are refused: see the subset-differencing attack.
     return dict(routes)
 
 
@@ -242,7 +235,7 @@ async def test_totals_parents_and_filters_of_the_table_builder_do_not_give_small
     for on in QUARTER_ENDS:
         truth = true_cells(nation, on)
         municipalities = sorted({m for m, _a, _g in truth})
-        area = {"municipalities": municipalities}
+        area = None  # a table of persons takes one value per filter: every municipality, unfiltered
         fine = await cells(graph, nation, ["MUNICIPALITY", "AGE_GROUP", "GENDER"], on, area)
         county = await cells(graph, nation, ["COUNTY", "AGE_GROUP", "GENDER"], on)
         national = await cells(graph, nation, ["AGE_GROUP", "GENDER"], on)
@@ -286,3 +279,49 @@ def _county(municipality: str) -> str:
     from helsegraf.data import reference  # noqa: PLC0415
 
     return next(m.county_code for m in reference.municipalities() if m.code == municipality)
+
+
+async def test_differencing_overlapping_filter_subsets_is_refused_and_repeats_give_one_noise(graph, nation) -> None:
+    """S + {a} minus S over 100 random subsets S: every filtered subset would be a cell with its own noise."""
+    import random  # noqa: PLC0415
+
+    on = TODAY
+    truth = true_cells(nation, on)
+    small = sorted(cell for cell, n in truth.items() if 0 < n < 5)
+    assert small, "no small cell to attack"
+    m, a, g = small[0]
+    rng = random.Random(12)
+    others = [x for x in GROUPS if x != a]
+    analyst = token(nation, "analyst")
+    answered: list[int] = []
+    for _ in range(100):
+        subset = rng.sample(others, rng.randint(1, len(others)))
+        pair = []
+        for groups in ([*subset, a], subset):
+            f = {"municipalities": [m], "genders": [g], "ageGroups": [_enum(x) for x in groups]}
+            body = (await graph.post(TABLE, {"m": ["LISTED_PERSONS"], "by": [], "f": f, "at": on.isoformat()},
+                                     token=analyst)).json()  # fmt: skip
+            if "errors" in body:
+                assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+                assert "filter.ageGroups" in body["errors"][0]["message"]
+            else:
+                pair.append(body["data"]["statistics"]["table"]["rows"][0]["values"][0]["value"])
+        if len(pair) == 2 and None not in pair:
+            answered.append(pair[0] - pair[1])
+    # The same subsets over municipalities (one age group) and over GPs by gender are refused as well.
+    neighbours = sorted({x for x, _a, _g in truth} - {m})[:3]
+    for measures, f in ((["LISTED_PERSONS"], {"municipalities": [m, *neighbours], "ageGroups": [_enum(a)]}),
+                        (["GPS"], {"municipalities": [m, *neighbours], "genders": [g]}),
+                        (["FREE_PLACES"], {"municipalities": [m, *neighbours]})):  # fmt: skip
+        body = (await graph.post(TABLE, {"m": measures, "by": [], "f": f, "at": on.isoformat()}, token=analyst)).json()
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", (measures, body)
+    # What stays open is the cell itself, by any single-valued route: one noise, however often asked.
+    routes = set()
+    for f, by in (({"municipalities": [m], "genders": [g]}, ["AGE_GROUP"]),
+                  ({"municipalities": [m], "ageGroups": [_enum(a)]}, ["GENDER"]),
+                  ({"municipalities": [m]}, ["AGE_GROUP", "GENDER"]),
+                  ({"counties": [_county(m)], "genders": [g], "ageGroups": [_enum(a)]}, ["MUNICIPALITY"])):  # fmt: skip
+        published = await cells(graph, nation, by, on, f)
+        routes |= {v for k, v in published.items() if set(k) <= {m, a, g} and len(k) == len(by)}
+    assert not answered, answered  # no pair of overlapping subsets is answered, so nothing averages out
+    assert len(routes) == 1  # every route to the cell gives the same published value (suppressed: None)

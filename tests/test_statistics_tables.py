@@ -13,7 +13,7 @@ from test_statistics import assert_perturbed
 ON = "valid_from <= :on AND (valid_to IS NULL OR valid_to > :on)"
 DATES = [TODAY, date(2024, 6, 30)]
 KEY_FIGURES = """query($at: Date, $m: String, $c: String) { statistics {
-  keyFigures(at: $at, municipality: $m, county: $c) { code unit value perturbed suppressed } } }"""
+  keyFigures(at: $at, municipality: $m, county: $c) { code unit value perturbed suppressed reason } } }"""
 SSB = """query($at: Date, $by: StatisticsDimension) { statistics { ssb12005(at: $at, by: $by) {
   code lists openLists capacity meanListLength reserveCapacity municipality { code }
   patients { value suppressed } patientsOnListsWithGp { value suppressed }
@@ -50,7 +50,8 @@ def truth(nation, on: date, municipality: str | None = None, county: str | None 
         "LISTED_PERSONS_WITH_GP": sum(sizes[i] for i in with_gp),
         "LISTED_PERSONS_WITHOUT_GP": sum(sizes[i] for i in ids - with_gp),
         "LISTED_PERSONS": sum(sizes[i] for i in ids),
-        "FREE_PLACES": sum(max(0, c.max_patients - sizes[c.id]) for c in contracts if c.is_open),
+        # Free places: the open lists' listetak minus the persons on them (perturbed when published).
+        "FREE_PLACES": max(0, sum(c.max_patients - sizes[c.id] for c in contracts if c.is_open)),
         "FIXED_SALARY_LISTS": sum(1 for c in contracts if c.fixed_salary),
         "WOMEN": genders["FEMALE"], "KNOWN_GENDER": sum(genders.values()),
         "CAPACITY": sum(c.max_patients for c in contracts), "OPEN_LISTS": sum(1 for c in contracts if c.is_open),
@@ -102,10 +103,20 @@ async def test_key_figures_are_the_registers_figures(graph, nation, on: date) ->
         listed = figures["LISTED_PERSONS"]["value"]
         assert figures["SHARE_LISTS_WITHOUT_GP"]["value"] == ratio(true["LISTS_WITHOUT_GP"], true["LISTS"], 100)
         assert figures["SHARE_FIXED_SALARY_LISTS"]["value"] == ratio(true["FIXED_SALARY_LISTS"], true["LISTS"], 100)
-        assert figures["SHARE_WOMEN_GPS"]["value"] == ratio(true["WOMEN"], true["KNOWN_GENDER"], 100)
+        share = figures["SHARE_WOMEN_GPS"]  # GPs by gender are perturbed (a GP's gender is personal)
+        assert share["perturbed"] is True
+        if share["value"] is None:
+            assert share["suppressed"] is True
+            assert share["reason"] == "SUPPRESSED"
+        else:
+            assert abs(share["value"] - ratio(true["WOMEN"], true["KNOWN_GENDER"], 100)) <= 100 * 4 / max(
+                1, true["KNOWN_GENDER"] - 4
+            )
         # Ratios over persons use the published count (its own cell), never the true one.
         assert figures["GPS_PER_1000_LISTED"]["value"] == ratio(true["GPS"], listed, 1000)
-        assert figures["FREE_PLACES_PER_1000"]["value"] == ratio(true["FREE_PLACES"], listed, 1000)
+        free = figures["FREE_PLACES_PER_1000"]
+        assert free["perturbed"] is True  # free places are listetak minus a (perturbed) count of persons
+        assert free["value"] in {ratio(max(0, true["FREE_PLACES"] + d), listed, 1000) for d in range(-2, 3)}
         assert figures["MEAN_LIST_LENGTH"]["value"] == ratio(listed, true["LISTS"], 1)
         assert figures["MEAN_LIST_LENGTH_FIXED_GP"]["value"] == ratio(
             figures["LISTED_PERSONS_WITH_GP"]["value"], true["LISTS_WITH_GP"], 1
@@ -202,7 +213,8 @@ async def test_list_arguments_and_table_size_are_capped(graph, nation) -> None:
     assert body["errors"][0]["extensions"]["limit"] == "cells"
 
 
-LOG = "{ statisticsQueryLog(first: 5) { totalCount edges { node { at role subject purpose table parameters } } } }"
+LOG = """{ statisticsQueryLog(first: 5) { totalCount
+  edges { node { at role subject purpose table parameters outcome } } } }"""
 
 
 async def test_every_statistics_query_is_logged_without_its_result_and_read_with_audit_read(graph, nation) -> None:
@@ -217,8 +229,11 @@ async def test_every_statistics_query_is_logged_without_its_result_and_read_with
     by_analyst = (await graph.post(LOG, token=analyst)).json()
 
     assert "errors" in refused
-    assert log["totalCount"] == before + 1  # a refused table is not made, so not logged
-    entry = log["edges"][0]["node"]
+    assert log["totalCount"] == before + 2  # a refused table is logged too, with its outcome
+    attempt = log["edges"][0]["node"]
+    assert (attempt["outcome"], attempt["parameters"]["by"]) == ("BAD_USER_INPUT", ["AGE_GROUP"])
+    entry = log["edges"][1]["node"]
+    assert entry["outcome"] == "OK"
     assert (entry["role"], entry["subject"], entry["purpose"], entry["table"]) == (
         "analyst",
         "analyst-42",

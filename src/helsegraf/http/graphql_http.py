@@ -290,6 +290,36 @@ class GraphQLEndpoint:
                     REFUSED.labels(error.limit).inc()
             return [format_error(e, "", pre_execution=True) for e in exc.errors]
 
+    async def _log_refused_statistics(self, request: Request, request_id: str, query: str,
+                                      errors: list[dict[str, Any]]) -> None:  # fmt: skip
+        """Log a statistics request refused before it ran (over a limit) in the analysts' query log.
+
+        A refusal comes before the token check; only an analyst's verified token (stats:read) gets a row,
+        so that no one without one can write to the audit store. The row names the limit, never results.
+        """
+        if "statistics" not in query or not request.headers.get("authorization"):
+            return
+        limits = [e["extensions"] for e in errors if e.get("extensions", {}).get("code") == QUERY_TOO_COMPLEX]
+        if not limits:
+            return
+        try:
+            context = await self.make_context(request, request_id)
+        except RequestError:
+            return  # no verified caller: nothing to attribute the attempt to
+        principal = getattr(context.guard, "principal", None)
+        if principal is None or "stats:read" not in principal.scopes:
+            return
+        from helsegraf.stats import querylog  # noqa: PLC0415 - only on this refusal path
+
+        parameters = {"limit": limits[0].get("limit"), "value": limits[0].get("value"),
+                      "maximum": limits[0].get("maximum")}  # fmt: skip
+        try:
+            await querylog.record(context.db, principal=principal, request_id=request_id,
+                                  purpose=context.purpose, table="request",
+                                  parameters=querylog.as_logged(parameters, QUERY_TOO_COMPLEX))  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - the request is refused either way; the outage is warned
+            log.warning("statistics query log not written for a refused request (%s)", type(exc).__name__)
+
     async def _execute(self, request: Request, request_id: str, params: dict[str, Any], media: str) -> Response:
         query = self._document(params)
         prepared = self._prepare(request, query, params)
@@ -298,6 +328,7 @@ class GraphQLEndpoint:
                 # A client sending documents over the limits gets each refusal no sooner than this: a loop of
                 # them is slowed to the delay's pace on every connection, at no cost to the server.
                 await asyncio.sleep(self.limits.refusal_delay_ms / 1000)
+            await self._log_refused_statistics(request, request_id, query, prepared)
             return respond({"errors": prepared}, 400 if media == GRAPHQL_RESPONSE else 200, media,
                            {"x-request-id": request_id})  # fmt: skip
         context = await self.make_context(request, request_id)

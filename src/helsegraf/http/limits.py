@@ -40,6 +40,7 @@ from graphql import (
     InlineFragmentNode,
     IntValueNode,
     ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     StringValueNode,
@@ -65,8 +66,13 @@ ASSUMED_LIST_SIZES: Final = {
     "specialities": 3, "requisitionRights": 2, "suspensions": 2, "communicationParties": 5, "electronicAddresses": 3,
     "allElectronicAddresses": 4, "reshUnits": 30, "services": 3, "ancestors": 6, "parentHistory": 3, "gpContracts": 10,
     "codes": 400, "fields": 6, "gpListsByMunicipality": 360, "patientsByAgeGroupAndGender": 20,
-    "healthPersonnelByCategory": 35,
+    "healthPersonnelByCategory": 35, "ssb12005": 360, "keyFigures": 16, "ranges": 15,
+    # A statistics table's own rows, values and key are counted in its cells (_Measurer.table_cells).
+    "rows": 1, "values": 1, "key": 1,
 }  # fmt: skip
+# The number of values of each statistics dimension (stats/engine.py), for a table's cost.
+TABLE_DIMENSION_SIZES: Final = {"MUNICIPALITY": 360, "COUNTY": 15, "AGE_GROUP": 10, "GENDER": 2,
+                                "HEALTH_PERSONNEL_CATEGORY": 40}  # fmt: skip
 SIZE_ARGUMENTS: Final = ("first", "nins", "representations")
 INTROSPECTION: Final = ("__schema", "__type")
 SATURATED: Final = 2**53 - 1  # measures stop growing here (and stay exact in JSON)
@@ -228,8 +234,41 @@ class _Measurer:
             self.memo[key] = self.selection_set(definition.selection_set, parent, page)
         return self.memo[key]
 
+    def argument(self, field: FieldNode, name: str) -> Any:
+        """Return an argument's value as a Python value (variables resolved), or None."""
+        for argument in field.arguments or ():
+            if argument.name.value == name:
+                value: Any = argument.value
+                return self.variables.get(value.name.value) if isinstance(value, VariableNode) else _literal(value)
+        return None
+
+    def table_cells(self, field: FieldNode) -> int:
+        """Return an upper estimate of a statistics table's cells: measures x product of its dimensions' sizes."""
+        measures = self.argument(field, "measures")
+        by = self.argument(field, "by") or []
+        given = self.argument(field, "filter") or {}
+        narrowed = {"MUNICIPALITY": "municipalities", "COUNTY": "counties", "AGE_GROUP": "ageGroups",
+                    "GENDER": "genders", "HEALTH_PERSONNEL_CATEGORY": "categories"}  # fmt: skip
+        rows = 1
+        for dimension in by if isinstance(by, list) else [by]:
+            name = getattr(dimension, "name", str(dimension))
+            size = TABLE_DIMENSION_SIZES.get(name, 2)
+            key = narrowed.get(name, "")
+            snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
+            chosen = given.get(key, given.get(snake)) if isinstance(given, dict) else getattr(given, snake, None)
+            if isinstance(chosen, list):
+                size = min(size, max(1, len(chosen)))
+            rows = _mul(rows, size)
+        return _mul(rows + 1, max(1, len(measures) if isinstance(measures, list) else 1))
+
     def field(self, field: FieldNode, parent: Any, page: int) -> Measure:
         name = field.name.value
+        if name == "table" and getattr(parent, "name", None) == "Statistics" and field.selection_set is not None:
+            # A table's size is known from its arguments (rows x measures), not from a typical list size:
+            # its cost is its cells, so five aliases of a large table are refused before any is made.
+            child = self.selection_set(field.selection_set, self.schema.get_type("StatisticsTable"), page)
+            cells = self.table_cells(field)
+            return Measure(_add(cells, child.cost), child.depth + 1, _add(int(field.alias is not None), child.aliases))
         aliases = 1 if field.alias is not None else 0
         fields = getattr(parent, "fields", None)
         definition = fields.get(name) if isinstance(fields, dict) else None
@@ -254,6 +293,15 @@ class _Measurer:
         if name in INTROSPECTION:  # bounded by the schema (and MaxIntrospectionDepthRule): depth and aliases only
             return Measure(1, child.depth + 1, _add(aliases, child.aliases))
         return Measure(_add(multiplier, _mul(multiplier, child.cost)), child.depth + 1, _add(aliases, child.aliases))
+
+
+def _literal(value: Any) -> Any:
+    """Return a GraphQL literal as a Python value (lists, objects, enums by name, scalars)."""
+    if isinstance(value, ListValueNode):
+        return [_literal(v) for v in value.values]
+    if isinstance(value, ObjectValueNode):
+        return {f.name.value: _literal(f.value) for f in value.fields}
+    return getattr(value, "value", None)
 
 
 def measure(

@@ -10,13 +10,17 @@ result), readable with `audit:read` through `statisticsQueryLog`. No field here 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import weakref
 from datetime import date, datetime
 from enum import Enum
 from functools import cache
-from typing import TYPE_CHECKING, Annotated, Any, Final, cast
+from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar, cast
 
 import strawberry
+from graphql import GraphQLError
 
 from helsegraf.authz.requirements import STATISTICS, Requirement
 from helsegraf.schema import refs
@@ -40,6 +44,7 @@ from helsegraf.stats.engine import (
     MAX_DIMENSIONS,
     MAX_FILTER_VALUES,
     MAX_MEASURES,
+    CellBudget,
     Dimension,
     Engine,
     Filter,
@@ -51,7 +56,15 @@ from helsegraf.stats.engine import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from helsegraf.schema.kodeverk import Code, Municipality
+
+T = TypeVar("T")
+SERVICE_UNAVAILABLE: Final = "SERVICE_UNAVAILABLE"
+_logger = logging.getLogger(__name__)
+# Cells made so far per request (keyed by its loaders, one per request; weakly held: an entry goes with it).
+_budgets: weakref.WeakKeyDictionary[Any, CellBudget] = weakref.WeakKeyDictionary()
 
 MunicipalityRef = Annotated["Municipality", strawberry.lazy("helsegraf.schema.kodeverk")]
 CodeRef = Annotated["Code", strawberry.lazy("helsegraf.schema.kodeverk")]
@@ -176,6 +189,9 @@ class KeyFigure:
         description="True when it is, or is computed from, a perturbed count of persons."
     )
     suppressed: bool = strawberry.field(description="True when withheld.")
+    reason: str | None = strawberry.field(description="Why the value is null: SUPPRESSED (a count of persons in it "
+                                          "is under 5, or empty) or NO_DENOMINATOR (a ratio over zero, e.g. no "
+                                          "lists); null when there is a value.")  # fmt: skip
 
 
 @strawberry.type(description="A row of SSB table 12005: GP lists and listed patients in an area.")
@@ -301,11 +317,35 @@ def _category(value: str) -> str:
     return value.upper()
 
 
-async def _log(info: Info, table: str, parameters: dict[str, Any]) -> None:
+async def _log(info: Info, table: str, parameters: dict[str, Any], outcome: str = "OK") -> None:
+    """Write the query-log row of an attempt, answered or refused; a row that cannot be written refuses (503)."""
     context = info.context
-    await querylog.record(context.db, principal=getattr(context.guard, "principal", None),
-                          request_id=context.request_id, purpose=context.purpose, table=table,
-                          parameters=parameters)  # fmt: skip
+    try:
+        await querylog.record(context.db, principal=getattr(context.guard, "principal", None),
+                              request_id=context.request_id, purpose=context.purpose, table=table,
+                              parameters=querylog.as_logged(parameters, outcome))  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - whatever stops the log row stops the table
+        _logger.warning("statistics query log not written (%s); the table is refused", type(exc).__name__)
+        raise GraphQLError("the statistics query log cannot be written; no table was released, try again shortly",
+                           extensions={"code": SERVICE_UNAVAILABLE}) from None  # fmt: skip
+
+
+async def _logged(info: Info, table: str, parameters: dict[str, Any], work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work` and log the attempt with its outcome: refused and failed attempts are logged too."""
+    try:
+        result = await work()
+    except GraphQLError as exc:
+        code = (exc.extensions or {}).get("code", "INTERNAL")
+        if code != SERVICE_UNAVAILABLE or "query log" not in exc.message:
+            with contextlib.suppress(GraphQLError):  # the caller's error is the answer; a log outage is warned
+                await _log(info, table, parameters, str(code))
+        raise
+    except Exception:
+        with contextlib.suppress(GraphQLError):
+            await _log(info, table, parameters, "INTERNAL")
+        raise
+    await _log(info, table, parameters)
+    return result
 
 
 def _shown(value: int | Perturbed, measure: Measure) -> MeasureValue:
@@ -321,15 +361,20 @@ class Statistics:
 
     engine: strawberry.Private[Engine]
 
-    async def _table(self, info: Info, name: str, request: TableRequest) -> Any:
-        try:
-            table = await self.engine.table(request, info.context.today)
-        except StatisticsInputError as exc:
-            raise user_error(str(exc)) from None
-        except TableTooLargeError as exc:
-            raise too_complex(str(exc), "cells", exc.cells, MAX_CELLS) from None
-        await _log(info, name, request.parameters(table.at))
-        return table
+    async def _table(self, info: Info, name: str, request: TableRequest, *, log: bool = True) -> Any:
+        async def make() -> Any:
+            context = info.context
+            budget = _budgets.setdefault(context.loaders, CellBudget())  # one per request, over all aliases
+            try:
+                return await self.engine.table(request, context.today, budget)
+            except StatisticsInputError as exc:
+                raise user_error(str(exc)) from None
+            except TableTooLargeError as exc:
+                raise too_complex(str(exc), "cells", MAX_CELLS - exc.maximum + exc.cells, MAX_CELLS) from None
+
+        if not log:
+            return await make()
+        return await _logged(info, name, request.parameters(request.at or info.context.today), make)
 
     @strawberry.field(description="A table: measures broken down by dimensions, filtered, at a date (default today). "
                       "Counts of persons are perturbed and suppressed under 5; a total row (total: true) is a "
@@ -344,10 +389,19 @@ class Statistics:
         total: bool = False,
     ) -> StatisticsTable:
         """Make a table."""
-        check_list("measures", measures, MAX_MEASURES)
-        check_list("by", by or [], MAX_DIMENSIONS)
-        request = TableRequest(tuple(measures), tuple(by or ()), _filter(filter), at, total)
-        table = await self._table(info, "table", request)
+        given = {"measures": [m.name for m in measures], "by": [d.name for d in by or ()],
+                 "filter": strawberry.asdict(filter) if filter is not None else None,
+                 "at": (at or info.context.today).isoformat(), "total": total}  # fmt: skip
+
+        async def make() -> Any:
+            check_list("measures", measures, MAX_MEASURES)
+            check_list("by", by or [], MAX_DIMENSIONS)
+            request = TableRequest(tuple(measures), tuple(by or ()), _filter(filter), at, total)
+            given.clear()  # once the arguments are read, the log keeps them as the engine names them
+            given.update(request.parameters(at or info.context.today))
+            return await self._table(info, "table", request, log=False)
+
+        table = await _logged(info, "table", given, make)
         names = _labels()
         rows = [StatisticsRow(key=[DimensionValue(dimension=d, code=v, label=names.get((d, v))) for d, v in row.key],
                               values=[_shown(row.values[m], m) for m in table.measures])
@@ -360,15 +414,18 @@ class Statistics:
         self, info: Info, county: str | None = None, municipality: str | None = None, at: date | None = None
     ) -> list[KeyFigure]:
         """Return the key figures of an area."""
-        area = _area(county, municipality)
         on = at or info.context.today
-        try:
-            figures = await presets.key_figures(self.engine, area, on)
-        except StatisticsInputError as exc:
-            raise user_error(str(exc)) from None
-        await _log(info, "keyFigures", {"county": county, "municipality": municipality, "at": on.isoformat()})
+
+        async def make() -> Any:
+            try:
+                return await presets.key_figures(self.engine, _area(county, municipality), on)
+            except StatisticsInputError as exc:
+                raise user_error(str(exc)) from None
+
+        figures = await _logged(info, "keyFigures", {"county": county, "municipality": municipality,
+                                                     "at": on.isoformat()}, make)  # fmt: skip
         return [KeyFigure(code=f.code, label=f.label, unit=f.unit, value=f.value, perturbed=f.perturbed,
-                          suppressed=f.suppressed) for f in figures]  # fmt: skip
+                          suppressed=f.suppressed, reason=f.reason) for f in figures]  # fmt: skip
 
     @strawberry.field(description="SSB table 12005 (GP lists and listed patients): one row per municipality "
                       "(by: MUNICIPALITY, the default), per county (COUNTY), or for the nation (by: null), "
@@ -382,16 +439,22 @@ class Statistics:
         at: date | None = None,
     ) -> list[Ssb12005Row]:
         """Return SSB 12005's rows."""
-        if by not in {None, Dimension.MUNICIPALITY, Dimension.COUNTY}:
-            raise user_error(f"by: SSB 12005 is per MUNICIPALITY or COUNTY (or null for the nation), not {by.name}")
-        area = _area(county, municipality)
         on = at or info.context.today
-        try:
-            rows = await presets.ssb_12005(self.engine, by, area, on)
-        except StatisticsInputError as exc:
-            raise user_error(str(exc)) from None
-        await _log(info, "ssb12005", {"by": by.name if by else None, "county": county,
-                                      "municipality": municipality, "at": on.isoformat()})  # fmt: skip
+
+        async def make() -> Any:
+            if by not in {None, Dimension.MUNICIPALITY, Dimension.COUNTY}:
+                raise user_error(f"by: SSB 12005 is per MUNICIPALITY or COUNTY (or null for the nation), not {by.name}")
+            area = _area(county, municipality)
+            if municipality is not None and by is Dimension.COUNTY:
+                raise user_error("by: COUNTY with municipality: a municipality lies in one county; ask by: "
+                                 "MUNICIPALITY (or null) for a municipality, or name its county")  # fmt: skip
+            try:
+                return await presets.ssb_12005(self.engine, by, area, on)
+            except StatisticsInputError as exc:
+                raise user_error(str(exc)) from None
+
+        rows = await _logged(info, "ssb12005", {"by": by.name if by else None, "county": county,
+                                                "municipality": municipality, "at": on.isoformat()}, make)  # fmt: skip
         return [Ssb12005Row(code=r.code, lists=r.lists, patients_on_lists_with_gp=PersonCount.of(r.patients_with_gp),
                             patients_on_lists_without_gp=PersonCount.of(r.patients_without_gp),
                             patients=PersonCount.of(r.patients), open_lists=r.open_lists,
@@ -463,6 +526,8 @@ class StatisticsQueryEntry:
     purpose: str | None = strawberry.field(description="The purpose the caller stated (X-Purpose header).")
     table: str = strawberry.field(description="table, keyFigures, ssb12005, gpListsByMunicipality, ...")
     parameters: strawberry.scalars.JSON = strawberry.field(description="The arguments: measures, by, filter, at.")
+    outcome: str = strawberry.field(description="OK (answered), or the refusal's code: BAD_USER_INPUT, "
+                                    "QUERY_TOO_COMPLEX, SERVICE_UNAVAILABLE, INTERNAL.")  # fmt: skip
 
 
 @strawberry.type
@@ -482,7 +547,11 @@ class StatsQuery:
         """Return a page of the analysts' query log."""
         size, before_id = page_size(first), decode_cursor(info, "statistics-query", after)
         rows, total = await querylog.page(info.context.db, before_id, size)
-        items = [(r.id, StatisticsQueryEntry(at=r.at, subject=r.subject, role=r.role, org_number=r.org_number,
-                                             client_id=r.client_id, purpose=r.purpose, table=r.table_name,
-                                             parameters=json.loads(r.parameters))) for r in rows]  # fmt: skip
+        items = []
+        for r in rows:
+            parameters = json.loads(r.parameters)
+            outcome = str(parameters.pop(querylog.OUTCOME, "OK"))
+            items.append((r.id, StatisticsQueryEntry(at=r.at, subject=r.subject, role=r.role, org_number=r.org_number,
+                                                     client_id=r.client_id, purpose=r.purpose, table=r.table_name,
+                                                     parameters=parameters, outcome=outcome)))  # fmt: skip
         return connection(info, "statistics-query", items, size, total, before_id)

@@ -8,7 +8,9 @@ the engine combines the grouped rows in Python, at the level of lists (thousands
 
 Counts of persons (listed persons, health personnel) are published through the cell key method
 (stats/disclosure.py): each cell is counted from its own records, so totals and margins are cells of
-their own. Counts of lists, GPs, listetak and free places are public in FLR and HPR and stay exact.
+their own. Counts of lists, listetak and GPs by public attributes (municipality, speciality) are public
+in FLR and HPR and stay exact. Free places (listetak minus list sizes) and GPs by gender are counts of
+persons in disguise and are perturbed too.
 """
 
 from __future__ import annotations
@@ -96,10 +98,24 @@ class StatisticsInputError(ValueError):
 class TableTooLargeError(ValueError):
     """A table with more cells than one answer may hold."""
 
-    def __init__(self, cells: int) -> None:
-        super().__init__(f"the table would have {cells:,} cells; at most {MAX_CELLS:,} are answered at once "
-                         "(filter it, or ask for fewer dimensions)")  # fmt: skip
-        self.cells = cells
+    def __init__(self, cells: int, maximum: int = MAX_CELLS) -> None:
+        left = "" if maximum == MAX_CELLS else f" ({maximum:,} left of this request's {MAX_CELLS:,})"
+        super().__init__(f"the table would have {cells:,} cells; at most {MAX_CELLS:,} are answered in one "
+                         f"request, over all its tables{left} (filter it, or ask for fewer dimensions)")  # fmt: skip
+        self.cells, self.maximum = cells, maximum
+
+
+@dataclass
+class CellBudget:
+    """The cells one request may still have made (every table of a request, over aliases, shares MAX_CELLS)."""
+
+    left: int = MAX_CELLS
+
+    def take(self, cells: int) -> None:
+        """Take a table's cells, or refuse the table when fewer are left."""
+        if cells > self.left:
+            raise TableTooLargeError(cells, self.left)
+        self.left -= cells
 
 
 @dataclass(frozen=True)
@@ -184,7 +200,7 @@ def _filter_values(f: Filter) -> dict[Dimension, Any]:
     }  # fmt: skip
 
 
-def validate(request: TableRequest) -> None:  # noqa: C901 - one check per rule, in order
+def validate(request: TableRequest) -> None:  # noqa: C901, PLR0912 - one check per rule, in order
     """Refuse a table that cannot be made, naming the measure and the dimension."""
     if not request.measures:
         raise StatisticsInputError("measures: name at least one measure")
@@ -204,10 +220,37 @@ def validate(request: TableRequest) -> None:  # noqa: C901 - one check per rule,
                     f"({measure.value} by {dimension.value}); {measure.name} takes {allowed}"
                 )
     f = request.filter
+    if perturbed(request):
+        # Each filtered set of records is a cell with noise of its own, so arbitrary subsets would give
+        # an analyst many overlapping cells whose differences average the noise away (S + {x} minus S
+        # over many S). A table of counts of persons takes one value per list filter: the cells it can
+        # reach are then the fixed cells of the published breakdowns, each with one noise.
+        for name, values in (
+            ("counties", f.counties),
+            ("municipalities", f.municipalities),
+            ("ageGroups", f.age_groups),
+            ("genders", f.genders),
+            ("categories", f.categories),
+        ):
+            if values is not None and len(values) > 1:
+                raise StatisticsInputError(
+                    f"filter.{name}: a table of counts of persons ({', '.join(m.name for m in request.measures)}) "
+                    f"takes one value per filter, not {len(values)}: ask by the dimension and read its cells "
+                    "(a sum of published cells carries their noise)"
+                )
     for name, values in (("county", f.counties), ("municipality", f.municipalities), ("category", f.categories)):
         for value in values or ():
             if not (value.isascii() and value.isalnum() and len(value) <= 4):  # noqa: PLR2004 - code lengths
                 raise StatisticsInputError(f"filter.{name}: {value[:20]!r} is not a {name} code")
+
+
+def perturbed(request: TableRequest) -> bool:
+    """Tell whether a table holds counts of persons (perturbed): person measures, free places, GPs by gender."""
+    measures = set(request.measures)
+    gender = Dimension.GENDER in request.by or Dimension.GENDER in request.filter.restricted
+    return bool(measures & (PERSON_MEASURES | {Measure.FREE_PLACES})) or (
+        gender and bool(measures & {Measure.GPS, Measure.GP_SPECIALISTS})
+    )
 
 
 @dataclass
@@ -244,7 +287,6 @@ class _List:
     has_gp: bool = False
     gp_within_a_year: bool = False
     started: date | None = None
-    size: int = 0
 
     def value(self, dimension: Dimension) -> str:
         match dimension:
@@ -311,8 +353,8 @@ class Engine:
         self._gp_attributes: dict[date, tuple[dict[int, str], set[int]]] = {}
         self._recent: dict[date, set[int]] = {}
 
-    async def table(self, request: TableRequest, today: date) -> Table:
-        """Make a table."""
+    async def table(self, request: TableRequest, today: date, budget: CellBudget | None = None) -> Table:
+        """Make a table, taking its cells from the request's budget (MAX_CELLS over all its tables)."""
         validate(request)
         on = request.at or today
         by, f = request.by, request.filter
@@ -320,8 +362,7 @@ class Engine:
         cells = 1
         for values in domains:
             cells *= max(1, len(values))
-        if cells * len(request.measures) > MAX_CELLS:
-            raise TableTooLargeError(cells * len(request.measures))
+        (budget or CellBudget()).take(cells * len(request.measures))  # before any read: aliases run concurrently
         keys = [tuple(zip(by, combo, strict=True)) for combo in product(*domains)]
         if request.total and by:
             keys.append(())
@@ -377,6 +418,16 @@ class Engine:
             grouped = await self.per_list(on)
         else:
             grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, only)
+        # Combining groups into cells is CPU work (up to lists x age groups x genders groups): it runs in
+        # a worker thread, so that the event loop keeps answering other requests (and /healthz) meanwhile.
+        await asyncio.to_thread(self._combine_persons, request, values, lists, grouped, person_dims, only)
+
+    @staticmethod
+    def _combine_persons(
+        request: TableRequest, values: dict[Any, dict[Measure, Any]], lists: dict[int, _List],
+        grouped: list[tuple[int, dict[Dimension, str], int, int]], person_dims: list[Dimension], only: list[int] | None,
+    ) -> None:  # fmt: skip
+        f = request.filter
         # cell -> measure -> [count, key sum]; each cell gathers its own records' keys.
         sums: dict[Any, dict[Measure, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
         wanted = [m for m in request.measures if m in PERSON_MEASURES]
@@ -399,15 +450,20 @@ class Engine:
                 count, key_sum = sums[cell][measure] if cell in sums else (0, 0)
                 by_measure[measure] = publish(count, key_sum)
 
-    async def _list_measures(  # noqa: C901 - one contribution per measure
+    async def _list_measures(  # noqa: C901, PLR0912 - one contribution per measure
         self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]
     ) -> None:
         lists = await self.lists(on)
         wanted = [m for m in request.measures if m in LIST_MEASURES]
+        # Free places are listetak minus listed persons: a count of persons in disguise. A cell's free
+        # places are its open lists' listetak minus the *perturbed* count of the persons on them (the
+        # records' own cell key, so the same noise as LISTED_PERSONS filtered to open lists), and
+        # suppressed when that count is: capacity minus free places gives no exact count, and two dates
+        # a person apart differ by fresh noise, not by one.
+        listed: dict[int, tuple[int, int]] = {}
         if Measure.FREE_PLACES in wanted:
-            for contract_id, _person, size, _keys in await self.per_list(on):
-                if contract_id in lists:
-                    lists[contract_id].size = size
+            listed = {contract_id: (size, keys) for contract_id, _p, size, keys in await self.per_list(on)}
+        open_persons: dict[Any, list[int]] = defaultdict(lambda: [0, 0, 0])  # cell -> [listetak, persons, key sum]
         if Measure.LISTS_VACANT_OVER_A_YEAR in wanted:
             for contract_id in await self.had_gp_within_a_year(on):
                 if contract_id in lists:
@@ -424,14 +480,24 @@ class Engine:
                 Measure.LISTS_VACANT_OVER_A_YEAR: int(_vacant_over_a_year(x, on)),
                 Measure.OPEN_LISTS: int(x.is_open),
                 Measure.CAPACITY: x.max_patients,
-                Measure.FREE_PLACES: max(0, x.max_patients - x.size) if x.is_open else 0,
             }
+            size, key_sum = listed.get(x.id, (0, 0))
             for cell in _cells_of(values, {d: x.value(d) for d in LIST_DIMENSIONS}):
                 for measure in wanted:
-                    totals[cell][measure] += contributes[measure]
+                    if measure is Measure.FREE_PLACES:
+                        if x.is_open:
+                            place = open_persons[cell]
+                            place[0] += x.max_patients
+                            place[1] += size
+                            place[2] += key_sum
+                    else:
+                        totals[cell][measure] += contributes[measure]
         for cell, by_measure in values.items():
             for measure in wanted:
-                by_measure[measure] = totals[cell][measure] if cell in totals else 0
+                if measure is Measure.FREE_PLACES:
+                    by_measure[measure] = _free_places(*open_persons.get(cell, (0, 0, 0)))
+                else:
+                    by_measure[measure] = totals[cell][measure] if cell in totals else 0
 
     async def had_gp_within_a_year(self, on: date) -> set[int]:
         """Return the lists that had a fastlege at some time in the year up to a date (read once per date)."""
@@ -474,9 +540,15 @@ class Engine:
                 for measure in wanted:
                     if measure is Measure.GPS or hpr in specialists:
                         members[cell][measure].add(hpr)  # a GP on two lists of a cell counts once
+        # GPs by a personal attribute (gender, from PREG) are counts of persons: a cell "MALE 1" in a
+        # municipality names a GP's gender, which the graph withholds. They go through the cell key
+        # method with the GPs' HPR record keys; GPs by public attributes (list, area, speciality) stay exact.
+        personal = Dimension.GENDER in request.by or Dimension.GENDER in f.restricted
         for cell, by_measure in values.items():
             for measure in wanted:
-                by_measure[measure] = len(members[cell][measure]) if cell in members else 0
+                gps = members[cell][measure] if cell in members else set()
+                by_measure[measure] = (publish(len(gps), sum(self.hpr_keys.python(h) for h in gps)) if personal
+                                       else len(gps))  # fmt: skip
 
     # --- HPR --------------------------------------------------------------------------------
 
@@ -491,6 +563,14 @@ class Engine:
             else:
                 count, key_sum = grouped.get(code, (0, 0))
             by_measure[Measure.HEALTH_PERSONNEL] = publish(count, key_sum)
+
+
+def _free_places(capacity: int, persons: int, key_sum: int) -> Perturbed:
+    """Return a cell's free places: its open lists' listetak minus their perturbed listed persons."""
+    published = publish(persons, key_sum)
+    if published.suppressed and capacity:
+        return published  # a handful of persons on the open lists: their count is withheld, so is this
+    return Perturbed(max(0, capacity - (published.value or 0)), suppressed=False)
 
 
 def _on_list_of(measure: Measure, x: _List) -> bool:

@@ -35,6 +35,13 @@ class KeyFigure:
     suppressed: bool = False
     perturbed: bool = False
 
+    @property
+    def reason(self) -> str | None:
+        """Return why the value is null: SUPPRESSED (a count of persons in it is under 5) or NO_DENOMINATOR."""
+        if self.value is not None:
+            return None
+        return "SUPPRESSED" if self.suppressed else "NO_DENOMINATOR"
+
 
 def area_filter(county: str | None, municipality: str | None) -> Filter:
     """Return the filter of an area: a municipality, a county, or the nation."""
@@ -67,15 +74,21 @@ async def key_figures(engine: Engine, area: Filter, on: date) -> list[KeyFigure]
     main = (await engine.table(TableRequest(KEY_FIGURE_MEASURES, (), area, on), on)).rows[0].values
     by_gender = await engine.table(TableRequest((Measure.GPS,), (Dimension.GENDER,), area, on), on)
     by_salary = await engine.table(TableRequest((Measure.LISTS,), (Dimension.FIXED_SALARY,), area, on), on)
-    women = next(int(r.values[Measure.GPS]) for r in by_gender.rows if r.key == ((Dimension.GENDER, "FEMALE"),))  # type: ignore[arg-type]
-    known = sum(int(r.values[Measure.GPS]) for r in by_gender.rows)  # type: ignore[arg-type]
+    # GPs by gender are perturbed cells (a GP's gender is personal): the share is women over women and
+    # men as published, and suppressed when either cell is.
+    gender = {r.key[0][1]: r.values[Measure.GPS] for r in by_gender.rows}
+    women, men = gender["FEMALE"], gender["MALE"]
+    assert isinstance(women, Perturbed)  # noqa: S101 - GPs by gender are perturbed
+    assert isinstance(men, Perturbed)  # noqa: S101
+    known: int | Perturbed = (Perturbed(None, suppressed=True) if women.suppressed or men.suppressed
+                              else Perturbed((women.value or 0) + (men.value or 0), suppressed=False))  # fmt: skip
     fixed = next(int(r.values[Measure.LISTS]) for r in by_salary.rows  # type: ignore[arg-type]
                  if r.key == ((Dimension.FIXED_SALARY, "YES"),))  # fmt: skip
     figures: list[KeyFigure] = []
 
     def count(code: str, label: str, measure: Measure) -> None:
         value, suppressed = _value(main[measure])
-        figures.append(KeyFigure(code, label, "COUNT", value, suppressed, measure in _PERSONS))
+        figures.append(KeyFigure(code, label, "COUNT", value, suppressed, isinstance(main[measure], Perturbed)))
 
     def ratio(code: str, label: str, unit: str, top: int | Perturbed, bottom: int | Perturbed, scale: float) -> None:
         value, suppressed = _ratio(top, bottom, scale)
@@ -106,7 +119,6 @@ async def key_figures(engine: Engine, area: Filter, on: date) -> list[KeyFigure]
     return figures
 
 
-_PERSONS: Final = {Measure.LISTED_PERSONS, Measure.LISTED_PERSONS_WITH_GP, Measure.LISTED_PERSONS_WITHOUT_GP}
 SSB_12005_MEASURES: Final = (Measure.LISTS, Measure.LISTED_PERSONS_WITH_GP, Measure.LISTED_PERSONS_WITHOUT_GP,
                              Measure.OPEN_LISTS, Measure.LISTED_PERSONS, Measure.CAPACITY)  # fmt: skip
 

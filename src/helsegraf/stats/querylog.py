@@ -1,13 +1,17 @@
 """The analysts' query log: who asked for which statistics table, when, with which parameters.
 
-A row is written before the table leaves (a query whose log row cannot be written is refused), as
-the access log is for releases of personal data. Results are never logged, only the arguments.
+A row is written before the table leaves (a query whose log row cannot be written is refused with
+503 SERVICE_UNAVAILABLE and no data), as the access log is for releases of personal data. Refused and
+failed attempts are logged too, with their outcome (BAD_USER_INPUT, QUERY_TOO_COMPLEX, INTERNAL; OK for
+an answered table), so that probing is visible. Results are never logged, only the arguments; a string
+the caller gave is cut to 40 characters and identity numbers in it are masked.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -21,6 +25,29 @@ if TYPE_CHECKING:
     from helsegraf.db import Database
 
 QUERY_LOG = StatisticsQuery.__table__
+OUTCOME = "outcome"  # kept in the parameters' JSON: the key an entry's outcome is read from
+
+
+def _plain(value: Any) -> Any:
+    """Return a value as the log keeps it: enums by name, dates as ISO text, strings cut and masked."""
+    from helsegraf.http.observability import mask_identity_numbers  # noqa: PLC0415 - http imports the schema
+
+    if isinstance(value, Enum):
+        return value.name
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return mask_identity_numbers(value[:40])
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value[:400]]
+    return value
+
+
+def as_logged(parameters: dict[str, Any], outcome: str) -> dict[str, Any]:
+    """Return an attempt's parameters with its outcome, as the log keeps them."""
+    return {**{k: _plain(v) for k, v in parameters.items()}, OUTCOME: outcome}
 
 
 async def record(db: Database, *, principal: Any, request_id: str, purpose: str | None, table: str,

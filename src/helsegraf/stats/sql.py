@@ -183,10 +183,11 @@ async def genders_of_personnel(db: Database, numbers: Sequence[int]) -> dict[int
     return {hpr: genders[nin] for hpr, nin in nins.items() if nin in genders}
 
 
-def _approved(on: date, categories: Sequence[str] | None) -> list[Any]:
+def _approved(db: Database, on: date, categories: Sequence[str] | None) -> list[Any]:
     where: list[Any] = [valid_at(APPROVAL, on)]
     if categories is not None:
-        where.append(APPROVAL.c.category.in_(list(categories)))
+        # An array parameter on PostgreSQL (Database._pg_sql does not render expanding IN lists).
+        where.append(db.in_keys(HPR, APPROVAL.c.category, list(categories)) if categories else literal(False))  # noqa: FBT003
     return where
 
 
@@ -195,7 +196,7 @@ async def health_personnel_by_category(
 ) -> dict[str, tuple[int, int]]:
     """Return category -> (persons with a valid approval, sum of their record keys), distinct persons."""
     a = APPROVAL.c
-    persons = select(a.category, a.hpr_number).where(*_approved(on, categories)).distinct().subquery()
+    persons = select(a.category, a.hpr_number).where(*_approved(db, on, categories)).distinct().subquery()
     statement = select(persons.c.category, func.count().label("n"),
                        func.sum(keys.sql(persons.c.hpr_number)).label("k")).group_by(persons.c.category)  # fmt: skip
     return {r.category: (int(r.n), int(r.k or 0)) for r in await db.fetch(HPR, statement)}
@@ -205,7 +206,7 @@ async def health_personnel_total(
     db: Database, keys: KeyParameters, on: date, categories: Sequence[str] | None
 ) -> tuple[int, int]:
     """Return (persons with a valid approval of any of these categories, sum of their record keys)."""
-    persons = select(APPROVAL.c.hpr_number).where(*_approved(on, categories)).distinct().subquery()
+    persons = select(APPROVAL.c.hpr_number).where(*_approved(db, on, categories)).distinct().subquery()
     statement = select(func.count().label("n"), func.sum(keys.sql(persons.c.hpr_number)).label("k"))
     row = (await db.fetch(HPR, statement))[0]
     return int(row.n), int(row.k or 0)

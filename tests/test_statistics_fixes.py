@@ -1,0 +1,195 @@
+"""Defects a reviewer found in the statistics engine, each played through HTTP on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from conftest import TODAY, db_rows, token
+from test_statistics import assert_perturbed
+from test_statistics_tables import TABLE, table
+
+
+def db_execute(nation, sql: str) -> None:
+    from sqlalchemy import text  # noqa: PLC0415
+
+    engine = nation.engine()
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
+ON = "valid_from <= :on AND (valid_to IS NULL OR valid_to > :on)"
+
+
+async def test_every_filter_works_on_both_backends(graph, nation) -> None:
+    on = TODAY.isoformat()
+    personnel = Counter(r.category for r in db_rows(
+        nation, f"SELECT DISTINCT hpr_number, category FROM hpr_approval WHERE {ON}", on=on))  # fmt: skip
+    municipality = db_rows(nation, "SELECT municipality_code FROM flr_gp_contract LIMIT 1")[0].municipality_code
+    cases = [
+        (["HEALTH_PERSONNEL"], {"categories": ["LE"]}),
+        (["LISTS"], {"counties": [municipality[:2]]}),
+        (["LISTS"], {"municipalities": [municipality]}),
+        (["LISTED_PERSONS"], {"ageGroups": ["AGE_20_29"]}),
+        (["LISTED_PERSONS"], {"genders": ["FEMALE"]}),
+        (["LISTS"], {"listStatus": "WITH_GP"}),
+        (["LISTS"], {"fixedSalary": True}),
+        (["LISTS"], {"openList": False}),
+        (["GPS"], {"gpSpecialist": True}),
+    ]
+    for measures, f in cases:
+        body = (await graph.post(TABLE, {"m": measures, "by": None, "f": f, "total": False},
+                                 token=token(nation, "analyst"))).json()  # fmt: skip
+        assert "errors" not in body, (f, body)
+    doctors = await table(graph, nation, ["HEALTH_PERSONNEL"], [], {"categories": ["LE"]})
+    assert_perturbed(doctors[()]["HEALTH_PERSONNEL"], personnel["LE"])
+
+
+LOG = "{ statisticsQueryLog(first: 10) { totalCount edges { node { table parameters outcome } } } }"
+
+
+async def test_refused_attempts_are_logged_with_their_outcome(graph, nation) -> None:
+    analyst = token(nation, "analyst")
+    before = (await graph.data(LOG))["statisticsQueryLog"]["totalCount"]
+    attempts = [
+        ({"m": ["LISTS"], "by": ["AGE_GROUP"], "f": None}, "BAD_USER_INPUT"),
+        ({"m": ["LISTS"], "by": None, "f": {"municipalities": ["01858010043"]}}, "BAD_USER_INPUT"),
+        ({"m": ["LISTS"], "by": None, "f": {"municipalities": [f"{i:04d}" for i in range(401)]}}, "QUERY_TOO_COMPLEX"),
+        ({"m": ["LISTED_PERSONS", "LISTED_PERSONS_WITH_GP", "LISTED_PERSONS_WITHOUT_GP"],
+          "by": ["MUNICIPALITY", "AGE_GROUP", "GENDER", "FIXED_SALARY"], "f": None}, "QUERY_TOO_COMPLEX"),
+    ]  # fmt: skip
+    for variables, code in attempts:
+        body = (await graph.post(TABLE, {"total": False, **variables}, token=analyst)).json()
+        assert body["errors"][0]["extensions"]["code"] == code, body
+    ssb = (await graph.post('{ statistics { ssb12005(by: COUNTY, municipality: "0301") { code } } }',
+                            token=analyst)).json()  # fmt: skip
+    assert ssb["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "municipality" in ssb["errors"][0]["message"]
+
+    log = (await graph.data(LOG))["statisticsQueryLog"]
+    assert log["totalCount"] == before + len(attempts) + 1
+    outcomes = [e["node"]["outcome"] for e in log["edges"][: len(attempts) + 1]]
+    assert outcomes == ["BAD_USER_INPUT", *reversed([code for _v, code in attempts])]
+    assert "01858010043" not in str(log)  # the caller's strings are masked in the log
+
+
+async def test_a_query_log_that_cannot_be_written_refuses_the_table_with_503(graph, nation, backend) -> None:
+    db_execute(nation, "ALTER TABLE audit_statistics_query RENAME TO audit_statistics_query_away")
+    try:
+        response = await graph.post(TABLE, {"m": ["LISTED_PERSONS"], "by": None, "f": None, "total": False},
+                                    token=token(nation, "analyst"))  # fmt: skip
+    finally:
+        db_execute(nation, "ALTER TABLE audit_statistics_query_away RENAME TO audit_statistics_query")
+    body = response.json()
+    assert response.status_code == 503, body
+    assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert not (body.get("data") or {}).get("statistics")
+
+
+async def test_capacity_minus_free_places_gives_no_exact_count_of_persons(graph, nation) -> None:
+    from datetime import timedelta  # noqa: PLC0415
+
+    derived_exact, cells = 0, 0
+    for on in [TODAY - timedelta(days=29 * k) for k in range(30)]:
+        contracts = db_rows(nation, f"SELECT id, municipality_code FROM flr_gp_contract WHERE {ON} AND is_open = :t",
+                            on=on.isoformat(), t=True)  # fmt: skip
+        sizes = Counter(r.contract_id for r in db_rows(
+            nation, f"SELECT contract_id FROM flr_list_membership WHERE {ON}", on=on.isoformat()))  # fmt: skip
+        true = Counter()
+        for c in contracts:
+            true[c.municipality_code] += sizes[c.id]
+        data = await graph.data(
+            """query($at: Date) { statistics { table(measures: [CAPACITY, FREE_PLACES, LISTED_PERSONS],
+               by: [MUNICIPALITY], filter: {openList: true}, at: $at) {
+               rows { key { code } values { measure value perturbed suppressed } } } } }""",
+            {"at": on.isoformat()}, token=token(nation, "analyst"))  # fmt: skip
+        for row in data["statistics"]["table"]["rows"]:
+            v = {x["measure"]: x for x in row["values"]}
+            code = row["key"][0]["code"]
+            assert v["FREE_PLACES"]["perturbed"] is True
+            if v["FREE_PLACES"]["suppressed"] or not v["FREE_PLACES"]["value"]:
+                continue
+            derived = v["CAPACITY"]["value"] - v["FREE_PLACES"]["value"]
+            # The same records, the same noise: free places add nothing LISTED_PERSONS does not publish.
+            assert derived == v["LISTED_PERSONS"]["value"], code
+            assert abs(derived - true[code]) <= 2
+            cells += 1
+            derived_exact += derived == true[code]
+    assert cells >= 20
+    assert derived_exact / cells < 0.5
+
+
+async def test_gps_by_gender_are_perturbed_counts_of_persons(graph, nation) -> None:
+    on = TODAY.isoformat()
+    periods = db_rows(nation, "SELECT p.hpr_number, c.municipality_code FROM flr_gp_period p JOIN flr_gp_contract c "
+                      "ON c.id = p.contract_id WHERE p.relationship IN ('LPFL', 'LPDL') AND "
+                      "p.valid_from <= :on AND (p.valid_to IS NULL OR p.valid_to > :on) AND "
+                      "c.valid_from <= :on AND (c.valid_to IS NULL OR c.valid_to > :on)", on=on)  # fmt: skip
+    municipalities = sorted({p.municipality_code for p in periods})
+    small = 0
+    for code in municipalities:
+        by_gender = await table(graph, nation, ["GPS", "GP_SPECIALISTS"], ["GENDER"], {"municipalities": [code]})
+        filtered = await table(graph, nation, ["GPS"], [], {"municipalities": [code], "genders": ["MALE"]})
+        exact = await table(graph, nation, ["GPS"], ["GP_SPECIALITY"], {"municipalities": [code]})
+        for row in by_gender.values():
+            for v in row.values():
+                assert v["perturbed"] is True
+                small += v["suppressed"]
+        assert filtered[()]["GPS"]["perturbed"] is True
+        assert filtered[()]["GPS"] == by_gender[("MALE",)]["GPS"]  # the same GPs, the same noise
+        assert all(not v["GPS"]["perturbed"] for v in exact.values())  # speciality is public in HPR
+        assert sum(v["GPS"]["value"] for v in exact.values()) == len(
+            {p.hpr_number for p in periods if p.municipality_code == code}
+        )
+    assert small, "no municipality with few GPs of a gender"
+
+
+async def test_a_key_figure_without_a_value_says_why(graph, nation) -> None:
+    data = await graph.data("""{ statistics { keyFigures(municipality: "9999") { code value suppressed reason } } }""",
+                            token=token(nation, "analyst"))  # fmt: skip
+    figures = {f["code"]: f for f in data["statistics"]["keyFigures"]}
+    assert figures["SHARE_WOMEN_GPS"] == {"code": "SHARE_WOMEN_GPS", "value": None, "suppressed": True,
+                                          "reason": "SUPPRESSED"}  # fmt: skip
+    assert figures["SHARE_LISTS_WITHOUT_GP"]["reason"] == "NO_DENOMINATOR"
+    assert figures["LISTS"]["reason"] is None
+
+
+HEAVY = """{ statistics { %s } }"""
+ALIAS = """t%d: table(measures: [LISTED_PERSONS, LISTED_PERSONS_WITH_GP, LISTED_PERSONS_WITHOUT_GP],
+  by: [MUNICIPALITY, AGE_GROUP, GENDER]) { rows { key { dimension code label }
+  values { measure value perturbed suppressed } } }"""
+
+
+async def test_a_request_of_many_large_tables_is_refused_and_healthz_stays_responsive(graph, nation) -> None:
+    import asyncio  # noqa: PLC0415
+
+    analyst = token(nation, "analyst")
+    before = (await graph.data(LOG))["statisticsQueryLog"]["totalCount"]
+    five = (await graph.post(HEAVY % " ".join(ALIAS % i for i in range(5)), token=analyst)).json()
+    assert five["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX", five
+    assert "data" not in five or not five["data"]
+    log = (await graph.data(LOG))["statisticsQueryLog"]
+    assert log["totalCount"] == before + 1  # refused before it ran, and still logged (an analyst's token)
+    assert log["edges"][0]["node"]["outcome"] == "QUERY_TOO_COMPLEX"
+    assert log["edges"][0]["node"]["parameters"]["limit"] == "query cost"
+    await graph.post(HEAVY % " ".join(ALIAS % i for i in range(5)), token=None)  # no token: no row
+    assert (await graph.data(LOG))["statisticsQueryLog"]["totalCount"] == before + 1
+    # Two tables pass the cost estimate, but the cells of one request are capped over all its tables.
+    two = (await graph.post(HEAVY % " ".join(ALIAS % i for i in range(2)), token=analyst)).json()
+    assert two["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX", two
+    assert two["errors"][0]["extensions"]["limit"] == "cells"
+    assert two["data"] == {"statistics": None}
+    # One such table is answered; meanwhile the event loop answers /healthz.
+    heavy = asyncio.create_task(graph.post(HEAVY % (ALIAS % 0), token=analyst))
+    answered_while_busy = False
+    while not heavy.done():
+        health = await graph.client.get("/healthz")
+        assert health.status_code == 200
+        answered_while_busy |= not heavy.done()
+        await asyncio.sleep(0)
+    assert answered_while_busy
+    one = (await heavy).json()
+    assert "errors" not in one
+    assert len(one["data"]["statistics"]["t0"]["rows"]) > 7000
