@@ -274,7 +274,11 @@ def test_the_perturbation_table_has_mean_zero_and_no_negative_values() -> None:
 
 
 def test_the_statistics_secret_is_configured_or_kept_in_the_home(tmp_path, monkeypatch) -> None:
-    from helsegraf.stats.disclosure import KeyParameters, load_secret_file, stats_secret  # noqa: PLC0415
+    from helsegraf.authz.opaque import load_secret  # noqa: PLC0415
+    from helsegraf.stats.disclosure import SECRET_FILE, KeyParameters, stats_secret  # noqa: PLC0415
+
+    def load_secret_file(home, configured):
+        return load_secret(home, configured, SECRET_FILE)
 
     created = load_secret_file(tmp_path, None)
     path = tmp_path / "stats-secret"

@@ -34,11 +34,11 @@ class InvalidOpaqueIdError(ValueError):
     """An id or cursor that this server did not hand out (or handed out for another kind of thing)."""
 
 
-def load_secret(home: Path, configured: str | None) -> bytes:
-    """Return the id secret: the configured one, else the one under `home` (generated on first use)."""
+def load_secret(home: Path, configured: str | None, file_name: str = SECRET_FILE) -> bytes:
+    """Return a deployment secret: the configured one, else `home/file_name` (random on first use, mode 0600)."""
     if configured:
         return configured.encode()
-    path = home / SECRET_FILE
+    path = home / file_name
     if path.exists():
         return path.read_bytes().strip()
     home.mkdir(parents=True, exist_ok=True)

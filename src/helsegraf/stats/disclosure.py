@@ -32,13 +32,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import secrets
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import BigInteger, ColumnElement, cast, literal
+
+from helsegraf.authz.opaque import load_secret
 
 THRESHOLD: Final = 5  # published values under this are suppressed
 CELL_KEYS: Final = 256  # cell keys are 0 .. CELL_KEYS - 1
@@ -96,28 +97,8 @@ def publish(count: int, key_sum: int) -> Perturbed:
 
 @cache
 def _secret(home: str, configured: str | None) -> bytes:
-    return load_secret_file(Path(home), configured)
-
-
-def load_secret_file(home: Path, configured: str | None) -> bytes:
-    """Return the statistics secret: the configured one, else the one in `home/stats-secret`.
-
-    Kept as authz/opaque.py keeps the id secret: random on first use, written once (mode 0600).
-    """
-    if configured:
-        return configured.encode()
-    path = home / SECRET_FILE
-    if path.exists():
-        return path.read_bytes().strip()
-    home.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_hex(32).encode()
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first
-        return path.read_bytes().strip()
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(value)
-    return value
+    # Kept as the id secret is (authz/opaque.py), in a file of its own.
+    return load_secret(Path(home), configured, SECRET_FILE)
 
 
 def stats_secret(home: Path) -> bytes:
