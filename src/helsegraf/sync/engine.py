@@ -84,6 +84,8 @@ class Entry:
     key: str
     kind: str
     at: datetime | None = None  # when the source changed the record, where the feed says
+    # The record itself, where the feed carries it (AR's export and events, HPR's changed persons).
+    document: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -132,6 +134,15 @@ class Adapter(ABC):
     @abstractmethod
     def apply(self, conn: Connection, batch: Batch) -> int:
         """Apply a batch's documents inside the open transaction; return the records written."""
+
+    def contiguous(self, feed: str, after: int) -> bool:
+        """Tell whether a page after `after` should have no holes in its positions (a hole is a skip).
+
+        True for sequence numbers; False for positions that are times (HPR, RESH) or for a page that
+        jumps to a snapshot's position (AR's export).
+        """
+        del feed, after
+        return True
 
     async def authenticate(self, client: httpx.AsyncClient) -> None:  # noqa: B027 - optional hook
         """Obtain credentials if the source needs them (called before the first call and on a 401)."""
@@ -366,7 +377,8 @@ class Engine:
             if not entries:
                 return
             batch = Batch(feed, sorted(entries, key=lambda e: e.position), head=head)
-            self._gaps(batch, position)
+            if self.adapter.contiguous(feed, position):
+                self._gaps(batch, position)
             await self._call(f"{feed} documents of {len(batch.entries)} entries",
                              functools.partial(self.adapter.documents, self.client, batch))  # fmt: skip
             yield batch
