@@ -30,9 +30,10 @@ from helsegraf.upstream.server import Upstream
 PERSONS = 1500
 SEED = 11
 FOLLOWED = ("hpr", "ar", "kodeverk")
-# AR's contract gives addresses and certificates no id: the adapter numbers them, so they compare by content.
+# AR's addresses and certificates and RESH's parent links have no id in the contract: the adapters
+# number them, so they compare by content.
 NUMBERED_HERE = frozenset({"ar_electronic_address", "ar_physical_address", "ar_certificate", "ar_coverage_area",
-                           "ar_future_electronic_address"})  # fmt: skip
+                           "ar_future_electronic_address", "resh_parent_link"})  # fmt: skip
 
 
 def register_tables(register: str) -> list[str]:

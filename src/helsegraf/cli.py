@@ -339,7 +339,7 @@ def demo(
 SyncRegisters = Annotated[
     str,
     typer.Option(
-        "--registers", help="Comma-separated registers (those with a sync adapter: preg, bed, hpr, ar, kodeverk)"
+        "--registers", help="Comma-separated registers (those with a sync adapter: preg, bed, hpr, ar, kodeverk, resh)"
     ),
 ]
 

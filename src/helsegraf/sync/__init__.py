@@ -16,8 +16,9 @@ from helsegraf.sync.engine import Adapter
 from helsegraf.sync.hpr import HprAdapter, HprSource
 from helsegraf.sync.kodeverk import KodeverkAdapter, KodeverkSource
 from helsegraf.sync.preg import PregAdapter, PregSource
+from helsegraf.sync.resh import ReshAdapter, ReshSourceAddress
 
-SYNCABLE = ("preg", "bed", "hpr", "ar", "kodeverk")
+SYNCABLE = ("preg", "bed", "hpr", "ar", "kodeverk", "resh")
 DEFAULT_UPSTREAM = "http://127.0.0.1:8700"
 
 
@@ -30,6 +31,7 @@ class Sources:
     hpr: HprSource | None = None
     ar: ArSource | None = None
     kodeverk: KodeverkSource | None = None
+    resh: ReshSourceAddress | None = None
     interval_s: float = 5.0
     timeout_s: float = 30.0
     concurrency: int = 4
@@ -63,6 +65,7 @@ def sources_from_env(env: Mapping[str, str]) -> Sources:
         ),
         ar=ArSource(env.get("HELSEGRAF_SYNC_AR_URL") or f"{upstream}/ar", env.get("HELSEGRAF_SYNC_AR_TOKEN")),
         kodeverk=KodeverkSource(env.get("HELSEGRAF_SYNC_KODEVERK_URL") or f"{upstream}/kodeverk"),
+        resh=ReshSourceAddress(env.get("HELSEGRAF_SYNC_RESH_URL") or f"{upstream}/resh/"),
         interval_s=float(env.get("HELSEGRAF_SYNC_INTERVAL_S") or 5.0),
         timeout_s=float(env.get("HELSEGRAF_SYNC_TIMEOUT_S") or 30.0),
         concurrency=int(env.get("HELSEGRAF_SYNC_CONCURRENCY") or 4),
@@ -82,4 +85,6 @@ def adapters(sources: Sources, registers: frozenset[str] | set[str]) -> list[Ada
         made.append(ArAdapter(sources.ar, concurrency=sources.concurrency))
     if "kodeverk" in registers and sources.kodeverk is not None:
         made.append(KodeverkAdapter(sources.kodeverk, concurrency=sources.concurrency))
+    if "resh" in registers and sources.resh is not None:
+        made.append(ReshAdapter(sources.resh, concurrency=sources.concurrency))
     return made

@@ -2,7 +2,7 @@
 
 Persontjenesten is mounted at `/persontjenesten` (its paths begin `/api/...`, its token endpoint is
 `/persontjenesten/connect/token`), Enhetsregisteret at `/enhetsregisteret/api`, as on data.brreg.no;
-HPR's SOAP service answers POSTs at `/hpr/`, AR's CommunicationParty API is at `/ar`, the code-list
+HPR's SOAP service answers POSTs at `/hpr/`, RESH's at `/resh/`, AR's CommunicationParty API is at `/ar`, the code-list
 service at `/kodeverk`. Every `day_seconds` a day of changes is appended to each register's feed.
 """
 
@@ -20,12 +20,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from helsegraf.data.world import World
-from helsegraf.upstream import ar, bed, hpr, kodeverk, preg
+from helsegraf.upstream import ar, bed, hpr, kodeverk, preg, resh
 from helsegraf.upstream.auth import TokenIssuer
 from helsegraf.upstream.faults import Faults
 
 log = logging.getLogger("helsegraf.upstream")
-SERVABLE = ("preg", "bed", "hpr", "ar", "kodeverk")
+OTHERS = ("hpr", "ar", "kodeverk", "resh")  # the registers whose fakes came with part 2
+SERVABLE = ("preg", "bed", "hpr", "ar", "kodeverk", "resh")
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Upstream:
     hpr: hpr.HprSource | None = None
     ar: ar.ArSource | None = None
     kodeverk: kodeverk.KodeverkSource | None = None
+    resh: resh.ReshSource | None = None
     faults: dict[str, Faults] = field(default_factory=dict)  # the other registers' faults, by register
     rng: random.Random = field(default_factory=lambda: random.Random(20_260_101))
 
@@ -56,7 +58,9 @@ class Upstream:
             self.ar = ar.ArSource(self.world)
         if "kodeverk" in self.registers:
             self.kodeverk = kodeverk.KodeverkSource(self.world)
-        for register in ("hpr", "ar", "kodeverk"):
+        if "resh" in self.registers:
+            self.resh = resh.ReshSource(self.world)
+        for register in OTHERS:
             self.faults.setdefault(register, Faults())
         self.faults.setdefault("preg", self.preg_faults)
         self.faults.setdefault("bed", self.bed_faults)
@@ -68,7 +72,7 @@ class Upstream:
             done["preg"] = self.preg.day_of_changes(self.rng, scale)
         if self.bed is not None:
             done["bed"] = self.bed.day_of_changes(self.rng, scale)
-        for name in ("hpr", "ar", "kodeverk"):
+        for name in OTHERS:
             source = getattr(self, name)
             if source is not None:
                 done[name] = source.day_of_changes(self.rng, scale)
@@ -87,6 +91,8 @@ class Upstream:
             routes.append(Mount("/ar", ar.create_app(self.ar, self.faults["ar"])))
         if self.kodeverk is not None:
             routes.append(Mount("/kodeverk", kodeverk.create_app(self.kodeverk, self.faults["kodeverk"])))
+        if self.resh is not None:
+            routes.append(Mount("/resh", resh.create_app(self.resh, self.faults["resh"])))
 
         @contextlib.asynccontextmanager
         async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -130,4 +136,7 @@ class Upstream:
             body["ar"] = {"path": "/ar/", "lastEventId": self.ar.latest}
         if self.kodeverk is not None:
             body["kodeverk"] = {"path": "/kodeverk/", "latestVersion": self.kodeverk.latest}
+        if self.resh is not None:
+            body["resh"] = {"path": "/resh/", "operations": ["GetModifiedReshIds", "GetModifiedParentLinks",
+                                                             "GetReshUnit"]}  # fmt: skip
         return JSONResponse(body)
