@@ -193,3 +193,38 @@ async def test_a_request_of_many_large_tables_is_refused_and_healthz_stays_respo
     one = (await heavy).json()
     assert "errors" not in one
     assert len(one["data"]["statistics"]["t0"]["rows"]) > 7000
+
+
+async def test_a_read_cancelled_mid_statement_leaves_no_lock_for_the_query_log(nation) -> None:
+    """A sibling table cancelled mid-read (graphql-core cancels the others when one fails) must not keep
+    SQLite's read lock until garbage collection: the query log written next would wait out SQLite's busy
+    timeout and fail "database is locked" (the cause of the flaky test above)."""
+    import asyncio  # noqa: PLC0415
+    import gc  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from sqlalchemy import func, select  # noqa: PLC0415
+
+    from helsegraf.db import Database  # noqa: PLC0415
+    from helsegraf.models.flr import ListMembership  # noqa: PLC0415
+    from helsegraf.registers import FLR  # noqa: PLC0415
+    from helsegraf.stats import querylog  # noqa: PLC0415
+
+    db = Database(nation.settings)
+    m, n = ListMembership.__table__.alias("m"), ListMembership.__table__.alias("n")
+    slow = select(func.count()).select_from(m.join(n, m.c.id < n.c.id + 1000))  # a second or so of work
+    thresholds = gc.get_threshold()
+    gc.disable()  # the leaked connection would otherwise be closed whenever a collection happens to run
+    try:
+        for _ in range(2):
+            read = asyncio.ensure_future(db.fetch(FLR, slow))
+            await asyncio.sleep(0.2)  # the statement is running
+            read.cancel()
+            started = time.perf_counter()
+            await querylog.record(db, principal=None, request_id="cancelled-read", purpose=None, table="test",
+                                  parameters={})  # fmt: skip
+            assert time.perf_counter() - started < 4  # SQLite's busy timeout is 5 s
+    finally:
+        gc.enable()
+        gc.set_threshold(*thresholds)
+        await db.dispose()

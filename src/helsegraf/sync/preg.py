@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import httpx
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import Connection, Table, and_, delete, update
 
 from helsegraf.models.preg import (
@@ -29,6 +29,7 @@ from helsegraf.models.preg import (
     Person,
 )
 from helsegraf.sync.engine import Adapter, Batch, Entry, RetryableError, SyncError, check, upsert
+from helsegraf.upstream.contracts import dicts
 from helsegraf.upstream.contracts import persontjenesten as pt
 
 EVENTS_PER_CALL = 1000
@@ -48,7 +49,6 @@ PROTECTION = {
     "StrictlyConfidential": "STRENGT_FORTROLIG",
 }
 PARENT_ROLES = {"Mother": "MOTHER", "Father": "FATHER", "CoMother": "CO_MOTHER"}
-PEOPLE = TypeAdapter(list[pt.Person])
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -79,20 +79,25 @@ def _current(items: list[Any] | None) -> Any:
     """Return the element in force (`isValid`), else the last one."""
     if not items:
         return None
-    return next((item for item in items if item.isValid), items[-1])
+    return next((item for item in items if item.get("isValid")), items[-1])
 
 
 def _day(value: datetime | None) -> Any:
     return value.date() if value is not None else None
 
 
+def _value(value: Any) -> Any:
+    """Return an enum member's value (None stays None)."""
+    return value.value if value is not None else None
+
+
 def _street(address: Any) -> str | None:
-    if address is None or address.addressName is None:
+    if address is None or address.get("addressName") is None:
         return None
-    number = address.addressNumber
-    if number is None or number.houseNumber is None:
-        return str(address.addressName)
-    return f"{address.addressName} {number.houseNumber}{number.houseLetter or ''}"
+    number = address.get("addressNumber")
+    if number is None or number.get("houseNumber") is None:
+        return str(address["addressName"])
+    return f"{address['addressName']} {number['houseNumber']}{number.get('houseLetter') or ''}"
 
 
 @dataclass
@@ -108,109 +113,113 @@ class Rows:
     redirects: list[tuple[str, str]] = field(default_factory=list)  # (old nin, current nin)
 
 
-def rows_of(person: pt.Person, rows: Rows) -> None:  # noqa: C901, PLR0912 - one document, part by part
-    """Map one person document onto PREG's rows."""
-    numbers = person.norwegianIdentificationNumber or []
-    in_use = [n for n in numbers if n.status == pt.IdentificationStatus.InUse and n.identificationNumber]
-    current = (in_use or [n for n in numbers if n.identificationNumber])[-1].identificationNumber if numbers else None
-    if current is None or person.id is None:
+STAMPED = ("status", "name", "gender", "birth", "addressProtection", "residentialAddress", "maritalStatus",
+           "citizenship")  # fmt: skip
+
+
+def rows_of(person: dict[str, Any], rows: Rows) -> None:  # noqa: C901, PLR0912, PLR0915 - one document, part by part
+    """Map one person document (a `dicts.Person`, validated against the contract) onto PREG's rows."""
+    get = person.get
+    numbers = get("norwegianIdentificationNumber") or []
+    in_use = [n for n in numbers if n.get("status") == pt.IdentificationStatus.InUse and n.get("identificationNumber")]
+    listed = in_use or [n for n in numbers if n.get("identificationNumber")]
+    current = listed[-1]["identificationNumber"] if listed else None
+    person_id = get("id")
+    if current is None or person_id is None:
         msg = "document has neither an identification number nor an id"
         raise ValueError(msg)
     stamps = [
-        item.registeredAt
-        for part in (
-            person.status,
-            person.name,
-            person.gender,
-            person.birth,
-            person.addressProtection,
-            person.residentialAddress,
-            person.maritalStatus,
-            person.citizenship,
-        )
-        for item in (part or [])
-        if item.isValid and item.registeredAt is not None
+        item["registeredAt"]
+        for part in STAMPED
+        for item in (get(part) or ())
+        if item.get("isValid") and item.get("registeredAt") is not None
     ]
-    name, birth, gender, status = (_current(person.name), _current(person.birth), _current(person.gender),
-                                   _current(person.status))  # fmt: skip
-    if name is None or birth is None or birth.birthDate is None or gender is None or status is None:
+    name, birth, gender, status = (_current(get("name")), _current(get("birth")), _current(get("gender")),
+                                   _current(get("status")))  # fmt: skip
+    if (name is None or birth is None or birth.get("birthDate") is None or gender is None or status is None
+            or gender.get("gender") is None or status.get("status") is None):  # fmt: skip
         msg = "document lacks a name, birth date, gender or status"
         raise ValueError(msg)
-    protection = _current(person.addressProtection)
-    level = protection.protectionLevel.value if protection is not None and protection.protectionLevel else None
-    residential = [a for a in (person.residentialAddress or []) if a.isValid]
+    protection = _current(get("addressProtection"))
+    level = _value(protection.get("protectionLevel")) if protection is not None else None
+    residential = [a for a in (get("residentialAddress") or ()) if a.get("isValid")]
     words = PROTECTION.get(level or "Unclassified", "UGRADERT")
-    if words == "STRENGT_FORTROLIG" and not residential and person.foreignPostalAddress:
+    if words == "STRENGT_FORTROLIG" and not residential and get("foreignPostalAddress"):
         words = "STRENGT_FORTROLIG_UTLAND"  # strictly confidential with only a foreign address (PDL's word)
     home = residential[-1] if residential else None
-    street = home.streetAddress if home is not None else None
-    city = street.city if street is not None else None
-    marital, citizenship = _current(person.maritalStatus), _current(person.citizenship)
+    street = home.get("streetAddress") if home is not None else None
+    city = street.get("city") if street is not None else None
+    marital, citizenship = _current(get("maritalStatus")), _current(get("citizenship"))
+    death = get("death")
     rows.persons.append({
-        "nin": current, "given_name": name.givenName, "middle_name": name.middleName,
-        "family_name": name.familyName, "birth_date": birth.birthDate.date(), "gender": gender.gender.value.upper(),
-        "status": snake(status.status.value), "death_date": _day(person.death.deceasedDate) if person.death else None,
-        "street": _street(street), "postal_code": city.postalCode if city else None,
-        "postal_place": city.cityName if city else None,
-        "municipality_code": street.municipalityNumber if street is not None else None,
-        "district": home.urbanDistrictName if home is not None else None, "address_protection": words,
-        "person_id": person.id, "protection_level": level,
-        "marital_status": marital.status.value if marital is not None and marital.status else None,
-        "citizenship": citizenship.countryCode if citizenship is not None else None,
+        "nin": current, "given_name": name.get("givenName"), "middle_name": name.get("middleName"),
+        "family_name": name.get("familyName"), "birth_date": birth["birthDate"].date(),
+        "gender": gender["gender"].value.upper(), "status": snake(status["status"].value),
+        "death_date": _day(death.get("deceasedDate")) if death else None,
+        "street": _street(street), "postal_code": city.get("postalCode") if city else None,
+        "postal_place": city.get("cityName") if city else None,
+        "municipality_code": street.get("municipalityNumber") if street is not None else None,
+        "district": home.get("urbanDistrictName") if home is not None else None, "address_protection": words,
+        "person_id": person_id, "protection_level": level,
+        "marital_status": _value(marital.get("status")) if marital is not None else None,
+        "citizenship": citizenship.get("countryCode") if citizenship is not None else None,
         "replaced_by": None, "last_changed": max(stamps) if stamps else None,
     })  # fmt: skip
     for n in numbers:
-        if n.identificationNumber is None:
+        number = n.get("identificationNumber")
+        if number is None:
             continue
         rows.numbers.append({
-            "number": n.identificationNumber, "person_id": person.id,
-            "number_type": n.identificationNumberType.value if n.identificationNumberType else "NationalIdentityNumber",
-            "status": n.status.value if n.status else "InUse", "valid_from": _day(n.validFrom),
-            "valid_to": _day(n.validTo),
+            "number": number, "person_id": person_id,
+            "number_type": _value(n.get("identificationNumberType")) or "NationalIdentityNumber",
+            "status": _value(n.get("status")) or "InUse", "valid_from": _day(n.get("validFrom")),
+            "valid_to": _day(n.get("validTo")),
         })  # fmt: skip
-        if in_use and n.status == pt.IdentificationStatus.Discontinued and n.identificationNumber != current:
-            rows.redirects.append((n.identificationNumber, current))
-    for kind, items in (("RESIDENTIAL", person.residentialAddress), ("PRESENT", person.presentAddress)):
-        for a in items or []:
-            s = a.streetAddress
-            c = s.city if s is not None else None
-            if a.validFrom is None:
+        if in_use and n.get("status") == pt.IdentificationStatus.Discontinued and number != current:
+            rows.redirects.append((number, current))
+    for kind, items in (("RESIDENTIAL", get("residentialAddress")), ("PRESENT", get("presentAddress"))):
+        for a in items or ():
+            s = a.get("streetAddress")
+            c = s.get("city") if s is not None else None
+            if a.get("validFrom") is None:
                 continue
             rows.addresses.append({
-                "nin": current, "kind": kind, "valid_from": a.validFrom.date(), "valid_to": _day(a.validTo),
-                "street": _street(s), "postal_code": c.postalCode if c else None,
-                "postal_place": c.cityName if c else None,
-                "municipality_code": s.municipalityNumber if s is not None else None, "district": a.urbanDistrictName,
+                "nin": current, "kind": kind, "valid_from": a["validFrom"].date(), "valid_to": _day(a.get("validTo")),
+                "street": _street(s), "postal_code": c.get("postalCode") if c else None,
+                "postal_place": c.get("cityName") if c else None,
+                "municipality_code": s.get("municipalityNumber") if s is not None else None,
+                "district": a.get("urbanDistrictName"),
             })  # fmt: skip
-    for postal in person.postalAddress or []:
-        box = postal.postBoxAddress
-        if postal.validFrom is None or box is None:
+    for postal in get("postalAddress") or ():
+        box = postal.get("postBoxAddress")
+        if postal.get("validFrom") is None or box is None:
             continue
-        c = box.city
+        c = box.get("city")
         rows.addresses.append({
-            "nin": current, "kind": "POSTAL", "valid_from": postal.validFrom.date(), "valid_to": _day(postal.validTo),
-            "street": f"Postboks {box.postBoxIdentification}", "postal_code": c.postalCode if c else None,
-            "postal_place": c.cityName if c else None, "municipality_code": None, "district": None,
+            "nin": current, "kind": "POSTAL", "valid_from": postal["validFrom"].date(),
+            "valid_to": _day(postal.get("validTo")),
+            "street": f"Postboks {box.get('postBoxIdentification')}", "postal_code": c.get("postalCode") if c else None,
+            "postal_place": c.get("cityName") if c else None, "municipality_code": None, "district": None,
         })  # fmt: skip
-    for relation in person.familyRelation or []:
-        role = relation.relatedPersonsRole.value if relation.relatedPersonsRole else None
-        if relation.isValid and role in PARENT_ROLES and relation.relatedPerson:
+    for relation in get("familyRelation") or ():
+        role = _value(relation.get("relatedPersonsRole"))
+        if relation.get("isValid") and role in PARENT_ROLES and relation.get("relatedPerson"):
             rows.relations.append(
-                {"child_nin": current, "parent_nin": relation.relatedPerson, "role": PARENT_ROLES[role]}
+                {"child_nin": current, "parent_nin": relation["relatedPerson"], "role": PARENT_ROLES[role]}
             )
-    for responsibility in person.parentalResponsibility or []:
-        if responsibility.isValid and responsibility.responsible and responsibility.responsibilityType:
+    for responsibility in get("parentalResponsibility") or ():
+        responsible, kind = responsibility.get("responsible"), responsibility.get("responsibilityType")
+        if responsibility.get("isValid") and responsible and kind:
             rows.responsibility.append({
-                "child_nin": current, "responsible_nin": responsibility.responsible,
-                "responsibility_type": responsibility.responsibilityType.value,
+                "child_nin": current, "responsible_nin": responsible, "responsibility_type": kind.value,
             })  # fmt: skip
-    for guardianship in person.guardianshipOrFuturePowerOfAttorney or []:
-        guardian = guardianship.guardian
-        if guardianship.isValid and guardian is not None and guardian.identificationNumber:
+    for guardianship in get("guardianshipOrFuturePowerOfAttorney") or ():
+        guardian = guardianship.get("guardian")
+        if guardianship.get("isValid") and guardian is not None and guardian.get("identificationNumber"):
             rows.guardianship.append({
-                "nin": current, "guardian_nin": guardian.identificationNumber,
-                "guardianship_type": guardianship.guardianshipType.value if guardianship.guardianshipType else "Adult",
-                "scope": guardian.guardianshipScope.value if guardian.guardianshipScope else None,
+                "nin": current, "guardian_nin": guardian["identificationNumber"],
+                "guardianship_type": _value(guardianship.get("guardianshipType")) or "Adult",
+                "scope": _value(guardian.get("guardianshipScope")),
             })  # fmt: skip
 
 
@@ -309,7 +318,7 @@ class PregAdapter(Adapter):
     def _parse(content: bytes) -> dict[str, Any]:
         """Parse a bulk answer: persons by id; a document that does not parse maps to the reason."""
         try:
-            return {p.id: p for p in PEOPLE.validate_json(content) if p.id is not None}
+            return {p["id"]: p for p in dicts.PEOPLE.validate_json(content) if p.get("id") is not None}
         except ValidationError:
             pass
         import orjson  # noqa: PLC0415 - only for the rare malformed answer
@@ -324,7 +333,7 @@ class PregAdapter(Adapter):
             if not isinstance(key, str):
                 continue
             try:
-                parsed[key] = pt.Person.model_validate(item)
+                parsed[key] = dicts.PERSON.validate_python(item)
             except ValidationError as exc:
                 parsed[key] = describe(exc)
         return parsed
