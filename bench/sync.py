@@ -3,7 +3,7 @@
 Bootstrap: `helsegraf upstream --registers preg` serves a nation of `--persons` persons in a process of
 its own; the sync engine (in this process, `--concurrency` bulk-by-id calls in flight, or `--workers`
 worker processes making them) reads the event log from the start into an empty PostgreSQL database
-(HELSEGRAF_BENCH_SYNC_DATABASE, default helsegraf_bench_sync), `--batch` events a transaction.
+(HELSEGRAF_BENCH_SYNC_DATABASE, default `<HELSEGRAF_BENCH_DATABASE_PREFIX>_sync`), `--batch` events a transaction.
 Reported: persons per second, end to end (HTTP, validation against the contract, mapping, COPY and
 merge), and the CPU seconds per 1,000 persons spent by the client (this process and its workers),
 the fake and the database (the PostgreSQL backends serving the sync's connections), with the load
@@ -30,13 +30,13 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from bench.common import database_url, recreate_database, table, write_results
+from bench.common import database_name, database_url, recreate_database, table, write_results
 from helsegraf.config import Settings
 from helsegraf.migrate import upgrade
 from helsegraf.sync.engine import Engine, lag_seconds
 from helsegraf.sync.preg import PregAdapter, PregSource
 
-DATABASE = os.environ.get("HELSEGRAF_BENCH_SYNC_DATABASE", "helsegraf_bench_sync")
+DATABASE = os.environ.get("HELSEGRAF_BENCH_SYNC_DATABASE") or database_name("sync")
 TICKS = os.sysconf("SC_CLK_TCK")
 EVENTS_PER_DAY_PER_SCALE = 10  # five moves, two births (two events each), a death, ... (upstream/preg.py)
 

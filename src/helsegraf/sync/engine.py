@@ -90,6 +90,8 @@ class Entry:
     key: str
     kind: str
     at: datetime | None = None  # when the source changed the record, where the feed says
+    # The record itself, where the feed carries it (AR's export and events, HPR's changed persons).
+    document: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -139,6 +141,15 @@ class Adapter(ABC):
     @abstractmethod
     def apply(self, conn: Connection, batch: Batch) -> int:
         """Apply a batch's documents inside the open transaction; return the records written."""
+
+    def contiguous(self, feed: str, after: int) -> bool:
+        """Tell whether a page after `after` should have no holes in its positions (a hole is a skip).
+
+        True for sequence numbers; False for positions that are times (HPR, RESH) or for a page that
+        jumps to a snapshot's position (AR's export).
+        """
+        del feed, after
+        return True
 
     async def authenticate(self, client: httpx.AsyncClient) -> None:  # noqa: B027 - optional hook
         """Obtain credentials if the source needs them (called before the first call and on a 401)."""
@@ -373,7 +384,9 @@ class Engine:
         position = after
         while True:
             entries: list[Entry] = []
+            contiguous = True  # every page of the batch should have no holes (see Adapter.contiguous)
             while len(entries) < self.batch_size:
+                contiguous = contiguous and self.adapter.contiguous(feed, position)
                 page = await self._call(
                     f"{feed} page after {position}",
                     functools.partial(self.adapter.page, self.client, feed, position),
@@ -388,7 +401,8 @@ class Engine:
             if not entries:
                 return
             batch = Batch(feed, sorted(entries, key=lambda e: e.position), head=head)
-            self._gaps(batch, after)
+            if contiguous:
+                self._gaps(batch, after)
             await self._call(f"{feed} documents of {len(batch.entries)} entries",
                              functools.partial(self.adapter.documents, self.client, batch))  # fmt: skip
             yield batch
