@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import multiprocessing
+import operator
 import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -466,4 +467,5 @@ def _table(model: type) -> Table:
 
 def _unique(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
     """Keep the last row per key (a batch may carry a person twice; one statement may not)."""
-    return list({tuple(r[k] for k in keys): r for r in rows}.values())
+    key = operator.itemgetter(*keys)
+    return list({key(r): r for r in rows}.values())
