@@ -339,7 +339,8 @@ def demo(
 SyncRegisters = Annotated[
     str,
     typer.Option(
-        "--registers", help="Comma-separated registers (those with a sync adapter: preg, bed, hpr, ar, kodeverk, resh)"
+        "--registers",
+        help="Comma-separated registers (those with a sync adapter: preg, bed, hpr, ar, kodeverk, resh, flr)",
     ),
 ]
 
