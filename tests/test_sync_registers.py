@@ -283,3 +283,45 @@ def test_sync_once_against_helsegraf_upstream_reproduces_each_register(backend: 
     finally:
         for url in urls:
             drop_postgres_database(url)
+
+
+async def test_every_register_syncs_at_once_into_one_shared_database(rig: Rig) -> None:
+    """One database for every register (the default): the engines write it concurrently without 'database is locked'.
+
+    AR's first batch holds its transaction for longer than SQLite's default busy timeout (5 s) while
+    HPR's and Kodeverk's want to write: on SQLite they wait for the file's write lock instead of failing.
+    """
+    import time  # noqa: PLC0415
+
+    shared = rig.database("shared_all")
+    engines = rig.engines(dict.fromkeys(FOLLOWED, shared))
+    slow = next(e for e in engines if e.register == "ar")
+    original = slow.adapter.apply
+
+    import threading  # noqa: PLC0415
+
+    holds = threading.Event()
+
+    def holding(conn: Any, batch: Any) -> int:
+        written = original(conn, batch)
+        holds.set()
+        time.sleep(7)  # still inside the transaction: SQLite's write lock is held
+        return written
+
+    slow.adapter.apply = holding  # type: ignore[method-assign]
+
+    async def later(engine: Engine) -> Any:
+        if engine is not slow:
+            await asyncio.to_thread(holds.wait, 30)
+        return await engine.run_once()
+
+    try:
+        await asyncio.gather(*(later(e) for e in engines))
+    finally:
+        for engine in engines:
+            engine.close()
+    assert all(not e.errors for e in engines), [e.errors for e in engines]
+    for register in FOLLOWED:
+        reference = generated(rig, register)
+        for table in register_tables(register):
+            assert table_rows(shared, table) == table_rows(reference, table), table

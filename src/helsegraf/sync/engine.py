@@ -39,6 +39,7 @@ import fcntl
 import functools
 import logging
 import random
+import threading
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -248,6 +249,37 @@ def register_lock(engine: DatabaseEngine, register: str) -> Iterator[None]:
         handle.close()
 
 
+# -- SQLite: one writer per file ---------------------------------------------------------------
+
+SQLITE_BUSY_TIMEOUT_S = 120.0  # generous: a bootstrap batch of another register may hold the file for long
+_FILE_LOCKS: dict[str, threading.Lock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def sqlite_options(database_url: str) -> dict[str, Any]:
+    """Return create_engine options for a database: on SQLite, a busy timeout instead of failing at once."""
+    if make_url(database_url).get_backend_name() != "sqlite":
+        return {}
+    return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
+
+
+def file_write_lock(database_url: str) -> contextlib.AbstractContextManager[Any]:
+    """Return the lock every engine writing one SQLite file shares (PostgreSQL: none needed).
+
+    SQLite has one writer per file. Several registers' engines in one `helsegraf sync` may share a
+    file (the default: one database for every register); each would otherwise take SQLite's write lock
+    in its own thread and the others fail with "database is locked" (a deferred transaction that reads
+    before it writes is not helped by the busy timeout). The process-wide lock per file orders them;
+    the busy timeout covers other processes (a `serve` reading the same file).
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return contextlib.nullcontext()
+    key = str(Path(url.database).resolve())
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(key, threading.Lock())
+
+
 # -- cursors -----------------------------------------------------------------------------------
 
 
@@ -313,7 +345,8 @@ class Engine:
     ) -> None:
         self.adapter, self.client = adapter, client
         self.register = adapter.register
-        self.engine = create_engine(database_url, hide_parameters=True)
+        self.engine = create_engine(database_url, hide_parameters=True, **sqlite_options(database_url))
+        self._write_lock = file_write_lock(database_url)
         self.on_progress = on_progress or (lambda *_: None)
         self.backoff = backoff or Backoff()
         self.max_attempts = max_attempts
@@ -321,6 +354,12 @@ class Engine:
         self.errors: dict[str, int] = {}
         self._authenticated = False
         self._state: FeedState | None = None
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """Open a write transaction; on SQLite, one engine at a time per database file (see `file_write_lock`)."""
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
 
     def close(self) -> None:
         """Release the database connections."""
@@ -398,7 +437,7 @@ class Engine:
     def _apply(self, batch: Batch, state: FeedState) -> int:
         """Apply a batch and move its cursor in one transaction."""
         now = datetime.now(UTC)
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             written = self.adapter.apply(conn, batch)
             skips = skip_table(self.register)
             rows = [
@@ -425,7 +464,7 @@ class Engine:
         state = self._state
         if state is None:
             return
-        with contextlib.suppress(Exception), self.engine.begin() as conn:
+        with contextlib.suppress(Exception), self.writing() as conn:
             stored = read_states(conn, self.register, [state.feed])[state.feed]
             stored.errors = max(stored.errors, state.errors)
             write_state(conn, self.register, stored)
@@ -441,7 +480,7 @@ class Engine:
             # The source went back in time (restored from a backup, or a different source): applying
             # would repeat or contradict what is stored, so nothing moves until it is ahead again.
             state.source_head = head
-            with self.engine.begin() as conn:
+            with self.writing() as conn:
                 write_state(conn, self.register, state)
             raise RetryableError(
                 f"{feed}: the source's newest position {head} is behind the stored cursor {state.position}"
@@ -450,7 +489,7 @@ class Engine:
         self.on_progress(self.register, feed, state.position, head)
         if head == state.position:
             state.last_synced_at = datetime.now(UTC)
-            with self.engine.begin() as conn:
+            with self.writing() as conn:
                 write_state(conn, self.register, state)
         pending: asyncio.Task[int] | None = None
         async for batch in self._batches(feed, state.position, head):
