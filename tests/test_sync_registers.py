@@ -325,3 +325,55 @@ async def test_every_register_syncs_at_once_into_one_shared_database(rig: Rig) -
         reference = generated(rig, register)
         for table in register_tables(register):
             assert table_rows(shared, table) == table_rows(reference, table), table
+
+
+@pytest.mark.parametrize("overlap", [300, 0])
+async def test_hpr_reads_an_overlap_before_its_cursor_so_a_late_change_in_the_same_second_is_not_lost(
+    rig: Rig, overlap: int
+) -> None:
+    """A change stamped in the second the cursor passed, visible only after that read, still arrives (overlap 300 s);
+    without the overlap (0) it would be lost. Persons already applied with their stamp are not fetched again."""
+    from sqlalchemy import text as sql  # noqa: PLC0415
+
+    url = rig.database(f"overlap_{overlap}", ("hpr",))
+    [engine] = rig.engines({"hpr": url})
+    engine.adapter.overlap_s = overlap  # type: ignore[attr-defined]
+    source = rig.upstream.hpr
+    assert source is not None
+    try:
+        await engine.run_once()
+        done = source.day_of_changes(rig.upstream.rng)
+        await engine.run_once()
+        with source.engine.connect() as conn:
+            stamp = conn.execute(
+                sql("SELECT last_changed FROM hpr_person WHERE hpr_number = :n"), {"n": done["suspended"][0]}
+            ).scalar_one()
+        late = next(n for n in (r[0] for r in rig.upstream.world.tables["hpr_person"].rows)
+                    if n not in done["suspended"] + done["merged"])  # fmt: skip
+        with source.engine.begin() as conn:  # committed after the read: the same second as the day's changes
+            conn.execute(sql("UPDATE hpr_person SET family_name = 'Sent', last_changed = :t WHERE hpr_number = :n"),
+                         {"t": stamp, "n": late})  # fmt: skip
+        asked: list[int] = []
+        answer = source.answer
+
+        def counting(operation: str, request: Any) -> Any:
+            if operation == "HentPerson":
+                asked.append(int(request.hprNummer))
+            return answer(operation, request)
+
+        source.answer = counting  # type: ignore[method-assign]
+        await engine.run_once()
+    finally:
+        engine.close()
+    synced = create_engine(url)
+    try:
+        with synced.connect() as conn:
+            family = conn.execute(sql("SELECT family_name FROM hpr_person WHERE hpr_number = :n"), {"n": late}).scalar()
+    finally:
+        synced.dispose()
+    if overlap:
+        assert family == "Sent"
+        assert asked == [late]  # the others in the overlap were applied with that stamp already
+    else:
+        assert family != "Sent"
+        assert asked == []

@@ -87,6 +87,9 @@ class Entry:
     at: datetime | None = None  # when the source changed the record, where the feed says
     # The record itself, where the feed carries it (AR's export and events, HPR's changed persons).
     document: Any = field(default=None, compare=False, repr=False)
+    # Read again from before the cursor (a time-named feed's overlap, sync/window.py): applied, but the
+    # cursor does not move back for it.
+    reread: bool = False
 
 
 @dataclass
@@ -412,7 +415,8 @@ class Engine:
                 f"{feed} page after {position}",
                 functools.partial(self.adapter.page, self.client, feed, position),
             )
-            entries = [e for e in entries if e.position > position]  # a page may repeat its first entry
+            # A page may repeat its first entry; a reread from before the cursor is kept on purpose.
+            entries = [e for e in entries if e.position > position or e.reread]
             if not entries:
                 return
             batch = Batch(feed, sorted(entries, key=lambda e: e.position), head=head)
@@ -421,7 +425,9 @@ class Engine:
             await self._call(f"{feed} documents of {len(batch.entries)} entries",
                              functools.partial(self.adapter.documents, self.client, batch))  # fmt: skip
             yield batch
-            position = batch.last
+            if all(e.reread for e in batch.entries):
+                return  # only the overlap was read again: nothing after the cursor
+            position = max(position, batch.last)
 
     def _gaps(self, batch: Batch, after: int) -> None:
         """Record a jump in positions as a skip of the missing range (the source lost or hid entries)."""
@@ -446,7 +452,7 @@ class Engine:
             ]
             if rows:
                 conn.execute(skips.insert(), rows)
-            state.position = batch.last
+            state.position = max(state.position, batch.last)
             state.applied += written
             state.skipped += len(rows)
             changed = [e.at for e in batch.entries if e.at is not None]

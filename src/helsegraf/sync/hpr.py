@@ -240,6 +240,7 @@ class HprAdapter(WindowAdapter):
     register = "hpr"
     feeds = ("changes",)
     page_size = 500  # persons per batch (cut between seconds, so a batch may hold a few more)
+    overlap_s = 300  # read five minutes before the cursor again: a change stamped then may show late
 
     def __init__(self, source: HprSource, concurrency: int = 4) -> None:
         self.url = source.url

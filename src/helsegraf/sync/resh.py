@@ -131,6 +131,7 @@ class ReshAdapter(WindowAdapter):
     register = "resh"
     feeds = ("units",)
     page_size = 500
+    overlap_s = 300  # read five minutes before the cursor again: a change stamped then may show late
 
     def __init__(self, source: ReshSourceAddress, concurrency: int = 4) -> None:
         self.url = source.url
@@ -168,7 +169,7 @@ class ReshAdapter(WindowAdapter):
                     return Entry(after + 1, f"{resh_id:012d}", "missing", None)
             rows = unit_rows(unit)
             stamp = rows["resh_unit"][0]["last_changed"] or since
-            return Entry(max(position_of(stamp), after + 1), f"{resh_id:012d}", "changed", stamp, document=rows)
+            return Entry(position_of(stamp), f"{resh_id:012d}", "changed", stamp, document=rows)
 
         return list(await asyncio.gather(*(one(i) for i in ids)))
 
