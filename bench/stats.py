@@ -1,6 +1,6 @@
 """Statistics at national scale on PostgreSQL: the key-figure table and SSB 12005 for all municipalities.
 
-Seeds a nation of its own (`helsegraf_bench_stats_<persons>`), or takes an already seeded PostgreSQL
+Seeds a nation of its own (`<prefix>_stats_<persons>`), or takes an already seeded PostgreSQL
 database (`--database NAME`: nothing is seeded or dropped, its schema is upgraded), then asks, through the app's HTTP
 pipeline in-process with an analyst token, for Helsedirektoratet's national key figures
 (`statistics { keyFigures }`) and SSB table 12005 for every municipality (`statistics { ssb12005 }`),
@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from bench.common import ADMIN_URL, database_url, recreate_database, summary, table, write_results
+from bench.common import ADMIN_URL, database_name, database_url, recreate_database, summary, table, write_results
 from helsegraf import migrate
 from helsegraf.authz.tokens import mint
 from helsegraf.config import Settings
@@ -35,7 +35,7 @@ QUARTER_END = date(2025, 6, 30)
 
 def _nation(persons: int) -> tuple[Settings, float | None]:
     """Return settings for the statistics nation, seeding it (and timing that) unless it is there already."""
-    name = f"helsegraf_bench_stats_{persons}"
+    name = database_name(f"stats_{persons}")
     settings = Settings(database_url=database_url(name))
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()

@@ -115,7 +115,7 @@ def documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:  # noqa: C901 - on
         document = document[: draw(st.integers(0, len(document)))]
     elif mangle == 1:
         at = draw(st.integers(0, max(len(document) - 1, 0)))
-        document = document[:at] + draw(st.sampled_from(list('{}()[]:$@!."#\x00 \n') + ["..."])) + document[at + 1 :]
+        document = document[:at] + draw(st.sampled_from([*'{}()[]:$@!."#\x00 \n', "..."])) + document[at + 1 :]
     elif mangle == 2:
         document = f"fragment F on Query {{ {body} }} fragment G on Query {{ ...F ...F }} query {{ ...G ...G }}"
     elif mangle == 3:

@@ -100,16 +100,20 @@ async def test_the_graph_prints_the_new_text_and_the_history(nation, tmp_path) -
         (b"<Other/>", "root element"),
         (b"<Kodeverk><OID>7701</OID><Versjon>1</Versjon><Kode><Verdi>1</Verdi></Kode></Kodeverk>", "no Tekst"),
         (
-            b"<Kodeverk><OID>7701</OID><Versjon>1</Versjon><Kode><Verdi>1</Verdi><Tekst>a</Tekst>"
-            b"<GyldigFra>gisteren</GyldigFra></Kode></Kodeverk>",
+            (
+                b"<Kodeverk><OID>7701</OID><Versjon>1</Versjon><Kode><Verdi>1</Verdi><Tekst>a</Tekst>"
+                b"<GyldigFra>gisteren</GyldigFra></Kode></Kodeverk>"
+            ),
             "not a date",
-        ),  # fmt: skip
+        ),
         (b"<Kodeverk><OID>7701", "well-formed"),
         (
-            b'<!DOCTYPE k [<!ENTITY x SYSTEM "file:///etc/passwd">]><Kodeverk><OID>7701</OID><Versjon>1</Versjon>'
-            b"<Kode><Verdi>1</Verdi><Tekst>&x;</Tekst></Kode></Kodeverk>",
+            (
+                b'<!DOCTYPE k [<!ENTITY x SYSTEM "file:///etc/passwd">]><Kodeverk><OID>7701</OID><Versjon>1</Versjon>'
+                b"<Kode><Verdi>1</Verdi><Tekst>&x;</Tekst></Kode></Kodeverk>"
+            ),
             "",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_a_bad_export_is_refused_with_a_reason(data: bytes, reason: str) -> None:

@@ -33,7 +33,6 @@ from helsegraf.schema.ar import ArQuery, CommunicationParty, GpAssignmentAr, Hea
 from helsegraf.schema.audit import PersonAudit
 from helsegraf.schema.base import MAX_LIST_ARGUMENT, POLICY, Refused, check_list, echo, user_error
 from helsegraf.schema.bed import BedQuery, OrganizationBed
-from helsegraf.schema.freshness import FreshnessQuery
 from helsegraf.schema.flr import (
     FlrQuery,
     GpAssignmentFlr,
@@ -42,6 +41,7 @@ from helsegraf.schema.flr import (
     OrganizationFlr,
     PersonFlr,
 )
+from helsegraf.schema.freshness import FreshnessQuery
 from helsegraf.schema.hpr import HealthPersonnelHpr, HprQuery, PersonHpr
 from helsegraf.schema.kodeverk import Code, KodeverkQuery, Municipality
 from helsegraf.schema.preg import PersonPreg, PregQuery
