@@ -394,3 +394,64 @@ async def test_differencing_overlapping_filter_subsets_is_refused_and_repeats_gi
         routes |= {v for k, v in published.items() if set(k) <= {m, a, g} and len(k) == len(by)}
     assert not answered, answered  # no pair of overlapping subsets is answered, so nothing averages out
     assert len(routes) == 1  # every route to the cell gives the same published value (suppressed: None)
+
+
+PERSON_TABLES = [  # every measure that counts persons, with breakdowns of each kind
+    (["LISTED_PERSONS", "LISTED_PERSONS_WITH_GP", "LISTED_PERSONS_WITHOUT_GP", "FREE_PLACES"], ["MUNICIPALITY"]),
+    (["LISTED_PERSONS"], ["COUNTY", "AGE_GROUP", "GENDER"]),
+    (["LISTED_PERSONS", "FREE_PLACES"], ["OPEN_LIST", "LIST_STATUS", "FIXED_SALARY"]),
+    (["HEALTH_PERSONNEL"], ["HEALTH_PERSONNEL_CATEGORY"]),
+    (["GPS", "GP_SPECIALISTS"], ["MUNICIPALITY", "GENDER"]),
+]
+EVERY = """query($m: [StatisticsMeasure!]!, $by: [StatisticsDimension!], $at: Date) {
+  statistics { table(measures: $m, by: $by, at: $at, total: true) { at referenceDate
+    rows { key { code } values { measure value perturbed suppressed } } } } }"""
+PRESETS = """query($at: Date) { statistics {
+  keyFigures(at: $at) { code value perturbed at referenceDate }
+  ssb12005(at: $at) { code patients { value referenceDate } patientsOnListsWithGp { value }
+    patientsOnListsWithoutGp { value } referenceDate }
+  gpListsByMunicipality(at: $at) { patients { value referenceDate } }
+  healthPersonnelByCategory(at: $at) { personnel { value referenceDate } } } }"""
+
+
+async def test_every_count_of_persons_is_perturbed_and_describes_the_reference_date(graph, nation) -> None:
+    """No count of persons in statistics is exact, and none moves within a quarter: every day of a quarter
+    gives the quarter end's counts of persons, on every measure, breakdown and ready-made table."""
+    analyst = token(nation, "analyst")
+    quarter_end, days = date(2024, 6, 30), [date(2024, 7, 1), date(2024, 8, 15), date(2024, 9, 29)]
+
+    def persons(data: dict) -> list:
+        rows = data["statistics"]["table"]["rows"]
+        return [(r["key"], v) for r in rows for v in r["values"] if v["perturbed"]]
+
+    for measures, by in PERSON_TABLES:
+        asked = {on: (await graph.data(EVERY, {"m": measures, "by": by, "at": on.isoformat()}, token=analyst))
+                 for on in (quarter_end, *days)}  # fmt: skip
+        base = persons(asked[quarter_end])
+        assert base, (measures, by)
+        for on in days:
+            table = asked[on]["statistics"]["table"]
+            assert (table["at"], table["referenceDate"]) == (on.isoformat(), quarter_end.isoformat())
+            assert persons(asked[on]) == base, (measures, by, on)
+        person_measures = set(measures) - {"GPS", "GP_SPECIALISTS"}
+        for row in asked[quarter_end]["statistics"]["table"]["rows"]:
+            for v in row["values"]:
+                if v["measure"] in person_measures:
+                    assert v["perturbed"] is True, (row, v)  # a count of persons is never exact
+                elif v["perturbed"]:
+                    assert row["key"], v  # GPs are perturbed only in a cell of one gender, not the total
+                    assert "GENDER" in by
+    ready = {on: (await graph.data(PRESETS, {"at": on.isoformat()}, token=analyst))["statistics"]
+             for on in (quarter_end, *days)}  # fmt: skip
+    for on in days:
+        for name in ("ssb12005", "gpListsByMunicipality", "healthPersonnelByCategory"):
+            counts = [{k: v for k, v in row.items() if k in {"patients", "patientsOnListsWithGp",
+                                                               "patientsOnListsWithoutGp", "personnel"}}
+                      for row in ready[on][name]]  # fmt: skip
+            assert counts == [{k: v for k, v in row.items() if k in {"patients", "patientsOnListsWithGp",
+                                                                       "patientsOnListsWithoutGp", "personnel"}}
+                              for row in ready[quarter_end][name]], (name, on)  # fmt: skip
+        perturbed = [(f["code"], f["value"], f["at"]) for f in ready[on]["keyFigures"] if f["perturbed"]]
+        assert perturbed == [(f["code"], f["value"], f["at"]) for f in ready[quarter_end]["keyFigures"]
+                             if f["perturbed"]], on  # fmt: skip
+        assert {f["referenceDate"] for f in ready[on]["keyFigures"]} == {quarter_end.isoformat()}
