@@ -158,3 +158,43 @@ async def test_a_moved_unit_reaches_the_graph_within_one_poll_interval(rig: Rig)
     assert body["data"]["now"]["lastChanged"].startswith(str(today))
     resh = next(r for r in body["data"]["registers"] if r["name"] == "resh")
     assert resh["cursor"] is not None and resh["lag"] < 30  # noqa: PT018
+
+
+@pytest.mark.parametrize("overlap", [300, 0])
+async def test_resh_reads_an_overlap_before_its_cursor_so_a_late_change_in_the_same_second_is_not_lost(
+    rig: Rig, overlap: int
+) -> None:
+    from sqlalchemy import create_engine, text  # noqa: PLC0415
+
+    url = rig.database(f"overlap_{overlap}", ("resh",))
+    engine = _engine(rig, url)
+    engine.adapter.overlap_s = overlap  # type: ignore[attr-defined]
+    source = rig.upstream.resh
+    assert source is not None
+    try:
+        await engine.run_once()
+        moved = rig.upstream.resh.day_of_changes(rig.upstream.rng)["moved"][0]  # type: ignore[union-attr]
+        await engine.run_once()
+        late = next(r for r in sorted(source.units) if r != moved)
+        # Changed in the same second as the move, but visible only after the follower read past it.
+        source.units[late].update(name="Sent endret enhet", last_changed=source.units[moved]["last_changed"])
+        answers = rig.transport.answers  # type: ignore[attr-defined]
+        before = answers["GetReshUnitResponse"]
+        await engine.run_once()
+        fetched = answers["GetReshUnitResponse"] - before
+    finally:
+        engine.close()
+    synced = create_engine(url)
+    try:
+        with synced.connect() as conn:
+            name = conn.execute(text("SELECT name FROM resh_unit WHERE resh_id = :r"), {"r": late}).scalar()
+    finally:
+        synced.dispose()
+    if overlap:
+        assert name == "Sent endret enhet"
+        # GetModifiedReshIds names no times: each unit it lists in the overlap (the late one and the moved
+        # one) is fetched to learn its LastChanged; only the late one is new.
+        assert fetched == 2
+    else:
+        assert name != "Sent endret enhet"
+        assert fetched == 0
