@@ -377,3 +377,46 @@ async def test_hpr_reads_an_overlap_before_its_cursor_so_a_late_change_in_the_sa
     else:
         assert family != "Sent"
         assert asked == []
+
+
+def test_the_demo_follows_every_registers_fake(tmp_path: Path) -> None:
+    """`helsegraf demo`'s follower starts at each fake's head (the seeded database holds that state) and then
+    applies the days of changes of every register, not only PREG's and BED's."""
+    import io  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from rich.console import Console  # noqa: PLC0415
+
+    from conftest import free_port  # noqa: PLC0415
+    from helsegraf.seeding import seed  # noqa: PLC0415
+    from helsegraf.sync import SYNCABLE, demo  # noqa: PLC0415
+    from helsegraf.sync.engine import read_states  # noqa: PLC0415
+
+    persons = 400
+    settings = Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'demo.db'}")
+    upgrade(settings)
+    seed(settings, persons=persons, seed_value=1, reset=False, console=Console(file=io.StringIO()))
+    heads = demo.fake_heads(Upstream(generate(persons, 1), frozenset(SYNCABLE)))
+    stop = threading.Event()
+    assert demo.start(settings, persons, 1, port=free_port(), day_seconds=1.0, poll_seconds=0.3, stop=stop)
+    engine = create_engine(settings.url_for("preg"))
+    try:
+        deadline = time.monotonic() + 90
+        behind: dict[str, list[str]] = {}
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                behind = {}
+                for register, feeds in heads.items():
+                    states = read_states(conn, register, list(feeds))
+                    late = [f for f, head in feeds.items() if states[f].position <= head]
+                    if late:
+                        behind[register] = late
+            if not behind:
+                break
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        engine.dispose()
+    assert behind == {}, f"never followed past the seeded state: {behind}"
+    assert set(heads) == set(SYNCABLE)
