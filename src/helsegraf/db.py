@@ -400,6 +400,19 @@ class Database:
         sql, params = self._pg_sql(statement)
         return await self._run_pg(store, sql, params)
 
+    async def fetch_alone(self, store: str, statement: Select[*tuple[Any, ...]]) -> Sequence[Any]:
+        """Run one SELECT on a connection of its own, outside the request's rounds.
+
+        For a long statement (a scan of millions of rows): in a round it would run ahead of the round's
+        short reads on the round's one connection (a pipeline runs its statements one after another),
+        delaying every one of them; alone it runs beside them. SQLite has no rounds: the same as `fetch`.
+        """
+        read_pool = self._pool_of.get(store)
+        if read_pool is None:
+            return await self.fetch(store, statement)
+        sql, params = self._pg_sql(statement)
+        return await self._run_alone(read_pool, sql, params)
+
     async def _sqlite_fetch(self, store: str, statement: Any, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
         async with self._engines[store].connect() as conn:
             return (await conn.execute(statement, params)).all()

@@ -96,7 +96,8 @@ async def listed_persons(
     if only is not None:
         where.append(db.in_keys(FLR, m.contract_id, list(only)) if only else literal(False))  # noqa: FBT003
     statement = select(*columns, func.count().label("n"), func.sum(keys.sql(m.id)).label("k")).where(*where)
-    rows = await db.fetch(FLR, statement.group_by(*columns))
+    # The scan of every membership valid at the date: on a connection of its own, beside the short reads.
+    rows = await db.fetch_alone(FLR, statement.group_by(*columns))
     groups: list[tuple[int, dict[Dimension, str], int, int]] = []
     incomplete = False
     for row in rows:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from helsegraf.sync.ar import ArAdapter, ArSource
 from helsegraf.sync.bed import BedAdapter, BedSource
-from helsegraf.sync.engine import Adapter
+from helsegraf.sync.engine import BATCH_SIZE, Adapter
 from helsegraf.sync.flr import FlrAdapter, FlrSource
 from helsegraf.sync.hpr import HprAdapter, HprSource
 from helsegraf.sync.kodeverk import KodeverkAdapter, KodeverkSource
@@ -37,6 +37,8 @@ class Sources:
     interval_s: float = 5.0
     timeout_s: float = 30.0
     concurrency: int = 4
+    batch: int = BATCH_SIZE  # entries per transaction
+    workers: int = 0  # worker processes for PREG's bulk calls, validation and mapping (0: in the engine's)
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -77,6 +79,8 @@ def sources_from_env(env: Mapping[str, str]) -> Sources:
         interval_s=float(env.get("HELSEGRAF_SYNC_INTERVAL_S") or 5.0),
         timeout_s=float(env.get("HELSEGRAF_SYNC_TIMEOUT_S") or 30.0),
         concurrency=int(env.get("HELSEGRAF_SYNC_CONCURRENCY") or 4),
+        batch=int(env.get("HELSEGRAF_SYNC_BATCH") or BATCH_SIZE),
+        workers=int(env.get("HELSEGRAF_SYNC_WORKERS") or 0),
     )
 
 
@@ -84,7 +88,7 @@ def adapters(sources: Sources, registers: frozenset[str] | set[str]) -> list[Ada
     """Return the adapters of the chosen registers, in a stable order."""
     made: list[Adapter] = []
     if "preg" in registers:
-        made.append(PregAdapter(sources.preg, concurrency=sources.concurrency))
+        made.append(PregAdapter(sources.preg, concurrency=sources.concurrency, workers=sources.workers))
     if "bed" in registers:
         made.append(BedAdapter(sources.bed, concurrency=sources.concurrency))
     if "hpr" in registers and sources.hpr is not None:

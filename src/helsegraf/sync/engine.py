@@ -9,7 +9,8 @@ How a register is followed (DESIGN.md, "Living registers"):
 * **Bootstrap is following from the start.** Both registers' feeds begin with an entry per record
   (Persontjenesten's `PersonPopulated` "nulldagsuttrekk", Enhetsregisteret's first update of every
   unit), so an empty database simply reads the feed from position 1, with a progress bar.
-* A **batch** is one page of a feed (`Adapter.page`) and the documents of the records it names
+* A **batch** is up to `batch_size` entries of a feed (HELSEGRAF_SYNC_BATCH, default 10,000: as many
+  pages of `Adapter.page` as that takes) and the documents of the records they name
   (`Adapter.documents`, fetched concurrently in the contract's bulk sizes). The batch is applied
   (`Adapter.apply`) **in one transaction together with the cursor update**, so a crash anywhere
   leaves the database at a batch boundary: restarting repeats nothing and skips nothing.
@@ -76,6 +77,10 @@ class RetryableError(SyncError):
         super().__init__(message)
         self.retry_after = retry_after
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Keep Retry-After when the error crosses from a worker process."""
+        return (type(self), (str(self), self.retry_after))
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -101,6 +106,7 @@ class Batch:
     documents: dict[str, Any] = field(default_factory=dict)  # key -> parsed document (adapter's type)
     skipped: dict[int, str] = field(default_factory=dict)  # position -> reason
     head: int | None = None
+    rows: Any = None  # the rows an adapter mapped the documents to while fetching them (its own type)
 
     @property
     def last(self) -> int:
@@ -150,6 +156,9 @@ class Adapter(ABC):
 
     async def authenticate(self, client: httpx.AsyncClient) -> None:  # noqa: B027 - optional hook
         """Obtain credentials if the source needs them (called before the first call and on a 401)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the adapter holds (worker processes)."""
 
 
 @dataclass
@@ -331,6 +340,7 @@ def write_state(conn: Connection, register: str, state: FeedState) -> None:
 
 
 Progress = Callable[[str, str, int, int | None], None]  # (register, feed, position, head)
+BATCH_SIZE = 10_000  # entries per transaction (HELSEGRAF_SYNC_BATCH)
 
 
 class Engine:
@@ -345,8 +355,10 @@ class Engine:
         on_progress: Progress | None = None,
         backoff: Backoff | None = None,
         max_attempts: int = 8,
+        batch_size: int = BATCH_SIZE,
     ) -> None:
         self.adapter, self.client = adapter, client
+        self.batch_size = max(1, batch_size)
         self.register = adapter.register
         self.engine = create_engine(database_url, hide_parameters=True, **sqlite_options(database_url))
         self._write_lock = file_write_lock(database_url)
@@ -365,7 +377,8 @@ class Engine:
             yield conn
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Release the database connections (and the adapter's workers)."""
+        self.adapter.close()
         self.engine.dispose()
 
     def states(self) -> dict[str, FeedState]:
@@ -408,26 +421,41 @@ class Engine:
         raise SyncError(f"sync {self.register}: {what} failed {self.max_attempts} times; giving up for now")
 
     async def _batches(self, feed: str, after: int, head: int) -> AsyncIterator[Batch]:
-        """Fetch pages and their documents ahead of the applier (one batch in flight)."""
+        """Fetch pages (up to `batch_size` entries) and their documents ahead of the applier (one batch in flight)."""
         position = after
         while True:
-            entries = await self._call(
-                f"{feed} page after {position}",
-                functools.partial(self.adapter.page, self.client, feed, position),
-            )
-            # A page may repeat its first entry; a reread from before the cursor is kept on purpose.
-            entries = [e for e in entries if e.position > position or e.reread]
+            entries: list[Entry] = []
+            contiguous = True  # every page of the batch should have no holes (see Adapter.contiguous)
+            only_rereads = False
+            while len(entries) < self.batch_size:
+                contiguous = contiguous and self.adapter.contiguous(feed, position)
+                page = await self._call(
+                    f"{feed} page after {position}",
+                    functools.partial(self.adapter.page, self.client, feed, position),
+                )
+                # A page may repeat its first entry; a reread from before the cursor is kept on purpose.
+                page = [e for e in page if e.position > position or e.reread]
+                if not page:
+                    break
+                entries.extend(page)
+                fresh = [e.position for e in page if e.position > position]
+                if not fresh:
+                    only_rereads = True  # only the overlap was read again: nothing after the cursor
+                    break
+                position = max(fresh)
+                if len(page) < self.adapter.page_size:
+                    break  # a short page: the source has no more for now
             if not entries:
                 return
             batch = Batch(feed, sorted(entries, key=lambda e: e.position), head=head)
-            if self.adapter.contiguous(feed, position):
-                self._gaps(batch, position)
+            if contiguous:
+                self._gaps(batch, after)
             await self._call(f"{feed} documents of {len(batch.entries)} entries",
                              functools.partial(self.adapter.documents, self.client, batch))  # fmt: skip
             yield batch
-            if all(e.reread for e in batch.entries):
-                return  # only the overlap was read again: nothing after the cursor
-            position = max(position, batch.last)
+            if only_rereads:
+                return
+            after = position = max(position, batch.last)
 
     def _gaps(self, batch: Batch, after: int) -> None:
         """Record a jump in positions as a skip of the missing range (the source lost or hid entries)."""

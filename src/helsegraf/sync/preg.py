@@ -11,14 +11,17 @@ a number the document lists as `Discontinued` points (`replaced_by`) at the numb
 from __future__ import annotations
 
 import asyncio
+import functools
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
 import httpx
 from pydantic import ValidationError
-from sqlalchemy import Connection, Table, and_, delete, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, update
 
 from helsegraf.models.preg import (
     AddressPeriod,
@@ -111,6 +114,13 @@ class Rows:
     responsibility: list[dict[str, Any]] = field(default_factory=list)
     guardianship: list[dict[str, Any]] = field(default_factory=list)
     redirects: list[tuple[str, str]] = field(default_factory=list)  # (old nin, current nin)
+    mapped: set[str] = field(default_factory=set)  # the person ids these rows are of
+
+    def extend(self, other: Rows) -> None:
+        """Add another batch part's rows."""
+        for name in ("persons", "numbers", "addresses", "relations", "responsibility", "guardianship", "redirects"):
+            getattr(self, name).extend(getattr(other, name))
+        self.mapped |= other.mapped
 
 
 STAMPED = ("status", "name", "gender", "birth", "addressProtection", "residentialAddress", "maritalStatus",
@@ -230,10 +240,18 @@ class PregAdapter(Adapter):
     feeds = ("events",)
     page_size = EVENTS_PER_CALL
 
-    def __init__(self, source: PregSource, concurrency: int = 4) -> None:
+    def __init__(self, source: PregSource, concurrency: int = 4, workers: int = 0) -> None:
         self.source = source
         self.concurrency = concurrency
+        self.workers = workers
         self._api = f"{source.base_url.rstrip('/')}/api/{source.basis}"
+        self._pool: ProcessPoolExecutor | None = None
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
     async def authenticate(self, client: httpx.AsyncClient) -> None:
         """Fetch a HelseID access token with the client credentials (the secret never reaches a log)."""
@@ -279,7 +297,12 @@ class PregAdapter(Adapter):
         return entries
 
     async def documents(self, client: httpx.AsyncClient, batch: Batch) -> None:
-        """Fetch the named persons, 100 per `bulk-by-id` call, several calls at a time."""
+        """Fetch the named persons, 100 per `bulk-by-id` call, several calls at a time, and map them to rows.
+
+        With `workers` (HELSEGRAF_SYNC_WORKERS) the calls, their validation and the mapping run in
+        that many worker processes (each call's answer still validated whole against the contract),
+        so the client side uses more than one core; the rows come back to be applied here.
+        """
         wanted: list[str] = []
         for entry in batch.entries:
             if entry.kind not in KNOWN_EVENTS:
@@ -289,30 +312,43 @@ class PregAdapter(Adapter):
             else:
                 wanted.append(entry.key)
         ids = list(dict.fromkeys(wanted))
-        limit = asyncio.Semaphore(self.concurrency)
-
-        async def fetch(chunk: list[str]) -> dict[str, Any]:
-            async with limit:
-                response = await client.post(
-                    f"{self._api}/person/bulk-by-id",
-                    params={"informationParts": INFORMATION_PARTS, "includeHistory": "true"},
-                    data={"personIds": chunk},
-                )
-            return self._parse(check(response, "person/bulk-by-id").content)
-
-        found: dict[str, Any] = {}
-        for part in await asyncio.gather(*(fetch(ids[i : i + BULK_MAX]) for i in range(0, len(ids), BULK_MAX))):
-            found.update(part)
+        rows, reasons = Rows(), {}
+        parts = await self._fetch(client, [ids[i : i + BULK_MAX] for i in range(0, len(ids), BULK_MAX)])
+        for part_rows, part_reasons in parts:
+            rows.extend(part_rows)
+            reasons.update(part_reasons)
         for entry in batch.entries:
             if entry.position in batch.skipped:
                 continue
-            document = found.get(entry.key)
-            if document is None:
+            if entry.key in reasons:
+                batch.skipped[entry.position] = reasons[entry.key]
+            elif entry.key not in rows.mapped:
                 batch.skipped[entry.position] = "person not returned by bulk-by-id"
-            elif isinstance(document, str):
-                batch.skipped[entry.position] = document
-            else:
-                batch.documents[entry.key] = document
+        batch.rows = rows
+
+    async def _fetch(self, client: httpx.AsyncClient, chunks: list[list[str]]) -> list[tuple[Rows, dict[str, str]]]:
+        """Run the bulk calls (in the worker processes if there are any); return each one's rows and reasons."""
+        if self.workers > 0 and chunks:
+            loop = asyncio.get_running_loop()
+            pool = self._workers()
+            call = functools.partial(fetch_and_map, self._api, dict(client.headers), client.timeout.read)
+            return list(await asyncio.gather(*(loop.run_in_executor(pool, call, chunk) for chunk in chunks)))
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def fetch(chunk: list[str]) -> tuple[Rows, dict[str, str]]:
+            async with limit:
+                response = await client.post(
+                    f"{self._api}/person/bulk-by-id", params=BULK_PARAMS, data={"personIds": chunk}
+                )
+            return map_answer(check(response, "person/bulk-by-id").content)
+
+        return list(await asyncio.gather(*(fetch(chunk) for chunk in chunks)))
+
+    def _workers(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # Spawned, not forked: the parent runs an event loop and database connections.
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
 
     @staticmethod
     def _parse(content: bytes) -> dict[str, Any]:
@@ -340,20 +376,7 @@ class PregAdapter(Adapter):
 
     def apply(self, conn: Connection, batch: Batch) -> int:
         """Upsert the batch's persons and their parts; redirect replaced numbers."""
-        rows = Rows()
-        for entry in batch.entries:
-            document = batch.documents.get(entry.key)
-            if document is None or entry.position in batch.skipped:
-                continue
-            try:
-                one = Rows()
-                rows_of(document, one)
-            except ValueError as exc:
-                batch.skipped[entry.position] = f"malformed document: {exc}"
-                batch.documents.pop(entry.key, None)
-                continue
-            for name in ("persons", "numbers", "addresses", "relations", "responsibility", "guardianship", "redirects"):
-                getattr(rows, name).extend(getattr(one, name))
+        rows: Rows = batch.rows if isinstance(batch.rows, Rows) else Rows()
         persons = list({r["nin"]: r for r in rows.persons}.values())
         upsert(conn, _table(Person), persons, ["nin"], keep=["replaced_by"])
         upsert(conn, _table(IdentificationNumber), _unique(rows.numbers, "number", "person_id"),
@@ -372,11 +395,52 @@ class PregAdapter(Adapter):
                 conn.execute(delete(table).where(table.c[key].in_(nins[start : start + 1000])))
             upsert(conn, table, _unique(found, *keys), keys)
         table = _table(Person)
-        for old, current in dict(rows.redirects).items():
+        redirects = [{"old": old, "current": current} for old, current in dict(rows.redirects).items()]
+        if redirects:
             conn.execute(
-                update(table).where(and_(table.c.nin == old, table.c.nin != current)).values(replaced_by=current)
+                update(table)
+                .where(and_(table.c.nin == bindparam("old"), table.c.nin != bindparam("current")))
+                .values(replaced_by=bindparam("current")),
+                redirects,
             )
         return len(persons)
+
+
+BULK_PARAMS = {"informationParts": INFORMATION_PARTS, "includeHistory": "true"}
+
+
+def map_answer(content: bytes) -> tuple[Rows, dict[str, str]]:
+    """Validate one bulk-by-id answer and map its documents: the rows, and a reason per person left out."""
+    rows, reasons = Rows(), {}
+    for key, document in PregAdapter._parse(content).items():  # noqa: SLF001 - the adapter's own parser
+        if isinstance(document, str):
+            reasons[key] = document
+            continue
+        try:
+            rows_of(document, rows)
+        except ValueError as exc:
+            reasons[key] = f"malformed document: {exc}"
+        else:
+            rows.mapped.add(key)
+    return rows, reasons
+
+
+_client: httpx.Client | None = None
+
+
+def fetch_and_map(
+    api: str, headers: dict[str, str], timeout: float | None, chunk: list[str]
+) -> tuple[Rows, dict[str, str]]:
+    """In a worker process: one bulk-by-id call (its own keep-alive client), validated and mapped."""
+    global _client  # noqa: PLW0603 - one client per worker process, kept between calls
+    if _client is None:
+        _client = httpx.Client(timeout=timeout)
+    try:
+        response = _client.post(f"{api}/person/bulk-by-id", params=BULK_PARAMS, data={"personIds": chunk},
+                                headers=headers)  # fmt: skip
+    except httpx.TransportError as exc:  # re-raised as the engine's own error (httpx's do not cross processes)
+        raise RetryableError(f"person/bulk-by-id: {exc.__class__.__name__}") from None
+    return map_answer(check(response, "person/bulk-by-id").content)
 
 
 def _table(model: type) -> Table:
