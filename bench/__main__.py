@@ -148,6 +148,21 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser per comm
 def _versions_and_stats(sub: Any) -> None:
     _versions(sub)
     _stats(sub)
+    _cpu(sub)
+
+
+def _cpu(sub: Any) -> None:
+    about = ("Ask `helsegraf serve --workers 1` the integrator query (clinician token) one request at a time and "
+             "report the server's own CPU time per request, or with --callgrind the instructions it executed "
+             "(valgrind's callgrind: repeatable on a loaded machine).")  # fmt: skip
+    cpu = sub.add_parser("cpu", help="server CPU or instructions (--callgrind) per integrator request",
+                         description=about)  # fmt: skip
+    _persons(cpu)
+    cpu.add_argument("--patients", type=_sizes, default=[1, 100, 1000], dest="sizes",
+                     help="patients per request, comma-separated (default 1,100,1000)")  # fmt: skip
+    what = "measured requests per size (default by size: 300/60/12, with --callgrind 30/6/3)"
+    cpu.add_argument("--requests", type=_positive, default=None, help=what)
+    cpu.add_argument("--callgrind", action="store_true", help="count instructions under valgrind's callgrind")
 
 
 def _stats(sub: Any) -> None:
@@ -212,6 +227,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Any, argparse.Namespace], None]]] = {
         lambda m, a: m.run(a.persons, a.duration, a.concurrency, a.attackers, a.stalled, a.refusal_delay_ms, a.rounds),
     ),
     "stats": ("stats", lambda m, a: m.run(a.persons, a.runs, a.database)),
+    "cpu": ("cpu", lambda m, a: m.run(a.persons, a.sizes, a.requests, a.callgrind)),
 }
 
 

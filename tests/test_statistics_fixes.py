@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from conftest import TODAY, db_rows, token
+from helsegraf.stats.engine import reference_date
 from test_statistics import assert_perturbed
 from test_statistics_tables import TABLE, table
 
@@ -24,7 +25,7 @@ ON = "valid_from <= :on AND (valid_to IS NULL OR valid_to > :on)"
 
 
 async def test_every_filter_works_on_both_backends(graph, nation) -> None:
-    on = TODAY.isoformat()
+    on = reference_date(TODAY).isoformat()  # health personnel are counts of persons: at the reference date
     personnel = Counter(r.category for r in db_rows(
         nation, f"SELECT DISTINCT hpr_number, category FROM hpr_approval WHERE {ON}", on=on))  # fmt: skip
     municipality = db_rows(nation, "SELECT municipality_code FROM flr_gp_contract LIMIT 1")[0].municipality_code
@@ -92,7 +93,8 @@ async def test_capacity_minus_free_places_gives_no_exact_count_of_persons(graph,
     from datetime import timedelta  # noqa: PLC0415
 
     derived_exact, cells = 0, 0
-    for on in [TODAY - timedelta(days=29 * k) for k in range(30)]:
+    # Quarter ends: there capacity (at the date) and free places (at its reference date) describe one date.
+    for on in sorted({reference_date(TODAY - timedelta(days=91 * k)) for k in range(24)}):
         contracts = db_rows(nation, f"SELECT id, municipality_code FROM flr_gp_contract WHERE {ON} AND is_open = :t",
                             on=on.isoformat(), t=True)  # fmt: skip
         sizes = Counter(r.contract_id for r in db_rows(

@@ -426,7 +426,6 @@ class Engine:
         while True:
             entries: list[Entry] = []
             contiguous = True  # every page of the batch should have no holes (see Adapter.contiguous)
-            only_rereads = False
             while len(entries) < self.batch_size:
                 contiguous = contiguous and self.adapter.contiguous(feed, position)
                 page = await self._call(
@@ -438,13 +437,10 @@ class Engine:
                 if not page:
                     break
                 entries.extend(page)
-                fresh = [e.position for e in page if e.position > position]
-                if not fresh:
-                    only_rereads = True  # only the overlap was read again: nothing after the cursor
-                    break
-                position = max(fresh)
-                if len(page) < self.adapter.page_size:
-                    break  # a short page: the source has no more for now
+                newest = max(e.position for e in page)
+                if newest <= position or len(page) < self.adapter.page_size:
+                    break  # only the overlap again, or a short page: the source has no more for now
+                position = newest
             if not entries:
                 return
             batch = Batch(feed, sorted(entries, key=lambda e: e.position), head=head)
@@ -453,9 +449,9 @@ class Engine:
             await self._call(f"{feed} documents of {len(batch.entries)} entries",
                              functools.partial(self.adapter.documents, self.client, batch))  # fmt: skip
             yield batch
-            if only_rereads:
-                return
-            after = position = max(position, batch.last)
+            if all(e.reread for e in batch.entries):
+                return  # only the overlap was read again: nothing after the cursor
+            after = position = max(after, batch.last)
 
     def _gaps(self, batch: Batch, after: int) -> None:
         """Record a jump in positions as a skip of the missing range (the source lost or hid entries)."""
