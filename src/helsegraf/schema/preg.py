@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -14,6 +15,8 @@ from helsegraf.authz.requirements import ADDRESS, ADDRESS_PROTECTION, FAMILY, ID
 from helsegraf.execution.executor import mark_released
 from helsegraf.execution.preload import preload
 from helsegraf.identifiers import InvalidIdentifierError, parse_nin
+from helsegraf.loaders.base import is_valid_on
+from helsegraf.models.preg import PROTECTION_WORDS
 from helsegraf.schema import refs
 from helsegraf.schema.base import Info, check_list, echo, edge_field, personal, user_error
 from helsegraf.schema.names import PersonName
@@ -76,6 +79,106 @@ class Address:
     district: str | None = strawberry.field(description="Bydel, in cities that have them.")
     municipality_code: strawberry.Private[str | None]
     municipality: MunicipalityRef | None = edge_field(_address_municipality, description="The municipality (kommune).")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """One address period as the graph reads it; `address_protection` is the period's own grading (PDL's words)."""
+
+    street: str | None
+    postal_code: str | None
+    postal_place: str | None
+    municipality_code: str | None
+    district: str | None
+    valid_from: date
+    valid_to: date | None
+    address_protection: str
+
+    @classmethod
+    def of(cls, row: Any) -> Period:
+        """Read a `preg_address` row; an ungraded period (no grading given) is unprotected by itself."""
+        grading = PROTECTION_WORDS.get(row.confidentiality or "Unclassified", "STRENGT_FORTROLIG")
+        return cls(row.street, row.postal_code, row.postal_place, row.municipality_code, row.district,
+                   row.valid_from, row.valid_to, grading)  # fmt: skip
+
+
+async def _period_municipality(info: Info, parents: list[DatedAddress]) -> list[Any]:
+    return await refs.municipalities(info, [p.row.municipality_code for p in parents])
+
+
+@strawberry.type(
+    description="An address over a half-open period [validFrom, validTo): an oppholdsadresse or a postadresse. "
+    "Besides the person's protection (which hides the whole address), each address has its own grading "
+    "(adressegradering): a graded address's parts are null, with a redaction each, for callers who may not "
+    "see protected addresses."
+)
+class DatedAddress:
+    """One period of a present or postal address, decided part by part by its own grading."""
+
+    subject: strawberry.Private[str]  # whose address it is (the person's current number)
+    row: strawberry.Private[Period]
+
+    @personal(ADDRESS, description="Street address; for a postal address the post box (Postboks ...) or its lines.")
+    def street(self) -> str | None:
+        """Return the street."""
+        return self.row.street
+
+    @personal(ADDRESS, description="Postal code (postnummer).")
+    def postal_code(self) -> str | None:
+        """Return the postal code."""
+        return self.row.postal_code
+
+    @personal(ADDRESS, description="Postal place (poststed).")
+    def postal_place(self) -> str | None:
+        """Return the postal place."""
+        return self.row.postal_place
+
+    @personal(ADDRESS, description="Bydel, in cities that have them.")
+    def district(self) -> str | None:
+        """Return the district."""
+        return self.row.district
+
+    @personal(ADDRESS, description="The first day of the period.")
+    def valid_from(self) -> date | None:
+        """Return the start of the period."""
+        return self.row.valid_from
+
+    @personal(ADDRESS, description="The day the period ended (half-open: not part of it); null while current.")
+    def valid_to(self) -> date | None:
+        """Return the end of the period."""
+        return self.row.valid_to
+
+    @personal(ADDRESS_PROTECTION, description="The address's own grading (adressegradering), in the graph's words.")
+    def address_protection(self) -> AddressProtection | None:
+        """Return the grading."""
+        return AddressProtection(self.row.address_protection)
+
+    municipality: MunicipalityRef | None = personal(
+        ADDRESS, description="The municipality (kommune); null for postal addresses.", batch=_period_municipality
+    )
+
+
+def _dated(kind: str) -> Any:
+    """Return the batch function of a dated address edge of one kind (PRESENT or POSTAL)."""
+
+    async def batch(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
+        on = at or info.context.today
+        groups = await info.context.loaders.addresses_by_nin.load_many([_current(p) for p in parents])
+        answers: list[Any] = []
+        for person, rows in zip(parents, groups, strict=True):
+            valid = [r for r in rows if r.kind == kind and is_valid_on(r, on)]
+            answers.append(DatedAddress(subject=person.subject, row=Period.of(valid[-1])) if valid else None)
+        return answers
+
+    return batch
+
+
+async def _present_address(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
+    return await _dated("PRESENT")(info, parents, at)
+
+
+async def _postal_address(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
+    return await _dated("POSTAL")(info, parents, at)
 
 
 @strawberry.type(description="A Norwegian identification number the person has or had (folkeregisteridentifikator).")
@@ -219,6 +322,18 @@ class PersonPreg:
         """Return the protection level."""
         return AddressProtection(self.row.address_protection) if self.row is not None else None
 
+    present_address: DatedAddress | None = personal(
+        ADDRESS,
+        description="Oppholdsadresse: where the person stays on date `at` (default today), when it differs from "
+        "the residential address; null for protected addresses unless the caller may see them.",
+        batch=_present_address,
+    )
+    postal_address: DatedAddress | None = personal(
+        ADDRESS,
+        description="Postadresse (kontaktadresse): where the person's post goes on date `at` (default today); "
+        "null for protected addresses unless the caller may see them.",
+        batch=_postal_address,
+    )
     identification_numbers: list[IdentificationNumber] | None = personal(
         IDENTITY, description="Every identification number the person has or had, with type and status.", batch=_numbers
     )

@@ -21,6 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, Table, and_, delete, update
 
 from helsegraf.models.preg import (
+    PROTECTION_WORDS,
     AddressPeriod,
     Guardianship,
     IdentificationNumber,
@@ -40,13 +41,7 @@ INFORMATION_PARTS = (
     "ResidentialAddress", "PresentAddress", "PostalAddress", "ForeignPostalAddress", "MaritalStatus",
     "Citizenship", "FamilyRelation", "ParentalResponsibility", "GuardianshipOrFuturePowerOfAttorney",
 )  # fmt: skip
-# The graph's protection words (NAV PDL's, which authz reads) for the contract's levels.
-PROTECTION = {
-    "Unclassified": "UGRADERT",
-    "ClientAddress": "FORTROLIG",
-    "Confidential": "FORTROLIG",
-    "StrictlyConfidential": "STRENGT_FORTROLIG",
-}
+PROTECTION = PROTECTION_WORDS  # the graph's protection words for the contract's levels
 PARENT_ROLES = {"Mother": "MOTHER", "Father": "FATHER", "CoMother": "CO_MOTHER"}
 PEOPLE = TypeAdapter(list[pt.Person])
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
@@ -108,7 +103,7 @@ class Rows:
     redirects: list[tuple[str, str]] = field(default_factory=list)  # (old nin, current nin)
 
 
-def rows_of(person: pt.Person, rows: Rows) -> None:  # noqa: C901, PLR0912 - one document, part by part
+def rows_of(person: pt.Person, rows: Rows) -> None:  # noqa: C901 - one document, part by part
     """Map one person document onto PREG's rows."""
     numbers = person.norwegianIdentificationNumber or []
     in_use = [n for n in numbers if n.status == pt.IdentificationStatus.InUse and n.identificationNumber]
@@ -170,28 +165,7 @@ def rows_of(person: pt.Person, rows: Rows) -> None:  # noqa: C901, PLR0912 - one
         })  # fmt: skip
         if in_use and n.status == pt.IdentificationStatus.Discontinued and n.identificationNumber != current:
             rows.redirects.append((n.identificationNumber, current))
-    for kind, items in (("RESIDENTIAL", person.residentialAddress), ("PRESENT", person.presentAddress)):
-        for a in items or []:
-            s = a.streetAddress
-            c = s.city if s is not None else None
-            if a.validFrom is None:
-                continue
-            rows.addresses.append({
-                "nin": current, "kind": kind, "valid_from": a.validFrom.date(), "valid_to": _day(a.validTo),
-                "street": _street(s), "postal_code": c.postalCode if c else None,
-                "postal_place": c.cityName if c else None,
-                "municipality_code": s.municipalityNumber if s is not None else None, "district": a.urbanDistrictName,
-            })  # fmt: skip
-    for postal in person.postalAddress or []:
-        box = postal.postBoxAddress
-        if postal.validFrom is None or box is None:
-            continue
-        c = box.city
-        rows.addresses.append({
-            "nin": current, "kind": "POSTAL", "valid_from": postal.validFrom.date(), "valid_to": _day(postal.validTo),
-            "street": f"Postboks {box.postBoxIdentification}", "postal_code": c.postalCode if c else None,
-            "postal_place": c.cityName if c else None, "municipality_code": None, "district": None,
-        })  # fmt: skip
+    rows.addresses.extend(address_rows(person, current))
     for relation in person.familyRelation or []:
         role = relation.relatedPersonsRole.value if relation.relatedPersonsRole else None
         if relation.isValid and role in PARENT_ROLES and relation.relatedPerson:
@@ -212,6 +186,67 @@ def rows_of(person: pt.Person, rows: Rows) -> None:  # noqa: C901, PLR0912 - one
                 "guardianship_type": guardianship.guardianshipType.value if guardianship.guardianshipType else "Adult",
                 "scope": guardian.guardianshipScope.value if guardian.guardianshipScope else None,
             })  # fmt: skip
+
+
+def _grading(address: Any) -> str | None:
+    """Return an address's own grading (addressConfidentiality), in the contract's words."""
+    value = address.addressConfidentiality
+    return value.value if value is not None else None
+
+
+def _postal_street(postal: Any) -> str | None:
+    """Return the first line of a contact address: its post box, street address or free-form lines."""
+    if postal.postBoxAddress is not None:
+        box = postal.postBoxAddress.postBoxIdentification
+        return f"Postboks {box}" if box and not box.startswith("Postboks") else box
+    street = postal.streetAddress
+    if street is not None and street.addressName is not None:
+        number = street.streetAddressNumber
+        if number is None or number.houseNumber is None:
+            return str(street.addressName)
+        return f"{street.addressName} {number.houseNumber}{number.houseLetter or ''}"
+    lines = postal.freeFormPostalAddress.addressLine if postal.freeFormPostalAddress is not None else None
+    return ", ".join(lines) if lines else None
+
+
+def address_rows(person: pt.Person, current: str) -> list[dict[str, Any]]:
+    """Map a document's address history onto half-open periods `[validFrom, validTo)`, by kind.
+
+    Residential (bostedsadresse) and present (oppholdsadresse) addresses are street or cadastral
+    addresses; postal (kontaktadresse) ones a post box, a street address or free-form lines. Each
+    period keeps its own grading (`addressConfidentiality`); a period without a start is not a period.
+    """
+    found: list[dict[str, Any]] = []
+    for kind, items in (("RESIDENTIAL", person.residentialAddress), ("PRESENT", person.presentAddress)):
+        for a in items or []:
+            if a.validFrom is None:
+                continue
+            s = a.streetAddress
+            cadastral = a.cadastralAddress
+            c = s.city if s is not None else cadastral.city if cadastral is not None else None
+            municipality = s.municipalityNumber if s is not None else None
+            if municipality is None and cadastral is not None and cadastral.cadastralNumber is not None:
+                municipality = cadastral.cadastralNumber.municipalityNumber
+            found.append({
+                "nin": current, "kind": kind, "valid_from": a.validFrom.date(), "valid_to": _day(a.validTo),
+                "street": _street(s) if s is not None else cadastral.addressAdditionalName if cadastral else None,
+                "postal_code": c.postalCode if c else None, "postal_place": c.cityName if c else None,
+                "municipality_code": municipality, "district": a.urbanDistrictName, "confidentiality": _grading(a),
+            })  # fmt: skip
+    for postal in person.postalAddress or []:
+        if postal.validFrom is None:
+            continue
+        form = postal.postBoxAddress or postal.streetAddress or postal.freeFormPostalAddress
+        if form is None:
+            continue
+        c = form.city
+        found.append({
+            "nin": current, "kind": "POSTAL", "valid_from": postal.validFrom.date(), "valid_to": _day(postal.validTo),
+            "street": _postal_street(postal), "postal_code": c.postalCode if c else None,
+            "postal_place": c.cityName if c else None, "municipality_code": None, "district": None,
+            "confidentiality": _grading(postal),
+        })  # fmt: skip
+    return found
 
 
 class PregAdapter(Adapter):
