@@ -263,3 +263,136 @@ def test_every_address_form_of_the_contract_maps_to_a_period_with_its_grading() 
         ("POSTAL", "2024-06-01", None, "Fjordvegen 2", None, None, None, None),
         ("POSTAL", "2025-01-01", None, "c/o Hansen, Bakken 1", None, None, None, None),
     ]
+
+
+# ------------------------------------------------------------------ 2. parental responsibility, guardianship
+
+
+@dataclass
+class Families:
+    mother: str
+    father: str
+    shared: str  # under 16; both are registered parents, the mother alone holds responsibility
+    fathers: str  # under 16; the father is its registered parent, no responsibility registered
+    fostered: str  # under 16; no registered parent, responsibility held by `foster` (Other)
+    foster: str
+    ward: str  # under guardianship of `foster`
+
+
+@pytest.fixture
+def families(nation) -> Iterator[Families]:
+    new = _new_nin(nation)
+    young = TODAY.replace(year=TODAY.year - 7)
+    born = {"mother": date(1984, 2, 2), "father": date(1983, 6, 6), "shared": young, "fathers": young,
+            "fostered": young, "foster": date(1970, 8, 8), "ward": date(1945, 9, 9)}  # fmt: skip
+    nins = {name: new(day) for name, day in born.items()}
+    person = (
+        "INSERT INTO preg_person (nin, given_name, family_name, birth_date, gender, status, address_protection) "
+        "VALUES (:nin, 'Test', 'Testesen', :born, 'FEMALE', 'RESIDENT', 'UGRADERT')"
+    )
+    relations = [("shared", "mother", "MOTHER"), ("shared", "father", "FATHER"), ("fathers", "father", "FATHER")]
+    engine = nation.engine()
+    try:
+        with engine.begin() as conn:
+            for name, nin in nins.items():
+                conn.execute(text(person), {"nin": nin, "born": born[name]})
+            for child, parent, role in relations:
+                conn.execute(text("INSERT INTO preg_parent_relation (child_nin, parent_nin, role) VALUES (:c, :p, :r)"),
+                             {"c": nins[child], "p": nins[parent], "r": role})  # fmt: skip
+            for child, holder, kind in (("shared", "mother", "Mother"), ("fostered", "foster", "Other")):
+                conn.execute(text("INSERT INTO preg_parental_responsibility (child_nin, responsible_nin, "
+                                  "responsibility_type) VALUES (:c, :h, :k)"),
+                             {"c": nins[child], "h": nins[holder], "k": kind})  # fmt: skip
+            conn.execute(text("INSERT INTO preg_guardianship (nin, guardian_nin, guardianship_type, scope) "
+                              "VALUES (:n, :g, 'Adult', 'FinancialInterests')"),
+                         {"n": nins["ward"], "g": nins["foster"]})  # fmt: skip
+        yield Families(**nins)
+    finally:
+        everyone = tuple(nins.values())
+        marks = ", ".join(f":n{i}" for i in range(len(everyone)))
+        bound = {f"n{i}": nin for i, nin in enumerate(everyone)}
+        with engine.begin() as conn:
+            conn.execute(text(f"DELETE FROM audit_access_log WHERE nin IN ({marks})"), bound)
+            conn.execute(text(f"DELETE FROM preg_parent_relation WHERE child_nin IN ({marks})"), bound)
+            conn.execute(text(f"DELETE FROM preg_parental_responsibility WHERE child_nin IN ({marks})"), bound)
+            conn.execute(text(f"DELETE FROM preg_guardianship WHERE nin IN ({marks})"), bound)
+            conn.execute(text(f"DELETE FROM preg_person WHERE nin IN ({marks})"), bound)
+        engine.dispose()
+
+
+def fields_logged(nation, request_id: str) -> dict[str, str]:
+    return {nin: fields for nin, (fields, _) in logged(nation, request_id).items()}
+
+
+async def test_a_childs_responsibility_names_its_holder_and_is_logged_for_them(graph, nation, families) -> None:
+    request_id = uuid.uuid4().hex
+    query = "query($n: ID!) { person(nin: $n) { parentalResponsibility { type responsible { nin } child { nin } } } }"
+
+    data = await graph.data(query, {"n": families.shared}, **{"x-request-id": request_id})
+
+    assert data["person"]["parentalResponsibility"] == [
+        {"type": "MOTHER", "responsible": {"nin": families.mother}, "child": {"nin": families.shared}}
+    ]
+    assert fields_logged(nation, request_id) == {families.shared: "family identity", families.mother: "family"}
+
+
+async def test_a_holders_responsibility_for_names_the_children_and_is_logged_for_each(graph, nation, families) -> None:
+    request_id = uuid.uuid4().hex
+    query = "query($n: ID!) { person(nin: $n) { parentalResponsibilityFor { type child { nin name { full } } } } }"
+
+    data = await graph.data(query, {"n": families.foster}, **{"x-request-id": request_id})
+    none = await graph.data(query, {"n": families.father})
+
+    assert data["person"]["parentalResponsibilityFor"] == [
+        {"type": "OTHER", "child": {"nin": families.fostered, "name": {"full": "Test Testesen"}}}
+    ]
+    assert none["person"]["parentalResponsibilityFor"] == []  # a registered parent is not thereby responsible
+    assert fields_logged(nation, request_id) == {families.foster: "family identity",
+                                                 families.fostered: "family identity"}  # fmt: skip
+
+
+async def test_guardianship_names_the_guardian_with_type_and_scope(graph, nation, families) -> None:
+    request_id = uuid.uuid4().hex
+    query = "query($n: ID!) { person(nin: $n) { guardianship { type scope guardian { nin } } } }"
+
+    data = await graph.data(query, {"n": families.ward}, **{"x-request-id": request_id})
+
+    assert data["person"]["guardianship"] == [
+        {"type": "ADULT", "scope": "FINANCIAL_INTERESTS", "guardian": {"nin": families.foster}}
+    ]
+    assert fields_logged(nation, request_id) == {families.ward: "family identity", families.foster: "family"}
+
+
+async def test_a_caller_without_the_family_scope_learns_of_no_holder_or_guardian(graph, nation, families) -> None:
+    request_id = uuid.uuid4().hex
+    clinician = token(nation, "clinician", hpr_number=nation.samples["gpHprNumber"])
+    query = ("query($a: ID!, $b: ID!) { a: person(nin: $a) { parentalResponsibility { responsible { nin } } } "
+             "b: person(nin: $b) { guardianship { guardian { nin } } } }")  # fmt: skip
+
+    body = (await graph.post(query, {"a": families.shared, "b": families.ward}, token=clinician,
+                             **{"x-request-id": request_id})).json()  # fmt: skip
+
+    assert body["data"] == {"a": {"parentalResponsibility": None}, "b": {"guardianship": None}}
+    assert set(reasons(body).values()) == {"MISSING_SCOPE"}
+    assert fields_logged(nation, request_id) == {families.shared: "identity", families.ward: "identity"}
+
+
+async def test_my_children_under_16_are_those_i_hold_responsibility_for_where_the_register_holds_it(
+    graph, nation, families
+) -> None:
+    query = "query($n: ID!) { person(nin: $n) { name { full } } }"
+
+    def as_citizen(pid: str) -> str:
+        return token(nation, "citizen", pid=pid)
+
+    async def sees(pid: str, child: str) -> bool:
+        body = (await graph.post(query, {"n": child}, token=as_citizen(pid))).json()
+        return body["data"]["person"]["name"] is not None
+
+    assert await sees(families.mother, families.shared)  # registered parent holding responsibility
+    assert not await sees(families.father, families.shared)  # registered parent, responsibility held by the mother
+    assert await sees(families.father, families.fathers)  # no responsibility registered: parenthood counts
+    assert await sees(families.foster, families.fostered)  # responsibility without parenthood
+    assert not await sees(families.foster, families.ward)  # a guardian is not a parent of a child under 16
+    mine = await graph.data("{ me { parentalResponsibilityFor { child { nin } } } }", token=as_citizen(families.mother))
+    assert mine["me"]["parentalResponsibilityFor"] == [{"child": {"nin": families.shared}}]

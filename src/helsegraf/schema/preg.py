@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -223,6 +224,144 @@ async def _children(info: Info, parents: list[Person]) -> list[Any]:
     return await _related(info, [[r.child_nin for r in rows] for rows in groups])
 
 
+@strawberry.enum(
+    description="Foreldreansvar: who holds parental responsibility (the contract's ParentalResponsibilityType)."
+)
+class ParentalResponsibilityType(Enum):
+    """Joint, the mother, the father, the co-mother, someone else, or unknown."""
+
+    JOINT = strawberry.enum_value("JOINT", description="Felles: held jointly (each holder has an entry).")
+    MOTHER = strawberry.enum_value("MOTHER", description="Mor: the mother alone.")
+    FATHER = strawberry.enum_value("FATHER", description="Far: the father alone.")
+    CO_MOTHER = strawberry.enum_value("CO_MOTHER", description="Medmor: the co-mother alone.")
+    OTHER = strawberry.enum_value("OTHER", description="Andre: someone other than a parent.")
+    UNKNOWN = strawberry.enum_value("UNKNOWN", description="Ukjent.")
+
+
+@strawberry.enum(description="Vergemåltype: the kind of guardianship (the contract's GuardianshipType).")
+class GuardianshipType(Enum):
+    """For an adult or a minor, temporary, for unaccompanied minors, or a confirmed power of attorney."""
+
+    SINGLE_MINOR_ASYLUM_SEEKER = "SINGLE_MINOR_ASYLUM_SEEKER"
+    SINGLE_MINOR_REFUGEE = "SINGLE_MINOR_REFUGEE"
+    ADULT = "ADULT"
+    TEMPORARY_FOR_ADULT = "TEMPORARY_FOR_ADULT"
+    MINOR = "MINOR"
+    TEMPORARY_FOR_MINOR = "TEMPORARY_FOR_MINOR"
+    MANAGEMENT_OUTSIDE_GUARDIANSHIP = "MANAGEMENT_OUTSIDE_GUARDIANSHIP"
+    CONFIRMED_FUTURE_POWER_OF_ATTORNEY = "CONFIRMED_FUTURE_POWER_OF_ATTORNEY"
+
+
+@strawberry.enum(description="Vergemålsomfang: what the guardian acts in (the contract's GuardianshipScope).")
+class GuardianshipScope(Enum):
+    """Personal and/or financial interests (and immigration matters)."""
+
+    IMMIGRATION_PERSONAL_AND_FINANCIAL_INTERESTS = "IMMIGRATION_PERSONAL_AND_FINANCIAL_INTERESTS"
+    PERSONAL_AND_FINANCIAL_INTERESTS = "PERSONAL_AND_FINANCIAL_INTERESTS"
+    FINANCIAL_INTERESTS = "FINANCIAL_INTERESTS"
+    PERSONAL_INTERESTS = "PERSONAL_INTERESTS"
+
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _word(value: str | None) -> str | None:
+    """CoMother -> CO_MOTHER: the contract's words to the graph's enum values."""
+    return _CAMEL.sub("_", value).upper() if value else None
+
+
+async def _ends(info: Info, nins: list[str]) -> list[Any]:
+    """Return the persons at the ends of relation entries; null where the register holds no record."""
+    return list(await refs.persons(info, nins))
+
+
+async def _holders(info: Info, parents: list[ParentalResponsibility]) -> list[Any]:
+    return await _ends(info, [p.responsible_nin for p in parents])
+
+
+async def _held_children(info: Info, parents: list[ParentalResponsibility]) -> list[Any]:
+    return await _ends(info, [p.child_nin for p in parents])
+
+
+@strawberry.type(
+    description="Foreldreansvar: one holder's parental responsibility for one child. An entry is a release of "
+    "the other person it names, and is logged for them."
+)
+class ParentalResponsibility:
+    """Who holds responsibility for whom, and of which kind."""
+
+    subject: strawberry.Private[str]  # the other person the entry names (logged as released)
+    responsible_nin: strawberry.Private[str]
+    child_nin: strawberry.Private[str]
+    type: ParentalResponsibilityType | None = strawberry.field(description="The kind of responsibility.")
+    responsible: PersonRef | None = edge_field(
+        _holders, description="Who holds it; null when the register holds no record of them."
+    )
+    child: PersonRef | None = edge_field(
+        _held_children, description="The child it is held for; null when the register holds no record of them."
+    )
+
+
+async def _guardians(info: Info, parents: list[GuardianshipEntry]) -> list[Any]:
+    return await _ends(info, [p.guardian_nin for p in parents])
+
+
+@strawberry.type(
+    name="Guardianship",
+    description="Vergemål or fremtidsfullmakt: a guardian acting for the person. An entry is a release of the "
+    "guardian it names, and is logged for them.",
+)
+class GuardianshipEntry:
+    """One guardian, the kind of guardianship and its scope."""
+
+    subject: strawberry.Private[str]  # the guardian (logged as released)
+    guardian_nin: strawberry.Private[str]
+    type: GuardianshipType | None = strawberry.field(description="The kind of guardianship.")
+    scope: GuardianshipScope | None = strawberry.field(description="What the guardian acts in; null when not given.")
+    guardian: PersonRef | None = edge_field(
+        _guardians, description="The guardian; null when the register holds no record of them."
+    )
+
+
+def _responsibility(row: Any, other: str) -> ParentalResponsibility:
+    return ParentalResponsibility(
+        subject=other, responsible_nin=row.responsible_nin, child_nin=row.child_nin,
+        type=_member(ParentalResponsibilityType, row.responsibility_type),
+    )  # fmt: skip
+
+
+async def _parental_responsibility(info: Info, parents: list[Person]) -> list[Any]:
+    groups = await info.context.loaders.responsibility_by_child.load_many([_current(p) for p in parents])
+    return [[_responsibility(r, r.responsible_nin) for r in rows] for rows in groups]
+
+
+async def _parental_responsibility_for(info: Info, parents: list[Person]) -> list[Any]:
+    groups = await info.context.loaders.responsibility_by_holder.load_many([_current(p) for p in parents])
+    return [[_responsibility(r, r.child_nin) for r in rows] for rows in groups]
+
+
+def _member(enum: type[Enum], value: str | None) -> Any:
+    """Return the enum member for a contract word, or None for a word the graph does not know."""
+    word = _word(value)
+    return enum[word] if word in enum.__members__ else None
+
+
+async def _guardianship(info: Info, parents: list[Person]) -> list[Any]:
+    groups = await info.context.loaders.guardianship_by_nin.load_many([_current(p) for p in parents])
+    return [
+        [
+            GuardianshipEntry(
+                subject=r.guardian_nin,
+                guardian_nin=r.guardian_nin,
+                type=_member(GuardianshipType, r.guardianship_type),
+                scope=_member(GuardianshipScope, r.scope),
+            )
+            for r in rows
+        ]
+        for rows in groups
+    ]
+
+
 @strawberry.type
 class PersonPreg:
     """PREG's part of Person: identity, address and family (the entity type is composed in assembly.py)."""
@@ -333,6 +472,24 @@ class PersonPreg:
         description="Postadresse (kontaktadresse): where the person's post goes on date `at` (default today); "
         "null for protected addresses unless the caller may see them.",
         batch=_postal_address,
+    )
+    parental_responsibility: list[ParentalResponsibility] | None = personal(
+        FAMILY,
+        description="Foreldreansvar for this person: who holds parental responsibility for them, and of which kind.",
+        batch=_parental_responsibility,
+        relates=True,
+    )
+    parental_responsibility_for: list[ParentalResponsibility] | None = personal(
+        FAMILY,
+        description="The children this person holds parental responsibility for.",
+        batch=_parental_responsibility_for,
+        relates=True,
+    )
+    guardianship: list[GuardianshipEntry] | None = personal(
+        FAMILY,
+        description="Vergemål and fremtidsfullmakt: the person's guardians (under the family scope).",
+        batch=_guardianship,
+        relates=True,
     )
     identification_numbers: list[IdentificationNumber] | None = personal(
         IDENTITY, description="Every identification number the person has or had, with type and status.", batch=_numbers
