@@ -20,6 +20,9 @@ from helsegraf.config import Settings
 from helsegraf.federation import free_port
 
 ADMIN_URL = os.environ.get("HELSEGRAF_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# Every benchmark database's name starts with this (`<prefix>_100000_1`, `<prefix>_access_log`, ...): two
+# checkouts sharing one PostgreSQL server give theirs different prefixes and never drop each other's.
+DATABASE_PREFIX = os.environ.get("HELSEGRAF_BENCH_DATABASE_PREFIX", "helsegraf_bench")
 RESULTS = Path(__file__).parent / "results"
 LOGS = RESULTS / "logs"
 _logs: dict[int, Path] = {}
@@ -69,6 +72,11 @@ def stop(*processes: subprocess.Popen[bytes]) -> None:
             log.unlink(missing_ok=True)
 
 
+def database_name(suffix: str) -> str:
+    """Return the name of a benchmark database: HELSEGRAF_BENCH_DATABASE_PREFIX, then `_<suffix>`."""
+    return f"{DATABASE_PREFIX}_{suffix}"
+
+
 def database_url(name: str) -> str:
     """Return the URL of a benchmark database on the bench PostgreSQL server."""
     return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
@@ -87,7 +95,7 @@ def nation_database(persons: int, seed: int = 1) -> Settings:
     from helsegraf.data.load import populated_registers  # noqa: PLC0415
     from helsegraf.seeding import seed as run_seed  # noqa: PLC0415
 
-    name = f"helsegraf_bench_{persons}_{seed}"
+    name = database_name(f"{persons}_{seed}")
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
     settings = Settings(database_url=database_url(name))

@@ -13,7 +13,7 @@ import statistics
 import time
 from datetime import UTC, datetime
 
-from bench.common import recreate_database, summary, table, write_results
+from bench.common import database_name, recreate_database, summary, table, write_results
 from helsegraf.authz.access_log import LOG, GroupCommit, entry_rows
 from helsegraf.authz.principal import Principal
 from helsegraf.authz.release import Released
@@ -22,7 +22,7 @@ from helsegraf.db import Database
 from helsegraf.migrate import upgrade
 from helsegraf.registers import AUDIT
 
-DATABASE = "helsegraf_bench_access_log"
+DATABASE = database_name("access_log")
 
 
 def _rows(count: int, request: int) -> dict[str, list[object]]:

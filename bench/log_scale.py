@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from bench.common import ADMIN_URL, database_url, recreate_database, summary, table, write_results
+from bench.common import ADMIN_URL, database_name, database_url, recreate_database, summary, table, write_results
 from helsegraf.authz.access_log import AccessLogCountLoader, AccessLogLoader, GroupCommit, entry_rows
 from helsegraf.authz.log_partitions import add_months, ensure_partitions, month_start
 from helsegraf.authz.principal import Principal
@@ -57,7 +57,7 @@ def _fill_sql(lower: datetime, seconds: int, month_first: int, last: int, first:
 
 
 def _prepare(rows: int, months: int, probe: int) -> tuple[Settings, str]:
-    name = f"helsegraf_bench_log_{rows}"
+    name = database_name(f"log_{rows}")
     url = database_url(name)
     settings = Settings(database_url=url)
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
@@ -171,7 +171,7 @@ def _rows(count: int, request: int) -> dict[str, list[object]]:
 
 
 async def _writes(settings: Settings, runs: int) -> dict[str, Any]:
-    empty = Settings(database_url=recreate_database("helsegraf_bench_log_empty"))
+    empty = Settings(database_url=recreate_database(database_name("log_empty")))
     upgrade(empty, [AUDIT])
     results: dict[str, Any] = {}
     big, small = Database(settings), Database(empty)

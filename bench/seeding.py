@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.common import recreate_database, table, write_results
+from bench.common import database_name, recreate_database, table, write_results
 from helsegraf import migrate
 from helsegraf.config import Settings
 from helsegraf.seeding import seed
@@ -12,7 +12,7 @@ from helsegraf.seeding import seed
 
 def run(persons: int, seed_value: int = 1) -> dict[str, Any]:
     """Seed a fresh database and report the timings."""
-    url = recreate_database(f"helsegraf_bench_seed_{persons}")
+    url = recreate_database(database_name(f"seed_{persons}"))
     settings = Settings(database_url=url)
     migrate.upgrade(settings)
     report = seed(settings, persons=persons, seed_value=seed_value, reset=False)

@@ -24,13 +24,13 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import recreate_database, table, write_results
+from bench.common import database_name, recreate_database, table, write_results
 from helsegraf.config import Settings
 from helsegraf.migrate import upgrade
 from helsegraf.sync.engine import Engine, lag_seconds
 from helsegraf.sync.preg import PregAdapter, PregSource
 
-DATABASE = "helsegraf_bench_sync"
+DATABASE = database_name("sync")
 EVENTS_PER_DAY_PER_SCALE = 10  # five moves, two births (two events each), a death, ... (upstream/preg.py)
 
 

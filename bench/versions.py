@@ -24,7 +24,16 @@ from typing import Any
 import psycopg
 
 from bench import peers, wrk
-from bench.common import ADMIN_URL, database_url, nation_database, start_server, stop, table, write_results
+from bench.common import (
+    ADMIN_URL,
+    database_name,
+    database_url,
+    nation_database,
+    start_server,
+    stop,
+    table,
+    write_results,
+)
 from bench.graph import INTEGRATOR_QUERY, _patients
 from helsegraf.authz.tokens import mint
 
@@ -62,7 +71,7 @@ def _other(tree: Path, persons: int, workers: int) -> tuple[peers.Side, str]:
     if not python.exists():
         msg = f"{tree} has no .venv: create it with `python3 -m venv .venv && .venv/bin/pip install -e .`"
         raise SystemExit(msg)
-    name = f"helsegraf_bench_{persons}_1_{_commit(tree).split()[0]}"
+    name = database_name(f"{persons}_1_{_commit(tree).split()[0]}")
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
             conn.execute(f'CREATE DATABASE "{name}"')

@@ -158,3 +158,15 @@ def test_migrate_names_the_database_of_the_register_that_failed(tmp_path, monkey
     assert "127.0.0.1:9/flr_elsewhere: OperationalError" in " ".join(result.output.split())
     # The default SQLite file was created in the new home for the registers before FLR.
     assert (tmp_path / "new-home").is_dir()
+
+
+def test_every_followed_register_keeps_its_sync_cursor_in_its_own_database(tmp_path) -> None:
+    """hpr_0003, ar_0003, kodeverk_0003 (and the later chains' sync revisions) add the engine's bookkeeping."""
+    from helsegraf.sync import SYNCABLE  # noqa: PLC0415
+
+    urls = {store: f"sqlite:///{tmp_path / f'{store}.db'}" for store in STORES}
+    upgrade(Settings(database_url=f"sqlite:///{tmp_path / 'shared.db'}", register_urls=urls))
+
+    assert {"preg", "bed", "hpr", "ar", "kodeverk"} <= set(SYNCABLE)
+    for register in SYNCABLE:
+        assert {f"{register}_sync_cursor", f"{register}_sync_skip"} <= _tables(urls[register]), register

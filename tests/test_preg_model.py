@@ -20,7 +20,7 @@ from sqlalchemy import text
 from conftest import TODAY, db_rows, token
 from helsegraf.identifiers import make_nin
 from helsegraf.sync.preg import address_rows
-from helsegraf.upstream.contracts import persontjenesten as pt
+from helsegraf.upstream.contracts import dicts
 
 DATED = "{ street postalCode postalPlace district validFrom validTo addressProtection municipality { code } }"
 PRESENT_MOVED = TODAY - timedelta(days=200)  # the first present address ended, the second began
@@ -226,8 +226,8 @@ async def test_a_bad_date_is_the_callers_error(graph, household) -> None:
 # ------------------------------------------------------------------ the contract's address forms
 
 
-def _document(**parts) -> pt.Person:
-    return pt.Person.model_validate({"id": "p-1", **parts})
+def _document(**parts) -> dict:
+    return dicts.PERSON.validate_python({"id": "p-1", **parts})
 
 
 def test_every_address_form_of_the_contract_maps_to_a_period_with_its_grading() -> None:

@@ -337,7 +337,10 @@ def demo(
 
 
 SyncRegisters = Annotated[
-    str, typer.Option("--registers", help="Comma-separated registers (those with a sync adapter: preg, bed)")
+    str,
+    typer.Option(
+        "--registers", help="Comma-separated registers (those with a sync adapter: preg, bed, hpr, ar, kodeverk, resh)"
+    ),
 ]
 
 

@@ -1,8 +1,9 @@
 """Database access: batched key look-ups and statement accounting, on PostgreSQL and SQLite.
 
 Reads on PostgreSQL run on psycopg's own async pool in autocommit mode: a read is one round trip
-(no BEGIN, no ROLLBACK on return), SQL is compiled once per statement shape (SQLAlchemy's cache
-key) and psycopg prepares it server-side after a few uses. SQLite and every write go through
+(no BEGIN, no ROLLBACK on return, and no check query as the connection leaves the pool unless a
+poll of its socket finds it suspect: `check_if_suspect`), SQL is compiled once per statement shape
+(SQLAlchemy's cache key) and psycopg prepares it server-side after a few uses. SQLite and every write go through
 SQLAlchemy's async engines.
 
 **Rounds.** A request reads a level of its answer at a time, and the statements of one level are
@@ -22,14 +23,15 @@ import asyncio
 import copy
 import math
 import os
+import select
 import shutil
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import psycopg
 from psycopg.rows import namedtuple_row
@@ -48,6 +50,33 @@ from helsegraf.registers import STORES
 SQLITE_CHUNK = 10_000
 SQLITE_ROWS_PER_INSERT = 2000
 COMPILED_CACHE_SIZE = 1000
+T = TypeVar("T")
+# SQLite reads whose caller was cancelled, finishing in the background (held here: the loop keeps weak refs).
+_SETTLING: set[asyncio.Future[Any]] = set()
+
+
+async def _to_completion(work: Awaitable[T]) -> T:
+    """Await a SQLite read; when the caller is cancelled, let the read finish by itself in the background.
+
+    A read cancelled mid-statement (a sibling field failed, the request's deadline passed) would leave its
+    connection with the statement open, holding SQLite's read lock until garbage collection closes it:
+    a writer meanwhile (the access or query log) waits its 5 s busy timeout and fails "database is
+    locked". Finished, the read returns its connection (and the lock) at once; it is bounded by the
+    statement timeout (`_bound_sqlite_statements`).
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        _SETTLING.add(task)
+        task.add_done_callback(_settled)
+        raise
+
+
+def _settled(task: asyncio.Future[Any]) -> None:
+    _SETTLING.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: the caller that wanted it is gone
 
 
 @dataclass
@@ -221,6 +250,38 @@ def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def suspect(conn: psycopg.AsyncConnection[Any]) -> bool:
+    """Tell whether an idle connection may be dead: closed, broken, or with something waiting on its socket.
+
+    An idle autocommit connection has nothing to read: the server sends on it only when it ends the
+    session (a restart, `pg_terminate_backend`, an idle timeout: an error message, then end of file)
+    or for the rare asynchronous message (a notice, a changed parameter). So a socket that polls
+    readable, without waiting, is suspect; a quiet one is as alive as an empty query would have
+    shown a moment ago. A connection lost without a word (a cable cut) looks quiet to both.
+    """
+    if conn.closed or conn.broken:
+        return True
+    try:
+        fd = conn.pgconn.socket
+    except psycopg.OperationalError:
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
+
+
+async def check_if_suspect(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Check a connection leaving the pool with an empty round trip, only if it is suspect.
+
+    psycopg's own `check_connection` sends an empty query on every checkout: one more round trip
+    for every round of reads and every access-log write. A connection that the poll finds suspect is checked
+    that way (and discarded by the pool when the check fails); a quiet one goes out as it is.
+    `HELSEGRAF_FAST_PATHS=0` checks every connection.
+    """
+    if suspect(conn):
+        await AsyncConnectionPool.check_connection(conn)
+
+
 class _ReadPool:
     """A lazily opened psycopg pool of autocommit connections that return named tuples.
 
@@ -229,12 +290,12 @@ class _ReadPool:
     keeps reconnecting so service resumes by itself when the database is back.
     """
 
-    def __init__(self, url: str, size: int, timeout: float, statement_timeout_ms: int) -> None:
+    def __init__(self, url: str, size: int, timeout: float, statement_timeout_ms: int, *, fast: bool = True) -> None:
         self.pool = AsyncConnectionPool(
             libpq_url(url), min_size=1, max_size=size, open=False, timeout=timeout, reconnect_timeout=10,
-            # A connection is checked as it leaves the pool (one empty round trip): those that died with a
-            # server restart are discarded there, so requests after the restart do not fail on them.
-            check=AsyncConnectionPool.check_connection,
+            # A connection is checked as it leaves the pool: those that died with a server restart are
+            # discarded there, so requests after the restart do not fail on them (see `check_if_suspect`).
+            check=check_if_suspect if fast else AsyncConnectionPool.check_connection,
             kwargs={"autocommit": True, "row_factory": namedtuple_row, **_pg_options(statement_timeout_ms)},
         )  # fmt: skip
         self._opened = False
@@ -292,7 +353,8 @@ class Database:
             if url not in self._by_url:
                 self._by_url[url] = make_engine(url, pool_size=pool_size, statement_timeout_ms=timeout_ms)
                 if url.startswith("postgresql"):
-                    self._read_pools[url] = _ReadPool(url, pool_size, pool_timeout, timeout_ms)
+                    self._read_pools[url] = _ReadPool(url, pool_size, pool_timeout, timeout_ms,
+                                                      fast=settings.fast_paths)  # fmt: skip
             self._engines[store] = self._by_url[url]
             if url in self._read_pools:
                 self._pool_of[store] = self._read_pools[url]
@@ -334,10 +396,26 @@ class Database:
         """Run one SELECT against a store and return all rows (attribute access by column name)."""
         read_pool = self._pool_of.get(store)
         if read_pool is None:
-            async with self._engines[store].connect() as conn:
-                return (await conn.execute(statement)).all()
+            return await _to_completion(self._sqlite_fetch(store, statement))
         sql, params = self._pg_sql(statement)
         return await self._run_pg(store, sql, params)
+
+    async def fetch_alone(self, store: str, statement: Select[*tuple[Any, ...]]) -> Sequence[Any]:
+        """Run one SELECT on a connection of its own, outside the request's rounds.
+
+        For a long statement (a scan of millions of rows): in a round it would run ahead of the round's
+        short reads on the round's one connection (a pipeline runs its statements one after another),
+        delaying every one of them; alone it runs beside them. SQLite has no rounds: the same as `fetch`.
+        """
+        read_pool = self._pool_of.get(store)
+        if read_pool is None:
+            return await self.fetch(store, statement)
+        sql, params = self._pg_sql(statement)
+        return await self._run_alone(read_pool, sql, params)
+
+    async def _sqlite_fetch(self, store: str, statement: Any, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
+        async with self._engines[store].connect() as conn:
+            return (await conn.execute(statement, params)).all()
 
     def in_keys(self, store: str, column: ColumnElement[Any], keys: Sequence[Any]) -> ColumnElement[bool]:
         """Return `column IN keys` as one array parameter on PostgreSQL, a parameter list on SQLite."""
@@ -377,9 +455,8 @@ class Database:
             return await self._run_pg(store, template, {**defaults, **params, "keys": array_literal(keys)})
         rows: list[Any] = []
         for start in range(0, len(keys), SQLITE_CHUNK):
-            async with self._engines[store].connect() as conn:
-                result = await conn.execute(template, {**params, "keys": list(keys[start : start + SQLITE_CHUNK])})
-                rows += result.all()
+            chunk = {**params, "keys": list(keys[start : start + SQLITE_CHUNK])}
+            rows += await _to_completion(self._sqlite_fetch(store, template, chunk))
         return rows
 
     async def _run_pg(

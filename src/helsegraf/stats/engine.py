@@ -387,13 +387,15 @@ class Engine:
         if cached is not None:
             return cached
         counties = county_of()
-        contracts = await self.db.fetch(sql.FLR, sql.contracts_at(on))
+        # The lists and their doctors in one round (one round trip on PostgreSQL).
+        contracts, periods = await asyncio.gather(self.db.fetch(sql.FLR, sql.contracts_at(on)),
+                                                  self.db.fetch(sql.FLR, sql.gps_at(on)))  # fmt: skip
         lists = {
             r.id: _List(r.id, r.municipality_code, counties.get(r.municipality_code, r.municipality_code[:2]),
                         bool(r.is_open), bool(r.fixed_salary), int(r.max_patients or 0), started=r.valid_from)
             for r in contracts
         }  # fmt: skip
-        gps = [(r.contract_id, r.hpr_number, r.relationship) for r in await self.db.fetch(sql.FLR, sql.gps_at(on))]
+        gps = [(r.contract_id, r.hpr_number, r.relationship) for r in periods]
         for contract_id, _hpr, relationship in gps:
             if relationship == "LPFL" and contract_id in lists:
                 lists[contract_id].has_gp = True
@@ -543,8 +545,11 @@ class Engine:
         # GPs by a personal attribute (gender, from PREG) are counts of persons: a cell "MALE 1" in a
         # municipality names a GP's gender, which the graph withholds. They go through the cell key
         # method with the GPs' HPR record keys; GPs by public attributes (list, area, speciality) stay exact.
-        personal = Dimension.GENDER in request.by or Dimension.GENDER in f.restricted
+        # A cell is of one gender when its key names one or the filter does: the total row of GPs by
+        # gender counts every GP of the area (public, exact, as GPS without a breakdown publishes it).
+        filtered = Dimension.GENDER in f.restricted
         for cell, by_measure in values.items():
+            personal = filtered or any(d is Dimension.GENDER for d, _v in cell)
             for measure in wanted:
                 gps = members[cell][measure] if cell in members else set()
                 by_measure[measure] = (publish(len(gps), sum(self.hpr_keys.python(h) for h in gps)) if personal

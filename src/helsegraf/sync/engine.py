@@ -9,7 +9,8 @@ How a register is followed (DESIGN.md, "Living registers"):
 * **Bootstrap is following from the start.** Both registers' feeds begin with an entry per record
   (Persontjenesten's `PersonPopulated` "nulldagsuttrekk", Enhetsregisteret's first update of every
   unit), so an empty database simply reads the feed from position 1, with a progress bar.
-* A **batch** is one page of a feed (`Adapter.page`) and the documents of the records it names
+* A **batch** is up to `batch_size` entries of a feed (HELSEGRAF_SYNC_BATCH, default 10,000: as many
+  pages of `Adapter.page` as that takes) and the documents of the records they name
   (`Adapter.documents`, fetched concurrently in the contract's bulk sizes). The batch is applied
   (`Adapter.apply`) **in one transaction together with the cursor update**, so a crash anywhere
   leaves the database at a batch boundary: restarting repeats nothing and skips nothing.
@@ -75,6 +76,10 @@ class RetryableError(SyncError):
         super().__init__(message)
         self.retry_after = retry_after
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Keep Retry-After when the error crosses from a worker process."""
+        return (type(self), (str(self), self.retry_after))
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -84,6 +89,8 @@ class Entry:
     key: str
     kind: str
     at: datetime | None = None  # when the source changed the record, where the feed says
+    # The record itself, where the feed carries it (AR's export and events, HPR's changed persons).
+    document: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -95,6 +102,7 @@ class Batch:
     documents: dict[str, Any] = field(default_factory=dict)  # key -> parsed document (adapter's type)
     skipped: dict[int, str] = field(default_factory=dict)  # position -> reason
     head: int | None = None
+    rows: Any = None  # the rows an adapter mapped the documents to while fetching them (its own type)
 
     @property
     def last(self) -> int:
@@ -133,8 +141,20 @@ class Adapter(ABC):
     def apply(self, conn: Connection, batch: Batch) -> int:
         """Apply a batch's documents inside the open transaction; return the records written."""
 
+    def contiguous(self, feed: str, after: int) -> bool:
+        """Tell whether a page after `after` should have no holes in its positions (a hole is a skip).
+
+        True for sequence numbers; False for positions that are times (HPR, RESH) or for a page that
+        jumps to a snapshot's position (AR's export).
+        """
+        del feed, after
+        return True
+
     async def authenticate(self, client: httpx.AsyncClient) -> None:  # noqa: B027 - optional hook
         """Obtain credentials if the source needs them (called before the first call and on a 401)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the adapter holds (worker processes)."""
 
 
 @dataclass
@@ -285,6 +305,7 @@ def write_state(conn: Connection, register: str, state: FeedState) -> None:
 
 
 Progress = Callable[[str, str, int, int | None], None]  # (register, feed, position, head)
+BATCH_SIZE = 10_000  # entries per transaction (HELSEGRAF_SYNC_BATCH)
 
 
 class Engine:
@@ -299,8 +320,10 @@ class Engine:
         on_progress: Progress | None = None,
         backoff: Backoff | None = None,
         max_attempts: int = 8,
+        batch_size: int = BATCH_SIZE,
     ) -> None:
         self.adapter, self.client = adapter, client
+        self.batch_size = max(1, batch_size)
         self.register = adapter.register
         self.engine = create_engine(database_url, hide_parameters=True)
         self.on_progress = on_progress or (lambda *_: None)
@@ -312,7 +335,8 @@ class Engine:
         self._state: FeedState | None = None
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Release the database connections (and the adapter's workers)."""
+        self.adapter.close()
         self.engine.dispose()
 
     def states(self) -> dict[str, FeedState]:
@@ -355,22 +379,33 @@ class Engine:
         raise SyncError(f"sync {self.register}: {what} failed {self.max_attempts} times; giving up for now")
 
     async def _batches(self, feed: str, after: int, head: int) -> AsyncIterator[Batch]:
-        """Fetch pages and their documents ahead of the applier (one batch in flight)."""
+        """Fetch pages (up to `batch_size` entries) and their documents ahead of the applier (one batch in flight)."""
         position = after
         while True:
-            entries = await self._call(
-                f"{feed} page after {position}",
-                functools.partial(self.adapter.page, self.client, feed, position),
-            )
-            entries = [e for e in entries if e.position > position]  # a page may repeat its first entry
+            entries: list[Entry] = []
+            contiguous = True  # every page of the batch should have no holes (see Adapter.contiguous)
+            while len(entries) < self.batch_size:
+                contiguous = contiguous and self.adapter.contiguous(feed, position)
+                page = await self._call(
+                    f"{feed} page after {position}",
+                    functools.partial(self.adapter.page, self.client, feed, position),
+                )
+                page = [e for e in page if e.position > position]  # a page may repeat its first entry
+                if not page:
+                    break
+                entries.extend(page)
+                position = max(e.position for e in page)
+                if len(page) < self.adapter.page_size:
+                    break  # a short page: the source has no more for now
             if not entries:
                 return
             batch = Batch(feed, sorted(entries, key=lambda e: e.position), head=head)
-            self._gaps(batch, position)
+            if contiguous:
+                self._gaps(batch, after)
             await self._call(f"{feed} documents of {len(batch.entries)} entries",
                              functools.partial(self.adapter.documents, self.client, batch))  # fmt: skip
             yield batch
-            position = batch.last
+            after = position = batch.last
 
     def _gaps(self, batch: Batch, after: int) -> None:
         """Record a jump in positions as a skip of the missing range (the source lost or hid entries)."""
