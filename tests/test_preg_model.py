@@ -396,3 +396,37 @@ async def test_my_children_under_16_are_those_i_hold_responsibility_for_where_th
     assert not await sees(families.foster, families.ward)  # a guardian is not a parent of a child under 16
     mine = await graph.data("{ me { parentalResponsibilityFor { child { nin } } } }", token=as_citizen(families.mother))
     assert mine["me"]["parentalResponsibilityFor"] == [{"child": {"nin": families.shared}}]
+
+
+# ------------------------------------------------------------------ 3. status, marital status, citizenship
+
+
+def test_every_status_of_the_contract_is_a_status_of_the_graph_and_back() -> None:
+    from helsegraf.schema.preg import PersonStatus  # noqa: PLC0415
+    from helsegraf.sync.preg import snake  # noqa: PLC0415
+    from helsegraf.upstream.contracts import persontjenesten as pt  # noqa: PLC0415
+    from helsegraf.upstream.preg import pascal  # noqa: PLC0415
+
+    contract = [s.value for s in pt.PersonStatusType]
+
+    assert {snake(s) for s in contract} == {s.value for s in PersonStatus}
+    assert [pascal(snake(s)) for s in contract] == contract
+    assert {"RegisteredAtBirth", "Temporary", "NotResident", "Active", "Inactive"} <= set(contract)
+
+
+async def test_marital_status_and_citizenship_are_the_contracts_words(graph, nation) -> None:
+    from helsegraf.upstream.contracts import persontjenesten as pt  # noqa: PLC0415
+
+    rows = db_rows(nation, "SELECT nin, status, marital_status, citizenship FROM preg_person WHERE replaced_by IS NULL")
+    marital = {m.value for m in pt.MaritalStatusType}
+    statuses = {r.status for r in rows}
+    sample = next(r for r in rows if r.marital_status == "Married")
+
+    data = await graph.data(
+        "query($n: ID!) { person(nin: $n) { maritalStatus citizenship status } }", {"n": sample.nin}
+    )
+
+    assert {r.marital_status for r in rows} <= marital
+    assert all(r.citizenship is None or (len(r.citizenship) == 3 and r.citizenship.isupper()) for r in rows)
+    assert {"TEMPORARY", "NOT_RESIDENT", "RESIDENT"} <= statuses  # the generator uses the contract's new words
+    assert data["person"] == {"maritalStatus": "Married", "citizenship": sample.citizenship, "status": sample.status}
