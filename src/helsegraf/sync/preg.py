@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, Table, and_, bindparam, delete, update
 
 from helsegraf.models.preg import (
+    PROTECTION_WORDS,
     AddressPeriod,
     Guardianship,
     IdentificationNumber,
@@ -44,13 +45,7 @@ INFORMATION_PARTS = (
     "ResidentialAddress", "PresentAddress", "PostalAddress", "ForeignPostalAddress", "MaritalStatus",
     "Citizenship", "FamilyRelation", "ParentalResponsibility", "GuardianshipOrFuturePowerOfAttorney",
 )  # fmt: skip
-# The graph's protection words (NAV PDL's, which authz reads) for the contract's levels.
-PROTECTION = {
-    "Unclassified": "UGRADERT",
-    "ClientAddress": "FORTROLIG",
-    "Confidential": "FORTROLIG",
-    "StrictlyConfidential": "STRENGT_FORTROLIG",
-}
+PROTECTION = PROTECTION_WORDS  # the graph's protection words for the contract's levels
 PARENT_ROLES = {"Mother": "MOTHER", "Father": "FATHER", "CoMother": "CO_MOTHER"}
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -127,7 +122,7 @@ STAMPED = ("status", "name", "gender", "birth", "addressProtection", "residentia
            "citizenship")  # fmt: skip
 
 
-def rows_of(person: dict[str, Any], rows: Rows) -> None:  # noqa: C901, PLR0912, PLR0915 - one document, part by part
+def rows_of(person: dict[str, Any], rows: Rows) -> None:  # noqa: C901 - one document, part by part
     """Map one person document (a `dicts.Person`, validated against the contract) onto PREG's rows."""
     get = person.get
     numbers = get("norwegianIdentificationNumber") or []
@@ -187,30 +182,7 @@ def rows_of(person: dict[str, Any], rows: Rows) -> None:  # noqa: C901, PLR0912,
         })  # fmt: skip
         if in_use and n.get("status") == pt.IdentificationStatus.Discontinued and number != current:
             rows.redirects.append((number, current))
-    for kind, items in (("RESIDENTIAL", get("residentialAddress")), ("PRESENT", get("presentAddress"))):
-        for a in items or ():
-            s = a.get("streetAddress")
-            c = s.get("city") if s is not None else None
-            if a.get("validFrom") is None:
-                continue
-            rows.addresses.append({
-                "nin": current, "kind": kind, "valid_from": a["validFrom"].date(), "valid_to": _day(a.get("validTo")),
-                "street": _street(s), "postal_code": c.get("postalCode") if c else None,
-                "postal_place": c.get("cityName") if c else None,
-                "municipality_code": s.get("municipalityNumber") if s is not None else None,
-                "district": a.get("urbanDistrictName"),
-            })  # fmt: skip
-    for postal in get("postalAddress") or ():
-        box = postal.get("postBoxAddress")
-        if postal.get("validFrom") is None or box is None:
-            continue
-        c = box.get("city")
-        rows.addresses.append({
-            "nin": current, "kind": "POSTAL", "valid_from": postal["validFrom"].date(),
-            "valid_to": _day(postal.get("validTo")),
-            "street": f"Postboks {box.get('postBoxIdentification')}", "postal_code": c.get("postalCode") if c else None,
-            "postal_place": c.get("cityName") if c else None, "municipality_code": None, "district": None,
-        })  # fmt: skip
+    rows.addresses.extend(address_rows(person, current))
     for relation in get("familyRelation") or ():
         role = _value(relation.get("relatedPersonsRole"))
         if relation.get("isValid") and role in PARENT_ROLES and relation.get("relatedPerson"):
@@ -231,6 +203,63 @@ def rows_of(person: dict[str, Any], rows: Rows) -> None:  # noqa: C901, PLR0912,
                 "guardianship_type": _value(guardianship.get("guardianshipType")) or "Adult",
                 "scope": _value(guardian.get("guardianshipScope")),
             })  # fmt: skip
+
+
+def _postal_street(postal: dict[str, Any]) -> str | None:
+    """Return the first line of a contact address: its post box, street address or free-form lines."""
+    box = postal.get("postBoxAddress")
+    if box is not None:
+        name = box.get("postBoxIdentification")
+        return f"Postboks {name}" if name and not name.startswith("Postboks") else name
+    street = postal.get("streetAddress")
+    if street is not None and street.get("addressName") is not None:
+        number = street.get("streetAddressNumber")
+        if number is None or number.get("houseNumber") is None:
+            return str(street["addressName"])
+        return f"{street['addressName']} {number['houseNumber']}{number.get('houseLetter') or ''}"
+    free = postal.get("freeFormPostalAddress")
+    lines = free.get("addressLine") if free is not None else None
+    return ", ".join(lines) if lines else None
+
+
+def address_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
+    """Map a document's address history onto half-open periods `[validFrom, validTo)`, by kind.
+
+    Residential (bostedsadresse) and present (oppholdsadresse) addresses are street or cadastral
+    addresses; postal (kontaktadresse) ones a post box, a street address or free-form lines. Each
+    period keeps its own grading (`addressConfidentiality`); a period without a start is not a period.
+    """
+    found: list[dict[str, Any]] = []
+    for kind, items in (("RESIDENTIAL", person.get("residentialAddress")), ("PRESENT", person.get("presentAddress"))):
+        for a in items or ():
+            if a.get("validFrom") is None:
+                continue
+            s, cadastral = a.get("streetAddress"), a.get("cadastralAddress")
+            place = s if s is not None else cadastral
+            c = place.get("city") if place is not None else None
+            municipality = s.get("municipalityNumber") if s is not None else None
+            if municipality is None and cadastral is not None and cadastral.get("cadastralNumber") is not None:
+                municipality = cadastral["cadastralNumber"].get("municipalityNumber")
+            street = _street(s) if s is not None else cadastral.get("addressAdditionalName") if cadastral else None
+            found.append({
+                "nin": current, "kind": kind, "valid_from": a["validFrom"].date(), "valid_to": _day(a.get("validTo")),
+                "street": street, "postal_code": c.get("postalCode") if c else None,
+                "postal_place": c.get("cityName") if c else None, "municipality_code": municipality,
+                "district": a.get("urbanDistrictName"), "confidentiality": _value(a.get("addressConfidentiality")),
+            })  # fmt: skip
+    for postal in person.get("postalAddress") or ():
+        form = postal.get("postBoxAddress") or postal.get("streetAddress") or postal.get("freeFormPostalAddress")
+        if postal.get("validFrom") is None or form is None:
+            continue
+        c = form.get("city")
+        found.append({
+            "nin": current, "kind": "POSTAL", "valid_from": postal["validFrom"].date(),
+            "valid_to": _day(postal.get("validTo")), "street": _postal_street(postal),
+            "postal_code": c.get("postalCode") if c else None, "postal_place": c.get("cityName") if c else None,
+            "municipality_code": None, "district": None,
+            "confidentiality": _value(postal.get("addressConfidentiality")),
+        })  # fmt: skip
+    return found
 
 
 class PregAdapter(Adapter):
