@@ -170,6 +170,16 @@ def _stats(sub: Any) -> None:
                            description="Seed a nation; time statistics { keyFigures } and { ssb12005 }.")  # fmt: skip
     _persons(stats)
     stats.add_argument("--runs", type=_positive, default=5, help="timed requests per table and date (default 5)")
+    stats.add_argument("--database", metavar="NAME", type=_database_name, default=None,
+                       help="an already seeded PostgreSQL database on the bench server to time instead of "
+                            "seeding one (--persons is then read from it)")  # fmt: skip
+
+
+def _database_name(value: str) -> str:
+    longest = 63  # PostgreSQL's identifiers
+    if not (0 < len(value) <= longest and value.replace("_", "").replace("-", "").isalnum() and value.isascii()):
+        raise argparse.ArgumentTypeError(f"{value[:70]!r} is not a database name (letters, digits, _ and -)")
+    return value
 
 
 def _versions(sub: Any) -> None:
@@ -216,7 +226,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Any, argparse.Namespace], None]]] = {
         "hostile",
         lambda m, a: m.run(a.persons, a.duration, a.concurrency, a.attackers, a.stalled, a.refusal_delay_ms, a.rounds),
     ),
-    "stats": ("stats", lambda m, a: m.run(a.persons, a.runs)),
+    "stats": ("stats", lambda m, a: m.run(a.persons, a.runs, a.database)),
     "cpu": ("cpu", lambda m, a: m.run(a.persons, a.sizes, a.requests, a.callgrind)),
 }
 

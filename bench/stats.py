@@ -1,6 +1,7 @@
 """Statistics at national scale on PostgreSQL: the key-figure table and SSB 12005 for all municipalities.
 
-Seeds a nation of its own (`<prefix>_stats_<persons>`), then asks, through the app's HTTP
+Seeds a nation of its own (`<prefix>_stats_<persons>`), or takes an already seeded PostgreSQL
+database (`--database NAME`: nothing is seeded or dropped, its schema is upgraded), then asks, through the app's HTTP
 pipeline in-process with an analyst token, for Helsedirektoratet's national key figures
 (`statistics { keyFigures }`) and SSB table 12005 for every municipality (`statistics { ssb12005 }`),
 at today's date and at a past quarter end. Times are the app's own Server-Timing (request received to
@@ -81,11 +82,34 @@ async def _measure(settings: Settings, runs: int) -> dict[str, Any]:
     return results
 
 
-def run(persons: int, runs: int = 5) -> dict[str, Any]:
-    """Seed (once) and time the two tables."""
-    settings, seeded = _nation(persons)
+def _existing(name: str) -> tuple[Settings, int]:
+    """Return settings for an already seeded database and its number of persons, or exit saying what is wrong."""
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    if not exists:
+        raise SystemExit(f"--database: no database {name!r} on {ADMIN_URL.rsplit('/', 1)[0]}/ (seed it first, "
+                         "e.g. helsegraf seed --database-url ..., or leave --database out to seed one)")  # fmt: skip
+    settings = Settings(database_url=database_url(name))
+    try:
+        persons = populated_registers(settings).get("preg", 0)
+    except Exception as error:  # noqa: BLE001 - any failure to read it: not a seeded helsegraf database
+        raise SystemExit(f"--database: {name!r} is not a seeded helsegraf database ({type(error).__name__})") from None
+    if not persons:
+        raise SystemExit(f"--database: {name!r} holds no persons (seed it first)")
+    migrate.upgrade(settings)
+    print(f"using {name} ({persons:,} persons), as it is")
+    return settings, persons
+
+
+def run(persons: int, runs: int = 5, database: str | None = None) -> dict[str, Any]:
+    """Seed (once, unless `database` names a seeded one) and time the two tables."""
+    if database is not None:
+        settings, persons = _existing(database)
+        seeded = None
+    else:
+        settings, seeded = _nation(persons)
     measured = asyncio.run(_measure(settings, runs))
-    results = {"persons": persons, "seed_s": seeded, "runs": runs, **measured}
+    results = {"persons": persons, "database": database, "seed_s": seeded, "runs": runs, **measured}
     rows = [(name, f"{v['p50_ms']:.0f}", f"{v['p95_ms']:.0f}", f"{v['mean_ms']:.0f}")
             for name, v in measured.items() if isinstance(v, dict)]  # fmt: skip
     print(table(rows, ("table", "p50 ms", "p95 ms", "mean ms")))

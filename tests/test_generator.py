@@ -243,3 +243,20 @@ def test_tiny_nations_still_generate(persons: int) -> None:
 
     assert len(world.tables["preg_person"].rows) == persons
     assert world.tables["flr_gp_contract"].rows
+
+
+def test_merged_hpr_numbers_lie_above_every_live_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 5.5 million persons the live HPR numbers (from 1,000,000, gaps up to 40) pass 9,000,000, where merged
+    numbers started: seeding failed on a duplicate HPR number. Played small by starting the live ones near it."""
+    from helsegraf.data import personnel  # noqa: PLC0415
+
+    monkeypatch.setattr(personnel, "LIVE_NUMBERS_START", 8_998_000)
+    world = generate(3000, 5)
+    rows = world.tables["hpr_person"].rows
+    replaced_by = world.tables["hpr_person"].columns.index("replaced_by")
+    live = [r[0] for r in rows if r[replaced_by] is None]
+    merged = [r[0] for r in rows if r[replaced_by] is not None]
+    assert max(live) > 9_000_000  # the live numbers reach where merged numbers used to start
+    assert merged
+    assert min(merged) > max(live)
+    assert len({r[0] for r in rows}) == len(rows)

@@ -107,12 +107,12 @@ def test_migrate_brings_an_older_schema_up_to_date_and_keeps_the_data(empty_data
     finally:
         engine.dispose()
 
-    assert behind == {"flr": ("flr_0001", "flr_0004")}
-    assert "the flr schema is at flr_0001, this version needs flr_0004; run `helsegraf migrate`" in " ".join(
+    assert behind == {"flr": ("flr_0001", "flr_0005")}
+    assert "the flr schema is at flr_0001, this version needs flr_0005; run `helsegraf migrate`" in " ".join(
         warned.split()
     )
     assert migrated.exit_code == 0, migrated.output
-    assert "flr: flr_0001 -> flr_0004" in migrated.output
+    assert "flr: flr_0001 -> flr_0005" in migrated.output
     assert pending_migrations(settings) == {}
     assert {"patient_birth_date", "patient_gender", "fixed_salary"} <= columns
     assert after == before > 0
@@ -158,3 +158,15 @@ def test_migrate_names_the_database_of_the_register_that_failed(tmp_path, monkey
     assert "127.0.0.1:9/flr_elsewhere: OperationalError" in " ".join(result.output.split())
     # The default SQLite file was created in the new home for the registers before FLR.
     assert (tmp_path / "new-home").is_dir()
+
+
+def test_every_followed_register_keeps_its_sync_cursor_in_its_own_database(tmp_path) -> None:
+    """hpr_0003, ar_0003, kodeverk_0003 (and the later chains' sync revisions) add the engine's bookkeeping."""
+    from helsegraf.sync import SYNCABLE  # noqa: PLC0415
+
+    urls = {store: f"sqlite:///{tmp_path / f'{store}.db'}" for store in STORES}
+    upgrade(Settings(database_url=f"sqlite:///{tmp_path / 'shared.db'}", register_urls=urls))
+
+    assert {"preg", "bed", "hpr", "ar", "kodeverk"} <= set(SYNCABLE)
+    for register in SYNCABLE:
+        assert {f"{register}_sync_cursor", f"{register}_sync_skip"} <= _tables(urls[register]), register

@@ -7,6 +7,9 @@ from collections import Counter
 from sqlalchemy import text
 
 from conftest import TODAY, db_rows, token
+from helsegraf.stats.engine import reference_date
+
+REF = reference_date(TODAY)  # the date counts of persons asked for today describe (the last quarter end)
 
 ON = "valid_from <= :on AND (valid_to IS NULL OR valid_to > :on)"
 STATS = """{ statistics {
@@ -16,20 +19,21 @@ STATS = """{ statistics {
 
 
 async def test_analyst_gets_counts_that_match_the_registers(graph, nation) -> None:
-    on = TODAY.isoformat()
+    on, ref = TODAY.isoformat(), REF.isoformat()
     contracts = db_rows(nation, f"SELECT id, municipality_code, is_open FROM flr_gp_contract WHERE {ON}", on=on)
+    then = db_rows(nation, f"SELECT id, municipality_code FROM flr_gp_contract WHERE {ON}", on=ref)
     sizes = Counter(
-        r.contract_id for r in db_rows(nation, f"SELECT contract_id FROM flr_list_membership WHERE {ON}", on=on)
+        r.contract_id for r in db_rows(nation, f"SELECT contract_id FROM flr_list_membership WHERE {ON}", on=ref)
     )
     personnel = Counter(r.category for r in db_rows(
-        nation, f"SELECT DISTINCT hpr_number, category FROM hpr_approval WHERE {ON}", on=on))  # fmt: skip
+        nation, f"SELECT DISTINCT hpr_number, category FROM hpr_approval WHERE {ON}", on=ref))  # fmt: skip
 
     stats = (await graph.data(STATS, token=token(nation, "analyst")))["statistics"]
 
     by_code = {row["municipality"]["code"]: row for row in stats["gpListsByMunicipality"]}
     for code in {c.municipality_code for c in contracts}:
         mine = [c for c in contracts if c.municipality_code == code]
-        patients = sum(sizes[c.id] for c in mine)
+        patients = sum(sizes[c.id] for c in then if c.municipality_code == code)  # at the reference date
         row = by_code[code]
         assert row["lists"] == len(mine)
         assert row["openLists"] == sum(1 for c in mine if c.is_open)
@@ -71,8 +75,8 @@ AGE_GENDER = """query($m: String) { statistics {
 def expected_age_gender_cells(nation, municipality: str | None = None) -> list[dict]:
     sql = LISTED + (" AND c.municipality_code = :m" if municipality else "")
     cells: Counter[tuple[str, str]] = Counter()
-    for row in db_rows(nation, sql, on=TODAY.isoformat(), m=municipality):
-        age = TODAY.year - row.birth_date.year - ((TODAY.month, TODAY.day) < (row.birth_date.month, row.birth_date.day))
+    for row in db_rows(nation, sql, on=REF.isoformat(), m=municipality):
+        age = REF.year - row.birth_date.year - ((REF.month, REF.day) < (row.birth_date.month, row.birth_date.day))
         bounds = [5, 15, 19, 29, 39, 49, 59, 69, 79]
         index = next((i for i, high in enumerate(bounds) if age <= high), len(bounds))
         low = [0, 6, 16, 20, 30, 40, 50, 60, 70, 80][index]
@@ -120,6 +124,46 @@ async def test_memberships_without_the_patients_data_are_looked_up_in_preg(graph
     )
     assert_cells(body["data"]["statistics"]["patientsByAgeGroupAndGender"], expected_age_gender_cells(nation))
     assert body["extensions"]["sql"]["statements"] == STATEMENTS + 2  # and the memberships without them, PREG
+
+
+ONE_MISSING = """UPDATE flr_list_membership SET
+  patient_gender = CASE WHEN id % 3 = 0 THEN NULL ELSE patient_gender END,
+  patient_birth_date = CASE WHEN id % 3 = 1 THEN NULL ELSE patient_birth_date END"""
+RESTORE_EITHER = """UPDATE flr_list_membership SET
+  patient_birth_date = (SELECT birth_date FROM preg_person p WHERE p.nin = flr_list_membership.nin),
+  patient_gender = (SELECT gender FROM preg_person p WHERE p.nin = flr_list_membership.nin)
+  WHERE patient_birth_date IS NULL OR patient_gender IS NULL"""
+BY = """query($by: [StatisticsDimension!]) { statistics { table(measures: [LISTED_PERSONS], by: $by, total: true) {
+  rows { key { code } values { value suppressed } } } } }"""
+
+
+async def test_a_membership_missing_only_its_gender_or_only_its_birth_date_is_counted_once(graph, nation) -> None:
+    """A row with its birth date but no gender is in the grouped statement's age groups *and* among the rows
+    looked up in PREG (which took every row missing either): by age group alone it counted twice."""
+    analyst = token(nation, "analyst")
+    expected = {(c["ageGroup"], c["gender"]): c["count"] for c in expected_age_gender_cells(nation)}
+    by_age, by_gender = Counter(), Counter()
+    for (age, gender), n in expected.items():
+        by_age[age] += n
+        by_gender[gender] += n
+    engine = nation.engine()
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(ONE_MISSING))
+        tables = {}
+        for by in (["AGE_GROUP"], ["GENDER"], ["AGE_GROUP", "GENDER"]):
+            rows = (await graph.data(BY, {"by": by}, token=analyst))["statistics"]["table"]["rows"]
+            tables[tuple(by)] = {tuple(k["code"] for k in r["key"]): r["values"][0] for r in rows}
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(RESTORE_EITHER))
+        engine.dispose()
+    everyone = sum(expected.values())
+    for cells, truth in ((tables["AGE_GROUP",], by_age), (tables["GENDER",], by_gender)):
+        for key, published in cells.items():
+            assert_perturbed(published, truth[key[0]] if key else everyone)
+    for key, published in tables["AGE_GROUP", "GENDER"].items():
+        assert_perturbed(published, expected[key] if key else everyone)
 
 
 async def test_statistics_need_stats_read(graph, nation) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from conftest import TODAY, db_rows, token
+from helsegraf.stats.engine import reference_date
 from test_statistics import assert_perturbed
 from test_statistics_tables import TABLE, table
 
@@ -24,7 +25,7 @@ ON = "valid_from <= :on AND (valid_to IS NULL OR valid_to > :on)"
 
 
 async def test_every_filter_works_on_both_backends(graph, nation) -> None:
-    on = TODAY.isoformat()
+    on = reference_date(TODAY).isoformat()  # health personnel are counts of persons: at the reference date
     personnel = Counter(r.category for r in db_rows(
         nation, f"SELECT DISTINCT hpr_number, category FROM hpr_approval WHERE {ON}", on=on))  # fmt: skip
     municipality = db_rows(nation, "SELECT municipality_code FROM flr_gp_contract LIMIT 1")[0].municipality_code
@@ -92,7 +93,8 @@ async def test_capacity_minus_free_places_gives_no_exact_count_of_persons(graph,
     from datetime import timedelta  # noqa: PLC0415
 
     derived_exact, cells = 0, 0
-    for on in [TODAY - timedelta(days=29 * k) for k in range(30)]:
+    # Quarter ends: there capacity (at the date) and free places (at its reference date) describe one date.
+    for on in sorted({reference_date(TODAY - timedelta(days=91 * k)) for k in range(24)}):
         contracts = db_rows(nation, f"SELECT id, municipality_code FROM flr_gp_contract WHERE {ON} AND is_open = :t",
                             on=on.isoformat(), t=True)  # fmt: skip
         sizes = Counter(r.contract_id for r in db_rows(
@@ -193,3 +195,99 @@ async def test_a_request_of_many_large_tables_is_refused_and_healthz_stays_respo
     one = (await heavy).json()
     assert "errors" not in one
     assert len(one["data"]["statistics"]["t0"]["rows"]) > 7000
+
+
+async def test_a_read_cancelled_mid_statement_leaves_no_lock_for_the_query_log(nation) -> None:
+    """A sibling table cancelled mid-read (graphql-core cancels the others when one fails) must not keep
+    SQLite's read lock until garbage collection: the query log written next would wait out SQLite's busy
+    timeout and fail "database is locked" (the cause of the flaky test above)."""
+    import asyncio  # noqa: PLC0415
+    import gc  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from sqlalchemy import func, select  # noqa: PLC0415
+
+    from helsegraf.db import Database  # noqa: PLC0415
+    from helsegraf.models.flr import ListMembership  # noqa: PLC0415
+    from helsegraf.registers import FLR  # noqa: PLC0415
+    from helsegraf.stats import querylog  # noqa: PLC0415
+
+    db = Database(nation.settings)
+    m, n = ListMembership.__table__.alias("m"), ListMembership.__table__.alias("n")
+    slow = select(func.count()).select_from(m.join(n, m.c.id < n.c.id + 1000))  # a second or so of work
+    thresholds = gc.get_threshold()
+    gc.disable()  # the leaked connection would otherwise be closed whenever a collection happens to run
+    try:
+        for _ in range(2):
+            read = asyncio.ensure_future(db.fetch(FLR, slow))
+            await asyncio.sleep(0.2)  # the statement is running
+            read.cancel()
+            started = time.perf_counter()
+            await querylog.record(db, principal=None, request_id="cancelled-read", purpose=None, table="test",
+                                  parameters={})  # fmt: skip
+            assert time.perf_counter() - started < 4  # SQLite's busy timeout is 5 s
+    finally:
+        gc.enable()
+        gc.set_threshold(*thresholds)
+        await db.dispose()
+
+
+async def test_the_total_row_of_gps_by_gender_counts_every_gp_exactly(graph, nation) -> None:
+    """GPs are public in FLR and HPR: the total of GPs by gender is every GP of the area, exact (as GPS without
+    a breakdown publishes it); only a row of one gender (a cell, or a total under a gender filter) is perturbed."""
+    on = TODAY.isoformat()
+    periods = db_rows(nation, "SELECT p.hpr_number, c.municipality_code FROM flr_gp_period p JOIN flr_gp_contract c "
+                      "ON c.id = p.contract_id WHERE p.relationship IN ('LPFL', 'LPDL') AND "
+                      "p.valid_from <= :on AND (p.valid_to IS NULL OR p.valid_to > :on) AND "
+                      "c.valid_from <= :on AND (c.valid_to IS NULL OR c.valid_to > :on)", on=on)  # fmt: skip
+    areas = [None, *sorted({p.municipality_code for p in periods})]
+    for area in areas:
+        f = {"municipalities": [area]} if area else None
+        by_gender = await table(graph, nation, ["GPS", "GP_SPECIALISTS"], ["GENDER"], f, total=True)
+        plain = await table(graph, nation, ["GPS", "GP_SPECIALISTS"], [], f)
+        total = by_gender[()]
+        assert total == plain[()], area  # the same exact counts
+        assert not total["GPS"]["perturbed"]
+        assert total["GPS"]["value"] == len({p.hpr_number for p in periods if area in {None, p.municipality_code}})
+        assert all(row["GPS"]["perturbed"] for key, row in by_gender.items() if key)
+    women = await table(graph, nation, ["GPS"], ["MUNICIPALITY"], {"genders": ["FEMALE"]}, total=True)
+    alone = await table(graph, nation, ["GPS"], [], {"genders": ["FEMALE"]})
+    assert women[()]["GPS"]["perturbed"] is True  # a total of women GPs is a count of one gender
+    assert women[()] == alone[()]  # the same GPs, the same noise
+
+
+async def test_lists_and_their_doctors_are_read_in_one_round(graph, nation) -> None:
+    body = await graph.query("{ statistics { table(measures: [LISTS, LISTS_WITH_GP]) { rows { values { value } } } } }",
+                             token=token(nation, "analyst"))  # fmt: skip
+    sql = body["extensions"]["sql"]
+    assert sql["statements"] == 3  # FLR's lists, their doctors, the query-log row
+    # On PostgreSQL the two reads go in one round trip (one pipeline); SQLite has no rounds.
+    assert sql["roundTrips"] == (2 if nation.backend == "postgres" else 3)
+
+
+async def test_fetch_alone_runs_outside_the_requests_round(nation) -> None:
+    """Two reads at once share a round (one round trip on PostgreSQL); `fetch_alone` runs on its own connection."""
+    import asyncio  # noqa: PLC0415
+
+    from sqlalchemy import func, select  # noqa: PLC0415
+
+    from helsegraf.db import Database, track_sql  # noqa: PLC0415
+    from helsegraf.models.flr import GpContract, ListMembership  # noqa: PLC0415
+    from helsegraf.registers import FLR  # noqa: PLC0415
+
+    base = Database(nation.settings)
+    try:
+        counts = select(func.count()).select_from(ListMembership.__table__)
+        lists = select(func.count()).select_from(GpContract.__table__)
+        trips = {}
+        for name, second in (("fetch", "fetch"), ("fetch_alone", "fetch_alone")):
+            db = base.for_request()
+            with track_sql() as stats:
+                a, b = await asyncio.gather(db.fetch(FLR, lists), getattr(db, second)(FLR, counts))
+            trips[name] = (stats.statements, stats.round_trips)
+            assert (a[0][0], b[0][0]) == (len(db_rows(nation, "SELECT id FROM flr_gp_contract")),
+                                          len(db_rows(nation, "SELECT id FROM flr_list_membership")))  # fmt: skip
+    finally:
+        await base.dispose()
+    postgres = nation.backend == "postgres" and nation.settings.fast_paths
+    assert trips == {"fetch": (2, 1 if postgres else 2), "fetch_alone": (2, 2)}

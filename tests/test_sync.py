@@ -453,10 +453,11 @@ async def test_killing_sync_at_any_batch_and_restarting_gives_the_same_database(
     """Crash inside a batch's transaction (after its rows were written, before the commit), restart, compare."""
     rig.upstream.day_of_changes(scale=3)
     uninterrupted = rig.database("whole")
-    await rig.sync_once(uninterrupted)
+    batches = {"batch_size": 1000}  # a page a batch, so PREG and BED take several (applied counts are per batch)
+    await rig.sync_once(uninterrupted, **batches)
     for crash_at in (1, 3):  # the first PREG batch, the first BED batch
         url = rig.database(f"crashed{crash_at}")
-        engines = rig.engines(url)
+        engines = rig.engines(url, **batches)
         calls = {"n": 0}
         for engine in engines:
             original = engine.adapter.apply
@@ -474,7 +475,7 @@ async def test_killing_sync_at_any_batch_and_restarting_gives_the_same_database(
                 await engine.run_once()
         for engine in engines:
             engine.close()
-        await rig.sync_once(url)
+        await rig.sync_once(url, **batches)
         for register in SYNCED:
             for table in [*register_tables(register), f"{register}_sync_cursor"]:
                 rows = table_rows(url, table)

@@ -103,9 +103,10 @@ def test_sigkill_during_bootstrap_then_restart_gives_the_generated_nation(tmp_pa
     """A real kill -9 of `helsegraf sync` part-way through, then `sync --once`: the same rows as the generator's."""
     database = f"sqlite:///{tmp_path / 'killed.db'}"
     env_home = {**os.environ, "HELSEGRAF_HOME": str(tmp_path)}
-    persons = 5000  # five pages of events: the kill lands after the first and before the last
+    persons = 5000  # five batches of 1,000 events: the kill lands after the first and before the last
     with upstream(tmp_path, "--day-seconds", "0", persons=persons) as url:
-        env = {**env_home, "HELSEGRAF_UPSTREAM_URL": url, "HELSEGRAF_SYNC_CONCURRENCY": "1"}
+        env = {**env_home, "HELSEGRAF_UPSTREAM_URL": url, "HELSEGRAF_SYNC_CONCURRENCY": "1",
+               "HELSEGRAF_SYNC_BATCH": "1000"}  # fmt: skip
         first = subprocess.Popen(
             [sys.executable, "-m", "helsegraf.cli", "sync", "--database-url", database, "--once"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -337,12 +337,18 @@ def demo(
 
 
 SyncRegisters = Annotated[
-    str, typer.Option("--registers", help="Comma-separated registers (those with a sync adapter: preg, bed)")
+    str,
+    typer.Option(
+        "--registers",
+        help="Comma-separated registers, or all (the default): preg, bed, hpr, ar, kodeverk, resh, flr",
+    ),
 ]
 
 
 def _sync_registers(value: str, known: tuple[str, ...]) -> frozenset[str]:
     names = frozenset(part.strip().lower() for part in value.split(",") if part.strip())
+    if names == {"all"}:
+        return frozenset(known)
     unknown = sorted(names - set(known))
     if not names or unknown:
         raise _fail(f"--registers: {', '.join(unknown) or 'none given'}; choose from {', '.join(known)}")
@@ -351,7 +357,7 @@ def _sync_registers(value: str, known: tuple[str, ...]) -> frozenset[str]:
 
 @app.command()
 def upstream(
-    registers: SyncRegisters = "preg,bed",
+    registers: SyncRegisters = "all",
     host: Host = "127.0.0.1",
     port: Port = 8700,
     persons: Annotated[int, typer.Option(min=1, max=10_000_000, help="Persons in the nation (as `seed`)")] = 10_000,
@@ -369,14 +375,15 @@ def upstream(
     _port_free(host, port)
     err.print(f"Generating a nation of {persons:,} persons (seed {seed}) ...")
     fake = Upstream(generate(persons, seed), chosen)
-    err.print(f"Persontjenesten: http://{host}:{port}/persontjenesten/api/legal-basis/  "
-              f"Enhetsregisteret: http://{host}:{port}/enhetsregisteret/api/", highlight=False)  # fmt: skip
+    paths = {"preg": "persontjenesten/api/legal-basis/", "bed": "enhetsregisteret/api/", "hpr": "hpr/",
+             "ar": "ar/", "kodeverk": "kodeverk/", "resh": "resh/", "flr": "flr/ (export: flr/export/)"}  # fmt: skip
+    err.print("  ".join(f"{r}: http://{host}:{port}/{paths[r]}" for r in SERVABLE if r in chosen), highlight=False)
     uvicorn.run(fake.app(day_seconds=day_seconds, scale=scale), host=host, port=port, log_level="warning")
 
 
 @app.command()
 def sync(
-    registers: SyncRegisters = "preg,bed",
+    registers: SyncRegisters = "all",
     database_url: DatabaseUrl = None,
     once: Annotated[bool, typer.Option("--once", help="Bring each register up to date once, then stop")] = False,
     follow: Annotated[bool, typer.Option("--follow", help="Keep following the change feeds (the default)")] = False,

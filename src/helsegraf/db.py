@@ -26,12 +26,12 @@ import os
 import select
 import shutil
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import psycopg
 from psycopg.rows import namedtuple_row
@@ -50,6 +50,33 @@ from helsegraf.registers import STORES
 SQLITE_CHUNK = 10_000
 SQLITE_ROWS_PER_INSERT = 2000
 COMPILED_CACHE_SIZE = 1000
+T = TypeVar("T")
+# SQLite reads whose caller was cancelled, finishing in the background (held here: the loop keeps weak refs).
+_SETTLING: set[asyncio.Future[Any]] = set()
+
+
+async def _to_completion(work: Awaitable[T]) -> T:
+    """Await a SQLite read; when the caller is cancelled, let the read finish by itself in the background.
+
+    A read cancelled mid-statement (a sibling field failed, the request's deadline passed) would leave its
+    connection with the statement open, holding SQLite's read lock until garbage collection closes it:
+    a writer meanwhile (the access or query log) waits its 5 s busy timeout and fails "database is
+    locked". Finished, the read returns its connection (and the lock) at once; it is bounded by the
+    statement timeout (`_bound_sqlite_statements`).
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        _SETTLING.add(task)
+        task.add_done_callback(_settled)
+        raise
+
+
+def _settled(task: asyncio.Future[Any]) -> None:
+    _SETTLING.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: the caller that wanted it is gone
 
 
 @dataclass
@@ -369,10 +396,26 @@ class Database:
         """Run one SELECT against a store and return all rows (attribute access by column name)."""
         read_pool = self._pool_of.get(store)
         if read_pool is None:
-            async with self._engines[store].connect() as conn:
-                return (await conn.execute(statement)).all()
+            return await _to_completion(self._sqlite_fetch(store, statement))
         sql, params = self._pg_sql(statement)
         return await self._run_pg(store, sql, params)
+
+    async def fetch_alone(self, store: str, statement: Select[*tuple[Any, ...]]) -> Sequence[Any]:
+        """Run one SELECT on a connection of its own, outside the request's rounds.
+
+        For a long statement (a scan of millions of rows): in a round it would run ahead of the round's
+        short reads on the round's one connection (a pipeline runs its statements one after another),
+        delaying every one of them; alone it runs beside them. SQLite has no rounds: the same as `fetch`.
+        """
+        read_pool = self._pool_of.get(store)
+        if read_pool is None:
+            return await self.fetch(store, statement)
+        sql, params = self._pg_sql(statement)
+        return await self._run_alone(read_pool, sql, params)
+
+    async def _sqlite_fetch(self, store: str, statement: Any, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
+        async with self._engines[store].connect() as conn:
+            return (await conn.execute(statement, params)).all()
 
     def in_keys(self, store: str, column: ColumnElement[Any], keys: Sequence[Any]) -> ColumnElement[bool]:
         """Return `column IN keys` as one array parameter on PostgreSQL, a parameter list on SQLite."""
@@ -412,9 +455,8 @@ class Database:
             return await self._run_pg(store, template, {**defaults, **params, "keys": array_literal(keys)})
         rows: list[Any] = []
         for start in range(0, len(keys), SQLITE_CHUNK):
-            async with self._engines[store].connect() as conn:
-                result = await conn.execute(template, {**params, "keys": list(keys[start : start + SQLITE_CHUNK])})
-                rows += result.all()
+            chunk = {**params, "keys": list(keys[start : start + SQLITE_CHUNK])}
+            rows += await _to_completion(self._sqlite_fetch(store, template, chunk))
         return rows
 
     async def _run_pg(

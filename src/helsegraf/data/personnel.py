@@ -11,6 +11,7 @@ from helsegraf.data.people import People
 from helsegraf.data.personnel_details import add_contract_fields
 from helsegraf.data.world import Serial, WeightedChoice, World, random_date
 
+LIVE_NUMBERS_START = 1_000_000  # HPR numbers of the live registrations count up from here (gaps up to 40)
 HPR_SHARE = 0.08  # ~473,000 holders of autorisasjon or lisens in a nation of ~5.5 million
 WITHOUT_NIN_RATE = 0.05  # registered without a Norwegian identity number (ManglerNIN)
 EXPIRED_RATE = 0.02
@@ -44,7 +45,7 @@ def generate_personnel(world: World, people: People) -> Personnel:
     for pool in pools.values():
         rng.shuffle(pool)
     mix = WeightedChoice(list(codes.HPR_CATEGORY_MIX), list(codes.HPR_CATEGORY_MIX.values()))
-    numbers = Serial(rng, start=1_000_000, max_gap=40)
+    numbers = Serial(rng, start=LIVE_NUMBERS_START, max_gap=40)
     ids = Serial(rng, start=1)
     person_rows = world.table(
         "hpr_person", ("hpr_number", "nin", "given_name", "middle_name", "family_name", "birth_date")

@@ -24,7 +24,7 @@ WARNING_RATE = 0.003
 REVOKED_SHARE = 0.2  # of ended authorisations: tilbakekalt (with a reaction), the rest mostly expired
 ITEM_SUSPENSION_RATE = 0.004
 MERGED_RATE = 0.002
-MERGED_NUMBERS_START = 9_000_000  # numbers that were merged away lie apart from the live ones
+MERGED_NUMBERS_START = 9_000_000  # numbers that were merged away lie apart from (above) the live ones
 MIN_PERSONS_FOR_EXAMPLES = 1000
 GENDER_CODE = {"MALE": "1", "FEMALE": "2"}  # code system 3101
 
@@ -199,7 +199,9 @@ def _merged_numbers(world: World, rng: random.Random, persons: Table) -> None:
     chosen = [row for row in with_nin if rng.random() < MERGED_RATE]
     if not chosen and with_nin and world.persons >= MIN_PERSONS_FOR_EXAMPLES:
         chosen = [rng.choice(with_nin)]
-    numbers = Serial(rng, start=MERGED_NUMBERS_START, max_gap=40)
+    # Above every live number (at 5.5 million persons the live ones pass 9,000,000): the next million up.
+    highest = max((row[0] for row in persons.rows), default=0)
+    numbers = Serial(rng, start=max(MERGED_NUMBERS_START, (highest // 1_000_000 + 1) * 1_000_000), max_gap=40)
     merged_at = datetime(world.as_of.year, world.as_of.month, world.as_of.day, tzinfo=UTC)
     for row in chosen:
         changed = merged_at - timedelta(days=rng.randrange(30, 2 * 365))

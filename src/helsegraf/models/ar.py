@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from helsegraf.models.base import register_metadata
+from helsegraf.models.base import register_metadata, sync_tables
 
 
 class ArBase(DeclarativeBase):
@@ -119,3 +119,6 @@ class ElectronicAddress(ArBase):
     )
     type: Mapped[str] = mapped_column(String(8))
     address: Mapped[str] = mapped_column(String(200))
+
+
+SYNC_CURSOR, SYNC_SKIP = sync_tables(ArBase.metadata, "ar")

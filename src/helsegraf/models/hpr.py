@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from helsegraf.models.base import ValidityMixin, register_metadata
+from helsegraf.models.base import ValidityMixin, register_metadata, sync_tables
 
 
 class HprBase(DeclarativeBase):
@@ -136,3 +136,6 @@ class Suspension(ValidityMixin, HprBase):
     approval_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("hpr_approval.id", ondelete="CASCADE"), index=True)
     speciality_id: Mapped[int | None] = mapped_column(BigInteger)
     requisition_right_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+SYNC_CURSOR, SYNC_SKIP = sync_tables(HprBase.metadata, "hpr")

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, ForeignKeyConstraint, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from helsegraf.models.base import register_metadata
+from helsegraf.models.base import register_metadata, sync_tables
 
 
 class KodeverkBase(DeclarativeBase):
@@ -64,3 +64,6 @@ class CodeVersion(KodeverkBase):
     text: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean)
     loaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+SYNC_CURSOR, SYNC_SKIP = sync_tables(KodeverkBase.metadata, "kodeverk")

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from helsegraf.models.base import ValidityMixin, register_metadata
+from helsegraf.models.base import ValidityMixin, register_metadata, sync_tables
 
 
 class ReshBase(DeclarativeBase):
@@ -59,3 +59,6 @@ class ReshService(ReshBase):
     owner_resh_id: Mapped[int | None] = mapped_column(Integer)
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+
+
+SYNC_CURSOR, SYNC_SKIP = sync_tables(ReshBase.metadata, "resh")

@@ -96,7 +96,8 @@ async def listed_persons(
     if only is not None:
         where.append(db.in_keys(FLR, m.contract_id, list(only)) if only else literal(False))  # noqa: FBT003
     statement = select(*columns, func.count().label("n"), func.sum(keys.sql(m.id)).label("k")).where(*where)
-    rows = await db.fetch(FLR, statement.group_by(*columns))
+    # The scan of every membership valid at the date: on a connection of its own, beside the short reads.
+    rows = await db.fetch_alone(FLR, statement.group_by(*columns))
     groups: list[tuple[int, dict[Dimension, str], int, int]] = []
     incomplete = False
     for row in rows:
@@ -123,7 +124,11 @@ async def _looked_up_in_preg(
     from helsegraf.stats.engine import Dimension  # noqa: PLC0415
 
     m = MEMBERSHIP.c
-    unknown = or_(m.patient_birth_date.is_(None), m.patient_gender.is_(None))
+    # Only the rows the grouped statement left out: those missing a value that is asked for. A row with
+    # its birth date but no gender is in the age groups already when only AGE_GROUP is asked.
+    missing = [] if Dimension.AGE_GROUP not in person_dims else [m.patient_birth_date.is_(None)]
+    missing += [] if Dimension.GENDER not in person_dims else [m.patient_gender.is_(None)]
+    unknown = or_(*missing)
     rows = await db.fetch(FLR, select(m.id, m.contract_id, m.nin, m.patient_birth_date, m.patient_gender)
                           .where(*where, unknown))  # fmt: skip
     found = {p.nin: p for p in await db.fetch_by_keys(PREG, PREG_AGES_AND_GENDERS, PERSON.c.nin,

@@ -10,11 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from helsegraf.sync.ar import ArAdapter, ArSource
 from helsegraf.sync.bed import BedAdapter, BedSource
-from helsegraf.sync.engine import Adapter
+from helsegraf.sync.engine import BATCH_SIZE, Adapter
+from helsegraf.sync.flr import FlrAdapter, FlrSource
+from helsegraf.sync.hpr import HprAdapter, HprSource
+from helsegraf.sync.kodeverk import KodeverkAdapter, KodeverkSource
 from helsegraf.sync.preg import PregAdapter, PregSource
+from helsegraf.sync.resh import ReshAdapter, ReshSourceAddress
 
-SYNCABLE = ("preg", "bed")
+SYNCABLE = ("preg", "bed", "hpr", "ar", "kodeverk", "resh", "flr")
 DEFAULT_UPSTREAM = "http://127.0.0.1:8700"
 
 
@@ -24,9 +29,16 @@ class Sources:
 
     preg: PregSource
     bed: BedSource
+    hpr: HprSource | None = None
+    ar: ArSource | None = None
+    kodeverk: KodeverkSource | None = None
+    resh: ReshSourceAddress | None = None
+    flr: FlrSource | None = None
     interval_s: float = 5.0
     timeout_s: float = 30.0
     concurrency: int = 4
+    batch: int = BATCH_SIZE  # entries per transaction
+    workers: int = 0  # worker processes for PREG's bulk calls, validation and mapping (0: in the engine's)
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -50,9 +62,25 @@ def sources_from_env(env: Mapping[str, str]) -> Sources:
             scope=env.get("HELSEGRAF_SYNC_PREG_SCOPE", "nhn:hgd-persontjenesten-api/read-with-legal-basis"),
         ),
         bed=BedSource(env.get("HELSEGRAF_SYNC_BED_URL") or f"{upstream}/enhetsregisteret/api"),
+        hpr=HprSource(
+            env.get("HELSEGRAF_SYNC_HPR_URL") or f"{upstream}/hpr/",
+            env.get("HELSEGRAF_SYNC_HPR_USERNAME"),
+            env.get("HELSEGRAF_SYNC_HPR_PASSWORD"),
+        ),
+        ar=ArSource(env.get("HELSEGRAF_SYNC_AR_URL") or f"{upstream}/ar", env.get("HELSEGRAF_SYNC_AR_TOKEN")),
+        kodeverk=KodeverkSource(env.get("HELSEGRAF_SYNC_KODEVERK_URL") or f"{upstream}/kodeverk"),
+        resh=ReshSourceAddress(env.get("HELSEGRAF_SYNC_RESH_URL") or f"{upstream}/resh/"),
+        flr=FlrSource(
+            env.get("HELSEGRAF_SYNC_FLR_URL") or f"{upstream}/flr/",
+            env.get("HELSEGRAF_SYNC_FLR_EXPORT_URL") or f"{upstream}/flr/export/",
+            env.get("HELSEGRAF_SYNC_FLR_USERNAME"),
+            env.get("HELSEGRAF_SYNC_FLR_PASSWORD"),
+        ),
         interval_s=float(env.get("HELSEGRAF_SYNC_INTERVAL_S") or 5.0),
         timeout_s=float(env.get("HELSEGRAF_SYNC_TIMEOUT_S") or 30.0),
         concurrency=int(env.get("HELSEGRAF_SYNC_CONCURRENCY") or 4),
+        batch=int(env.get("HELSEGRAF_SYNC_BATCH") or BATCH_SIZE),
+        workers=int(env.get("HELSEGRAF_SYNC_WORKERS") or 0),
     )
 
 
@@ -60,7 +88,17 @@ def adapters(sources: Sources, registers: frozenset[str] | set[str]) -> list[Ada
     """Return the adapters of the chosen registers, in a stable order."""
     made: list[Adapter] = []
     if "preg" in registers:
-        made.append(PregAdapter(sources.preg, concurrency=sources.concurrency))
+        made.append(PregAdapter(sources.preg, concurrency=sources.concurrency, workers=sources.workers))
     if "bed" in registers:
         made.append(BedAdapter(sources.bed, concurrency=sources.concurrency))
+    if "hpr" in registers and sources.hpr is not None:
+        made.append(HprAdapter(sources.hpr, concurrency=sources.concurrency))
+    if "ar" in registers and sources.ar is not None:
+        made.append(ArAdapter(sources.ar, concurrency=sources.concurrency))
+    if "kodeverk" in registers and sources.kodeverk is not None:
+        made.append(KodeverkAdapter(sources.kodeverk, concurrency=sources.concurrency))
+    if "resh" in registers and sources.resh is not None:
+        made.append(ReshAdapter(sources.resh, concurrency=sources.concurrency))
+    if "flr" in registers and sources.flr is not None:
+        made.append(FlrAdapter(sources.flr, concurrency=sources.concurrency))
     return made

@@ -9,7 +9,8 @@ How a register is followed (DESIGN.md, "Living registers"):
 * **Bootstrap is following from the start.** Both registers' feeds begin with an entry per record
   (Persontjenesten's `PersonPopulated` "nulldagsuttrekk", Enhetsregisteret's first update of every
   unit), so an empty database simply reads the feed from position 1, with a progress bar.
-* A **batch** is one page of a feed (`Adapter.page`) and the documents of the records it names
+* A **batch** is up to `batch_size` entries of a feed (HELSEGRAF_SYNC_BATCH, default 10,000: as many
+  pages of `Adapter.page` as that takes) and the documents of the records they name
   (`Adapter.documents`, fetched concurrently in the contract's bulk sizes). The batch is applied
   (`Adapter.apply`) **in one transaction together with the cursor update**, so a crash anywhere
   leaves the database at a batch boundary: restarting repeats nothing and skips nothing.
@@ -39,6 +40,7 @@ import fcntl
 import functools
 import logging
 import random
+import threading
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -75,6 +77,10 @@ class RetryableError(SyncError):
         super().__init__(message)
         self.retry_after = retry_after
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Keep Retry-After when the error crosses from a worker process."""
+        return (type(self), (str(self), self.retry_after))
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -84,6 +90,11 @@ class Entry:
     key: str
     kind: str
     at: datetime | None = None  # when the source changed the record, where the feed says
+    # The record itself, where the feed carries it (AR's export and events, HPR's changed persons).
+    document: Any = field(default=None, compare=False, repr=False)
+    # Read again from before the cursor (a time-named feed's overlap, sync/window.py): applied, but the
+    # cursor does not move back for it.
+    reread: bool = False
 
 
 @dataclass
@@ -95,6 +106,7 @@ class Batch:
     documents: dict[str, Any] = field(default_factory=dict)  # key -> parsed document (adapter's type)
     skipped: dict[int, str] = field(default_factory=dict)  # position -> reason
     head: int | None = None
+    rows: Any = None  # the rows an adapter mapped the documents to while fetching them (its own type)
 
     @property
     def last(self) -> int:
@@ -133,8 +145,20 @@ class Adapter(ABC):
     def apply(self, conn: Connection, batch: Batch) -> int:
         """Apply a batch's documents inside the open transaction; return the records written."""
 
+    def contiguous(self, feed: str, after: int) -> bool:
+        """Tell whether a page after `after` should have no holes in its positions (a hole is a skip).
+
+        True for sequence numbers; False for positions that are times (HPR, RESH) or for a page that
+        jumps to a snapshot's position (AR's export).
+        """
+        del feed, after
+        return True
+
     async def authenticate(self, client: httpx.AsyncClient) -> None:  # noqa: B027 - optional hook
         """Obtain credentials if the source needs them (called before the first call and on a 401)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the adapter holds (worker processes)."""
 
 
 @dataclass
@@ -237,6 +261,37 @@ def register_lock(engine: DatabaseEngine, register: str) -> Iterator[None]:
         handle.close()
 
 
+# -- SQLite: one writer per file ---------------------------------------------------------------
+
+SQLITE_BUSY_TIMEOUT_S = 120.0  # generous: a bootstrap batch of another register may hold the file for long
+_FILE_LOCKS: dict[str, threading.Lock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def sqlite_options(database_url: str) -> dict[str, Any]:
+    """Return create_engine options for a database: on SQLite, a busy timeout instead of failing at once."""
+    if make_url(database_url).get_backend_name() != "sqlite":
+        return {}
+    return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
+
+
+def file_write_lock(database_url: str) -> contextlib.AbstractContextManager[Any]:
+    """Return the lock every engine writing one SQLite file shares (PostgreSQL: none needed).
+
+    SQLite has one writer per file. Several registers' engines in one `helsegraf sync` may share a
+    file (the default: one database for every register); each would otherwise take SQLite's write lock
+    in its own thread and the others fail with "database is locked" (a deferred transaction that reads
+    before it writes is not helped by the busy timeout). The process-wide lock per file orders them;
+    the busy timeout covers other processes (a `serve` reading the same file).
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return contextlib.nullcontext()
+    key = str(Path(url.database).resolve())
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(key, threading.Lock())
+
+
 # -- cursors -----------------------------------------------------------------------------------
 
 
@@ -285,6 +340,7 @@ def write_state(conn: Connection, register: str, state: FeedState) -> None:
 
 
 Progress = Callable[[str, str, int, int | None], None]  # (register, feed, position, head)
+BATCH_SIZE = 10_000  # entries per transaction (HELSEGRAF_SYNC_BATCH)
 
 
 class Engine:
@@ -299,10 +355,13 @@ class Engine:
         on_progress: Progress | None = None,
         backoff: Backoff | None = None,
         max_attempts: int = 8,
+        batch_size: int = BATCH_SIZE,
     ) -> None:
         self.adapter, self.client = adapter, client
+        self.batch_size = max(1, batch_size)
         self.register = adapter.register
-        self.engine = create_engine(database_url, hide_parameters=True)
+        self.engine = create_engine(database_url, hide_parameters=True, **sqlite_options(database_url))
+        self._write_lock = file_write_lock(database_url)
         self.on_progress = on_progress or (lambda *_: None)
         self.backoff = backoff or Backoff()
         self.max_attempts = max_attempts
@@ -311,8 +370,15 @@ class Engine:
         self._authenticated = False
         self._state: FeedState | None = None
 
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """Open a write transaction; on SQLite, one engine at a time per database file (see `file_write_lock`)."""
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
     def close(self) -> None:
-        """Release the database connections."""
+        """Release the database connections (and the adapter's workers)."""
+        self.adapter.close()
         self.engine.dispose()
 
     def states(self) -> dict[str, FeedState]:
@@ -355,22 +421,37 @@ class Engine:
         raise SyncError(f"sync {self.register}: {what} failed {self.max_attempts} times; giving up for now")
 
     async def _batches(self, feed: str, after: int, head: int) -> AsyncIterator[Batch]:
-        """Fetch pages and their documents ahead of the applier (one batch in flight)."""
+        """Fetch pages (up to `batch_size` entries) and their documents ahead of the applier (one batch in flight)."""
         position = after
         while True:
-            entries = await self._call(
-                f"{feed} page after {position}",
-                functools.partial(self.adapter.page, self.client, feed, position),
-            )
-            entries = [e for e in entries if e.position > position]  # a page may repeat its first entry
+            entries: list[Entry] = []
+            contiguous = True  # every page of the batch should have no holes (see Adapter.contiguous)
+            while len(entries) < self.batch_size:
+                contiguous = contiguous and self.adapter.contiguous(feed, position)
+                page = await self._call(
+                    f"{feed} page after {position}",
+                    functools.partial(self.adapter.page, self.client, feed, position),
+                )
+                # A page may repeat its first entry; a reread from before the cursor is kept on purpose.
+                page = [e for e in page if e.position > position or e.reread]
+                if not page:
+                    break
+                entries.extend(page)
+                newest = max(e.position for e in page)
+                if newest <= position or len(page) < self.adapter.page_size:
+                    break  # only the overlap again, or a short page: the source has no more for now
+                position = newest
             if not entries:
                 return
             batch = Batch(feed, sorted(entries, key=lambda e: e.position), head=head)
-            self._gaps(batch, position)
+            if contiguous:
+                self._gaps(batch, after)
             await self._call(f"{feed} documents of {len(batch.entries)} entries",
                              functools.partial(self.adapter.documents, self.client, batch))  # fmt: skip
             yield batch
-            position = batch.last
+            if all(e.reread for e in batch.entries):
+                return  # only the overlap was read again: nothing after the cursor
+            after = position = max(after, batch.last)
 
     def _gaps(self, batch: Batch, after: int) -> None:
         """Record a jump in positions as a skip of the missing range (the source lost or hid entries)."""
@@ -386,7 +467,7 @@ class Engine:
     def _apply(self, batch: Batch, state: FeedState) -> int:
         """Apply a batch and move its cursor in one transaction."""
         now = datetime.now(UTC)
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             written = self.adapter.apply(conn, batch)
             skips = skip_table(self.register)
             rows = [
@@ -395,7 +476,7 @@ class Engine:
             ]
             if rows:
                 conn.execute(skips.insert(), rows)
-            state.position = batch.last
+            state.position = max(state.position, batch.last)
             state.applied += written
             state.skipped += len(rows)
             changed = [e.at for e in batch.entries if e.at is not None]
@@ -413,7 +494,7 @@ class Engine:
         state = self._state
         if state is None:
             return
-        with contextlib.suppress(Exception), self.engine.begin() as conn:
+        with contextlib.suppress(Exception), self.writing() as conn:
             stored = read_states(conn, self.register, [state.feed])[state.feed]
             stored.errors = max(stored.errors, state.errors)
             write_state(conn, self.register, stored)
@@ -429,7 +510,7 @@ class Engine:
             # The source went back in time (restored from a backup, or a different source): applying
             # would repeat or contradict what is stored, so nothing moves until it is ahead again.
             state.source_head = head
-            with self.engine.begin() as conn:
+            with self.writing() as conn:
                 write_state(conn, self.register, state)
             raise RetryableError(
                 f"{feed}: the source's newest position {head} is behind the stored cursor {state.position}"
@@ -438,7 +519,7 @@ class Engine:
         self.on_progress(self.register, feed, state.position, head)
         if head == state.position:
             state.last_synced_at = datetime.now(UTC)
-            with self.engine.begin() as conn:
+            with self.writing() as conn:
                 write_state(conn, self.register, state)
         pending: asyncio.Task[int] | None = None
         async for batch in self._batches(feed, state.position, head):

@@ -5,22 +5,29 @@ known quirks are handled here, each with a test: the XML declares ISO-8859-1 but
 UTF-8; open periods may come as a sentinel date (year 1 or 9999) instead of nil; "not found" is a
 SOAP fault whose text must be matched.
 
-Interface for the sync engine (`sync/engine.py`, `Adapter`): `changed_numbers(body)` reads a
-HentRegisterEndringer page (the persons it carries and the total), `person_rows(body)` reads a
-HentPerson answer into one row set per table, keyed like the models; `apply_person(conn, rows)`
-replaces the person's rows in one transaction. The HTTP wiring (posting the envelopes, paging by
-`side`, the cursor as the last `til`) is left to the engine's adapter class.
+`changed_numbers(body)` reads a HentRegisterEndringer page (the persons it carries and the total),
+`person_rows(body)` reads a HentPerson answer into one row set per table, keyed like the models;
+`apply_person(conn, rows)` replaces the person's rows in one transaction.
+
+`HprAdapter` follows HPR for the sync engine. HPR's change feed is a time window, not a sequence:
+`HentRegisterEndringer(fra, til, side, resultaterPerSide)` names the persons changed in
+`[fra, til)`, paged by `side`. The feed's position is therefore a time, in whole seconds since
+1970: position P means every change stamped before second P has been applied. A changed person's
+entry has the position "its SistOppdatert's second + 1", pages are cut only between seconds (all
+persons changed in one second are applied together), and `HentPerson` fetches each changed person.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
+import httpx
 from lxml import etree
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, delete, insert, select
 
 from helsegraf.models.hpr import (
     AdditionalCompetence,
@@ -33,7 +40,9 @@ from helsegraf.models.hpr import (
     Speciality,
     Suspension,
 )
-from helsegraf.upstream.hpr import NOT_FOUND, _operation
+from helsegraf.sync.engine import Batch, Entry, RetryableError, SyncError, check
+from helsegraf.sync.window import WindowAdapter, position_of
+from helsegraf.upstream.hpr import MAX_PER_PAGE, NOT_FOUND, _operation
 
 DECLARED_LATIN1: Final = re.compile(rb"^(\s*<\?xml[^>]*encoding=)(['\"])(ISO-8859-1|iso-8859-1|latin-1)\2", re.ASCII)
 SENTINEL_YEARS: Final = frozenset({1, 9999})
@@ -194,7 +203,9 @@ MODELS: Final = {
 def apply_person(conn: Connection, rows: PersonRows) -> None:
     """Replace one person's rows inside the caller's transaction (children go with the person: ON DELETE CASCADE)."""
     person = HealthPersonnel.__table__
-    approval_ids = [a["id"] for a in rows.tables["hpr_approval"]]
+    approval = Approval.__table__
+    stored = conn.execute(select(approval.c.id).where(approval.c.hpr_number == rows.hpr_number)).scalars().all()
+    approval_ids = sorted({a["id"] for a in rows.tables["hpr_approval"]} | set(stored))
     for name in ("hpr_suspension", "hpr_speciality", "hpr_requisition_right", "hpr_additional_competence",
                  "hpr_condition"):  # fmt: skip
         table = MODELS[name].__table__
@@ -206,3 +217,101 @@ def apply_person(conn: Connection, rows: PersonRows) -> None:
     for name, model in MODELS.items():
         if rows.tables[name]:
             conn.execute(insert(model.__table__), rows.tables[name])
+
+
+# -- following HPR -------------------------------------------------------------------------------
+
+# `til` of every window: HPR answers up to its newest change, whatever the two clocks say.
+FAR: Final = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class HprSource:
+    """Where HPR's SOAP service is, and its credentials (HTTP basic, as NHN issues them; repr hides the password)."""
+
+    url: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+class HprAdapter(WindowAdapter):
+    """HPR's register changes (HentRegisterEndringer) and persons (HentPerson) into the HPR database."""
+
+    register = "hpr"
+    feeds = ("changes",)
+    page_size = 500  # persons per batch (cut between seconds, so a batch may hold a few more)
+    overlap_s = 300  # read five minutes before the cursor again: a change stamped then may show late
+
+    def __init__(self, source: HprSource, concurrency: int = 4) -> None:
+        self.url = source.url
+        self.auth = httpx.BasicAuth(source.username, source.password or "") if source.username else None
+        self.concurrency = concurrency
+
+    def contiguous(self, feed: str, after: int) -> bool:
+        """Positions are seconds: holes between them are quiet seconds, not lost changes."""
+        del feed, after
+        return False
+
+    async def _post(self, client: httpx.AsyncClient, operation: str, **arguments: Any) -> httpx.Response:
+        message = _operation(operation).input.serialize(**arguments)
+        body = etree.tostring(message.content, xml_declaration=True, encoding="utf-8")
+        headers = {**message.headers, "Content-Type": "text/xml; charset=utf-8"}
+        if self.auth is not None:
+            return await client.post(self.url, content=body, headers=headers, auth=self.auth)
+        return await client.post(self.url, content=body, headers=headers)
+
+    async def changed(self, client: httpx.AsyncClient, feed: str, since: datetime, after: int) -> list[Entry]:
+        """Return every person HPR changed since the moment, one entry each."""
+        del feed, after
+        entries: list[Entry] = []
+        side = 1
+        while True:
+            response = await self._post(client, "HentRegisterEndringer", fra=since, til=FAR, side=side,
+                                        resultaterPerSide=MAX_PER_PAGE)  # fmt: skip
+            if response.status_code != 500 or b"Fault>" not in response.content:  # noqa: PLR2004 - a SOAP fault
+                check(response, "HentRegisterEndringer")
+            try:
+                persons, total = changed_numbers(response.content)
+            except (HprFaultError, HprNotFoundError) as exc:
+                raise SyncError(f"hpr: HentRegisterEndringer refused: {exc}") from None
+            except Exception as exc:  # noqa: BLE001 - an answer that does not parse may parse on a retry
+                raise RetryableError(
+                    f"HentRegisterEndringer page {side}: unreadable ({exc.__class__.__name__})"
+                ) from None
+            for person in persons:
+                stamp = person.tables["hpr_person"][0]["last_changed"] or since
+                entries.append(Entry(position_of(stamp), f"{person.hpr_number:012d}", "changed", stamp))
+            if not persons or side * MAX_PER_PAGE >= total:
+                break
+            side += 1
+        return entries
+
+    async def documents(self, client: httpx.AsyncClient, batch: Batch) -> None:
+        """Fetch each changed person with HentPerson; an unknown number is skipped with HPR's reason."""
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(entry: Entry) -> None:
+            async with limit:
+                response = await self._post(client, "HentPerson", hprNummer=int(entry.key), påTidspunkt=None)
+            if response.status_code != 500 or b"Fault>" not in response.content:  # noqa: PLR2004 - a SOAP fault
+                check(response, "HentPerson")
+            try:
+                batch.documents[entry.key] = person_rows(response.content)
+            except HprNotFoundError:
+                batch.skipped[entry.position] = "HPR number not found by HentPerson"
+            except HprFaultError:
+                batch.skipped[entry.position] = "HentPerson answered with a fault"
+            except Exception as exc:  # noqa: BLE001 - a malformed answer is recorded, by type only
+                batch.skipped[entry.position] = f"malformed HentPerson answer ({exc.__class__.__name__})"
+
+        await asyncio.gather(*(one(e) for e in batch.entries))
+
+    def apply(self, conn: Connection, batch: Batch) -> int:
+        """Replace each changed person's rows."""
+        written = 0
+        for entry in batch.entries:
+            rows = batch.documents.get(entry.key)
+            if rows is not None:
+                apply_person(conn, rows)
+                written += 1
+        return written

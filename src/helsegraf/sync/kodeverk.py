@@ -11,18 +11,25 @@ the shape such exports have, matched by local element name so the namespace does
 Loading is an upsert by (OID, value): a code whose text changed gets the new text and version
 (its old text stays in `kodeverk_code_version`); a code the export no longer lists is marked
 inactive rather than deleted, so what points at it keeps resolving.
+
+`KodeverkAdapter` follows the code-list service for the sync engine: its numbered list of versions
+(`versjoner?etter=N`, our own, see upstream/kodeverk.py) is the feed, and each version's export is
+loaded in order, stamped with the version's publication time.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Final
+from datetime import UTC, date, datetime
+from typing import Any, Final
 
+import httpx
 from lxml import etree
 from sqlalchemy import Connection, select, update
 
 from helsegraf.models.kodeverk import Code, CodeSystem, CodeVersion
+from helsegraf.sync.engine import Adapter, Batch, Entry, RetryableError, check
 
 SYSTEM, CODE, VERSION = CodeSystem.__table__, Code.__table__, CodeVersion.__table__
 MAX_EXPORT_BYTES: Final = 50_000_000
@@ -108,7 +115,7 @@ def parse_export(data: bytes) -> Export:
     return Export(oid, name, (_child(root, "Beskrivelse") or name)[:200], version[:40], tuple(codes))
 
 
-def apply_export(conn: Connection, export: Export, loaded_at: datetime) -> dict[str, int]:
+def apply_export(conn: Connection, export: Export, loaded_at: datetime | None) -> dict[str, int]:
     """Upsert an export into Kodeverk inside the caller's transaction; return counts of what changed."""
     current = conn.execute(select(SYSTEM.c.oid).where(SYSTEM.c.oid == export.oid)).first()
     system_values = {"name": export.name, "description": export.description, "version": export.version,
@@ -153,3 +160,90 @@ def apply_export(conn: Connection, export: Export, loaded_at: datetime) -> dict[
                          .values(active=False))  # fmt: skip
             counts["retired"] += 1
     return counts
+
+
+# -- following the code-list service ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KodeverkSource:
+    """Where the code-list service is (its version list and exports)."""
+
+    base_url: str
+
+
+def _published(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class KodeverkAdapter(Adapter):
+    """The code-list service's versions into the Kodeverk database."""
+
+    register = "kodeverk"
+    feeds = ("versions",)
+    page_size = 500
+
+    def __init__(self, source: KodeverkSource, concurrency: int = 4) -> None:
+        self.base = source.base_url.rstrip("/")
+        self.concurrency = concurrency
+
+    async def _list(self, client: httpx.AsyncClient, after: int) -> dict[str, Any]:
+        response = check(await client.get(f"{self.base}/versjoner", params={"etter": after}), "versjoner")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("Versjoner"), list):
+            raise RetryableError(f"versjoner after {after}: not a list of versions")
+        return body
+
+    async def head(self, client: httpx.AsyncClient, feed: str, after: int) -> int:
+        """Return the newest version number."""
+        del feed
+        latest = (await self._list(client, after)).get("SisteNummer")
+        if not isinstance(latest, int):
+            raise RetryableError("versjoner: no SisteNummer")
+        return latest
+
+    async def page(self, client: httpx.AsyncClient, feed: str, after: int) -> list[Entry]:
+        """Return the versions published after `after`."""
+        del feed
+        entries = []
+        for item in (await self._list(client, after))["Versjoner"]:
+            if isinstance(item, dict) and isinstance(item.get("Nummer"), int):
+                key = f"{item.get('OID')}/{item.get('Versjon')}"
+                entries.append(Entry(item["Nummer"], key, "version", _published(item.get("Publisert"))))
+        return entries
+
+    async def documents(self, client: httpx.AsyncClient, batch: Batch) -> None:
+        """Fetch and parse each version's export."""
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(entry: Entry) -> None:
+            async with limit:
+                response = await client.get(f"{self.base}/eksport/{entry.key}")
+            if response.status_code == 404:  # noqa: PLR2004 - the list named a version the service lacks
+                batch.skipped[entry.position] = "export not found"
+                return
+            try:
+                batch.documents[entry.key] = parse_export(check(response, "eksport").content)
+            except ExportError as exc:
+                batch.skipped[entry.position] = f"malformed export: {exc}"[:200]
+
+        await asyncio.gather(*(one(e) for e in batch.entries))
+
+    def apply(self, conn: Connection, batch: Batch) -> int:
+        """Load the exports in the order they were published."""
+        written = 0
+        for entry in batch.entries:
+            export = batch.documents.get(entry.key)
+            if export is not None and entry.position not in batch.skipped:
+                apply_export(conn, export, entry.at)
+                written += 1
+        return written

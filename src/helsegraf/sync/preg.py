@@ -11,14 +11,17 @@ a number the document lists as `Discontinued` points (`replaced_by`) at the numb
 from __future__ import annotations
 
 import asyncio
+import functools
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
 import httpx
-from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Connection, Table, and_, delete, update
+from pydantic import ValidationError
+from sqlalchemy import Connection, Table, and_, bindparam, delete, update
 
 from helsegraf.models.preg import (
     AddressPeriod,
@@ -29,6 +32,7 @@ from helsegraf.models.preg import (
     Person,
 )
 from helsegraf.sync.engine import Adapter, Batch, Entry, RetryableError, SyncError, check, upsert
+from helsegraf.upstream.contracts import dicts
 from helsegraf.upstream.contracts import persontjenesten as pt
 
 EVENTS_PER_CALL = 1000
@@ -48,7 +52,6 @@ PROTECTION = {
     "StrictlyConfidential": "STRENGT_FORTROLIG",
 }
 PARENT_ROLES = {"Mother": "MOTHER", "Father": "FATHER", "CoMother": "CO_MOTHER"}
-PEOPLE = TypeAdapter(list[pt.Person])
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -79,20 +82,25 @@ def _current(items: list[Any] | None) -> Any:
     """Return the element in force (`isValid`), else the last one."""
     if not items:
         return None
-    return next((item for item in items if item.isValid), items[-1])
+    return next((item for item in items if item.get("isValid")), items[-1])
 
 
 def _day(value: datetime | None) -> Any:
     return value.date() if value is not None else None
 
 
+def _value(value: Any) -> Any:
+    """Return an enum member's value (None stays None)."""
+    return value.value if value is not None else None
+
+
 def _street(address: Any) -> str | None:
-    if address is None or address.addressName is None:
+    if address is None or address.get("addressName") is None:
         return None
-    number = address.addressNumber
-    if number is None or number.houseNumber is None:
-        return str(address.addressName)
-    return f"{address.addressName} {number.houseNumber}{number.houseLetter or ''}"
+    number = address.get("addressNumber")
+    if number is None or number.get("houseNumber") is None:
+        return str(address["addressName"])
+    return f"{address['addressName']} {number['houseNumber']}{number.get('houseLetter') or ''}"
 
 
 @dataclass
@@ -106,111 +114,122 @@ class Rows:
     responsibility: list[dict[str, Any]] = field(default_factory=list)
     guardianship: list[dict[str, Any]] = field(default_factory=list)
     redirects: list[tuple[str, str]] = field(default_factory=list)  # (old nin, current nin)
+    mapped: set[str] = field(default_factory=set)  # the person ids these rows are of
+
+    def extend(self, other: Rows) -> None:
+        """Add another batch part's rows."""
+        for name in ("persons", "numbers", "addresses", "relations", "responsibility", "guardianship", "redirects"):
+            getattr(self, name).extend(getattr(other, name))
+        self.mapped |= other.mapped
 
 
-def rows_of(person: pt.Person, rows: Rows) -> None:  # noqa: C901, PLR0912 - one document, part by part
-    """Map one person document onto PREG's rows."""
-    numbers = person.norwegianIdentificationNumber or []
-    in_use = [n for n in numbers if n.status == pt.IdentificationStatus.InUse and n.identificationNumber]
-    current = (in_use or [n for n in numbers if n.identificationNumber])[-1].identificationNumber if numbers else None
-    if current is None or person.id is None:
+STAMPED = ("status", "name", "gender", "birth", "addressProtection", "residentialAddress", "maritalStatus",
+           "citizenship")  # fmt: skip
+
+
+def rows_of(person: dict[str, Any], rows: Rows) -> None:  # noqa: C901, PLR0912, PLR0915 - one document, part by part
+    """Map one person document (a `dicts.Person`, validated against the contract) onto PREG's rows."""
+    get = person.get
+    numbers = get("norwegianIdentificationNumber") or []
+    in_use = [n for n in numbers if n.get("status") == pt.IdentificationStatus.InUse and n.get("identificationNumber")]
+    listed = in_use or [n for n in numbers if n.get("identificationNumber")]
+    current = listed[-1]["identificationNumber"] if listed else None
+    person_id = get("id")
+    if current is None or person_id is None:
         msg = "document has neither an identification number nor an id"
         raise ValueError(msg)
     stamps = [
-        item.registeredAt
-        for part in (
-            person.status,
-            person.name,
-            person.gender,
-            person.birth,
-            person.addressProtection,
-            person.residentialAddress,
-            person.maritalStatus,
-            person.citizenship,
-        )
-        for item in (part or [])
-        if item.isValid and item.registeredAt is not None
+        item["registeredAt"]
+        for part in STAMPED
+        for item in (get(part) or ())
+        if item.get("isValid") and item.get("registeredAt") is not None
     ]
-    name, birth, gender, status = (_current(person.name), _current(person.birth), _current(person.gender),
-                                   _current(person.status))  # fmt: skip
-    if name is None or birth is None or birth.birthDate is None or gender is None or status is None:
+    name, birth, gender, status = (_current(get("name")), _current(get("birth")), _current(get("gender")),
+                                   _current(get("status")))  # fmt: skip
+    if (name is None or birth is None or birth.get("birthDate") is None or gender is None or status is None
+            or gender.get("gender") is None or status.get("status") is None):  # fmt: skip
         msg = "document lacks a name, birth date, gender or status"
         raise ValueError(msg)
-    protection = _current(person.addressProtection)
-    level = protection.protectionLevel.value if protection is not None and protection.protectionLevel else None
-    residential = [a for a in (person.residentialAddress or []) if a.isValid]
+    protection = _current(get("addressProtection"))
+    level = _value(protection.get("protectionLevel")) if protection is not None else None
+    residential = [a for a in (get("residentialAddress") or ()) if a.get("isValid")]
     words = PROTECTION.get(level or "Unclassified", "UGRADERT")
-    if words == "STRENGT_FORTROLIG" and not residential and person.foreignPostalAddress:
+    if words == "STRENGT_FORTROLIG" and not residential and get("foreignPostalAddress"):
         words = "STRENGT_FORTROLIG_UTLAND"  # strictly confidential with only a foreign address (PDL's word)
     home = residential[-1] if residential else None
-    street = home.streetAddress if home is not None else None
-    city = street.city if street is not None else None
-    marital, citizenship = _current(person.maritalStatus), _current(person.citizenship)
+    street = home.get("streetAddress") if home is not None else None
+    city = street.get("city") if street is not None else None
+    marital, citizenship = _current(get("maritalStatus")), _current(get("citizenship"))
+    death = get("death")
     rows.persons.append({
-        "nin": current, "given_name": name.givenName, "middle_name": name.middleName,
-        "family_name": name.familyName, "birth_date": birth.birthDate.date(), "gender": gender.gender.value.upper(),
-        "status": snake(status.status.value), "death_date": _day(person.death.deceasedDate) if person.death else None,
-        "street": _street(street), "postal_code": city.postalCode if city else None,
-        "postal_place": city.cityName if city else None,
-        "municipality_code": street.municipalityNumber if street is not None else None,
-        "district": home.urbanDistrictName if home is not None else None, "address_protection": words,
-        "person_id": person.id, "protection_level": level,
-        "marital_status": marital.status.value if marital is not None and marital.status else None,
-        "citizenship": citizenship.countryCode if citizenship is not None else None,
+        "nin": current, "given_name": name.get("givenName"), "middle_name": name.get("middleName"),
+        "family_name": name.get("familyName"), "birth_date": birth["birthDate"].date(),
+        "gender": gender["gender"].value.upper(), "status": snake(status["status"].value),
+        "death_date": _day(death.get("deceasedDate")) if death else None,
+        "street": _street(street), "postal_code": city.get("postalCode") if city else None,
+        "postal_place": city.get("cityName") if city else None,
+        "municipality_code": street.get("municipalityNumber") if street is not None else None,
+        "district": home.get("urbanDistrictName") if home is not None else None, "address_protection": words,
+        "person_id": person_id, "protection_level": level,
+        "marital_status": _value(marital.get("status")) if marital is not None else None,
+        "citizenship": citizenship.get("countryCode") if citizenship is not None else None,
         "replaced_by": None, "last_changed": max(stamps) if stamps else None,
     })  # fmt: skip
     for n in numbers:
-        if n.identificationNumber is None:
+        number = n.get("identificationNumber")
+        if number is None:
             continue
         rows.numbers.append({
-            "number": n.identificationNumber, "person_id": person.id,
-            "number_type": n.identificationNumberType.value if n.identificationNumberType else "NationalIdentityNumber",
-            "status": n.status.value if n.status else "InUse", "valid_from": _day(n.validFrom),
-            "valid_to": _day(n.validTo),
+            "number": number, "person_id": person_id,
+            "number_type": _value(n.get("identificationNumberType")) or "NationalIdentityNumber",
+            "status": _value(n.get("status")) or "InUse", "valid_from": _day(n.get("validFrom")),
+            "valid_to": _day(n.get("validTo")),
         })  # fmt: skip
-        if in_use and n.status == pt.IdentificationStatus.Discontinued and n.identificationNumber != current:
-            rows.redirects.append((n.identificationNumber, current))
-    for kind, items in (("RESIDENTIAL", person.residentialAddress), ("PRESENT", person.presentAddress)):
-        for a in items or []:
-            s = a.streetAddress
-            c = s.city if s is not None else None
-            if a.validFrom is None:
+        if in_use and n.get("status") == pt.IdentificationStatus.Discontinued and number != current:
+            rows.redirects.append((number, current))
+    for kind, items in (("RESIDENTIAL", get("residentialAddress")), ("PRESENT", get("presentAddress"))):
+        for a in items or ():
+            s = a.get("streetAddress")
+            c = s.get("city") if s is not None else None
+            if a.get("validFrom") is None:
                 continue
             rows.addresses.append({
-                "nin": current, "kind": kind, "valid_from": a.validFrom.date(), "valid_to": _day(a.validTo),
-                "street": _street(s), "postal_code": c.postalCode if c else None,
-                "postal_place": c.cityName if c else None,
-                "municipality_code": s.municipalityNumber if s is not None else None, "district": a.urbanDistrictName,
+                "nin": current, "kind": kind, "valid_from": a["validFrom"].date(), "valid_to": _day(a.get("validTo")),
+                "street": _street(s), "postal_code": c.get("postalCode") if c else None,
+                "postal_place": c.get("cityName") if c else None,
+                "municipality_code": s.get("municipalityNumber") if s is not None else None,
+                "district": a.get("urbanDistrictName"),
             })  # fmt: skip
-    for postal in person.postalAddress or []:
-        box = postal.postBoxAddress
-        if postal.validFrom is None or box is None:
+    for postal in get("postalAddress") or ():
+        box = postal.get("postBoxAddress")
+        if postal.get("validFrom") is None or box is None:
             continue
-        c = box.city
+        c = box.get("city")
         rows.addresses.append({
-            "nin": current, "kind": "POSTAL", "valid_from": postal.validFrom.date(), "valid_to": _day(postal.validTo),
-            "street": f"Postboks {box.postBoxIdentification}", "postal_code": c.postalCode if c else None,
-            "postal_place": c.cityName if c else None, "municipality_code": None, "district": None,
+            "nin": current, "kind": "POSTAL", "valid_from": postal["validFrom"].date(),
+            "valid_to": _day(postal.get("validTo")),
+            "street": f"Postboks {box.get('postBoxIdentification')}", "postal_code": c.get("postalCode") if c else None,
+            "postal_place": c.get("cityName") if c else None, "municipality_code": None, "district": None,
         })  # fmt: skip
-    for relation in person.familyRelation or []:
-        role = relation.relatedPersonsRole.value if relation.relatedPersonsRole else None
-        if relation.isValid and role in PARENT_ROLES and relation.relatedPerson:
+    for relation in get("familyRelation") or ():
+        role = _value(relation.get("relatedPersonsRole"))
+        if relation.get("isValid") and role in PARENT_ROLES and relation.get("relatedPerson"):
             rows.relations.append(
-                {"child_nin": current, "parent_nin": relation.relatedPerson, "role": PARENT_ROLES[role]}
+                {"child_nin": current, "parent_nin": relation["relatedPerson"], "role": PARENT_ROLES[role]}
             )
-    for responsibility in person.parentalResponsibility or []:
-        if responsibility.isValid and responsibility.responsible and responsibility.responsibilityType:
+    for responsibility in get("parentalResponsibility") or ():
+        responsible, kind = responsibility.get("responsible"), responsibility.get("responsibilityType")
+        if responsibility.get("isValid") and responsible and kind:
             rows.responsibility.append({
-                "child_nin": current, "responsible_nin": responsibility.responsible,
-                "responsibility_type": responsibility.responsibilityType.value,
+                "child_nin": current, "responsible_nin": responsible, "responsibility_type": kind.value,
             })  # fmt: skip
-    for guardianship in person.guardianshipOrFuturePowerOfAttorney or []:
-        guardian = guardianship.guardian
-        if guardianship.isValid and guardian is not None and guardian.identificationNumber:
+    for guardianship in get("guardianshipOrFuturePowerOfAttorney") or ():
+        guardian = guardianship.get("guardian")
+        if guardianship.get("isValid") and guardian is not None and guardian.get("identificationNumber"):
             rows.guardianship.append({
-                "nin": current, "guardian_nin": guardian.identificationNumber,
-                "guardianship_type": guardianship.guardianshipType.value if guardianship.guardianshipType else "Adult",
-                "scope": guardian.guardianshipScope.value if guardian.guardianshipScope else None,
+                "nin": current, "guardian_nin": guardian["identificationNumber"],
+                "guardianship_type": _value(guardianship.get("guardianshipType")) or "Adult",
+                "scope": _value(guardian.get("guardianshipScope")),
             })  # fmt: skip
 
 
@@ -221,10 +240,18 @@ class PregAdapter(Adapter):
     feeds = ("events",)
     page_size = EVENTS_PER_CALL
 
-    def __init__(self, source: PregSource, concurrency: int = 4) -> None:
+    def __init__(self, source: PregSource, concurrency: int = 4, workers: int = 0) -> None:
         self.source = source
         self.concurrency = concurrency
+        self.workers = workers
         self._api = f"{source.base_url.rstrip('/')}/api/{source.basis}"
+        self._pool: ProcessPoolExecutor | None = None
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
     async def authenticate(self, client: httpx.AsyncClient) -> None:
         """Fetch a HelseID access token with the client credentials (the secret never reaches a log)."""
@@ -270,7 +297,12 @@ class PregAdapter(Adapter):
         return entries
 
     async def documents(self, client: httpx.AsyncClient, batch: Batch) -> None:
-        """Fetch the named persons, 100 per `bulk-by-id` call, several calls at a time."""
+        """Fetch the named persons, 100 per `bulk-by-id` call, several calls at a time, and map them to rows.
+
+        With `workers` (HELSEGRAF_SYNC_WORKERS) the calls, their validation and the mapping run in
+        that many worker processes (each call's answer still validated whole against the contract),
+        so the client side uses more than one core; the rows come back to be applied here.
+        """
         wanted: list[str] = []
         for entry in batch.entries:
             if entry.kind not in KNOWN_EVENTS:
@@ -280,36 +312,49 @@ class PregAdapter(Adapter):
             else:
                 wanted.append(entry.key)
         ids = list(dict.fromkeys(wanted))
-        limit = asyncio.Semaphore(self.concurrency)
-
-        async def fetch(chunk: list[str]) -> dict[str, Any]:
-            async with limit:
-                response = await client.post(
-                    f"{self._api}/person/bulk-by-id",
-                    params={"informationParts": INFORMATION_PARTS, "includeHistory": "true"},
-                    data={"personIds": chunk},
-                )
-            return self._parse(check(response, "person/bulk-by-id").content)
-
-        found: dict[str, Any] = {}
-        for part in await asyncio.gather(*(fetch(ids[i : i + BULK_MAX]) for i in range(0, len(ids), BULK_MAX))):
-            found.update(part)
+        rows, reasons = Rows(), {}
+        parts = await self._fetch(client, [ids[i : i + BULK_MAX] for i in range(0, len(ids), BULK_MAX)])
+        for part_rows, part_reasons in parts:
+            rows.extend(part_rows)
+            reasons.update(part_reasons)
         for entry in batch.entries:
             if entry.position in batch.skipped:
                 continue
-            document = found.get(entry.key)
-            if document is None:
+            if entry.key in reasons:
+                batch.skipped[entry.position] = reasons[entry.key]
+            elif entry.key not in rows.mapped:
                 batch.skipped[entry.position] = "person not returned by bulk-by-id"
-            elif isinstance(document, str):
-                batch.skipped[entry.position] = document
-            else:
-                batch.documents[entry.key] = document
+        batch.rows = rows
+
+    async def _fetch(self, client: httpx.AsyncClient, chunks: list[list[str]]) -> list[tuple[Rows, dict[str, str]]]:
+        """Run the bulk calls (in the worker processes if there are any); return each one's rows and reasons."""
+        if self.workers > 0 and chunks:
+            loop = asyncio.get_running_loop()
+            pool = self._workers()
+            call = functools.partial(fetch_and_map, self._api, dict(client.headers), client.timeout.read)
+            return list(await asyncio.gather(*(loop.run_in_executor(pool, call, chunk) for chunk in chunks)))
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def fetch(chunk: list[str]) -> tuple[Rows, dict[str, str]]:
+            async with limit:
+                response = await client.post(
+                    f"{self._api}/person/bulk-by-id", params=BULK_PARAMS, data={"personIds": chunk}
+                )
+            return map_answer(check(response, "person/bulk-by-id").content)
+
+        return list(await asyncio.gather(*(fetch(chunk) for chunk in chunks)))
+
+    def _workers(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # Spawned, not forked: the parent runs an event loop and database connections.
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
 
     @staticmethod
     def _parse(content: bytes) -> dict[str, Any]:
         """Parse a bulk answer: persons by id; a document that does not parse maps to the reason."""
         try:
-            return {p.id: p for p in PEOPLE.validate_json(content) if p.id is not None}
+            return {p["id"]: p for p in dicts.PEOPLE.validate_json(content) if p.get("id") is not None}
         except ValidationError:
             pass
         import orjson  # noqa: PLC0415 - only for the rare malformed answer
@@ -324,27 +369,14 @@ class PregAdapter(Adapter):
             if not isinstance(key, str):
                 continue
             try:
-                parsed[key] = pt.Person.model_validate(item)
+                parsed[key] = dicts.PERSON.validate_python(item)
             except ValidationError as exc:
                 parsed[key] = describe(exc)
         return parsed
 
     def apply(self, conn: Connection, batch: Batch) -> int:
         """Upsert the batch's persons and their parts; redirect replaced numbers."""
-        rows = Rows()
-        for entry in batch.entries:
-            document = batch.documents.get(entry.key)
-            if document is None or entry.position in batch.skipped:
-                continue
-            try:
-                one = Rows()
-                rows_of(document, one)
-            except ValueError as exc:
-                batch.skipped[entry.position] = f"malformed document: {exc}"
-                batch.documents.pop(entry.key, None)
-                continue
-            for name in ("persons", "numbers", "addresses", "relations", "responsibility", "guardianship", "redirects"):
-                getattr(rows, name).extend(getattr(one, name))
+        rows: Rows = batch.rows if isinstance(batch.rows, Rows) else Rows()
         persons = list({r["nin"]: r for r in rows.persons}.values())
         upsert(conn, _table(Person), persons, ["nin"], keep=["replaced_by"])
         upsert(conn, _table(IdentificationNumber), _unique(rows.numbers, "number", "person_id"),
@@ -363,11 +395,52 @@ class PregAdapter(Adapter):
                 conn.execute(delete(table).where(table.c[key].in_(nins[start : start + 1000])))
             upsert(conn, table, _unique(found, *keys), keys)
         table = _table(Person)
-        for old, current in dict(rows.redirects).items():
+        redirects = [{"old": old, "current": current} for old, current in dict(rows.redirects).items()]
+        if redirects:
             conn.execute(
-                update(table).where(and_(table.c.nin == old, table.c.nin != current)).values(replaced_by=current)
+                update(table)
+                .where(and_(table.c.nin == bindparam("old"), table.c.nin != bindparam("current")))
+                .values(replaced_by=bindparam("current")),
+                redirects,
             )
         return len(persons)
+
+
+BULK_PARAMS = {"informationParts": INFORMATION_PARTS, "includeHistory": "true"}
+
+
+def map_answer(content: bytes) -> tuple[Rows, dict[str, str]]:
+    """Validate one bulk-by-id answer and map its documents: the rows, and a reason per person left out."""
+    rows, reasons = Rows(), {}
+    for key, document in PregAdapter._parse(content).items():  # noqa: SLF001 - the adapter's own parser
+        if isinstance(document, str):
+            reasons[key] = document
+            continue
+        try:
+            rows_of(document, rows)
+        except ValueError as exc:
+            reasons[key] = f"malformed document: {exc}"
+        else:
+            rows.mapped.add(key)
+    return rows, reasons
+
+
+_client: httpx.Client | None = None
+
+
+def fetch_and_map(
+    api: str, headers: dict[str, str], timeout: float | None, chunk: list[str]
+) -> tuple[Rows, dict[str, str]]:
+    """In a worker process: one bulk-by-id call (its own keep-alive client), validated and mapped."""
+    global _client  # noqa: PLW0603 - one client per worker process, kept between calls
+    if _client is None:
+        _client = httpx.Client(timeout=timeout)
+    try:
+        response = _client.post(f"{api}/person/bulk-by-id", params=BULK_PARAMS, data={"personIds": chunk},
+                                headers=headers)  # fmt: skip
+    except httpx.TransportError as exc:  # re-raised as the engine's own error (httpx's do not cross processes)
+        raise RetryableError(f"person/bulk-by-id: {exc.__class__.__name__}") from None
+    return map_answer(check(response, "person/bulk-by-id").content)
 
 
 def _table(model: type) -> Table:

@@ -72,7 +72,9 @@ async def run(  # noqa: C901 - locking, bootstrap and following read as one stor
         engines: list[Engine] = []
         for adapter in chosen:
             client = await stack.enter_async_context(httpx.AsyncClient(timeout=timeout, limits=limits))
-            engine = Engine(adapter, settings.url_for(adapter.register), client, on_progress=on_progress)
+            engine = Engine(
+                adapter, settings.url_for(adapter.register), client, on_progress=on_progress, batch_size=sources.batch
+            )
             stack.callback(engine.close)
             stack.enter_context(register_lock(engine.engine, adapter.register))
             engines.append(engine)

@@ -243,3 +243,119 @@ def hent_register_endringer(
         "Side": side,
     }
     return 200, _envelope("HentRegisterEndringer", HentRegisterEndringerResult=result)
+
+
+# -- the fake as a service -------------------------------------------------------------------------
+
+SOAP_NS: Final = "{http://schemas.xmlsoap.org/soap/envelope/}"
+SAFE_PARSER: Final = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+OPERATIONS: Final = ("HentPerson", "HentRegisterEndringer")
+
+
+class HprSource:
+    """The nation's health personnel as HPR holds them (its rows in a private in-memory database).
+
+    `hent_person` and `hent_register_endringer` answer from these rows; `day_of_changes` changes
+    them as HPR's case workers would: a suspension, and two HPR numbers merged (SlåSammen).
+    """
+
+    def __init__(self, world: Any) -> None:
+        from sqlalchemy import create_engine  # noqa: PLC0415
+        from sqlalchemy.pool import StaticPool  # noqa: PLC0415
+
+        from helsegraf.models import METADATA  # noqa: PLC0415
+
+        self.as_of: date = world.as_of
+        self.engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+        metadata = METADATA["hpr"]
+        metadata.create_all(self.engine, tables=[t for n, t in metadata.tables.items() if "_sync_" not in n])
+        with self.engine.begin() as conn:
+            for name, table in world.tables.items():
+                if name.startswith("hpr_") and table.rows:
+                    target = metadata.tables[name]
+                    conn.execute(target.insert(), [dict(zip(table.columns, row, strict=True)) for row in table.rows])
+        self.day = 0
+
+    def answer(self, operation: str, request: Any) -> tuple[int, bytes]:
+        """Answer one operation's deserialised request."""
+        with self.engine.connect() as conn:
+            if operation == "HentPerson":
+                return hent_person(conn, int(request.hprNummer))
+            return hent_register_endringer(conn, request.fra, request.til, int(request.side),
+                                           int(request.resultaterPerSide))  # fmt: skip
+
+    def day_of_changes(self, rng: Any, scale: int = 1) -> dict[str, list[int]]:
+        """Append a day: approvals suspended, two numbers merged; every change stamped at the same second."""
+        from datetime import timedelta  # noqa: PLC0415
+
+        from sqlalchemy import func, update  # noqa: PLC0415
+
+        self.day += 1
+        today = self.as_of + timedelta(days=self.day)
+        now = datetime(today.year, today.month, today.day, 10, tzinfo=UTC)
+        person, approval, suspension = HealthPersonnel.__table__, Approval.__table__, Suspension.__table__
+        done: dict[str, list[int]] = {"suspended": [], "merged": []}
+        with self.engine.begin() as conn:
+            suspended = select(suspension.c.approval_id).where(suspension.c.valid_to.is_(None))
+            candidates = conn.execute(
+                select(approval.c.id, approval.c.hpr_number)
+                .join(person, person.c.hpr_number == approval.c.hpr_number)
+                .where(approval.c.valid_to.is_(None), approval.c.id.not_in(suspended), person.c.replaced_by.is_(None),
+                       person.c.death_date.is_(None))
+                .order_by(approval.c.id)
+            ).all()  # fmt: skip
+            next_id = (conn.execute(select(func.max(suspension.c.id))).scalar() or 0) + 1
+            for approval_id, hpr_number in rng.sample(candidates, min(len(candidates), scale)):
+                conn.execute(suspension.insert().values(id=next_id, approval_id=approval_id, valid_from=today,
+                                                        valid_to=None, speciality_id=None,
+                                                        requisition_right_id=None))  # fmt: skip
+                next_id += 1
+                conn.execute(update(person).where(person.c.hpr_number == hpr_number).values(last_changed=now))
+                done["suspended"].append(hpr_number)
+            pointed_at = select(person.c.replaced_by).where(person.c.replaced_by.is_not(None))
+            free = conn.execute(
+                select(person.c.hpr_number)
+                .where(person.c.replaced_by.is_(None), person.c.hpr_number.not_in(pointed_at),
+                       person.c.hpr_number.not_in(done["suspended"]))
+                .order_by(person.c.hpr_number)
+            ).scalars().all()  # fmt: skip
+            if len(free) >= 2:  # noqa: PLR2004 - a duplicate and the number it is merged into
+                old, new = rng.sample(list(free), 2)
+                conn.execute(update(person).where(person.c.hpr_number == old).values(replaced_by=new, last_changed=now))
+                conn.execute(update(person).where(person.c.hpr_number == new).values(last_changed=now))
+                done["merged"] = [old, new]
+        return done
+
+
+def create_app(source: HprSource, faults: Any = None) -> Any:
+    """Return the fake HPR service (SOAP 1.1 over HTTP POST, the operations of `IHPR2Service` it answers)."""
+    from starlette.applications import Starlette  # noqa: PLC0415
+    from starlette.requests import Request  # noqa: PLC0415
+    from starlette.responses import Response  # noqa: PLC0415
+    from starlette.routing import Route  # noqa: PLC0415
+
+    from helsegraf.upstream.faults import Faults  # noqa: PLC0415
+
+    faults = faults or Faults()
+    media = "text/xml; charset=ISO-8859-1"  # HPR's declared charset (the bytes are UTF-8)
+
+    async def endpoint(request: Request) -> Response:
+        if (refused := await faults.before(request)) is not None:
+            return refused
+        try:
+            root = etree.fromstring(await request.body(), SAFE_PARSER)
+            operation = etree.QName(root.find(f"{SOAP_NS}Body")[0]).localname
+        except (etree.XMLSyntaxError, TypeError, IndexError):
+            return Response(fault("Message is not a SOAP envelope"), 400, media_type=media)
+        if operation not in OPERATIONS:
+            return Response(fault(f"ActionNotSupported: {operation[:60]}"), 500, media_type=media)
+        try:
+            parsed = _operation(operation).input.deserialize(root)
+        except Exception:  # noqa: BLE001 - zeep raises many kinds; any is the caller's malformed request
+            return Response(fault("The request does not match the operation's message"), 400, media_type=media)
+        status, body = source.answer(operation, parsed)
+        return Response(body, status, media_type=media)
+
+    app = Starlette(routes=[Route("/", endpoint, methods=["POST"])])
+    app.state.source, app.state.faults = source, faults
+    return app

@@ -14,6 +14,7 @@ change and a duplicate merge, each as the typed events Persontjenesten sends.
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import uuid
@@ -89,7 +90,7 @@ class PersonRecord:
 class PregSource:
     """The synthetic nation's persons as Persontjenesten documents, with the event log that changed them."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, *, prerender: bool = True) -> None:
         self.as_of = world.as_of
         self.people: dict[str, PersonRecord] = {}
         by_nin: dict[str, PersonRecord] = {}
@@ -119,7 +120,11 @@ class PregSource:
         self._nins: Any = None
         for record in self.people.values():
             self._event(record, "PersonPopulated")
+        self._records = list(self.people.values())  # for drawing a day's changes at random
         self.day = 0
+        if prerender:  # every document rendered once up front: serving is then a lookup and a join
+            for person_id in self.people:
+                self.document(person_id)
 
     # -- the event log ---------------------------------------------------------------------------
 
@@ -136,8 +141,11 @@ class PregSource:
 
     def events_from(self, sequence: int, types: frozenset[str] | None = None) -> list[tuple[int, str, str]]:
         """Return up to 1,000 events from `sequence` (inclusive), of the given types if any."""
+        start = max(sequence, 1) - 1
+        if types is None:
+            return self.events[start : start + EVENTS_PER_CALL]
         found: list[tuple[int, str, str]] = []
-        for event in self.events[max(sequence, 1) - 1 :]:
+        for event in itertools.islice(self.events, start, None):
             if types is None or event[2] in types:
                 found.append(event)
                 if len(found) == EVENTS_PER_CALL:
@@ -260,24 +268,25 @@ class PregSource:
         self.day += 1
         today = self.as_of + timedelta(days=self.day)
         now = datetime(today.year, today.month, today.day, 9, tzinfo=UTC)
-        living = [r for r in self.people.values() if r.row["status"] == "RESIDENT" and r.row["death_date"] is None]
         done: dict[str, list[str]] = defaultdict(list)
-        if len(living) < MIN_LIVING:
+        if len(self._draw(rng, MIN_LIVING)) < MIN_LIVING:
             return done
-        for record in rng.sample(living, min(len(living) // 4, 5 * scale)):
+        most = len(self._records) // 4
+        for record in self._draw(rng, min(most, 5 * scale)):
             self._move(record, rng, today, now)
             done["moves"].append(record.person_id)
-        mothers = [r for r in living if r.row["gender"] == "FEMALE"] or living
         for _ in range(2 * scale):
-            done["births"].append(self._birth(rng.choice(mothers), rng, today, now))
-        for record in rng.sample(living, min(len(living) // 10, scale)):
-            if record.person_id in done["moves"]:
-                continue
+            for mother in self._draw(rng, 1, female=True) or self._draw(rng, 1):
+                done["births"].append(self._birth(mother, rng, today, now))
+        for record in self._draw(rng, min(most, scale), exclude=set(done["moves"])):
             record.row.update(status="DECEASED", death_date=today, last_changed=now)
             self._event(record, "PersonIsDeceased")
             done["deaths"].append(record.person_id)
-        unchanged = [r for r in living if not any(r.person_id in ids for ids in done.values())]
-        named, renumbered, duplicate, survivor = rng.sample(unchanged, 4)
+        changed = {person_id for ids in done.values() for person_id in ids}
+        unchanged = self._draw(rng, 4, exclude=changed)
+        if len(unchanged) < 4:  # noqa: PLR2004 - a name change, a nin change and a merge of two
+            return done
+        named, renumbered, duplicate, survivor = unchanged
         named.row.update(family_name=f"{named.row['family_name']}-{rng.choice(('Berg', 'Dal', 'Li', 'Vik'))}")
         named.row["last_changed"] = now
         self._event(named, "ChangeInName")
@@ -287,6 +296,23 @@ class PregSource:
         self._merge(duplicate, survivor, today, now)
         done["merges"].extend((duplicate.person_id, survivor.person_id))
         return done
+
+    def _draw(
+        self, rng: random.Random, count: int, *, female: bool = False, exclude: set[str] | None = None
+    ) -> list[PersonRecord]:
+        """Return up to `count` distinct living residents drawn at random (a day samples, never scans, the nation)."""
+        records, found = self._records, {}
+        for _ in range(max(64, 20 * count)):
+            if len(found) >= count:
+                break
+            record = records[rng.randrange(len(records))]
+            row = record.row
+            if (
+                row["status"] == "RESIDENT" and row["death_date"] is None and record.person_id not in found
+                and not (exclude and record.person_id in exclude) and (not female or row["gender"] == "FEMALE")
+            ):  # fmt: skip
+                found[record.person_id] = record
+        return list(found.values())
 
     def _move(self, record: PersonRecord, rng: random.Random, today: date, now: datetime) -> None:
         row = record.row
@@ -338,6 +364,7 @@ class PregSource:
         child.parents.append((m["nin"], "MOTHER"))
         child.responsible.append((m["nin"], "Mother"))
         self.people[pid] = child
+        self._records.append(child)
         self.by_nin[nin] = child
         self._event(child, "PersonIsCreated")
         mother.children.append((nin, "MOTHER"))
