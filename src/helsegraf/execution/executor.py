@@ -20,6 +20,14 @@ single cost of answering them. Two kinds of field are answered here directly:
 - a field holding one object, read from an attribute or preloaded for an edge (`fast_resolver`
   marks it) and not given arguments: its selection is executed on that object at once.
 
+- a leaf computed by a plain method of its object alone (`computed_resolver`: sync, only `self`).
+
+Each selection a request completes on an object type is *planned* once (`execute_fields`): every
+field's definition, requirement and how it is read, found once for the thousand patients that share
+graphql-core's memoised grouped field set rather than once per patient. With the plan, a plain leaf
+whose value is already its serialised form goes into the answer as it is, and a field holding one
+object is decided and its object completed from the plan below it.
+
 Anything else takes graphql-core's own path, and so does a null, an absent attribute or a value
 the scalar cannot serialise, so that errors are reported exactly as graphql-core reports them.
 """
