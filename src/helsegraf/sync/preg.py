@@ -246,7 +246,7 @@ def address_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
                 "nin": current, "kind": kind, "valid_from": a["validFrom"].date(), "valid_to": _day(a.get("validTo")),
                 "street": street, "postal_code": c.get("postalCode") if c else None,
                 "postal_place": c.get("cityName") if c else None, "municipality_code": municipality,
-                "district": a.get("urbanDistrictName"), "confidentiality": _value(a.get("addressConfidentiality")),
+                "district": a.get("urbanDistrictName"), "confidentiality": a.get("addressConfidentiality"),
             })  # fmt: skip
     for postal in person.get("postalAddress") or ():
         form = postal.get("postBoxAddress") or postal.get("streetAddress") or postal.get("freeFormPostalAddress")
@@ -258,7 +258,7 @@ def address_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
             "valid_to": _day(postal.get("validTo")), "street": _postal_street(postal),
             "postal_code": c.get("postalCode") if c else None, "postal_place": c.get("cityName") if c else None,
             "municipality_code": None, "district": None,
-            "confidentiality": _value(postal.get("addressConfidentiality")),
+            "confidentiality": postal.get("addressConfidentiality"),
         })  # fmt: skip
     return found
 
