@@ -393,6 +393,7 @@ def sync(
 
     from helsegraf.migrate import upgrade  # noqa: PLC0415
     from helsegraf.sync import SYNCABLE, sources_from_env  # noqa: PLC0415
+    from helsegraf.sync.credentials import CredentialError  # noqa: PLC0415
     from helsegraf.sync.engine import SyncError  # noqa: PLC0415
     from helsegraf.sync.runner import run  # noqa: PLC0415
 
@@ -400,7 +401,10 @@ def sync(
         raise _fail("--once and --follow exclude each other")
     chosen = _sync_registers(registers, SYNCABLE)
     settings = _settings(database_url)
-    sources = sources_from_env(os.environ)
+    try:
+        sources = sources_from_env(os.environ)
+    except CredentialError as exc:  # names the setting and what is wrong, never the key
+        raise _fail(str(exc)) from None
     if interval is not None:
         sources = dataclasses.replace(sources, interval_s=interval)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
