@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -285,3 +288,33 @@ def test_keys_come_from_a_file_or_the_environment_and_bad_ones_are_named_not_sho
         sources_from_env({**env, "HELSEGRAF_SYNC_PREG_CLIENT_KEY_FILE": str(tmp_path / "missing.pem")})
     with pytest.raises(CredentialError, match="RSA or an EC P-256"):
         load_private_key(pem(ec.generate_private_key(ec.SECP384R1())))
+
+
+def test_helsegraf_sync_signs_in_to_the_rehearsal_helseid_with_its_key_and_dpop(tmp_path: Path, monkeypatch) -> None:
+    """The operator's path over real HTTP: `helsegraf upstream` knows the public key and requires DPoP."""
+    from test_sync_cli import upstream as running_upstream  # noqa: PLC0415
+
+    key_file, public_file, wrong_file = tmp_path / "helseid.pem", tmp_path / "helseid.pub.pem", tmp_path / "other.pem"
+    key_file.write_text(pem(RSA_KEY))
+    public_file.write_text(public_pem(RSA_KEY))
+    wrong_file.write_text(pem(OTHER_KEY))
+    fake_env = {"HELSEGRAF_UPSTREAM_PREG_CLIENT_PUBLIC_KEY_FILE": str(public_file), "HELSEGRAF_UPSTREAM_PREG_DPOP": "1"}
+    for name, value in fake_env.items():
+        monkeypatch.setenv(name, value)  # read by the upstream process the helper starts
+    with running_upstream(tmp_path, "--day-seconds", "0", "--registers", "preg", persons=200) as url:
+        runs = {}
+        for name, key in (("good", key_file), ("wrong", wrong_file)):
+            env = {**os.environ, "HELSEGRAF_HOME": str(tmp_path), "HELSEGRAF_UPSTREAM_URL": url,
+                   "HELSEGRAF_SYNC_PREG_CLIENT_KEY_FILE": str(key), "HELSEGRAF_SYNC_PREG_DPOP": "1"}  # fmt: skip
+            command = [sys.executable, "-m", "helsegraf.cli", "sync", "--once", "--registers", "preg",
+                       "--database-url", f"sqlite:///{tmp_path / name}.db"]  # fmt: skip
+            runs[name] = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180, check=False)
+
+    assert runs["good"].returncode == 0, runs["good"].stderr
+    assert persons(f"sqlite:///{tmp_path / 'good'}.db") == 200
+    assert runs["wrong"].returncode == 1
+    assert "the client assertion's signature does not verify" in " ".join(runs["wrong"].stderr.split())
+    everything = "".join(r.stdout + r.stderr for r in runs.values())
+    assert "Traceback" not in everything
+    assert [line for line in pem(RSA_KEY).splitlines() + pem(OTHER_KEY).splitlines()
+            if "-----" not in line and line in everything] == []  # fmt: skip

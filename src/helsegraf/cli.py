@@ -363,15 +363,24 @@ def upstream(
     scale: Annotated[int, typer.Option(min=1, max=10_000, help="Everyday changes per day, times five moves")] = 1,
 ) -> None:
     """Serve the synthetic nation through the registers' real contracts, with a stream of daily changes."""
+    import os  # noqa: PLC0415
+
     import uvicorn  # noqa: PLC0415
 
     from helsegraf.data.nation import generate  # noqa: PLC0415
+    from helsegraf.sync.credentials import CredentialError, env_flag, key_from_env  # noqa: PLC0415
+    from helsegraf.upstream.auth import TokenIssuer  # noqa: PLC0415
     from helsegraf.upstream.server import SERVABLE, Upstream  # noqa: PLC0415
 
     chosen = _sync_registers(registers, SERVABLE)
     _port_free(host, port)
+    try:  # the rehearsal HelseID: a registered public key for private_key_jwt, DPoP required or not
+        public_key = key_from_env(os.environ, "HELSEGRAF_UPSTREAM_PREG_CLIENT_PUBLIC_KEY")
+        issuer = TokenIssuer(public_key=public_key, require_dpop=env_flag(os.environ, "HELSEGRAF_UPSTREAM_PREG_DPOP"))
+    except CredentialError as exc:
+        raise _fail(str(exc)) from None
     err.print(f"Generating a nation of {persons:,} persons (seed {seed}) ...")
-    fake = Upstream(generate(persons, seed), chosen)
+    fake = Upstream(generate(persons, seed), chosen, issuer=issuer)
     err.print(f"Persontjenesten: http://{host}:{port}/persontjenesten/api/legal-basis/  "
               f"Enhetsregisteret: http://{host}:{port}/enhetsregisteret/api/", highlight=False)  # fmt: skip
     uvicorn.run(fake.app(day_seconds=day_seconds, scale=scale), host=host, port=port, log_level="warning")
