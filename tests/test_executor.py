@@ -262,3 +262,34 @@ def test_a_planned_selection_resolves_only_what_it_cannot_answer_itself(monkeypa
     assert errors == []
     assert data == {"item": {"count": 3, "name": "Kari", "status": "ACTIVE", "addresses": ["a"]}}
     assert reached == ["Query.item", "Item.status"]  # an enum is serialised by graphql-core
+
+
+async def test_the_integrator_query_is_completed_from_its_plan(make_graph, nation, monkeypatch) -> None:
+    """Below the root, every field of the integrator query is answered by the planned selections."""
+    from conftest import db_rows, token  # noqa: PLC0415
+
+    nins = [r.nin for r in db_rows(nation, "SELECT nin FROM flr_list_membership ORDER BY id LIMIT 100")]
+    bearer = token(nation, "clinician", hpr_number=1, org_number=nation.samples["officeOrgNumber"])
+    query = ("query($nins: [ID!]!) { persons(nins: $nins) { nin gp { gp { hprNumber name { full } } gpHerId "
+             "contract { id office { orgNumber name } } "
+             "officeCommunicationParty { herId electronicAddresses } } } }")  # fmt: skip
+    reached: list[str] = []
+    original = Executor.execute_field
+
+    def counting(self: Any, parent_type: Any, source: Any, details: Any, path: Any, *rest: Any) -> Any:
+        reached.append(f"{parent_type.name}.{details[0].node.name.value}")
+        return original(self, parent_type, source, details, path, *rest)
+
+    monkeypatch.setattr(Executor, "execute_field", counting)
+    answers = []
+    for fast_paths in (True, False):
+        graph = await make_graph(default_token=bearer, fast_paths=fast_paths)
+        reached.clear()
+        answers.append(await graph.data(query, {"nins": nins}))
+        if fast_paths:
+            assert reached == ["Query.persons"]  # a null gp is decided here, then resolved by graphql-core
+        else:
+            assert len(reached) > 1300  # graphql-core's own completion: every field
+    assert answers[0] == answers[1]
+    assert any(p["gp"] and p["gp"]["officeCommunicationParty"] for p in answers[0]["persons"])
+    assert any(p["gp"] is None for p in answers[0]["persons"])

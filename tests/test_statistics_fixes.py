@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date, timedelta
 
 from conftest import TODAY, db_rows, token
 from helsegraf.stats.engine import reference_date
@@ -90,7 +91,6 @@ async def test_a_query_log_that_cannot_be_written_refuses_the_table_with_503(gra
 
 
 async def test_capacity_minus_free_places_gives_no_exact_count_of_persons(graph, nation) -> None:
-    from datetime import timedelta  # noqa: PLC0415
 
     derived_exact, cells = 0, 0
     # Quarter ends: there capacity (at the date) and free places (at its reference date) describe one date.
@@ -291,3 +291,80 @@ async def test_fetch_alone_runs_outside_the_requests_round(nation) -> None:
         await base.dispose()
     postgres = nation.backend == "postgres" and nation.settings.fast_paths
     assert trips == {"fetch": (2, 1 if postgres else 2), "fetch_alone": (2, 2)}
+
+
+EVERY_FIELD = [  # every statistics field, each asked on its own at a date
+    "table(measures: [LISTED_PERSONS, LISTS_VACANT_OVER_A_YEAR], by: [MUNICIPALITY], at: $at) { referenceDate }",
+    "table(measures: [LISTED_PERSONS, HEALTH_PERSONNEL, GPS], at: $at) { referenceDate }",
+    "table(measures: [LISTED_PERSONS], by: [AGE_GROUP, GENDER], at: $at) { referenceDate }",
+    "keyFigures(at: $at) { code }",
+    "ssb12005(at: $at) { code }",
+    "gpListsByMunicipality(at: $at) { lists }",
+    "patientsByAgeGroupAndGender(at: $at) { ageGroup }",
+    "healthPersonnelByCategory(at: $at) { personnel { value } }",
+]
+
+
+async def refused_everywhere(graph, nation, on: str) -> list[dict]:
+    """Ask every statistics field at a date; return the errors (each must be BAD_USER_INPUT naming `at`)."""
+    errors = []
+    for field in EVERY_FIELD:
+        before = (await graph.data(LOG))["statisticsQueryLog"]["totalCount"]
+        body = (await graph.post(f"query($at: Date) {{ statistics {{ {field} }} }}", {"at": on},
+                                 token=token(nation, "analyst"))).json()  # fmt: skip
+        found = body.get("errors", [])
+        refused = all(e["extensions"]["code"] == "BAD_USER_INPUT" and e["message"].startswith("at: ") for e in found)
+        assert refused, (field, body)
+        log = (await graph.data(LOG))["statisticsQueryLog"]
+        assert log["totalCount"] == before + 1, (field, log)  # every attempt is logged, answered or refused
+        assert log["edges"][0]["node"]["outcome"] == ("BAD_USER_INPUT" if found else "OK"), (field, log)
+        assert log["edges"][0]["node"]["parameters"]["at"] == on
+        errors += found
+    return errors
+
+
+async def test_dates_before_the_gp_scheme_are_refused_naming_at_not_internal(graph, nation) -> None:
+    """Year 1 (no quarter end before it), years under 80 (no birth date 80 years before) failed INTERNAL."""
+    for on in ("0001-01-01", "0001-03-31", "0050-06-30", "0080-12-31", "1900-01-01", "2001-05-31"):
+        errors = await refused_everywhere(graph, nation, on)
+        assert len(errors) == len(EVERY_FIELD), (on, errors)
+        assert "2001-06-01" in errors[0]["message"]
+    assert not await refused_everywhere(graph, nation, "2001-06-01")  # the scheme's first day: empty, answered
+
+
+FINE = """query($at: Date) { statistics { table(measures: [LISTED_PERSONS], by: [MUNICIPALITY, AGE_GROUP, GENDER],
+  at: $at, total: true) { referenceDate rows { key { code } values { value } } } } }"""
+
+
+async def test_a_day_of_membership_changes_moves_no_count_of_persons(graph, nation, monkeypatch) -> None:
+    """Counts of persons at a future quarter end, or at today when today is a quarter end, were today's
+    memberships: polled before and after a day's change, the one cell that moved named the group of the
+    person who joined a list (the issue's third derivation, through `at`). Now a future `at` is refused
+    and a quarter end's counts are published from the day after it."""
+    import helsegraf.http.context  # noqa: PLC0415
+
+    quarter_end = reference_date(TODAY - timedelta(days=100))  # a quarter end in the data, taken as today
+    monkeypatch.setattr(helsegraf.http.context, "oslo_today", lambda: quarter_end)
+    analyst = token(nation, "analyst")
+    tomorrow, next_quarter_end = quarter_end + timedelta(days=1), reference_date(quarter_end + timedelta(days=95))
+    for on in (tomorrow, next_quarter_end, date(2100, 1, 1)):
+        errors = await refused_everywhere(graph, nation, on.isoformat())
+        assert len(errors) == len(EVERY_FIELD), (on, errors)
+        assert "after today" in errors[0]["message"]
+    asks = [None, quarter_end.isoformat()]
+    before = [(await graph.data(FINE, {"at": at}, token=analyst))["statistics"]["table"] for at in asks]
+    assert {t["referenceDate"] for t in before} == {reference_date(quarter_end - timedelta(days=1)).isoformat()}
+    people = db_rows(nation, f"SELECT nin, patient_birth_date, patient_gender FROM flr_list_membership WHERE {ON} "
+                     "AND patient_birth_date IS NOT NULL ORDER BY id LIMIT 6", on=quarter_end.isoformat())  # fmt: skip
+    contract = db_rows(nation, f"SELECT id FROM flr_gp_contract WHERE {ON} ORDER BY id", on=quarter_end.isoformat())
+    first_id = db_rows(nation, "SELECT max(id) + 1000 AS n FROM flr_list_membership")[0].n
+    try:
+        for i, person in enumerate(people):  # the day's registrations: a few persons join a list on the day
+            born = person.patient_birth_date.isoformat()
+            db_execute(nation, "INSERT INTO flr_list_membership (id, nin, contract_id, valid_from, patient_birth_date, "
+                       f"patient_gender) VALUES ({first_id + i}, '{person.nin}', {contract[-1].id}, "
+                       f"'{quarter_end.isoformat()}', '{born}', '{person.patient_gender}')")  # fmt: skip
+            after = [(await graph.data(FINE, {"at": at}, token=analyst))["statistics"]["table"] for at in asks]
+            assert after == before, i  # no cell follows the day's change
+    finally:
+        db_execute(nation, f"DELETE FROM flr_list_membership WHERE id >= {first_id}")

@@ -302,8 +302,9 @@ def demo(
 ) -> None:
     """Seed the embedded SQLite database if it is empty, then serve GraphiQL with sample ids and tokens.
 
-    Beside it run the fakes of Persontjenesten and Enhetsregisteret and a sync following them, so the
-    demo's persons move, are born and die, and its organisations open and close while you watch.
+    Beside it run every register's fake and a sync following them, so the demo's persons move, are born
+    and die, its organisations open and close, health personnel are suspended and merged, certificates
+    renewed, units moved, GPs leave lists and codes are reworded while you watch.
     """
     from helsegraf.data.load import populated_registers  # noqa: PLC0415
     from helsegraf.data.sample import sample_ids  # noqa: PLC0415
@@ -330,8 +331,8 @@ def demo(
                 "[yellow]note:[/] port 8700 is taken: the demo runs without its living registers", highlight=False
             )
         else:
-            err.print(f"Living registers: the fakes of Persontjenesten and Enhetsregisteret at {fakes}, a day of "
-                      f"changes every {living.DAY_SECONDS:.0f} s, followed into the demo's database "
+            err.print(f"Living registers: every register's fake (PREG, BED, HPR, AR, Kodeverk, RESH, FLR) at "
+                      f"{fakes}, a day of changes every {living.DAY_SECONDS:.0f} s, followed into the demo's database "
                       "(query `registers { name lag }`)", highlight=False)  # fmt: skip
     _serve(settings, host, port, 1)
 
@@ -366,15 +367,24 @@ def upstream(
     scale: Annotated[int, typer.Option(min=1, max=10_000, help="Everyday changes per day, times five moves")] = 1,
 ) -> None:
     """Serve the synthetic nation through the registers' real contracts, with a stream of daily changes."""
+    import os  # noqa: PLC0415
+
     import uvicorn  # noqa: PLC0415
 
     from helsegraf.data.nation import generate  # noqa: PLC0415
+    from helsegraf.sync.credentials import CredentialError, env_flag, key_from_env  # noqa: PLC0415
+    from helsegraf.upstream.auth import TokenIssuer  # noqa: PLC0415
     from helsegraf.upstream.server import SERVABLE, Upstream  # noqa: PLC0415
 
     chosen = _sync_registers(registers, SERVABLE)
     _port_free(host, port)
+    try:  # the rehearsal HelseID: a registered public key for private_key_jwt, DPoP required or not
+        public_key = key_from_env(os.environ, "HELSEGRAF_UPSTREAM_PREG_CLIENT_PUBLIC_KEY")
+        issuer = TokenIssuer(public_key=public_key, require_dpop=env_flag(os.environ, "HELSEGRAF_UPSTREAM_PREG_DPOP"))
+    except CredentialError as exc:
+        raise _fail(str(exc)) from None
     err.print(f"Generating a nation of {persons:,} persons (seed {seed}) ...")
-    fake = Upstream(generate(persons, seed), chosen)
+    fake = Upstream(generate(persons, seed), chosen, issuer=issuer)
     paths = {"preg": "persontjenesten/api/legal-basis/", "bed": "enhetsregisteret/api/", "hpr": "hpr/",
              "ar": "ar/", "kodeverk": "kodeverk/", "resh": "resh/", "flr": "flr/ (export: flr/export/)"}  # fmt: skip
     err.print("  ".join(f"{r}: http://{host}:{port}/{paths[r]}" for r in SERVABLE if r in chosen), highlight=False)
@@ -397,6 +407,7 @@ def sync(
 
     from helsegraf.migrate import upgrade  # noqa: PLC0415
     from helsegraf.sync import SYNCABLE, sources_from_env  # noqa: PLC0415
+    from helsegraf.sync.credentials import CredentialError  # noqa: PLC0415
     from helsegraf.sync.engine import SyncError  # noqa: PLC0415
     from helsegraf.sync.runner import run  # noqa: PLC0415
 
@@ -404,7 +415,10 @@ def sync(
         raise _fail("--once and --follow exclude each other")
     chosen = _sync_registers(registers, SYNCABLE)
     settings = _settings(database_url)
-    sources = sources_from_env(os.environ)
+    try:
+        sources = sources_from_env(os.environ)
+    except CredentialError as exc:  # names the setting and what is wrong, never the key
+        raise _fail(str(exc)) from None
     if interval is not None:
         sources = dataclasses.replace(sources, interval_s=interval)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")

@@ -20,6 +20,14 @@ single cost of answering them. Two kinds of field are answered here directly:
 - a field holding one object, read from an attribute or preloaded for an edge (`fast_resolver`
   marks it) and not given arguments: its selection is executed on that object at once.
 
+- a leaf computed by a plain method of its object alone (`computed_resolver`: sync, only `self`).
+
+Each selection a request completes on an object type is *planned* once (`execute_fields`): every
+field's definition, requirement and how it is read, found once for the thousand patients that share
+graphql-core's memoised grouped field set rather than once per patient. With the plan, a plain leaf
+whose value is already its serialised form goes into the answer as it is, and a field holding one
+object is decided and its object completed from the plan below it.
+
 Anything else takes graphql-core's own path, and so does a null, an absent attribute or a value
 the scalar cannot serialise, so that errors are reported exactly as graphql-core reports them.
 """
@@ -129,7 +137,8 @@ _UNCHANGED: Final = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool, G
 class _Step:
     """One field of a selection on one object type, planned once per request (see `Executor.execute_fields`)."""
 
-    __slots__ = ("compute", "details", "field_def", "leaf", "listed", "name", "requirement", "unchanged")
+    __slots__ = ("child", "compute", "details", "field_def", "leaf", "listed", "name", "object_attribute",
+                 "object_type", "preloaded_as", "requirement", "unchanged")  # fmt: skip
 
     def __init__(self, name: str, details: FieldDetailsList, field_def: GraphQLField | None) -> None:
         self.name = name
@@ -137,11 +146,22 @@ class _Step:
         self.field_def = field_def
         policy = field_def.extensions.get(POLICY) if field_def is not None else None
         self.requirement = policy.requirement if policy is not None else None
-        plain: PlainLeaf | None = getattr(field_def.resolve, PLAIN_LEAF, None) if field_def is not None else None
+        resolve = field_def.resolve if field_def is not None else None
+        plain: PlainLeaf | None = getattr(resolve, PLAIN_LEAF, None)
         self.leaf = plain.attribute if plain is not None else None
         self.listed = plain.listed if plain is not None else False
-        self.compute = getattr(field_def.resolve, COMPUTED, None) if plain is not None else None
+        self.compute = getattr(resolve, COMPUTED, None) if plain is not None else None
         self.unchanged = _UNCHANGED.get(plain.leaf) if plain is not None else None  # type: ignore[call-overload]
+        # One object read from an attribute or preloaded for an edge (as `Executor._direct` reads it).
+        self.object_attribute: str | None = getattr(resolve, PLAIN_OBJECT, None)
+        node = details[0].node
+        edge = field_def is not None and self.object_attribute is None and getattr(resolve, PRELOADED, False)
+        plain_edge = edge and not node.arguments and all(_neutral(a.default_value) for a in field_def.args.values())  # type: ignore[union-attr]
+        self.preloaded_as: str | None = node.name.value if plain_edge else None
+        object_type = get_nullable_type(field_def.type) if field_def is not None else None
+        usable = isinstance(object_type, GraphQLObjectType) and object_type.is_type_of is None
+        self.object_type = object_type if usable and (self.object_attribute or self.preloaded_as) else None
+        self.child: tuple[Any, list[_Step]] | None = None  # the selection below it, planned
 
 
 class Executor(StrawberryGraphQLCoreExecutionContext):
@@ -175,23 +195,33 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         value after building its path, looking its field up and serialising it. Every other field
         takes `execute_field`, with the same path, so decisions and errors are recorded as before.
         """
-        if not self.fast or (self.middleware_manager and self.middleware_manager.middlewares):
+        if (
+            not self.fast
+            or position_context is not None  # incremental delivery (@defer): graphql-core's own path
+            or (self.middleware_manager and self.middleware_manager.middlewares)
+        ):
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
+        return self._run(parent_type, source_value, path, self._plan(parent_type, grouped_field_set))
+
+    def _run(self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None, steps: list[_Step]) -> Any:
+        """Execute a planned selection on one object (graphql-core's `execute_fields` loop, with the shortcuts)."""
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         typename = parent_type.name
         try:
-            for step in self._plan(parent_type, grouped_field_set):
+            for step in steps:
                 unchanged = step.unchanged
                 if unchanged is not None and step.requirement is None:
                     value = _unchanged_value(step, source_value, unchanged)
                     if value is not _ABSENT:
                         results[step.name] = value
                         continue
-                result = self.execute_field(
-                    parent_type, source_value, step.details, Path(path, step.name, typename), position_context
-                )
+                field_path = Path(path, step.name, typename)
+                if step.object_type is not None:
+                    result = self._planned_object(parent_type, source_value, step, field_path)
+                else:
+                    result = self.execute_field(parent_type, source_value, step.details, field_path, None)
                 if result is not Undefined:
                     results[step.name] = result
                     if is_awaitable(result):
@@ -203,6 +233,40 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_fields:
             return results
         return _gathered(results, awaitable_fields)
+
+    def _planned_object(self, parent_type: GraphQLObjectType, source: Any, step: _Step, path: Path) -> Any:
+        """Decide a field holding one object, then complete the object with its planned selection.
+
+        What `execute_field` and `_direct` do for such a field, without looking the field up again;
+        an absent, null, listed or failed value takes graphql-core's path, as there.
+        """
+        requirement = step.requirement
+        if requirement is not None and not self.context_value.guard.decide(requirement, source, path):
+            return None
+        if step.object_attribute is not None:
+            value = getattr(source, step.object_attribute, _ABSENT)
+        else:
+            value = preloaded(source, step.preloaded_as)  # type: ignore[arg-type]  # set when not an attribute
+        if value is _ABSENT or value is MISSING or value is None or isinstance(value, list | Exception):
+            return super().execute_field(parent_type, source, step.details, path, None)
+        object_type: GraphQLObjectType = step.object_type  # type: ignore[assignment]  # a planned object step
+        self._note_release(value, path)
+        try:
+            collected = self.collect_subfields(object_type, step.details)
+            if collected.new_defer_usages:
+                completed = self.collect_and_execute_subfields(object_type, step.details, path, value, None)
+            else:
+                child = step.child
+                if child is None or child[0] is not collected.grouped_field_set:
+                    gfs = collected.grouped_field_set
+                    child = step.child = (gfs, self._plan(object_type, gfs))
+                completed = self._run(object_type, value, path, child[1])
+        except Exception as raw_error:  # noqa: BLE001 - located and reported as graphql-core does
+            self.handle_field_error(raw_error, step.field_def.type, step.details, path)  # type: ignore[union-attr]
+            return None
+        if self.is_awaitable(completed):
+            return self._settled(completed, step.field_def.type, step.details, path)  # type: ignore[union-attr]
+        return completed
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[_Step]:
         planned = self._plans.get(id(grouped_field_set))
