@@ -126,6 +126,9 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser per comm
                           "steady stream of changes and report the lag.")  # fmt: skip
     _persons(sync)
     sync.add_argument("--concurrency", type=_positive, default=8, help="bulk-by-id calls in flight (default 8)")
+    sync.add_argument("--workers", type=int, default=0,
+                      help="processes making the bulk calls, validating and mapping (default 0: none)")  # fmt: skip
+    sync.add_argument("--batch", type=_positive, default=10_000, help="events per transaction (default 10000)")
     sync.add_argument("--rate", type=_positive, default=10_000, help="events a minute while following (default 10000)")
     sync.add_argument("--interval", type=_seconds, default=5, help="seconds between polls (default 5)")
     sync.add_argument("--duration", type=_seconds, default=60, help="seconds of following (default 60)")
@@ -221,7 +224,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Any, argparse.Namespace], None]]] = {
     "app": ("app", lambda m, a: m.run(a.runs)),
     "versions": ("versions", lambda m, a: m.run(a.persons, a.tree, {k: getattr(a, k) for k in VERSION_OPTIONS})),
     "federation": ("federation", lambda m, a: m.run(a.persons, a.runs)),
-    "sync": ("sync", lambda m, a: m.run(a.persons, a.concurrency, a.rate, a.interval, a.duration)),
+    "sync": ("sync", lambda m, a: m.run(a.persons, a.concurrency, a.rate, a.interval, a.duration, a.workers, a.batch)),
     "hostile": (
         "hostile",
         lambda m, a: m.run(a.persons, a.duration, a.concurrency, a.attackers, a.stalled, a.refusal_delay_ms, a.rounds),

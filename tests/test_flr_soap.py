@@ -168,3 +168,30 @@ async def test_a_gp_leaving_a_list_and_a_patient_changing_lists_reach_the_graph(
     # The synced rows are FLR's after the day, row for row.
     rows = table_rows(own, "flr_list_membership")
     assert (membership, moved["nin"], to) in {r[:3] for r in rows}
+
+
+def test_an_integer_postal_code_gets_its_leading_zero_back_and_sentinel_dates_are_null() -> None:
+    """`PhysicalAddress.PostalCode` is `xs:int` (0150 arrives as 150); FLR may send year 9999 for an open end."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from helsegraf.sync.flr import contract_rows  # noqa: PLC0415
+
+    contract = {
+        "Id": 7, "GPOfficeOrganizationNumber": 31_000_013, "MaxPatients": 900, "Municipality": {"CodeValue": "0301"},
+        "Status": {"CodeValue": "FAAA", "OID": 7751}, "UpdatedOn": datetime(2026, 1, 2, tzinfo=UTC),
+        "Valid": {"From": datetime(2020, 1, 1, tzinfo=UTC), "To": datetime(9999, 12, 31, tzinfo=UTC)},
+        "OutOfOfficeOffices": {"OutOfOfficeLocation": [{"Id": 3, "Description": "Utekontor",
+            "PhysicalAddresses": {"PhysicalAddress": [{"PostalCode": 150, "StreetAddress": "Storgata 1",
+                                                       "City": "Oslo"}]},
+            "Valid": {"From": datetime(2021, 1, 1, tzinfo=UTC), "To": datetime(1, 1, 1, tzinfo=UTC)}}]},
+    }  # fmt: skip
+    body = soap.answer("flr", "GetGPContract", GetGPContractResult=contract)
+    wsdl_schema("flr").validate(body_element(body))
+    rows = contract_rows(soap.read("flr", "GetGPContract", body))
+    [outside] = rows["flr_out_of_office"]
+    assert outside["postal_code"] == "0150"
+    assert outside["valid_to"] is None
+    [row] = rows["flr_gp_contract"]
+    assert row["valid_to"] is None
+    assert row["office_org_number"] == "031000013"
+    assert row["is_open"] is True

@@ -198,3 +198,32 @@ async def test_resh_reads_an_overlap_before_its_cursor_so_a_late_change_in_the_s
     else:
         assert name != "Sent endret enhet"
         assert fetched == 0
+
+
+def test_sentinel_dates_and_short_organisation_numbers_are_read_as_meant() -> None:
+    """An open period may come as year 9999 (or 1); an organisation number is `xs:int` (leading zeros lost)."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from helsegraf.sync.resh import unit_rows  # noqa: PLC0415
+
+    unit = {
+        "ReshId": 42, "Name": "Avdeling", "OrganizationNumber": 31_000_013,
+        "LastChanged": datetime(2026, 1, 2, tzinfo=UTC),
+        "Properties": {"Code": [{"CodeValue": "9", "OID": 8628}]},
+        "OrganizationalDesignation": {"CodeValue": "05", "OID": 8624},
+        "Valid": {"From": datetime(2002, 1, 1, tzinfo=UTC), "To": datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)},
+        "Services": {"Service": [{"Code": {"CodeValue": "1001", "OID": 8668}, "OwnerReshId": 1,
+                                  "Valid": {"From": datetime(1, 1, 1, tzinfo=UTC), "To": None}}]},
+    }  # fmt: skip
+    body = soap.answer("resh", "GetReshUnit", GetReshUnitResult=unit)
+    wsdl_schema("resh").validate(body_element(body))
+    rows = unit_rows(soap.read("resh", "GetReshUnit", body))
+    [row] = rows["resh_unit"]
+    assert row["valid_to"] is None
+    assert row["org_number"] == "031000013"
+    assert (row["organizational_level"], row["organizational_designation"], row["unit_type"]) == (
+        "9",
+        "05",
+        "DEPARTMENT",
+    )
+    assert rows["resh_service"][0]["valid_from"] is None

@@ -266,16 +266,17 @@ def test_sync_once_against_helsegraf_upstream_reproduces_each_register(backend: 
     urls: list[str] = []
     rig = Rig(Upstream(generate(CLI_PERSONS, 1), frozenset()), None, backend, tmp_path, urls)  # type: ignore[arg-type]
     try:
-        own = {register: rig.database(f"cli_{register}", (register,)) for register in FOLLOWED}
-        with upstream(tmp_path, "--day-seconds", "0", "--registers", ",".join(FOLLOWED)) as url:
+        part_two = (*FOLLOWED, "resh", "flr")
+        own = {register: rig.database(f"cli_{register}", (register,)) for register in part_two}
+        with upstream(tmp_path, "--day-seconds", "0", "--registers", ",".join(part_two)) as url:
             env = {**os.environ, "HELSEGRAF_HOME": str(tmp_path), "HELSEGRAF_UPSTREAM_URL": url,
                    **{f"HELSEGRAF_{r.upper()}_DATABASE_URL": u for r, u in own.items()}}  # fmt: skip
             done = subprocess.run(
-                [sys.executable, "-m", "helsegraf.cli", "sync", "--once", "--registers", ",".join(FOLLOWED)],
+                [sys.executable, "-m", "helsegraf.cli", "sync", "--once", "--registers", ",".join(part_two)],
                 env=env, capture_output=True, text=True, timeout=240, check=False,
             )  # fmt: skip
         assert done.returncode == 0, done.stderr
-        for register in FOLLOWED:
+        for register in part_two:
             assert f"{register}/" in done.stderr
             reference = generated(rig, register)
             for table in register_tables(register):
@@ -377,3 +378,46 @@ async def test_hpr_reads_an_overlap_before_its_cursor_so_a_late_change_in_the_sa
     else:
         assert family != "Sent"
         assert asked == []
+
+
+def test_the_demo_follows_every_registers_fake(tmp_path: Path) -> None:
+    """`helsegraf demo`'s follower starts at each fake's head (the seeded database holds that state) and then
+    applies the days of changes of every register, not only PREG's and BED's."""
+    import io  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from rich.console import Console  # noqa: PLC0415
+
+    from conftest import free_port  # noqa: PLC0415
+    from helsegraf.seeding import seed  # noqa: PLC0415
+    from helsegraf.sync import SYNCABLE, demo  # noqa: PLC0415
+    from helsegraf.sync.engine import read_states  # noqa: PLC0415
+
+    persons = 400
+    settings = Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'demo.db'}")
+    upgrade(settings)
+    seed(settings, persons=persons, seed_value=1, reset=False, console=Console(file=io.StringIO()))
+    heads = demo.fake_heads(Upstream(generate(persons, 1), frozenset(SYNCABLE)))
+    stop = threading.Event()
+    assert demo.start(settings, persons, 1, port=free_port(), day_seconds=1.0, poll_seconds=0.3, stop=stop)
+    engine = create_engine(settings.url_for("preg"))
+    try:
+        deadline = time.monotonic() + 90
+        behind: dict[str, list[str]] = {}
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                behind = {}
+                for register, feeds in heads.items():
+                    states = read_states(conn, register, list(feeds))
+                    late = [f for f, head in feeds.items() if states[f].position <= head]
+                    if late:
+                        behind[register] = late
+            if not behind:
+                break
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        engine.dispose()
+    assert behind == {}, f"never followed past the seeded state: {behind}"
+    assert set(heads) == set(SYNCABLE)

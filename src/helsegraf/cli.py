@@ -302,8 +302,9 @@ def demo(
 ) -> None:
     """Seed the embedded SQLite database if it is empty, then serve GraphiQL with sample ids and tokens.
 
-    Beside it run the fakes of Persontjenesten and Enhetsregisteret and a sync following them, so the
-    demo's persons move, are born and die, and its organisations open and close while you watch.
+    Beside it run every register's fake and a sync following them, so the demo's persons move, are born
+    and die, its organisations open and close, health personnel are suspended and merged, certificates
+    renewed, units moved, GPs leave lists and codes are reworded while you watch.
     """
     from helsegraf.data.load import populated_registers  # noqa: PLC0415
     from helsegraf.data.sample import sample_ids  # noqa: PLC0415
@@ -330,8 +331,8 @@ def demo(
                 "[yellow]note:[/] port 8700 is taken: the demo runs without its living registers", highlight=False
             )
         else:
-            err.print(f"Living registers: the fakes of Persontjenesten and Enhetsregisteret at {fakes}, a day of "
-                      f"changes every {living.DAY_SECONDS:.0f} s, followed into the demo's database "
+            err.print(f"Living registers: every register's fake (PREG, BED, HPR, AR, Kodeverk, RESH, FLR) at "
+                      f"{fakes}, a day of changes every {living.DAY_SECONDS:.0f} s, followed into the demo's database "
                       "(query `registers { name lag }`)", highlight=False)  # fmt: skip
     _serve(settings, host, port, 1)
 

@@ -95,15 +95,22 @@ class Guard:
         if not self.principal.authenticated:
             return UNAUTHENTICATED, ""
         if requirement.self_access and self.principal.pid:
-            return self._judge_relation(requirement, subject_of(source))
+            return self._judge_relation(requirement, source)
         return MISSING_SCOPE, ""
 
-    def _judge_relation(self, requirement: Requirement, subject: Subject | None) -> tuple[str | None, str]:
-        """Decide by the citizen's relation to the person: themself, or a child of theirs under 16."""
+    def _judge_relation(self, requirement: Requirement, source: Any) -> tuple[str | None, str]:
+        """Decide by the citizen's relation to the person: themself, or a child of theirs under 16.
+
+        A child's protected address stays hidden from the parent: the child's own protection, and for
+        a dated address also that address's own grading (the source's row).
+        """
+        subject = subject_of(source)
         if subject is not None and (subject == self.principal.pid or subject in self.own_numbers):
             return None, SELF_GROUNDS
         if requirement.self_access == SELF_OR_PARENT and isinstance(subject, str) and subject in self.children:
             if (requirement.address or requirement.location) and self.children[subject]:
+                return ADDRESS_PROTECTED, ""
+            if requirement.address and _row_protected(source):
                 return ADDRESS_PROTECTED, ""
             return None, PARENT_GROUNDS
         return NOT_SELF, ""

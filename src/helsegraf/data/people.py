@@ -280,6 +280,7 @@ ONLY_MOTHER_RESPONSIBLE_RATE = 0.08
 MOVED_WITHIN_YEARS = 15
 POSTAL_ADDRESS_RATE = 0.03
 PRESENT_ADDRESS_RATE = 0.01
+CLIENT_ADDRESS_RATE = 0.2  # of unprotected persons' postal addresses (klientadresse, graded on its own)
 
 PERSON_COLUMNS = (
     "nin", "given_name", "middle_name", "family_name", "birth_date", "gender", "status",
@@ -324,8 +325,11 @@ def write_people(world: World, people: People) -> None:
     addresses = world.table(
         "preg_address",
         ("nin", "kind", "valid_from", "valid_to", "street", "postal_code", "postal_place", "municipality_code",
-         "district"),
+         "district", "confidentiality"),
     )  # fmt: skip
+    # Each address's own grading (addressConfidentiality) is the person's level; a share of unprotected
+    # persons' postal addresses are client addresses (graded on their own), from a stream of their own.
+    grading = world.rng("preg-address-grading")
     for i in range(len(people)):
         status = people.status[i]
         if status == "ACTIVE" and rng.random() < TEMPORARY_RATE:
@@ -351,19 +355,23 @@ def write_people(world: World, people: People) -> None:
         numbers.append(
             (people.nin[i], pid, "DNumber" if d_number else "NationalIdentityNumber", "InUse", people.birth[i], None)
         )
+        level = PROTECTION_LEVELS[people.protection[i]]
         if address[0] is not None:
             earliest = max(people.birth[i], world.days_before(MOVED_WITHIN_YEARS * 365))
             moved = random_date(rng, earliest, world.as_of) if earliest < world.as_of else people.birth[i]
             addresses.append((people.nin[i], "RESIDENTIAL", moved, None, people.street[i], people.postal_code[i],
-                                   people.postal_place[i], people.municipality[i], people.district[i]))  # fmt: skip
+                                   people.postal_place[i], people.municipality[i], people.district[i],
+                                   level))  # fmt: skip
             if rng.random() < POSTAL_ADDRESS_RATE:
                 box = f"Postboks {rng.randint(1, 9999)}"
+                client = level == "Unclassified" and grading.random() < CLIENT_ADDRESS_RATE
+                graded = "ClientAddress" if client else level
                 addresses.append((people.nin[i], "POSTAL", moved, None, box, people.postal_code[i],
-                                       people.postal_place[i], None, None))  # fmt: skip
+                                       people.postal_place[i], None, None, graded))  # fmt: skip
         if rng.random() < PRESENT_ADDRESS_RATE and address[0] is not None and 18 <= age <= 30:
             addresses.append((people.nin[i], "PRESENT", world.days_before(rng.randrange(30, 900)), None,
                                    f"Studentbyen {rng.randint(1, 400)}", people.postal_code[i],
-                                   people.postal_place[i], people.municipality[i], None))  # fmt: skip
+                                   people.postal_place[i], people.municipality[i], None, level))  # fmt: skip
     relations = world.table("preg_parent_relation", ("child_nin", "parent_nin", "role"))
     relations.extend((people.nin[c], people.nin[p], role) for c, p, role in people.parents)
     _responsibility(world, people, rng)

@@ -10,7 +10,14 @@ from sqlalchemy import or_, select
 
 from helsegraf.db import Database
 from helsegraf.loaders.base import MAX_BATCH, GroupLoader, RowLoader
-from helsegraf.models.preg import IdentificationNumber, ParentalResponsibility, ParentRelation, Person
+from helsegraf.models.preg import (
+    AddressPeriod,
+    Guardianship,
+    IdentificationNumber,
+    ParentalResponsibility,
+    ParentRelation,
+    Person,
+)
 from helsegraf.registers import PREG
 
 PERSON = Person.__table__
@@ -21,6 +28,12 @@ PARENTS = select(RELATION).order_by(RELATION.c.role.desc())
 CHILDREN = select(RELATION).order_by(RELATION.c.child_nin)
 NUMBER = IdentificationNumber.__table__
 NUMBERS = select(NUMBER).order_by(NUMBER.c.valid_from, NUMBER.c.number)
+ADDRESS = AddressPeriod.__table__
+ADDRESSES = select(ADDRESS).order_by(ADDRESS.c.kind, ADDRESS.c.valid_from)
+HELD = ParentalResponsibility.__table__
+RESPONSIBILITIES = select(HELD).order_by(HELD.c.child_nin, HELD.c.responsible_nin)
+GUARDIANSHIP = Guardianship.__table__
+GUARDIANSHIPS = select(GUARDIANSHIP).order_by(GUARDIANSHIP.c.guardian_nin)
 
 
 class PregLoaders:
@@ -52,6 +65,26 @@ class PregLoaders:
     def children_by_parent(self) -> GroupLoader[str]:
         """ChildrenByParentLoader: a person's child relations."""
         return GroupLoader(self.db, PREG, CHILDREN, RELATION.c.parent_nin)
+
+    @cached_property
+    def responsibility_by_child(self) -> GroupLoader[str]:
+        """ResponsibilityByChildLoader: who holds parental responsibility for a child (foreldreansvar)."""
+        return GroupLoader(self.db, PREG, RESPONSIBILITIES, HELD.c.child_nin)
+
+    @cached_property
+    def responsibility_by_holder(self) -> GroupLoader[str]:
+        """ResponsibilityByHolderLoader: the children a person holds parental responsibility for."""
+        return GroupLoader(self.db, PREG, RESPONSIBILITIES, HELD.c.responsible_nin)
+
+    @cached_property
+    def guardianship_by_nin(self) -> GroupLoader[str]:
+        """GuardianshipByNinLoader: a person's guardians (vergemål, fremtidsfullmakt)."""
+        return GroupLoader(self.db, PREG, GUARDIANSHIPS, GUARDIANSHIP.c.nin)
+
+    @cached_property
+    def addresses_by_nin(self) -> GroupLoader[str]:
+        """AddressesByNinLoader: a person's address periods of every kind, oldest first."""
+        return GroupLoader(self.db, PREG, ADDRESSES, ADDRESS.c.nin)
 
 
 MAX_REDIRECTS = 4  # a number replaced, whose replacement was replaced, ...: a chain this long is enough

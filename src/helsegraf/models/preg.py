@@ -9,6 +9,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from helsegraf.models.base import register_metadata, sync_tables
 
+# The graph's protection words (NAV PDL's, which authz reads) for the contract's AddressConfidentiality.
+PROTECTION_WORDS = {
+    "Unclassified": "UGRADERT",
+    "ClientAddress": "FORTROLIG",
+    "Confidential": "FORTROLIG",
+    "StrictlyConfidential": "STRENGT_FORTROLIG",
+}
+
 
 class PregBase(DeclarativeBase):
     """Base of the PREG register's tables."""
@@ -94,6 +102,9 @@ class AddressPeriod(PregBase):
     postal_place: Mapped[str | None] = mapped_column(String(100))
     municipality_code: Mapped[str | None] = mapped_column(String(4))
     district: Mapped[str | None] = mapped_column(String(100))
+    # The address's own grading (addressConfidentiality, the contract's words): Unclassified, ClientAddress,
+    # Confidential or StrictlyConfidential; null when the source gave none (read as the person's protection).
+    confidentiality: Mapped[str | None] = mapped_column(String(30))
 
 
 class ParentalResponsibility(PregBase):

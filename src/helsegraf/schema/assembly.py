@@ -43,6 +43,7 @@ from helsegraf.schema.flr import (
     FlrQuery,
     GpAssignmentFlr,
     GpContract,
+    GpSearchQuery,
     HealthPersonnelFlr,
     OrganizationFlr,
     PersonFlr,
@@ -89,7 +90,18 @@ MODULE_REGISTER = {AUDIT: PREG, "stats": FLR, "freshness": PREG}
 
 
 @strawberry.type(description="helsegraf: one graph over Norway's health-sector base registers.")
-class Query(PregQuery, FlrQuery, HprQuery, ReshQuery, ArQuery, BedQuery, KodeverkQuery, StatsQuery, FreshnessQuery):
+class Query(
+    PregQuery,
+    FlrQuery,
+    GpSearchQuery,
+    HprQuery,
+    ReshQuery,
+    ArQuery,
+    BedQuery,
+    KodeverkQuery,
+    StatsQuery,
+    FreshnessQuery,
+):
     """Every register's root fields."""
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -14,6 +16,8 @@ from helsegraf.authz.requirements import ADDRESS, ADDRESS_PROTECTION, FAMILY, ID
 from helsegraf.execution.executor import mark_released
 from helsegraf.execution.preload import preload
 from helsegraf.identifiers import InvalidIdentifierError, parse_nin
+from helsegraf.loaders.base import is_valid_on
+from helsegraf.models.preg import PROTECTION_WORDS
 from helsegraf.schema import refs
 from helsegraf.schema.base import Info, check_list, echo, edge_field, personal, user_error
 from helsegraf.schema.names import PersonName
@@ -78,6 +82,106 @@ class Address:
     municipality: MunicipalityRef | None = edge_field(_address_municipality, description="The municipality (kommune).")
 
 
+@dataclass(frozen=True, slots=True)
+class Period:
+    """One address period as the graph reads it; `address_protection` is the period's own grading (PDL's words)."""
+
+    street: str | None
+    postal_code: str | None
+    postal_place: str | None
+    municipality_code: str | None
+    district: str | None
+    valid_from: date
+    valid_to: date | None
+    address_protection: str
+
+    @classmethod
+    def of(cls, row: Any) -> Period:
+        """Read a `preg_address` row; an ungraded period (no grading given) is unprotected by itself."""
+        grading = PROTECTION_WORDS.get(row.confidentiality or "Unclassified", "STRENGT_FORTROLIG")
+        return cls(row.street, row.postal_code, row.postal_place, row.municipality_code, row.district,
+                   row.valid_from, row.valid_to, grading)  # fmt: skip
+
+
+async def _period_municipality(info: Info, parents: list[DatedAddress]) -> list[Any]:
+    return await refs.municipalities(info, [p.row.municipality_code for p in parents])
+
+
+@strawberry.type(
+    description="An address over a half-open period [validFrom, validTo): an oppholdsadresse or a postadresse. "
+    "Besides the person's protection (which hides the whole address), each address has its own grading "
+    "(adressegradering): a graded address's parts are null, with a redaction each, for callers who may not "
+    "see protected addresses."
+)
+class DatedAddress:
+    """One period of a present or postal address, decided part by part by its own grading."""
+
+    subject: strawberry.Private[str]  # whose address it is (the person's current number)
+    row: strawberry.Private[Period]
+
+    @personal(ADDRESS, description="Street address; for a postal address the post box (Postboks ...) or its lines.")
+    def street(self) -> str | None:
+        """Return the street."""
+        return self.row.street
+
+    @personal(ADDRESS, description="Postal code (postnummer).")
+    def postal_code(self) -> str | None:
+        """Return the postal code."""
+        return self.row.postal_code
+
+    @personal(ADDRESS, description="Postal place (poststed).")
+    def postal_place(self) -> str | None:
+        """Return the postal place."""
+        return self.row.postal_place
+
+    @personal(ADDRESS, description="Bydel, in cities that have them.")
+    def district(self) -> str | None:
+        """Return the district."""
+        return self.row.district
+
+    @personal(ADDRESS, description="The first day of the period.")
+    def valid_from(self) -> date | None:
+        """Return the start of the period."""
+        return self.row.valid_from
+
+    @personal(ADDRESS, description="The day the period ended (half-open: not part of it); null while current.")
+    def valid_to(self) -> date | None:
+        """Return the end of the period."""
+        return self.row.valid_to
+
+    @personal(ADDRESS_PROTECTION, description="The address's own grading (adressegradering), in the graph's words.")
+    def address_protection(self) -> AddressProtection | None:
+        """Return the grading."""
+        return AddressProtection(self.row.address_protection)
+
+    municipality: MunicipalityRef | None = personal(
+        ADDRESS, description="The municipality (kommune); null for postal addresses.", batch=_period_municipality
+    )
+
+
+def _dated(kind: str) -> Any:
+    """Return the batch function of a dated address edge of one kind (PRESENT or POSTAL)."""
+
+    async def batch(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
+        on = at or info.context.today
+        groups = await info.context.loaders.addresses_by_nin.load_many([_current(p) for p in parents])
+        answers: list[Any] = []
+        for person, rows in zip(parents, groups, strict=True):
+            valid = [r for r in rows if r.kind == kind and is_valid_on(r, on)]
+            answers.append(DatedAddress(subject=person.subject, row=Period.of(valid[-1])) if valid else None)
+        return answers
+
+    return batch
+
+
+async def _present_address(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
+    return await _dated("PRESENT")(info, parents, at)
+
+
+async def _postal_address(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
+    return await _dated("POSTAL")(info, parents, at)
+
+
 @strawberry.type(description="A Norwegian identification number the person has or had (folkeregisteridentifikator).")
 class IdentificationNumber:
     """A fødselsnummer or D-number with its type and status; a replaced one is Discontinued."""
@@ -118,6 +222,144 @@ async def _parents(info: Info, parents: list[Person]) -> list[Any]:
 async def _children(info: Info, parents: list[Person]) -> list[Any]:
     groups = await info.context.loaders.children_by_parent.load_many([_current(p) for p in parents])
     return await _related(info, [[r.child_nin for r in rows] for rows in groups])
+
+
+@strawberry.enum(
+    description="Foreldreansvar: who holds parental responsibility (the contract's ParentalResponsibilityType)."
+)
+class ParentalResponsibilityType(Enum):
+    """Joint, the mother, the father, the co-mother, someone else, or unknown."""
+
+    JOINT = strawberry.enum_value("JOINT", description="Felles: held jointly (each holder has an entry).")
+    MOTHER = strawberry.enum_value("MOTHER", description="Mor: the mother alone.")
+    FATHER = strawberry.enum_value("FATHER", description="Far: the father alone.")
+    CO_MOTHER = strawberry.enum_value("CO_MOTHER", description="Medmor: the co-mother alone.")
+    OTHER = strawberry.enum_value("OTHER", description="Andre: someone other than a parent.")
+    UNKNOWN = strawberry.enum_value("UNKNOWN", description="Ukjent.")
+
+
+@strawberry.enum(description="Vergemåltype: the kind of guardianship (the contract's GuardianshipType).")
+class GuardianshipType(Enum):
+    """For an adult or a minor, temporary, for unaccompanied minors, or a confirmed power of attorney."""
+
+    SINGLE_MINOR_ASYLUM_SEEKER = "SINGLE_MINOR_ASYLUM_SEEKER"
+    SINGLE_MINOR_REFUGEE = "SINGLE_MINOR_REFUGEE"
+    ADULT = "ADULT"
+    TEMPORARY_FOR_ADULT = "TEMPORARY_FOR_ADULT"
+    MINOR = "MINOR"
+    TEMPORARY_FOR_MINOR = "TEMPORARY_FOR_MINOR"
+    MANAGEMENT_OUTSIDE_GUARDIANSHIP = "MANAGEMENT_OUTSIDE_GUARDIANSHIP"
+    CONFIRMED_FUTURE_POWER_OF_ATTORNEY = "CONFIRMED_FUTURE_POWER_OF_ATTORNEY"
+
+
+@strawberry.enum(description="Vergemålsomfang: what the guardian acts in (the contract's GuardianshipScope).")
+class GuardianshipScope(Enum):
+    """Personal and/or financial interests (and immigration matters)."""
+
+    IMMIGRATION_PERSONAL_AND_FINANCIAL_INTERESTS = "IMMIGRATION_PERSONAL_AND_FINANCIAL_INTERESTS"
+    PERSONAL_AND_FINANCIAL_INTERESTS = "PERSONAL_AND_FINANCIAL_INTERESTS"
+    FINANCIAL_INTERESTS = "FINANCIAL_INTERESTS"
+    PERSONAL_INTERESTS = "PERSONAL_INTERESTS"
+
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _word(value: str | None) -> str | None:
+    """CoMother -> CO_MOTHER: the contract's words to the graph's enum values."""
+    return _CAMEL.sub("_", value).upper() if value else None
+
+
+async def _ends(info: Info, nins: list[str]) -> list[Any]:
+    """Return the persons at the ends of relation entries; null where the register holds no record."""
+    return list(await refs.persons(info, nins))
+
+
+async def _holders(info: Info, parents: list[ParentalResponsibility]) -> list[Any]:
+    return await _ends(info, [p.responsible_nin for p in parents])
+
+
+async def _held_children(info: Info, parents: list[ParentalResponsibility]) -> list[Any]:
+    return await _ends(info, [p.child_nin for p in parents])
+
+
+@strawberry.type(
+    description="Foreldreansvar: one holder's parental responsibility for one child. An entry is a release of "
+    "the other person it names, and is logged for them."
+)
+class ParentalResponsibility:
+    """Who holds responsibility for whom, and of which kind."""
+
+    subject: strawberry.Private[str]  # the other person the entry names (logged as released)
+    responsible_nin: strawberry.Private[str]
+    child_nin: strawberry.Private[str]
+    type: ParentalResponsibilityType | None = strawberry.field(description="The kind of responsibility.")
+    responsible: PersonRef | None = edge_field(
+        _holders, description="Who holds it; null when the register holds no record of them."
+    )
+    child: PersonRef | None = edge_field(
+        _held_children, description="The child it is held for; null when the register holds no record of them."
+    )
+
+
+async def _guardians(info: Info, parents: list[GuardianshipEntry]) -> list[Any]:
+    return await _ends(info, [p.guardian_nin for p in parents])
+
+
+@strawberry.type(
+    name="Guardianship",
+    description="Vergemål or fremtidsfullmakt: a guardian acting for the person. An entry is a release of the "
+    "guardian it names, and is logged for them.",
+)
+class GuardianshipEntry:
+    """One guardian, the kind of guardianship and its scope."""
+
+    subject: strawberry.Private[str]  # the guardian (logged as released)
+    guardian_nin: strawberry.Private[str]
+    type: GuardianshipType | None = strawberry.field(description="The kind of guardianship.")
+    scope: GuardianshipScope | None = strawberry.field(description="What the guardian acts in; null when not given.")
+    guardian: PersonRef | None = edge_field(
+        _guardians, description="The guardian; null when the register holds no record of them."
+    )
+
+
+def _responsibility(row: Any, other: str) -> ParentalResponsibility:
+    return ParentalResponsibility(
+        subject=other, responsible_nin=row.responsible_nin, child_nin=row.child_nin,
+        type=_member(ParentalResponsibilityType, row.responsibility_type),
+    )  # fmt: skip
+
+
+async def _parental_responsibility(info: Info, parents: list[Person]) -> list[Any]:
+    groups = await info.context.loaders.responsibility_by_child.load_many([_current(p) for p in parents])
+    return [[_responsibility(r, r.responsible_nin) for r in rows] for rows in groups]
+
+
+async def _parental_responsibility_for(info: Info, parents: list[Person]) -> list[Any]:
+    groups = await info.context.loaders.responsibility_by_holder.load_many([_current(p) for p in parents])
+    return [[_responsibility(r, r.child_nin) for r in rows] for rows in groups]
+
+
+def _member(enum: type[Enum], value: str | None) -> Any:
+    """Return the enum member for a contract word, or None for a word the graph does not know."""
+    word = _word(value)
+    return enum[word] if word in enum.__members__ else None
+
+
+async def _guardianship(info: Info, parents: list[Person]) -> list[Any]:
+    groups = await info.context.loaders.guardianship_by_nin.load_many([_current(p) for p in parents])
+    return [
+        [
+            GuardianshipEntry(
+                subject=r.guardian_nin,
+                guardian_nin=r.guardian_nin,
+                type=_member(GuardianshipType, r.guardianship_type),
+                scope=_member(GuardianshipScope, r.scope),
+            )
+            for r in rows
+        ]
+        for rows in groups
+    ]
 
 
 @strawberry.type
@@ -219,6 +461,36 @@ class PersonPreg:
         """Return the protection level."""
         return AddressProtection(self.row.address_protection) if self.row is not None else None
 
+    present_address: DatedAddress | None = personal(
+        ADDRESS,
+        description="Oppholdsadresse: where the person stays on date `at` (default today), when it differs from "
+        "the residential address; null for protected addresses unless the caller may see them.",
+        batch=_present_address,
+    )
+    postal_address: DatedAddress | None = personal(
+        ADDRESS,
+        description="Postadresse (kontaktadresse): where the person's post goes on date `at` (default today); "
+        "null for protected addresses unless the caller may see them.",
+        batch=_postal_address,
+    )
+    parental_responsibility: list[ParentalResponsibility] | None = personal(
+        FAMILY,
+        description="Foreldreansvar for this person: who holds parental responsibility for them, and of which kind.",
+        batch=_parental_responsibility,
+        relates=True,
+    )
+    parental_responsibility_for: list[ParentalResponsibility] | None = personal(
+        FAMILY,
+        description="The children this person holds parental responsibility for.",
+        batch=_parental_responsibility_for,
+        relates=True,
+    )
+    guardianship: list[GuardianshipEntry] | None = personal(
+        FAMILY,
+        description="Vergemål and fremtidsfullmakt: the person's guardians (under the family scope).",
+        batch=_guardianship,
+        relates=True,
+    )
     identification_numbers: list[IdentificationNumber] | None = personal(
         IDENTITY, description="Every identification number the person has or had, with type and status.", batch=_numbers
     )

@@ -54,6 +54,7 @@ from helsegraf.stats.engine import (
     StatisticsInputError,
     TableRequest,
     TableTooLargeError,
+    check_date,
     labels,
     reference_date,
 )
@@ -390,6 +391,7 @@ class Statistics:
             context = info.context
             budget = _budgets.setdefault(context.loaders, CellBudget())  # one per request, over all aliases
             try:
+                check_date(request.at or context.today)
                 return await self.engine.table(request, context.today, budget)
             except StatisticsInputError as exc:
                 raise user_error(str(exc)) from None

@@ -180,6 +180,16 @@ def _yes(flag: bool) -> str:
     return "YES" if flag else "NO"
 
 
+FIRST_DAY: Final = date(2001, 6, 1)  # the GP scheme (fastlegeordningen) began: no list is older
+
+
+def check_date(on: date) -> None:
+    """Refuse a date no table can describe (before the GP scheme began: no list, and no age arithmetic)."""
+    if on < FIRST_DAY:
+        raise StatisticsInputError(f"at: {on.isoformat()} is before {FIRST_DAY.isoformat()}, when the GP scheme "
+                                   "(fastlegeordningen) began; statistics describe dates from then on")  # fmt: skip
+
+
 def reference_date(on: date) -> date:
     """Return the date counts of persons asked for at `on` describe: the last quarter end on or before it."""
     for month, day in QUARTER_ENDS:
@@ -543,6 +553,7 @@ class Engine:
 
     async def prefetch(self, on: date) -> None:
         """Read what the key figures need at a date and its reference date: FLR's scan beside HPR's and PREG's."""
+        check_date(on)
         days = sorted({on, reference_date(on)})
         await asyncio.gather(*(self.lists(day) for day in days))
         await asyncio.gather(self.per_list(reference_date(on)), self.had_gp_within_a_year(on),

@@ -17,7 +17,16 @@ from datetime import date
 from typing import TYPE_CHECKING, Final
 
 from helsegraf.stats.disclosure import Perturbed
-from helsegraf.stats.engine import Dimension, Engine, Filter, Measure, Table, TableRequest, reference_date
+from helsegraf.stats.engine import (
+    Dimension,
+    Engine,
+    Filter,
+    Measure,
+    Table,
+    TableRequest,
+    check_date,
+    reference_date,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -153,6 +162,7 @@ class Ssb12005Row:
 
 async def ssb_12005(engine: Engine, level: Dimension | None, area: Filter, on: date) -> list[Ssb12005Row]:
     """Return SSB 12005 per municipality or county (or for the nation), optionally within an area."""
+    check_date(on)
     by: Sequence[Dimension] = (level,) if level is not None else ()
     table: Table = await engine.table(TableRequest(SSB_12005_MEASURES, tuple(by), area, on), on)
     ref = table.reference_date

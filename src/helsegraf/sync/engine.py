@@ -39,6 +39,7 @@ import contextlib
 import fcntl
 import functools
 import logging
+import operator
 import random
 import threading
 import zlib
@@ -594,9 +595,11 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys:
         )
         conn.exec_driver_sql(f'TRUNCATE "{stage}"')
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        values = operator.itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
         with cursor.copy(f'COPY "{stage}" ({names}) FROM STDIN') as copy:
+            write = copy.write_row
             for row in rows:
-                copy.write_row(tuple(row[c] for c in columns))
+                write(values(row))
         conn.exec_driver_sql(
             f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{stage}" ON CONFLICT ({conflict}) {action}'  # noqa: S608 - our own table and column names
         )

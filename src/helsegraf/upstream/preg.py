@@ -200,7 +200,7 @@ class PregSource:
                 "registeredAt": changed,
                 "validFrom": stamp(a["valid_from"]),
                 "validTo": stamp(a["valid_to"]),
-                "addressConfidentiality": confidentiality,
+                "addressConfidentiality": a.get("confidentiality") or confidentiality,
             }
             street = _street(a["street"], a["postal_code"], a["postal_place"])
             if a["kind"] == "POSTAL":
@@ -327,6 +327,7 @@ class PregSource:
             "nin": row["nin"], "kind": "RESIDENTIAL", "valid_from": today, "valid_to": None, "street": street,
             "postal_code": row["postal_code"], "postal_place": row["postal_place"],
             "municipality_code": row["municipality_code"], "district": row["district"],
+            "confidentiality": row["protection_level"],
         })  # fmt: skip
         self._event(record, "ChangeInResidentialAddress")
 
@@ -360,6 +361,7 @@ class PregSource:
                 "nin": nin, "kind": "RESIDENTIAL", "valid_from": today, "valid_to": None, "street": m["street"],
                 "postal_code": m["postal_code"], "postal_place": m["postal_place"],
                 "municipality_code": m["municipality_code"], "district": m["district"],
+                "confidentiality": m["protection_level"],
             })  # fmt: skip
         child.parents.append((m["nin"], "MOTHER"))
         child.responsible.append((m["nin"], "Mother"))

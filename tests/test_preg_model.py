@@ -1,0 +1,432 @@
+"""PREG as Persontjenesten has it: dated present and postal addresses with their own grading, through HTTP.
+
+A small household is written into the test nation (SQLite and PostgreSQL) and removed after: a
+person with a closed and an open present address and a postal address graded as a client address,
+a person with a protected address, and a parent with a child under 16 whose postal address is graded.
+Every answer is checked against the rows, and the access log against what the response carried.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from conftest import TODAY, db_rows, token
+from helsegraf.identifiers import make_nin
+from helsegraf.sync.preg import address_rows
+from helsegraf.upstream.contracts import dicts
+
+DATED = "{ street postalCode postalPlace district validFrom validTo addressProtection municipality { code } }"
+PRESENT_MOVED = TODAY - timedelta(days=200)  # the first present address ended, the second began
+PRESENT_BEGAN = TODAY - timedelta(days=900)
+
+
+@dataclass
+class Household:
+    lodger: str  # two present periods, a client-address postal address
+    hidden: str  # protected (FORTROLIG), with a present address
+    parent: str
+    child: str  # under 16, postal address graded as a client address
+
+
+def _new_nin(nation):
+    known = {r.nin for r in db_rows(nation, "SELECT nin FROM preg_person")}
+    rng = random.Random(uuid.uuid4().int)
+
+    def new(born: date) -> str:
+        while True:
+            nin = make_nin(born, rng.randrange(500, 999))
+            if nin and nin not in known:
+                known.add(nin)
+                return nin
+
+    return new
+
+
+BORN = {"lodger": date(2001, 4, 4), "hidden": date(1985, 5, 5), "parent": date(1980, 3, 3),
+        "child": TODAY.replace(year=TODAY.year - 9)}  # fmt: skip
+
+
+@pytest.fixture
+def household(nation) -> Iterator[Household]:
+    new = _new_nin(nation)
+    lodger, hidden, parent, child = (new(BORN[k]) for k in ("lodger", "hidden", "parent", "child"))
+    person = (
+        "INSERT INTO preg_person (nin, given_name, family_name, birth_date, gender, status, street, postal_code, "
+        "postal_place, municipality_code, address_protection, protection_level) VALUES (:nin, 'Test', "
+        "'Testesen', :born, 'FEMALE', 'RESIDENT', 'Hjemveien 1', '0150', 'OSLO', '0301', :words, :level)"
+    )
+    address = ("INSERT INTO preg_address (nin, kind, valid_from, valid_to, street, postal_code, postal_place, "
+               "municipality_code, district, confidentiality) VALUES (:nin, :kind, :since, :until, :street, '7030', "
+               "'TRONDHEIM', :municipality, :district, :grading)")  # fmt: skip
+    engine = nation.engine()
+    try:
+        with engine.begin() as conn:
+            for nin, born, words, level in (
+                (lodger, BORN["lodger"], "UGRADERT", "Unclassified"),
+                (hidden, BORN["hidden"], "FORTROLIG", "Confidential"),
+                (parent, BORN["parent"], "UGRADERT", "Unclassified"),
+                (child, BORN["child"], "UGRADERT", "Unclassified"),
+            ):
+                conn.execute(text(person), {"nin": nin, "born": born, "words": words, "level": level})
+            for row in (
+                (lodger, "PRESENT", PRESENT_BEGAN, PRESENT_MOVED, "Studentbyen 1", "5001", "Moholt", "Unclassified"),
+                (lodger, "PRESENT", PRESENT_MOVED, None, "Studentbyen 2", "5001", "Moholt", "Unclassified"),
+                (lodger, "POSTAL", PRESENT_BEGAN, None, "Postboks 77", None, None, "ClientAddress"),
+                (hidden, "PRESENT", PRESENT_BEGAN, None, "Skjult vei 3", "5001", None, "Confidential"),
+                (child, "POSTAL", PRESENT_BEGAN, None, "Postboks 12", None, None, "ClientAddress"),
+            ):
+                nin, kind, since, until, street, municipality, district, grading = row
+                conn.execute(text(address), {"nin": nin, "kind": kind, "since": since, "until": until,
+                                             "street": street, "municipality": municipality, "district": district,
+                                             "grading": grading})  # fmt: skip
+            relation = "INSERT INTO preg_parent_relation (child_nin, parent_nin, role) VALUES (:c, :p, 'MOTHER')"
+            conn.execute(text(relation), {"c": child, "p": parent})
+        yield Household(lodger, hidden, parent, child)
+    finally:
+        everyone = {"a": lodger, "b": hidden, "c": parent, "d": child}
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM audit_access_log WHERE nin IN (:a, :b, :c, :d)"), everyone)
+            conn.execute(text("DELETE FROM preg_address WHERE nin IN (:a, :b, :c, :d)"), everyone)
+            conn.execute(text("DELETE FROM preg_parent_relation WHERE child_nin IN (:a, :b, :c, :d)"), everyone)
+            conn.execute(text("DELETE FROM preg_person WHERE nin IN (:a, :b, :c, :d)"), everyone)
+        engine.dispose()
+
+
+def logged(nation, request_id: str) -> dict[str, tuple[str, str]]:
+    rows = db_rows(nation, "SELECT nin, fields, scopes FROM audit_access_log WHERE request_id = :r", r=request_id)
+    return {r.nin: (r.fields, r.scopes) for r in rows}
+
+
+def reasons(body: dict) -> dict[tuple, str]:
+    return {tuple(r["path"]): r["reason"] for r in body.get("extensions", {}).get("redactions", [])}
+
+
+QUERY = f"query($n: ID!, $at: Date) {{ person(nin: $n) {{ presentAddress(at: $at) {DATED} postalAddress(at: $at) {DATED} }} }}"  # noqa: E501
+
+
+# ------------------------------------------------------------------ 1. dated addresses
+
+
+async def test_present_address_follows_its_half_open_periods(graph, nation, household) -> None:
+    rows = db_rows(nation, "SELECT * FROM preg_address WHERE nin = :n AND kind = 'PRESENT' ORDER BY valid_from",
+                   n=household.lodger)  # fmt: skip
+    first, second = rows
+
+    async def on(day: date | None) -> dict:
+        return (await graph.data(QUERY, {"n": household.lodger, "at": day and day.isoformat()}))["person"]
+
+    today, moved_day, day_before, before = (await on(None), await on(PRESENT_MOVED),
+                                            await on(PRESENT_MOVED - timedelta(days=1)),
+                                            await on(PRESENT_BEGAN - timedelta(days=1)))  # fmt: skip
+
+    assert today["presentAddress"] == {
+        "street": second.street, "postalCode": second.postal_code, "postalPlace": second.postal_place,
+        "district": "Moholt", "validFrom": str(second.valid_from), "validTo": None, "addressProtection": "UGRADERT",
+        "municipality": {"code": "5001"},
+    }  # fmt: skip
+    assert moved_day["presentAddress"]["street"] == second.street  # valid_to is not part of the old period
+    assert day_before["presentAddress"]["street"] == first.street
+    assert day_before["presentAddress"]["validTo"] == str(first.valid_to)
+    assert before == {"presentAddress": None, "postalAddress": None}
+
+
+async def test_an_admin_sees_a_graded_postal_address_and_the_log_names_the_protected_address_scope(
+    graph, nation, household
+) -> None:
+    request_id = uuid.uuid4().hex
+
+    body = await graph.query(QUERY, {"n": household.lodger}, **{"x-request-id": request_id})
+
+    postal = body["data"]["person"]["postalAddress"]
+    assert (postal["street"], postal["addressProtection"], postal["municipality"]) == ("Postboks 77", "FORTROLIG", None)
+    fields, scopes = logged(nation, request_id)[household.lodger]
+    assert "address" in fields.split()
+    assert "preg:protected-address" in scopes.split()
+
+
+async def test_a_graded_address_is_never_released_to_a_caller_without_the_right(graph, nation, household) -> None:
+    request_id = uuid.uuid4().hex
+    clinician = token(nation, "clinician", hpr_number=nation.samples["gpHprNumber"])
+
+    body = (await graph.post(QUERY, {"n": household.lodger}, token=clinician, **{"x-request-id": request_id})).json()
+
+    person = body["data"]["person"]
+    assert person["presentAddress"]["street"] == "Studentbyen 2"  # ungraded: released
+    postal = person["postalAddress"]
+    assert postal == {"street": None, "postalCode": None, "postalPlace": None, "district": None, "validFrom": None,
+                      "validTo": None, "addressProtection": "FORTROLIG", "municipality": None}  # fmt: skip
+    graded = {path: reason for path, reason in reasons(body).items() if path[:2] == ("person", "postalAddress")}
+    assert graded == {("person", "postalAddress", part): "ADDRESS_PROTECTED"
+                      for part in ("street", "postalCode", "postalPlace", "district", "validFrom", "validTo",
+                                   "municipality")}  # fmt: skip
+    _, scopes = logged(nation, request_id)[household.lodger]
+    assert "preg:protected-address" not in scopes.split()
+
+
+async def test_a_protected_persons_dated_addresses_are_redacted_whole_and_not_logged(graph, nation, household) -> None:
+    request_id = uuid.uuid4().hex
+    clinician = token(nation, "clinician", hpr_number=nation.samples["gpHprNumber"])
+
+    body = (await graph.post(QUERY, {"n": household.hidden}, token=clinician, **{"x-request-id": request_id})).json()
+    allowed = await graph.data(QUERY, {"n": household.hidden})
+
+    assert body["data"]["person"] == {"presentAddress": None, "postalAddress": None}
+    assert reasons(body) == {("person", "presentAddress"): "ADDRESS_PROTECTED",
+                             ("person", "postalAddress"): "ADDRESS_PROTECTED"}  # fmt: skip
+    assert logged(nation, request_id)[household.hidden][0] == "identity"  # found, and nothing of where
+    assert allowed["person"]["presentAddress"]["street"] == "Skjult vei 3"
+
+
+async def test_a_parent_sees_a_childs_ungraded_parts_but_not_its_graded_postal_address(graph, nation, household):
+    parent = token(nation, "citizen", pid=household.parent)
+    request_id = uuid.uuid4().hex
+
+    body = (await graph.post(QUERY, {"n": household.child}, token=parent, **{"x-request-id": request_id})).json()
+    stranger = (await graph.post(QUERY, {"n": household.lodger}, token=parent)).json()
+
+    postal = body["data"]["person"]["postalAddress"]
+    assert postal["street"] is None
+    assert postal["addressProtection"] == "FORTROLIG"
+    assert reasons(body)[("person", "postalAddress", "street")] == "ADDRESS_PROTECTED"
+    assert body["data"]["person"]["presentAddress"] is None  # none registered
+    assert stranger["data"]["person"] == {"presentAddress": None, "postalAddress": None}
+    assert set(reasons(stranger).values()) == {"NOT_SELF"}
+    fields, scopes = logged(nation, request_id)[household.child]
+    assert fields == "address identity"
+    assert scopes == "parent"
+
+
+async def test_what_the_response_did_not_carry_is_not_logged(graph, nation, household) -> None:
+    request_id = uuid.uuid4().hex
+
+    await graph.query('query($n: ID!) { person(nin: $n) { presentAddress(at: "1900-01-01") { street } } }',
+                      {"n": household.lodger}, **{"x-request-id": request_id})  # fmt: skip
+
+    # The permitted null is a release (the caller learned there was none then); nothing else left.
+    assert {nin: fields for nin, (fields, _) in logged(nation, request_id).items()} == {
+        household.lodger: "address identity"
+    }
+
+
+async def test_a_bad_date_is_the_callers_error(graph, household) -> None:
+    response = await graph.post(QUERY, {"n": household.lodger, "at": "2025-13-01"})
+
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "$at" in error["message"]
+
+
+# ------------------------------------------------------------------ the contract's address forms
+
+
+def _document(**parts) -> dict:
+    return dicts.PERSON.validate_python({"id": "p-1", **parts})
+
+
+def test_every_address_form_of_the_contract_maps_to_a_period_with_its_grading() -> None:
+    period = {"validFrom": "2020-01-01T00:00:00Z", "validTo": "2024-06-01T00:00:00Z", "isValid": False}
+    document = _document(
+        presentAddress=[
+            {**period, "addressConfidentiality": "Unclassified", "urbanDistrictName": "Frogner",
+             "streetAddress": {"addressName": "Storgata", "addressNumber": {"houseNumber": "5", "houseLetter": "B"},
+                               "municipalityNumber": "0301", "city": {"postalCode": "0150", "cityName": "OSLO"}}},
+            {"validFrom": "2024-06-01T00:00:00Z", "isValid": True, "addressConfidentiality": "StrictlyConfidential",
+             "cadastralAddress": {"addressAdditionalName": "Havgløtt", "city": {"postalCode": "7670"},
+                                  "cadastralNumber": {"municipalityNumber": "5053"}}},
+        ],
+        postalAddress=[
+            {**period, "addressConfidentiality": "ClientAddress",
+             "postBoxAddress": {"postBoxIdentification": "Postboks 5 Sentrum", "city": {"postalCode": "7001"}}},
+            {"validFrom": "2024-06-01T00:00:00Z", "streetAddress": {"addressName": "Fjordvegen",
+                                                                    "streetAddressNumber": {"houseNumber": "2"}}},
+            {"validFrom": "2025-01-01T00:00:00Z", "freeFormPostalAddress": {"addressLine": ["c/o Hansen", "Bakken 1"]}},
+            {"addressConfidentiality": "Unclassified", "postBoxAddress": {"postBoxIdentification": "9"}},  # no start
+        ],
+    )  # fmt: skip
+
+    rows = address_rows(document, "01018012345")
+
+    keys = ("kind", "valid_from", "valid_to", "street", "postal_code", "municipality_code", "district",
+            "confidentiality")  # fmt: skip
+    summary = [tuple(str(r[k]) if r[k] is not None else None for k in keys) for r in rows]
+    assert summary == [
+        ("PRESENT", "2020-01-01", "2024-06-01", "Storgata 5B", "0150", "0301", "Frogner", "Unclassified"),
+        ("PRESENT", "2024-06-01", None, "Havgløtt", "7670", "5053", None, "StrictlyConfidential"),
+        ("POSTAL", "2020-01-01", "2024-06-01", "Postboks 5 Sentrum", "7001", None, None, "ClientAddress"),
+        ("POSTAL", "2024-06-01", None, "Fjordvegen 2", None, None, None, None),
+        ("POSTAL", "2025-01-01", None, "c/o Hansen, Bakken 1", None, None, None, None),
+    ]
+
+
+# ------------------------------------------------------------------ 2. parental responsibility, guardianship
+
+
+@dataclass
+class Families:
+    mother: str
+    father: str
+    shared: str  # under 16; both are registered parents, the mother alone holds responsibility
+    fathers: str  # under 16; the father is its registered parent, no responsibility registered
+    fostered: str  # under 16; no registered parent, responsibility held by `foster` (Other)
+    foster: str
+    ward: str  # under guardianship of `foster`
+
+
+@pytest.fixture
+def families(nation) -> Iterator[Families]:
+    new = _new_nin(nation)
+    young = TODAY.replace(year=TODAY.year - 7)
+    born = {"mother": date(1984, 2, 2), "father": date(1983, 6, 6), "shared": young, "fathers": young,
+            "fostered": young, "foster": date(1970, 8, 8), "ward": date(1945, 9, 9)}  # fmt: skip
+    nins = {name: new(day) for name, day in born.items()}
+    person = (
+        "INSERT INTO preg_person (nin, given_name, family_name, birth_date, gender, status, address_protection) "
+        "VALUES (:nin, 'Test', 'Testesen', :born, 'FEMALE', 'RESIDENT', 'UGRADERT')"
+    )
+    relations = [("shared", "mother", "MOTHER"), ("shared", "father", "FATHER"), ("fathers", "father", "FATHER")]
+    engine = nation.engine()
+    try:
+        with engine.begin() as conn:
+            for name, nin in nins.items():
+                conn.execute(text(person), {"nin": nin, "born": born[name]})
+            for child, parent, role in relations:
+                conn.execute(text("INSERT INTO preg_parent_relation (child_nin, parent_nin, role) VALUES (:c, :p, :r)"),
+                             {"c": nins[child], "p": nins[parent], "r": role})  # fmt: skip
+            for child, holder, kind in (("shared", "mother", "Mother"), ("fostered", "foster", "Other")):
+                conn.execute(text("INSERT INTO preg_parental_responsibility (child_nin, responsible_nin, "
+                                  "responsibility_type) VALUES (:c, :h, :k)"),
+                             {"c": nins[child], "h": nins[holder], "k": kind})  # fmt: skip
+            conn.execute(text("INSERT INTO preg_guardianship (nin, guardian_nin, guardianship_type, scope) "
+                              "VALUES (:n, :g, 'Adult', 'FinancialInterests')"),
+                         {"n": nins["ward"], "g": nins["foster"]})  # fmt: skip
+        yield Families(**nins)
+    finally:
+        everyone = tuple(nins.values())
+        marks = ", ".join(f":n{i}" for i in range(len(everyone)))
+        bound = {f"n{i}": nin for i, nin in enumerate(everyone)}
+        with engine.begin() as conn:
+            conn.execute(text(f"DELETE FROM audit_access_log WHERE nin IN ({marks})"), bound)
+            conn.execute(text(f"DELETE FROM preg_parent_relation WHERE child_nin IN ({marks})"), bound)
+            conn.execute(text(f"DELETE FROM preg_parental_responsibility WHERE child_nin IN ({marks})"), bound)
+            conn.execute(text(f"DELETE FROM preg_guardianship WHERE nin IN ({marks})"), bound)
+            conn.execute(text(f"DELETE FROM preg_person WHERE nin IN ({marks})"), bound)
+        engine.dispose()
+
+
+def fields_logged(nation, request_id: str) -> dict[str, str]:
+    return {nin: fields for nin, (fields, _) in logged(nation, request_id).items()}
+
+
+async def test_a_childs_responsibility_names_its_holder_and_is_logged_for_them(graph, nation, families) -> None:
+    request_id = uuid.uuid4().hex
+    query = "query($n: ID!) { person(nin: $n) { parentalResponsibility { type responsible { nin } child { nin } } } }"
+
+    data = await graph.data(query, {"n": families.shared}, **{"x-request-id": request_id})
+
+    assert data["person"]["parentalResponsibility"] == [
+        {"type": "MOTHER", "responsible": {"nin": families.mother}, "child": {"nin": families.shared}}
+    ]
+    assert fields_logged(nation, request_id) == {families.shared: "family identity", families.mother: "family"}
+
+
+async def test_a_holders_responsibility_for_names_the_children_and_is_logged_for_each(graph, nation, families) -> None:
+    request_id = uuid.uuid4().hex
+    query = "query($n: ID!) { person(nin: $n) { parentalResponsibilityFor { type child { nin name { full } } } } }"
+
+    data = await graph.data(query, {"n": families.foster}, **{"x-request-id": request_id})
+    none = await graph.data(query, {"n": families.father})
+
+    assert data["person"]["parentalResponsibilityFor"] == [
+        {"type": "OTHER", "child": {"nin": families.fostered, "name": {"full": "Test Testesen"}}}
+    ]
+    assert none["person"]["parentalResponsibilityFor"] == []  # a registered parent is not thereby responsible
+    assert fields_logged(nation, request_id) == {families.foster: "family identity",
+                                                 families.fostered: "family identity"}  # fmt: skip
+
+
+async def test_guardianship_names_the_guardian_with_type_and_scope(graph, nation, families) -> None:
+    request_id = uuid.uuid4().hex
+    query = "query($n: ID!) { person(nin: $n) { guardianship { type scope guardian { nin } } } }"
+
+    data = await graph.data(query, {"n": families.ward}, **{"x-request-id": request_id})
+
+    assert data["person"]["guardianship"] == [
+        {"type": "ADULT", "scope": "FINANCIAL_INTERESTS", "guardian": {"nin": families.foster}}
+    ]
+    assert fields_logged(nation, request_id) == {families.ward: "family identity", families.foster: "family"}
+
+
+async def test_a_caller_without_the_family_scope_learns_of_no_holder_or_guardian(graph, nation, families) -> None:
+    request_id = uuid.uuid4().hex
+    clinician = token(nation, "clinician", hpr_number=nation.samples["gpHprNumber"])
+    query = ("query($a: ID!, $b: ID!) { a: person(nin: $a) { parentalResponsibility { responsible { nin } } } "
+             "b: person(nin: $b) { guardianship { guardian { nin } } } }")  # fmt: skip
+
+    body = (await graph.post(query, {"a": families.shared, "b": families.ward}, token=clinician,
+                             **{"x-request-id": request_id})).json()  # fmt: skip
+
+    assert body["data"] == {"a": {"parentalResponsibility": None}, "b": {"guardianship": None}}
+    assert set(reasons(body).values()) == {"MISSING_SCOPE"}
+    assert fields_logged(nation, request_id) == {families.shared: "identity", families.ward: "identity"}
+
+
+async def test_my_children_under_16_are_those_i_hold_responsibility_for_where_the_register_holds_it(
+    graph, nation, families
+) -> None:
+    query = "query($n: ID!) { person(nin: $n) { name { full } } }"
+
+    def as_citizen(pid: str) -> str:
+        return token(nation, "citizen", pid=pid)
+
+    async def sees(pid: str, child: str) -> bool:
+        body = (await graph.post(query, {"n": child}, token=as_citizen(pid))).json()
+        return body["data"]["person"]["name"] is not None
+
+    assert await sees(families.mother, families.shared)  # registered parent holding responsibility
+    assert not await sees(families.father, families.shared)  # registered parent, responsibility held by the mother
+    assert await sees(families.father, families.fathers)  # no responsibility registered: parenthood counts
+    assert await sees(families.foster, families.fostered)  # responsibility without parenthood
+    assert not await sees(families.foster, families.ward)  # a guardian is not a parent of a child under 16
+    mine = await graph.data("{ me { parentalResponsibilityFor { child { nin } } } }", token=as_citizen(families.mother))
+    assert mine["me"]["parentalResponsibilityFor"] == [{"child": {"nin": families.shared}}]
+
+
+# ------------------------------------------------------------------ 3. status, marital status, citizenship
+
+
+def test_every_status_of_the_contract_is_a_status_of_the_graph_and_back() -> None:
+    from helsegraf.schema.preg import PersonStatus  # noqa: PLC0415
+    from helsegraf.sync.preg import snake  # noqa: PLC0415
+    from helsegraf.upstream.contracts import persontjenesten as pt  # noqa: PLC0415
+    from helsegraf.upstream.preg import pascal  # noqa: PLC0415
+
+    contract = [s.value for s in pt.PersonStatusType]
+
+    assert {snake(s) for s in contract} == {s.value for s in PersonStatus}
+    assert [pascal(snake(s)) for s in contract] == contract
+    assert {"RegisteredAtBirth", "Temporary", "NotResident", "Active", "Inactive"} <= set(contract)
+
+
+async def test_marital_status_and_citizenship_are_the_contracts_words(graph, nation) -> None:
+    from helsegraf.upstream.contracts import persontjenesten as pt  # noqa: PLC0415
+
+    rows = db_rows(nation, "SELECT nin, status, marital_status, citizenship FROM preg_person WHERE replaced_by IS NULL")
+    marital = {m.value for m in pt.MaritalStatusType}
+    statuses = {r.status for r in rows}
+    sample = next(r for r in rows if r.marital_status == "Married")
+
+    data = await graph.data(
+        "query($n: ID!) { person(nin: $n) { maritalStatus citizenship status } }", {"n": sample.nin}
+    )
+
+    assert {r.marital_status for r in rows} <= marital
+    assert all(r.citizenship is None or (len(r.citizenship) == 3 and r.citizenship.isupper()) for r in rows)
+    assert {"TEMPORARY", "NOT_RESIDENT", "RESIDENT"} <= statuses  # the generator uses the contract's new words
+    assert data["person"] == {"maritalStatus": "Married", "citizenship": sample.citizenship, "status": sample.status}
