@@ -126,6 +126,9 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser per comm
                           "steady stream of changes and report the lag.")  # fmt: skip
     _persons(sync)
     sync.add_argument("--concurrency", type=_positive, default=8, help="bulk-by-id calls in flight (default 8)")
+    sync.add_argument("--workers", type=int, default=0,
+                      help="processes making the bulk calls, validating and mapping (default 0: none)")  # fmt: skip
+    sync.add_argument("--batch", type=_positive, default=10_000, help="events per transaction (default 10000)")
     sync.add_argument("--rate", type=_positive, default=10_000, help="events a minute while following (default 10000)")
     sync.add_argument("--interval", type=_seconds, default=5, help="seconds between polls (default 5)")
     sync.add_argument("--duration", type=_seconds, default=60, help="seconds of following (default 60)")
@@ -148,6 +151,21 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser per comm
 def _versions_and_stats(sub: Any) -> None:
     _versions(sub)
     _stats(sub)
+    _cpu(sub)
+
+
+def _cpu(sub: Any) -> None:
+    about = ("Ask `helsegraf serve --workers 1` the integrator query (clinician token) one request at a time and "
+             "report the server's own CPU time per request, or with --callgrind the instructions it executed "
+             "(valgrind's callgrind: repeatable on a loaded machine).")  # fmt: skip
+    cpu = sub.add_parser("cpu", help="server CPU or instructions (--callgrind) per integrator request",
+                         description=about)  # fmt: skip
+    _persons(cpu)
+    cpu.add_argument("--patients", type=_sizes, default=[1, 100, 1000], dest="sizes",
+                     help="patients per request, comma-separated (default 1,100,1000)")  # fmt: skip
+    what = "measured requests per size (default by size: 300/60/12, with --callgrind 30/6/3)"
+    cpu.add_argument("--requests", type=_positive, default=None, help=what)
+    cpu.add_argument("--callgrind", action="store_true", help="count instructions under valgrind's callgrind")
 
 
 def _stats(sub: Any) -> None:
@@ -206,12 +224,13 @@ COMMANDS: dict[str, tuple[str, Callable[[Any, argparse.Namespace], None]]] = {
     "app": ("app", lambda m, a: m.run(a.runs)),
     "versions": ("versions", lambda m, a: m.run(a.persons, a.tree, {k: getattr(a, k) for k in VERSION_OPTIONS})),
     "federation": ("federation", lambda m, a: m.run(a.persons, a.runs)),
-    "sync": ("sync", lambda m, a: m.run(a.persons, a.concurrency, a.rate, a.interval, a.duration)),
+    "sync": ("sync", lambda m, a: m.run(a.persons, a.concurrency, a.rate, a.interval, a.duration, a.workers, a.batch)),
     "hostile": (
         "hostile",
         lambda m, a: m.run(a.persons, a.duration, a.concurrency, a.attackers, a.stalled, a.refusal_delay_ms, a.rounds),
     ),
     "stats": ("stats", lambda m, a: m.run(a.persons, a.runs, a.database)),
+    "cpu": ("cpu", lambda m, a: m.run(a.persons, a.sizes, a.requests, a.callgrind)),
 }
 
 

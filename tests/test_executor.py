@@ -26,7 +26,14 @@ from strawberry.schema._graphql_core import BaseGraphQLExecutionContext
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext as Stock
 
 from helsegraf.execution.executor import Executor, PlainExecutor
-from helsegraf.execution.preload import PLAIN_LEAF, arg_key, attribute_resolver, fast_resolver, plain_leaf
+from helsegraf.execution.preload import (
+    PLAIN_LEAF,
+    arg_key,
+    attribute_resolver,
+    computed_resolver,
+    fast_resolver,
+    plain_leaf,
+)
 
 
 class Status(Enum):
@@ -166,10 +173,11 @@ async def test_the_fast_paths_build_far_fewer_resolve_infos(make_graph, nation, 
         counts[executor] = Counter(built)
 
     # graphql-core builds one per field and object: about 14 per patient. The fast paths leave the
-    # root, the `gp` of persons without a GP (a null takes graphql-core's path), and the one field with a
-    # resolver of its own. Personal edges are decided before either path, so they take the fast one too.
+    # root and the `gp` of persons without a GP (a null takes graphql-core's path); the one field with a
+    # resolver of its own (a method of its object alone) is computed directly. Personal edges are decided
+    # before either path, so they take the fast one too.
     assert counts[PlainExecutor].total() > 1300
-    assert set(counts[Executor]) <= {"Query.persons", "Person.gp", "CommunicationParty.electronicAddresses"}
+    assert set(counts[Executor]) <= {"Query.persons", "Person.gp"}
     assert counts[Executor]["Person.gp"] == sum(1 for p in data["persons"] if p["gp"] is None)
 
 
@@ -190,3 +198,98 @@ def test_a_zero_default_is_not_taken_for_a_missing_argument() -> None:
     ]
 
     assert answers[0] == answers[1] == {"mid": {"a": {"v": 100}, "b": {"v": 0}}}
+
+
+# ------------------------------------------------------------------ planned selections
+
+
+class Named(str):
+    """A str subclass: not its own serialised form to the plan, so it takes graphql-core's path."""
+
+    __slots__ = ()
+
+
+def _computing(name: str, field_type: Any) -> Any:
+    """A resolver computed from the object alone (as `computed_resolver` makes them), reading `raw_<name>`."""
+
+    def compute(source: Any) -> Any:
+        value = getattr(source, f"raw_{name}")
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    return computed_resolver(compute, field_type)
+
+
+PLANNED_ITEMS = [
+    {"count": 3, "name": "Kari", "status": Status.ACTIVE, "addresses": ["a", "b"]},
+    {"count": 2**31, "name": "Kari", "status": Status.ACTIVE, "addresses": []},  # past Int's 32 bits
+    {"count": -(2**31), "name": Named("Kari"), "status": Status.ACTIVE, "addresses": ("a",)},
+    {"count": True, "name": "Kari", "status": Status.ACTIVE, "addresses": ["a"]},  # a bool is not an int here
+    {"count": 3.0, "name": "", "status": Status.ACTIVE, "addresses": ["a", 1]},
+    {"count": 3, "name": "Kari", "status": Status.ACTIVE, "addresses": ["a", None]},
+    {"count": 3, "name": ValueError("gone"), "status": Status.ACTIVE, "addresses": "ab"},
+    {"count": 3, "name": "Kari", "status": Status.ACTIVE},
+]
+
+
+@pytest.mark.parametrize("resolver", [attribute_resolver, _computing])
+@pytest.mark.parametrize("item", PLANNED_ITEMS)
+def test_planned_leaves_answer_as_graphql_core_does(resolver: Any, item: dict[str, Any]) -> None:
+    """Values that are their own serialised form go out as they are; any other takes graphql-core's path."""
+    graphql_schema = schema(resolver)
+    if resolver is _computing:  # a missing value: the method raises
+        item = {f"raw_{k}": item.get(k, AttributeError(k)) for k in FIELD_TYPES}
+
+    assert run(graphql_schema, Executor, **item) == run(graphql_schema, BaseGraphQLExecutionContext, **item)
+
+
+def test_a_planned_selection_resolves_only_what_it_cannot_answer_itself(monkeypatch) -> None:
+    """Plain leaves whose values are their own serialised form never reach `execute_field`."""
+    reached: list[str] = []
+    original = Executor.execute_field
+
+    def counting(self: Any, parent_type: Any, source: Any, details: Any, path: Any, *rest: Any) -> Any:
+        reached.append(f"{parent_type.name}.{details[0].node.name.value}")
+        return original(self, parent_type, source, details, path, *rest)
+
+    monkeypatch.setattr(Executor, "execute_field", counting)
+    graphql_schema = schema(_computing)
+    item = {"raw_count": 3, "raw_name": "Kari", "raw_status": Status.ACTIVE, "raw_addresses": ["a"]}
+
+    data, errors = run(graphql_schema, Executor, **item)
+
+    assert errors == []
+    assert data == {"item": {"count": 3, "name": "Kari", "status": "ACTIVE", "addresses": ["a"]}}
+    assert reached == ["Query.item", "Item.status"]  # an enum is serialised by graphql-core
+
+
+async def test_the_integrator_query_is_completed_from_its_plan(make_graph, nation, monkeypatch) -> None:
+    """Below the root, every field of the integrator query is answered by the planned selections."""
+    from conftest import db_rows, token  # noqa: PLC0415
+
+    nins = [r.nin for r in db_rows(nation, "SELECT nin FROM flr_list_membership ORDER BY id LIMIT 100")]
+    bearer = token(nation, "clinician", hpr_number=1, org_number=nation.samples["officeOrgNumber"])
+    query = ("query($nins: [ID!]!) { persons(nins: $nins) { nin gp { gp { hprNumber name { full } } gpHerId "
+             "contract { id office { orgNumber name } } "
+             "officeCommunicationParty { herId electronicAddresses } } } }")  # fmt: skip
+    reached: list[str] = []
+    original = Executor.execute_field
+
+    def counting(self: Any, parent_type: Any, source: Any, details: Any, path: Any, *rest: Any) -> Any:
+        reached.append(f"{parent_type.name}.{details[0].node.name.value}")
+        return original(self, parent_type, source, details, path, *rest)
+
+    monkeypatch.setattr(Executor, "execute_field", counting)
+    answers = []
+    for fast_paths in (True, False):
+        graph = await make_graph(default_token=bearer, fast_paths=fast_paths)
+        reached.clear()
+        answers.append(await graph.data(query, {"nins": nins}))
+        if fast_paths:
+            assert reached == ["Query.persons"]  # a null gp is decided here, then resolved by graphql-core
+        else:
+            assert len(reached) > 1300  # graphql-core's own completion: every field
+    assert answers[0] == answers[1]
+    assert any(p["gp"] and p["gp"]["officeCommunicationParty"] for p in answers[0]["persons"])
+    assert any(p["gp"] is None for p in answers[0]["persons"])

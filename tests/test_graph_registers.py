@@ -338,3 +338,103 @@ async def test_remaining_edges_follow_their_registers(graph, nation) -> None:
     party = data["communicationParty"]
     assert party["organization"] is None
     assert party["parent"]["organization"]["orgNumber"] == nation.samples["officeOrgNumber"]
+
+
+def _operating_in(nation, prefix: str) -> set[int]:
+    """Contracts valid today operating in a postal-code prefix: the office's address in BED, or a utekontor."""
+    contracts = {c.id: c for c in db_rows(nation, f"SELECT id, office_org_number FROM flr_gp_contract WHERE {ON}",
+                                          on=TODAY)}  # fmt: skip
+    offices = {o.org_number for o in db_rows(nation, "SELECT org_number FROM bed_organization "
+                                             "WHERE postal_code LIKE :p", p=prefix + "%")}  # fmt: skip
+    outside = {o.contract_id for o in db_rows(nation, f"SELECT contract_id FROM flr_out_of_office "
+                                              f"WHERE postal_code LIKE :p AND {ON}",
+                                              p=prefix + "%", on=TODAY)}  # fmt: skip
+    return {i for i, c in contracts.items() if c.office_org_number in offices or i in outside}
+
+
+async def test_gp_contracts_operating_in_a_postal_code(graph, nation) -> None:
+    utekontor = db_rows(nation, f"SELECT postal_code FROM flr_out_of_office WHERE {ON} ORDER BY id", on=TODAY)
+    office = db_rows(nation, "SELECT o.postal_code FROM flr_gp_contract c JOIN bed_organization o "
+                             f"ON o.org_number = c.office_org_number WHERE {ON.replace('valid', 'c.valid')} "
+                             "ORDER BY c.id", on=TODAY)  # fmt: skip
+    prefixes = {office[0].postal_code, office[0].postal_code[:2]} | ({utekontor[0].postal_code} if utekontor else set())
+    for prefix in sorted(prefixes):
+        expected = _operating_in(nation, prefix)
+        data = await graph.data(
+            "query($p: String!) { gpContracts(postalCode: $p, first: 100) { totalCount edges { node { id } } } }",
+            {"p": prefix},
+        )
+        assert expected, prefix
+        assert data["gpContracts"]["totalCount"] == len(expected)
+        assert [int(e["node"]["id"]) for e in data["gpContracts"]["edges"]] == sorted(expected)[:100]
+
+
+async def test_search_for_gp_by_name_municipality_postal_code_and_open_lists(graph, nation) -> None:
+    both = f"{ON.replace('valid', 'p.valid')} AND {ON.replace('valid', 'c.valid')}"
+    periods = db_rows(nation, "SELECT p.hpr_number, c.id, c.municipality_code, c.is_open FROM flr_gp_period p "
+                              f"JOIN flr_gp_contract c ON c.id = p.contract_id WHERE {both}", on=TODAY)  # fmt: skip
+    names = {p.hpr_number: p for p in db_rows(nation, "SELECT hpr_number, given_name, middle_name, family_name "
+                                              "FROM hpr_person")}  # fmt: skip
+    gp = periods[0]
+    person = names[gp.hpr_number]
+    municipality = gp.municipality_code
+    query = """query($n: String, $m: String, $p: String, $o: Boolean!, $first: Int, $after: String) {
+      searchGps(name: $n, municipality: $m, postalCode: $p, openOnly: $o, first: $first, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } edges { node { hprNumber name { family } } } } }"""
+
+    async def hits(**arguments) -> tuple[int, list[int]]:
+        variables = {"n": None, "m": None, "p": None, "o": False, "first": 100, "after": None, **arguments}
+        found = (await graph.data(query, variables))["searchGps"]
+        return found["totalCount"], [e["node"]["hprNumber"] for e in found["edges"]]
+
+    def full(h: int) -> str:
+        p = names[h]
+        return " ".join(x for x in (p.given_name, p.middle_name, p.family_name) if x).casefold()
+
+    in_municipality = sorted({p.hpr_number for p in periods if p.municipality_code == municipality})
+    assert await hits(m=municipality) == (len(in_municipality), in_municipality)
+    open_ones = sorted({p.hpr_number for p in periods if p.municipality_code == municipality and p.is_open})
+    assert await hits(m=municipality, o=True) == (len(open_ones), open_ones)
+    # By name, in any case, every word found: given and family name of one GP.
+    words = f"{person.family_name.upper()}  {person.given_name.lower()}"
+    named = sorted({p.hpr_number for p in periods
+                    if all(w.casefold() in full(p.hpr_number) for w in words.split())})  # fmt: skip
+    assert gp.hpr_number in named
+    assert await hits(n=words) == (len(named), named)
+    # By the postal code where the list operates.
+    [office] = db_rows(nation, "SELECT o.postal_code FROM flr_gp_contract c JOIN bed_organization o "
+                               "ON o.org_number = c.office_org_number WHERE c.id = :c", c=gp.id)  # fmt: skip
+    prefix = office.postal_code
+    operating = _operating_in(nation, prefix)
+    by_code = sorted({p.hpr_number for p in periods if p.id in operating})
+    assert gp.hpr_number in by_code
+    assert await hits(p=prefix) == (len(by_code), by_code)
+    # Paged: two GPs at a time, the cursor picks up where the page ended.
+    pages, after = [], None
+    while True:
+        found = (await graph.data(query, {"n": None, "m": municipality, "p": None, "o": False, "first": 2,
+                                          "after": after}))["searchGps"]  # fmt: skip
+        pages += [e["node"]["hprNumber"] for e in found["edges"]]
+        if not found["pageInfo"]["hasNextPage"]:
+            break
+        after = found["pageInfo"]["endCursor"]
+    assert pages == in_municipality
+
+
+async def test_search_for_gp_refuses_bad_arguments_naming_them(graph) -> None:
+    for arguments, named in [
+        ("", "searchGps"), ('name: "x"', "name"), ('name: "Robert\'); DROP"', "name"), ('name: "a1b2"', "name"),
+        ('municipality: "301"', "municipality"), ('postalCode: "1"', "postalCode"),
+        ('postalCode: "01501"', "postalCode"),
+        ('postalCode: "0a"', "postalCode"), ('municipality: "0301", first: 101', "first"),
+        ('municipality: "0301", after: "nope"', "after"), (f'name: "{"a" * 101}"', "name"),
+    ]:  # fmt: skip
+        called = f"searchGps({arguments})" if arguments else "searchGps"
+        response = await graph.post(f"{{ {called} {{ totalCount }} }}")
+        body = response.json()
+        [error] = body["errors"]
+        assert error["extensions"]["code"] in {"BAD_USER_INPUT", "QUERY_TOO_COMPLEX"}, (arguments, body)
+        assert named in error["message"], (arguments, error["message"])
+    response = await graph.post('{ gpContracts(postalCode: "12345") { totalCount } }')
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and "postalCode" in error["message"]  # noqa: PT018

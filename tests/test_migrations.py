@@ -107,12 +107,12 @@ def test_migrate_brings_an_older_schema_up_to_date_and_keeps_the_data(empty_data
     finally:
         engine.dispose()
 
-    assert behind == {"flr": ("flr_0001", "flr_0004")}
-    assert "the flr schema is at flr_0001, this version needs flr_0004; run `helsegraf migrate`" in " ".join(
+    assert behind == {"flr": ("flr_0001", "flr_0005")}
+    assert "the flr schema is at flr_0001, this version needs flr_0005; run `helsegraf migrate`" in " ".join(
         warned.split()
     )
     assert migrated.exit_code == 0, migrated.output
-    assert "flr: flr_0001 -> flr_0004" in migrated.output
+    assert "flr: flr_0001 -> flr_0005" in migrated.output
     assert pending_migrations(settings) == {}
     assert {"patient_birth_date", "patient_gender", "fixed_salary"} <= columns
     assert after == before > 0

@@ -158,3 +158,72 @@ async def test_a_moved_unit_reaches_the_graph_within_one_poll_interval(rig: Rig)
     assert body["data"]["now"]["lastChanged"].startswith(str(today))
     resh = next(r for r in body["data"]["registers"] if r["name"] == "resh")
     assert resh["cursor"] is not None and resh["lag"] < 30  # noqa: PT018
+
+
+@pytest.mark.parametrize("overlap", [300, 0])
+async def test_resh_reads_an_overlap_before_its_cursor_so_a_late_change_in_the_same_second_is_not_lost(
+    rig: Rig, overlap: int
+) -> None:
+    from sqlalchemy import create_engine, text  # noqa: PLC0415
+
+    url = rig.database(f"overlap_{overlap}", ("resh",))
+    engine = _engine(rig, url)
+    engine.adapter.overlap_s = overlap  # type: ignore[attr-defined]
+    source = rig.upstream.resh
+    assert source is not None
+    try:
+        await engine.run_once()
+        moved = rig.upstream.resh.day_of_changes(rig.upstream.rng)["moved"][0]  # type: ignore[union-attr]
+        await engine.run_once()
+        late = next(r for r in sorted(source.units) if r != moved)
+        # Changed in the same second as the move, but visible only after the follower read past it.
+        source.units[late].update(name="Sent endret enhet", last_changed=source.units[moved]["last_changed"])
+        answers = rig.transport.answers  # type: ignore[attr-defined]
+        before = answers["GetReshUnitResponse"]
+        await engine.run_once()
+        fetched = answers["GetReshUnitResponse"] - before
+    finally:
+        engine.close()
+    synced = create_engine(url)
+    try:
+        with synced.connect() as conn:
+            name = conn.execute(text("SELECT name FROM resh_unit WHERE resh_id = :r"), {"r": late}).scalar()
+    finally:
+        synced.dispose()
+    if overlap:
+        assert name == "Sent endret enhet"
+        # GetModifiedReshIds names no times: each unit it lists in the overlap (the late one and the moved
+        # one) is fetched to learn its LastChanged; only the late one is new.
+        assert fetched == 2
+    else:
+        assert name != "Sent endret enhet"
+        assert fetched == 0
+
+
+def test_sentinel_dates_and_short_organisation_numbers_are_read_as_meant() -> None:
+    """An open period may come as year 9999 (or 1); an organisation number is `xs:int` (leading zeros lost)."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from helsegraf.sync.resh import unit_rows  # noqa: PLC0415
+
+    unit = {
+        "ReshId": 42, "Name": "Avdeling", "OrganizationNumber": 31_000_013,
+        "LastChanged": datetime(2026, 1, 2, tzinfo=UTC),
+        "Properties": {"Code": [{"CodeValue": "9", "OID": 8628}]},
+        "OrganizationalDesignation": {"CodeValue": "05", "OID": 8624},
+        "Valid": {"From": datetime(2002, 1, 1, tzinfo=UTC), "To": datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)},
+        "Services": {"Service": [{"Code": {"CodeValue": "1001", "OID": 8668}, "OwnerReshId": 1,
+                                  "Valid": {"From": datetime(1, 1, 1, tzinfo=UTC), "To": None}}]},
+    }  # fmt: skip
+    body = soap.answer("resh", "GetReshUnit", GetReshUnitResult=unit)
+    wsdl_schema("resh").validate(body_element(body))
+    rows = unit_rows(soap.read("resh", "GetReshUnit", body))
+    [row] = rows["resh_unit"]
+    assert row["valid_to"] is None
+    assert row["org_number"] == "031000013"
+    assert (row["organizational_level"], row["organizational_designation"], row["unit_type"]) == (
+        "9",
+        "05",
+        "DEPARTMENT",
+    )
+    assert rows["resh_service"][0]["valid_from"] is None

@@ -7,6 +7,9 @@ from collections import Counter
 from sqlalchemy import text
 
 from conftest import TODAY, db_rows, token
+from helsegraf.stats.engine import reference_date
+
+REF = reference_date(TODAY)  # the date counts of persons asked for today describe (the last quarter end)
 
 ON = "valid_from <= :on AND (valid_to IS NULL OR valid_to > :on)"
 STATS = """{ statistics {
@@ -16,20 +19,21 @@ STATS = """{ statistics {
 
 
 async def test_analyst_gets_counts_that_match_the_registers(graph, nation) -> None:
-    on = TODAY.isoformat()
+    on, ref = TODAY.isoformat(), REF.isoformat()
     contracts = db_rows(nation, f"SELECT id, municipality_code, is_open FROM flr_gp_contract WHERE {ON}", on=on)
+    then = db_rows(nation, f"SELECT id, municipality_code FROM flr_gp_contract WHERE {ON}", on=ref)
     sizes = Counter(
-        r.contract_id for r in db_rows(nation, f"SELECT contract_id FROM flr_list_membership WHERE {ON}", on=on)
+        r.contract_id for r in db_rows(nation, f"SELECT contract_id FROM flr_list_membership WHERE {ON}", on=ref)
     )
     personnel = Counter(r.category for r in db_rows(
-        nation, f"SELECT DISTINCT hpr_number, category FROM hpr_approval WHERE {ON}", on=on))  # fmt: skip
+        nation, f"SELECT DISTINCT hpr_number, category FROM hpr_approval WHERE {ON}", on=ref))  # fmt: skip
 
     stats = (await graph.data(STATS, token=token(nation, "analyst")))["statistics"]
 
     by_code = {row["municipality"]["code"]: row for row in stats["gpListsByMunicipality"]}
     for code in {c.municipality_code for c in contracts}:
         mine = [c for c in contracts if c.municipality_code == code]
-        patients = sum(sizes[c.id] for c in mine)
+        patients = sum(sizes[c.id] for c in then if c.municipality_code == code)  # at the reference date
         row = by_code[code]
         assert row["lists"] == len(mine)
         assert row["openLists"] == sum(1 for c in mine if c.is_open)
@@ -71,8 +75,8 @@ AGE_GENDER = """query($m: String) { statistics {
 def expected_age_gender_cells(nation, municipality: str | None = None) -> list[dict]:
     sql = LISTED + (" AND c.municipality_code = :m" if municipality else "")
     cells: Counter[tuple[str, str]] = Counter()
-    for row in db_rows(nation, sql, on=TODAY.isoformat(), m=municipality):
-        age = TODAY.year - row.birth_date.year - ((TODAY.month, TODAY.day) < (row.birth_date.month, row.birth_date.day))
+    for row in db_rows(nation, sql, on=REF.isoformat(), m=municipality):
+        age = REF.year - row.birth_date.year - ((REF.month, REF.day) < (row.birth_date.month, row.birth_date.day))
         bounds = [5, 15, 19, 29, 39, 49, 59, 69, 79]
         index = next((i for i, high in enumerate(bounds) if age <= high), len(bounds))
         low = [0, 6, 16, 20, 30, 40, 50, 60, 70, 80][index]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from conftest import TODAY, db_rows, token
+from helsegraf.stats.engine import reference_date
 from test_statistics import assert_perturbed
 from test_statistics_tables import TABLE, table
 
@@ -24,7 +25,7 @@ ON = "valid_from <= :on AND (valid_to IS NULL OR valid_to > :on)"
 
 
 async def test_every_filter_works_on_both_backends(graph, nation) -> None:
-    on = TODAY.isoformat()
+    on = reference_date(TODAY).isoformat()  # health personnel are counts of persons: at the reference date
     personnel = Counter(r.category for r in db_rows(
         nation, f"SELECT DISTINCT hpr_number, category FROM hpr_approval WHERE {ON}", on=on))  # fmt: skip
     municipality = db_rows(nation, "SELECT municipality_code FROM flr_gp_contract LIMIT 1")[0].municipality_code
@@ -92,7 +93,8 @@ async def test_capacity_minus_free_places_gives_no_exact_count_of_persons(graph,
     from datetime import timedelta  # noqa: PLC0415
 
     derived_exact, cells = 0, 0
-    for on in [TODAY - timedelta(days=29 * k) for k in range(30)]:
+    # Quarter ends: there capacity (at the date) and free places (at its reference date) describe one date.
+    for on in sorted({reference_date(TODAY - timedelta(days=91 * k)) for k in range(24)}):
         contracts = db_rows(nation, f"SELECT id, municipality_code FROM flr_gp_contract WHERE {ON} AND is_open = :t",
                             on=on.isoformat(), t=True)  # fmt: skip
         sizes = Counter(r.contract_id for r in db_rows(
@@ -289,3 +291,42 @@ async def test_fetch_alone_runs_outside_the_requests_round(nation) -> None:
         await base.dispose()
     postgres = nation.backend == "postgres" and nation.settings.fast_paths
     assert trips == {"fetch": (2, 1 if postgres else 2), "fetch_alone": (2, 2)}
+
+
+EVERY_FIELD = [  # every statistics field, each asked on its own at a date
+    "table(measures: [LISTED_PERSONS, LISTS_VACANT_OVER_A_YEAR], by: [MUNICIPALITY], at: $at) { referenceDate }",
+    "table(measures: [LISTED_PERSONS, HEALTH_PERSONNEL, GPS], at: $at) { referenceDate }",
+    "table(measures: [LISTED_PERSONS], by: [AGE_GROUP, GENDER], at: $at) { referenceDate }",
+    "keyFigures(at: $at) { code }",
+    "ssb12005(at: $at) { code }",
+    "gpListsByMunicipality(at: $at) { lists }",
+    "patientsByAgeGroupAndGender(at: $at) { ageGroup }",
+    "healthPersonnelByCategory(at: $at) { personnel { value } }",
+]
+
+
+async def refused_everywhere(graph, nation, on: str) -> list[dict]:
+    """Ask every statistics field at a date; return the errors (each must be BAD_USER_INPUT naming `at`)."""
+    errors = []
+    for field in EVERY_FIELD:
+        before = (await graph.data(LOG))["statisticsQueryLog"]["totalCount"]
+        body = (await graph.post(f"query($at: Date) {{ statistics {{ {field} }} }}", {"at": on},
+                                 token=token(nation, "analyst"))).json()  # fmt: skip
+        found = body.get("errors", [])
+        refused = all(e["extensions"]["code"] == "BAD_USER_INPUT" and e["message"].startswith("at: ") for e in found)
+        assert refused, (field, body)
+        log = (await graph.data(LOG))["statisticsQueryLog"]
+        assert log["totalCount"] == before + 1, (field, log)  # every attempt is logged, answered or refused
+        assert log["edges"][0]["node"]["outcome"] == ("BAD_USER_INPUT" if found else "OK"), (field, log)
+        assert log["edges"][0]["node"]["parameters"]["at"] == on
+        errors += found
+    return errors
+
+
+async def test_dates_before_the_gp_scheme_are_refused_naming_at_not_internal(graph, nation) -> None:
+    """Year 1 (no quarter end before it), years under 80 (no birth date 80 years before) failed INTERNAL."""
+    for on in ("0001-01-01", "0001-03-31", "0050-06-30", "0080-12-31", "1900-01-01", "2001-05-31"):
+        errors = await refused_everywhere(graph, nation, on)
+        assert len(errors) == len(EVERY_FIELD), (on, errors)
+        assert "2001-06-01" in errors[0]["message"]
+    assert not await refused_everywhere(graph, nation, "2001-06-01")  # the scheme's first day: empty, answered

@@ -8,15 +8,18 @@ from datetime import date, timedelta
 import pytest
 
 from conftest import TODAY, db_rows, token
+from helsegraf.stats.engine import reference_date
 from test_statistics import assert_perturbed
 
 ON = "valid_from <= :on AND (valid_to IS NULL OR valid_to > :on)"
+# Today (mid-quarter: counts of persons describe the last quarter end) and a quarter end (every count at it).
 DATES = [TODAY, date(2024, 6, 30)]
 KEY_FIGURES = """query($at: Date, $m: String, $c: String) { statistics {
-  keyFigures(at: $at, municipality: $m, county: $c) { code unit value perturbed suppressed reason } } }"""
+  keyFigures(at: $at, municipality: $m, county: $c) {
+    code unit value perturbed suppressed reason at referenceDate } } }"""
 SSB = """query($at: Date, $by: StatisticsDimension) { statistics { ssb12005(at: $at, by: $by) {
-  code lists openLists capacity meanListLength reserveCapacity municipality { code }
-  patients { value suppressed } patientsOnListsWithGp { value suppressed }
+  code lists openLists capacity meanListLength reserveCapacity municipality { code } referenceDate
+  patients { value suppressed referenceDate } patientsOnListsWithGp { value suppressed }
   patientsOnListsWithoutGp { value suppressed } } } }"""
 
 
@@ -87,7 +90,13 @@ async def test_key_figures_are_the_registers_figures(graph, nation, on: date) ->
         data = await graph.data(KEY_FIGURES, {"at": on.isoformat(), **area}, token=token(nation, "analyst"))
         figures = {f["code"]: f for f in data["statistics"]["keyFigures"]}
         true = truth(nation, on, municipality=area.get("m"), county=area.get("c"))
+        # Counts of persons, and ratios with one in them (both parts), describe the reference date.
+        ref = reference_date(on)
+        then = truth(nation, ref, municipality=area.get("m"), county=area.get("c"))
         assert true["LISTS"] > 0 or area, "the nation has no lists"
+        for figure in figures.values():
+            assert figure["referenceDate"] == ref.isoformat()
+            assert figure["at"] == (ref if figure["perturbed"] else on).isoformat(), figure
         for code in ("GPS", "GP_SPECIALISTS", "LISTS", "LISTS_WITH_GP", "LISTS_WITHOUT_GP", "LISTS_VACANT_OVER_A_YEAR"):
             assert figures[code]["value"] == true[code], (code, area)
             assert figures[code]["perturbed"] is False
@@ -95,7 +104,7 @@ async def test_key_figures_are_the_registers_figures(graph, nation, on: date) ->
             published = figures[code]
             assert published["perturbed"] is True
             assert_perturbed({"value": published["value"] and int(published["value"]),
-                              "suppressed": published["suppressed"]}, true[code])  # fmt: skip
+                              "suppressed": published["suppressed"]}, then[code])  # fmt: skip
 
         def ratio(top: float | None, bottom: float | None, scale: float) -> float | None:
             return None if top is None or bottom is None else (round(scale * top / bottom, 2) if bottom else None)
@@ -109,17 +118,17 @@ async def test_key_figures_are_the_registers_figures(graph, nation, on: date) ->
             assert share["suppressed"] is True
             assert share["reason"] == "SUPPRESSED"
         else:
-            assert abs(share["value"] - ratio(true["WOMEN"], true["KNOWN_GENDER"], 100)) <= 100 * 4 / max(
-                1, true["KNOWN_GENDER"] - 4
+            assert abs(share["value"] - ratio(then["WOMEN"], then["KNOWN_GENDER"], 100)) <= 100 * 4 / max(
+                1, then["KNOWN_GENDER"] - 4
             )
         # Ratios over persons use the published count (its own cell), never the true one.
-        assert figures["GPS_PER_1000_LISTED"]["value"] == ratio(true["GPS"], listed, 1000)
+        assert figures["GPS_PER_1000_LISTED"]["value"] == ratio(then["GPS"], listed, 1000)
         free = figures["FREE_PLACES_PER_1000"]
         assert free["perturbed"] is True  # free places are listetak minus a (perturbed) count of persons
-        assert free["value"] in {ratio(max(0, true["FREE_PLACES"] + d), listed, 1000) for d in range(-2, 3)}
-        assert figures["MEAN_LIST_LENGTH"]["value"] == ratio(listed, true["LISTS"], 1)
+        assert free["value"] in {ratio(max(0, then["FREE_PLACES"] + d), listed, 1000) for d in range(-2, 3)}
+        assert figures["MEAN_LIST_LENGTH"]["value"] == ratio(listed, then["LISTS"], 1)
         assert figures["MEAN_LIST_LENGTH_FIXED_GP"]["value"] == ratio(
-            figures["LISTED_PERSONS_WITH_GP"]["value"], true["LISTS_WITH_GP"], 1
+            figures["LISTED_PERSONS_WITH_GP"]["value"], then["LISTS_WITH_GP"], 1
         )
     assert figures["SHARE_FIXED_SALARY_LISTS"]["value"] is not None
 
@@ -140,17 +149,18 @@ async def test_ssb_12005_for_every_municipality_and_county(graph, nation, on: da
     checked = 0
     for rows, level in ((municipalities, "m"), (counties, "c"), (nation_row, None)):
         for row in rows:
-            true = truth(nation, on, **({"municipality": row["code"]} if level == "m" else
-                                        {"county": row["code"]} if level == "c" else {}))  # fmt: skip
+            area = {"municipality": row["code"]} if level == "m" else {"county": row["code"]} if level == "c" else {}
+            true, then = truth(nation, on, **area), truth(nation, reference_date(on), **area)
+            assert row["referenceDate"] == row["patients"]["referenceDate"] == reference_date(on).isoformat()
             assert (row["lists"], row["openLists"], row["capacity"]) == (true["LISTS"], true["OPEN_LISTS"],
                                                                        true["CAPACITY"])  # fmt: skip
-            assert_perturbed(row["patients"], true["LISTED_PERSONS"])
-            assert_perturbed(row["patientsOnListsWithGp"], true["LISTED_PERSONS_WITH_GP"])
-            assert_perturbed(row["patientsOnListsWithoutGp"], true["LISTED_PERSONS_WITHOUT_GP"])
+            assert_perturbed(row["patients"], then["LISTED_PERSONS"])
+            assert_perturbed(row["patientsOnListsWithGp"], then["LISTED_PERSONS_WITH_GP"])
+            assert_perturbed(row["patientsOnListsWithoutGp"], then["LISTED_PERSONS_WITHOUT_GP"])
             published = row["patients"]["value"]
-            assert row["meanListLength"] == (round(published / true["LISTS"], 2) if published and true["LISTS"]
+            assert row["meanListLength"] == (round(published / then["LISTS"], 2) if published and then["LISTS"]
                                              else None)  # fmt: skip
-            assert row["reserveCapacity"] == (round(100 * true["CAPACITY"] / published, 2) if published else None)
+            assert row["reserveCapacity"] == (round(100 * then["CAPACITY"] / published, 2) if published else None)
             checked += bool(true["LISTS"])
     assert checked >= 3
 

@@ -141,3 +141,39 @@ def _first_batch(path: Path, process: subprocess.Popen[bytes]) -> int:
             pass
         time.sleep(0.02)
     pytest.fail("the sync committed no batch")
+
+
+def test_sync_with_worker_processes_reproduces_the_nation(backend: str, tmp_path: Path) -> None:
+    """HELSEGRAF_SYNC_WORKERS: the bulk calls, their validation and mapping in worker processes, same rows."""
+    from conftest import create_postgres_database, drop_postgres_database  # noqa: PLC0415
+
+    made: list[str] = []
+
+    def database(name: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / name}.db"
+        made.append(create_postgres_database(f"helsegraf_sync_cli_{name}"))
+        return made[-1]
+
+    try:
+        synced = database("workers")
+        upgrade(Settings(home=tmp_path, database_url=synced), stores=SYNCED)
+        with upstream(tmp_path, "--day-seconds", "0") as url:
+            env = {**os.environ, "HELSEGRAF_HOME": str(tmp_path), "HELSEGRAF_UPSTREAM_URL": url,
+                   "HELSEGRAF_SYNC_WORKERS": "2", "HELSEGRAF_SYNC_BATCH": "250"}  # fmt: skip
+            done = subprocess.run(
+                [sys.executable, "-m", "helsegraf.cli", "sync", "--database-url", synced, "--once"],
+                env=env, capture_output=True, text=True, timeout=180, check=False,
+            )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr
+        reference = database("generated")
+        settings = Settings(home=tmp_path, database_url=reference)
+        upgrade(settings, stores=SYNCED)
+        load(settings, generate(PERSONS, 1), tables=[t for t in TABLE_ORDER if t.split("_", 1)[0] in SYNCED])
+        for register in SYNCED:
+            for table in register_tables(register):
+                assert table_rows(synced, table) == table_rows(reference, table), table
+    finally:
+        for url in made:
+            drop_postgres_database(url)

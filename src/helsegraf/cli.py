@@ -302,8 +302,9 @@ def demo(
 ) -> None:
     """Seed the embedded SQLite database if it is empty, then serve GraphiQL with sample ids and tokens.
 
-    Beside it run the fakes of Persontjenesten and Enhetsregisteret and a sync following them, so the
-    demo's persons move, are born and die, and its organisations open and close while you watch.
+    Beside it run every register's fake and a sync following them, so the demo's persons move, are born
+    and die, its organisations open and close, health personnel are suspended and merged, certificates
+    renewed, units moved, GPs leave lists and codes are reworded while you watch.
     """
     from helsegraf.data.load import populated_registers  # noqa: PLC0415
     from helsegraf.data.sample import sample_ids  # noqa: PLC0415
@@ -330,8 +331,8 @@ def demo(
                 "[yellow]note:[/] port 8700 is taken: the demo runs without its living registers", highlight=False
             )
         else:
-            err.print(f"Living registers: the fakes of Persontjenesten and Enhetsregisteret at {fakes}, a day of "
-                      f"changes every {living.DAY_SECONDS:.0f} s, followed into the demo's database "
+            err.print(f"Living registers: every register's fake (PREG, BED, HPR, AR, Kodeverk, RESH, FLR) at "
+                      f"{fakes}, a day of changes every {living.DAY_SECONDS:.0f} s, followed into the demo's database "
                       "(query `registers { name lag }`)", highlight=False)  # fmt: skip
     _serve(settings, host, port, 1)
 
@@ -339,13 +340,16 @@ def demo(
 SyncRegisters = Annotated[
     str,
     typer.Option(
-        "--registers", help="Comma-separated registers (those with a sync adapter: preg, bed, hpr, ar, kodeverk, resh)"
+        "--registers",
+        help="Comma-separated registers, or all (the default): preg, bed, hpr, ar, kodeverk, resh, flr",
     ),
 ]
 
 
 def _sync_registers(value: str, known: tuple[str, ...]) -> frozenset[str]:
     names = frozenset(part.strip().lower() for part in value.split(",") if part.strip())
+    if names == {"all"}:
+        return frozenset(known)
     unknown = sorted(names - set(known))
     if not names or unknown:
         raise _fail(f"--registers: {', '.join(unknown) or 'none given'}; choose from {', '.join(known)}")
@@ -354,7 +358,7 @@ def _sync_registers(value: str, known: tuple[str, ...]) -> frozenset[str]:
 
 @app.command()
 def upstream(
-    registers: SyncRegisters = "preg,bed",
+    registers: SyncRegisters = "all",
     host: Host = "127.0.0.1",
     port: Port = 8700,
     persons: Annotated[int, typer.Option(min=1, max=10_000_000, help="Persons in the nation (as `seed`)")] = 10_000,
@@ -381,14 +385,15 @@ def upstream(
         raise _fail(str(exc)) from None
     err.print(f"Generating a nation of {persons:,} persons (seed {seed}) ...")
     fake = Upstream(generate(persons, seed), chosen, issuer=issuer)
-    err.print(f"Persontjenesten: http://{host}:{port}/persontjenesten/api/legal-basis/  "
-              f"Enhetsregisteret: http://{host}:{port}/enhetsregisteret/api/", highlight=False)  # fmt: skip
+    paths = {"preg": "persontjenesten/api/legal-basis/", "bed": "enhetsregisteret/api/", "hpr": "hpr/",
+             "ar": "ar/", "kodeverk": "kodeverk/", "resh": "resh/", "flr": "flr/ (export: flr/export/)"}  # fmt: skip
+    err.print("  ".join(f"{r}: http://{host}:{port}/{paths[r]}" for r in SERVABLE if r in chosen), highlight=False)
     uvicorn.run(fake.app(day_seconds=day_seconds, scale=scale), host=host, port=port, log_level="warning")
 
 
 @app.command()
 def sync(
-    registers: SyncRegisters = "preg,bed",
+    registers: SyncRegisters = "all",
     database_url: DatabaseUrl = None,
     once: Annotated[bool, typer.Option("--once", help="Bring each register up to date once, then stop")] = False,
     follow: Annotated[bool, typer.Option("--follow", help="Keep following the change feeds (the default)")] = False,

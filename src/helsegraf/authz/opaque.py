@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import os
 import secrets
+import threading
 from pathlib import Path
 from typing import Final
 
@@ -52,6 +54,11 @@ def load_secret(home: Path, configured: str | None, file_name: str = SECRET_FILE
     return value
 
 
+@functools.cache
+def _tag(kind: str) -> bytes:
+    return hashlib.sha256(kind.encode()).digest()[:_TAG]
+
+
 class Sealer:
     """Seals and opens the numbers of one deployment."""
 
@@ -59,16 +66,21 @@ class Sealer:
         key = hashlib.sha256(b"helsegraf opaque ids\0" + secret).digest()[:_BLOCK]
         # One block at a time: ECB of a single block is the block cipher itself (a keyed permutation).
         self._cipher = Cipher(algorithms.AES(key), modes.ECB())  # noqa: S305 - a single block, see the module docstring
+        # ECB carries nothing from one block to the next, so one context per thread seals every block
+        # (`update` of a whole block returns its ciphertext at once): no context to make per id.
+        self._contexts = threading.local()
 
     @staticmethod
     def _tag(kind: str) -> bytes:
-        return hashlib.sha256(kind.encode()).digest()[:_TAG]
+        return _tag(kind)
 
     def seal(self, kind: str, number: int) -> str:
         """Return the opaque id of `number` as a thing of `kind` (22 URL-safe characters)."""
-        block = self._tag(kind) + number.to_bytes(_BLOCK - _TAG, "big", signed=True)
-        encryptor = self._cipher.encryptor()
-        sealed = encryptor.update(block) + encryptor.finalize()
+        block = _tag(kind) + number.to_bytes(_BLOCK - _TAG, "big", signed=True)
+        encryptor = getattr(self._contexts, "encryptor", None)
+        if encryptor is None:
+            encryptor = self._contexts.encryptor = self._cipher.encryptor()
+        sealed = encryptor.update(block)
         return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
 
     def open(self, kind: str, opaque: str) -> int:

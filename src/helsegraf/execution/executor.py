@@ -20,6 +20,14 @@ single cost of answering them. Two kinds of field are answered here directly:
 - a field holding one object, read from an attribute or preloaded for an edge (`fast_resolver`
   marks it) and not given arguments: its selection is executed on that object at once.
 
+- a leaf computed by a plain method of its object alone (`computed_resolver`: sync, only `self`).
+
+Each selection a request completes on an object type is *planned* once (`execute_fields`): every
+field's definition, requirement and how it is read, found once for the thousand patients that share
+graphql-core's memoised grouped field set rather than once per patient. With the plan, a plain leaf
+whose value is already its serialised form goes into the answer as it is, and a field holding one
+object is decided and its object completed from the plan below it.
+
 Anything else takes graphql-core's own path, and so does a null, an absent attribute or a value
 the scalar cannot serialise, so that errors are reported exactly as graphql-core reports them.
 """
@@ -30,11 +38,30 @@ import copy
 from collections.abc import Awaitable
 from typing import Any, ClassVar, Final
 
-from graphql import GraphQLField, GraphQLObjectType, GraphQLOutputType, Undefined, get_nullable_type
+from graphql import (
+    GraphQLBoolean,
+    GraphQLField,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLString,
+    Undefined,
+    get_nullable_type,
+)
+from graphql.pyutils import gather_with_cancel
 
 from helsegraf.authz.guard import subject_of
 from helsegraf.execution.compat import FieldDetailsList, Path, StrawberryGraphQLCoreExecutionContext
-from helsegraf.execution.preload import MISSING, PLAIN_LEAF, PLAIN_OBJECT, PRELOADED, PlainLeaf, preloaded
+from helsegraf.execution.preload import (
+    COMPUTED,
+    MISSING,
+    PLAIN_LEAF,
+    PLAIN_OBJECT,
+    PRELOADED,
+    PlainLeaf,
+    preloaded,
+)
 from helsegraf.schema.base import POLICY
 
 _ABSENT: Final = object()
@@ -100,6 +127,43 @@ async def _marked_later(result: Awaitable[Any], group: str, grounds: str) -> Any
     return mark_released(await result, group, grounds)
 
 
+# What graphql-core's serialize returns unchanged, by scalar: a value of exactly this Python type
+# (an Int also within 32 bits) is its own serialised form.
+_INT_MIN: Final = -(2**31)
+_INT_MAX: Final = 2**31 - 1
+_UNCHANGED: Final = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool, GraphQLInt: int}
+
+
+class _Step:
+    """One field of a selection on one object type, planned once per request (see `Executor.execute_fields`)."""
+
+    __slots__ = ("child", "compute", "details", "field_def", "leaf", "listed", "name", "object_attribute",
+                 "object_type", "preloaded_as", "requirement", "unchanged")  # fmt: skip
+
+    def __init__(self, name: str, details: FieldDetailsList, field_def: GraphQLField | None) -> None:
+        self.name = name
+        self.details = details
+        self.field_def = field_def
+        policy = field_def.extensions.get(POLICY) if field_def is not None else None
+        self.requirement = policy.requirement if policy is not None else None
+        resolve = field_def.resolve if field_def is not None else None
+        plain: PlainLeaf | None = getattr(resolve, PLAIN_LEAF, None)
+        self.leaf = plain.attribute if plain is not None else None
+        self.listed = plain.listed if plain is not None else False
+        self.compute = getattr(resolve, COMPUTED, None) if plain is not None else None
+        self.unchanged = _UNCHANGED.get(plain.leaf) if plain is not None else None  # type: ignore[call-overload]
+        # One object read from an attribute or preloaded for an edge (as `Executor._direct` reads it).
+        self.object_attribute: str | None = getattr(resolve, PLAIN_OBJECT, None)
+        node = details[0].node
+        edge = field_def is not None and self.object_attribute is None and getattr(resolve, PRELOADED, False)
+        plain_edge = edge and not node.arguments and all(_neutral(a.default_value) for a in field_def.args.values())  # type: ignore[union-attr]
+        self.preloaded_as: str | None = node.name.value if plain_edge else None
+        object_type = get_nullable_type(field_def.type) if field_def is not None else None
+        usable = isinstance(object_type, GraphQLObjectType) and object_type.is_type_of is None
+        self.object_type = object_type if usable and (self.object_attribute or self.preloaded_as) else None
+        self.child: tuple[Any, list[_Step]] | None = None  # the selection below it, planned
+
+
 class Executor(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor (as Strawberry extends it): decisions on personal fields, and the fast paths."""
 
@@ -109,6 +173,108 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         if hasattr(self.context_value, "executor"):
             self.context_value.executor = self  # the preloader collects fields as this executor does
+        # The plan of each selection this request completes, by the identity of graphql-core's memoised
+        # grouped field set (kept alive beside its plan, so that its id cannot be reused).
+        self._plans: dict[int, tuple[Any, list[_Step]]] = {}
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        """Execute a selection on an object: graphql-core's `execute_fields`, with its plain fields answered here.
+
+        graphql-core memoises the selection of each field on each type (`collect_subfields`), so a
+        thousand patients share one grouped field set per level; its plan (each field's definition,
+        requirement and how it is read) is made once, on first use. A plain leaf without a requirement
+        whose value is already its serialised form (a str for String and ID, an int within 32 bits, a
+        bool, or a list of them) goes into the answer as it is: graphql-core would return the same
+        value after building its path, looking its field up and serialising it. Every other field
+        takes `execute_field`, with the same path, so decisions and errors are recorded as before.
+        """
+        if (
+            not self.fast
+            or position_context is not None  # incremental delivery (@defer): graphql-core's own path
+            or (self.middleware_manager and self.middleware_manager.middlewares)
+        ):
+            return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
+        return self._run(parent_type, source_value, path, self._plan(parent_type, grouped_field_set))
+
+    def _run(self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None, steps: list[_Step]) -> Any:
+        """Execute a planned selection on one object (graphql-core's `execute_fields` loop, with the shortcuts)."""
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        typename = parent_type.name
+        try:
+            for step in steps:
+                unchanged = step.unchanged
+                if unchanged is not None and step.requirement is None:
+                    value = _unchanged_value(step, source_value, unchanged)
+                    if value is not _ABSENT:
+                        results[step.name] = value
+                        continue
+                field_path = Path(path, step.name, typename)
+                if step.object_type is not None:
+                    result = self._planned_object(parent_type, source_value, step, field_path)
+                else:
+                    result = self.execute_field(parent_type, source_value, step.details, field_path, None)
+                if result is not Undefined:
+                    results[step.name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(step.name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[name] for name in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+        return _gathered(results, awaitable_fields)
+
+    def _planned_object(self, parent_type: GraphQLObjectType, source: Any, step: _Step, path: Path) -> Any:
+        """Decide a field holding one object, then complete the object with its planned selection.
+
+        What `execute_field` and `_direct` do for such a field, without looking the field up again;
+        an absent, null, listed or failed value takes graphql-core's path, as there.
+        """
+        requirement = step.requirement
+        if requirement is not None and not self.context_value.guard.decide(requirement, source, path):
+            return None
+        if step.object_attribute is not None:
+            value = getattr(source, step.object_attribute, _ABSENT)
+        else:
+            value = preloaded(source, step.preloaded_as)  # type: ignore[arg-type]  # set when not an attribute
+        if value is _ABSENT or value is MISSING or value is None or isinstance(value, list | Exception):
+            return super().execute_field(parent_type, source, step.details, path, None)
+        object_type: GraphQLObjectType = step.object_type  # type: ignore[assignment]  # a planned object step
+        self._note_release(value, path)
+        try:
+            collected = self.collect_subfields(object_type, step.details)
+            if collected.new_defer_usages:
+                completed = self.collect_and_execute_subfields(object_type, step.details, path, value, None)
+            else:
+                child = step.child
+                if child is None or child[0] is not collected.grouped_field_set:
+                    gfs = collected.grouped_field_set
+                    child = step.child = (gfs, self._plan(object_type, gfs))
+                completed = self._run(object_type, value, path, child[1])
+        except Exception as raw_error:  # noqa: BLE001 - located and reported as graphql-core does
+            self.handle_field_error(raw_error, step.field_def.type, step.details, path)  # type: ignore[union-attr]
+            return None
+        if self.is_awaitable(completed):
+            return self._settled(completed, step.field_def.type, step.details, path)  # type: ignore[union-attr]
+        return completed
+
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[_Step]:
+        planned = self._plans.get(id(grouped_field_set))
+        if planned is None or planned[0] is not grouped_field_set:
+            steps = [_Step(name, details, self.schema.get_field(parent_type, details[0].node.name.value))
+                     for name, details in grouped_field_set.items()]  # fmt: skip
+            planned = self._plans[id(grouped_field_set)] = (grouped_field_set, steps)
+        return planned[1]
 
     def execute_field(
         self,
@@ -161,7 +327,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         """Answer the field here if it is a plain one; else return _ABSENT."""
         plain: PlainLeaf | None = getattr(field_def.resolve, PLAIN_LEAF, None)
         if plain is not None:
-            return self._plain_leaf(plain, source)
+            return self._plain_leaf(plain, source, getattr(field_def.resolve, COMPUTED, None))
         node = field_details_list[0].node
         attribute: str | None = getattr(field_def.resolve, PLAIN_OBJECT, None)
         if attribute is not None:
@@ -176,8 +342,14 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             return _ABSENT
         return self._object(field_def.type, value, field_details_list, path, position_context)
 
-    def _plain_leaf(self, plain: PlainLeaf, source: Any) -> Any:
-        value = getattr(source, plain.attribute, _ABSENT)
+    def _plain_leaf(self, plain: PlainLeaf, source: Any, compute: Any = None) -> Any:
+        if compute is None:
+            value = getattr(source, plain.attribute, _ABSENT)
+        else:
+            try:
+                value = compute(source)
+            except Exception:  # noqa: BLE001 - graphql-core's own path calls it again and reports it
+                return _ABSENT
         if value is None or value is _ABSENT or isinstance(value, Exception):  # graphql-core raises an Exception
             return _ABSENT
         try:
@@ -227,6 +399,39 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:  # noqa: BLE001 - located and reported as graphql-core does
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
+
+
+def _unchanged_value(step: _Step, source: Any, unchanged: type) -> Any:
+    """Return a plain leaf's value if it is its own serialised form (a list of such values copied), else _ABSENT."""
+    if step.compute is None:
+        value = getattr(source, step.leaf, _ABSENT)  # type: ignore[arg-type]  # a leaf step has its attribute
+    else:
+        try:
+            value = step.compute(source)
+        except Exception:  # noqa: BLE001 - execute_field's path calls it again and reports it
+            return _ABSENT
+    if not step.listed:
+        if type(value) is unchanged and (unchanged is not int or _INT_MIN <= value <= _INT_MAX):
+            return value
+        return _ABSENT
+    if type(value) is not list and type(value) is not tuple:
+        return _ABSENT
+    if all(type(item) is unchanged for item in value) and (
+        unchanged is not int or all(_INT_MIN <= item <= _INT_MAX for item in value)
+    ):
+        return list(value)
+    return _ABSENT
+
+
+async def _gathered(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
+    """Await the fields that were awaitable (as graphql-core's `execute_fields` does) and return the results."""
+    if len(awaitable_fields) == 1:
+        name = awaitable_fields[0]
+        results[name] = await results[name]
+    else:
+        awaited = await gather_with_cancel(*(results[name] for name in awaitable_fields))
+        results.update(zip(awaitable_fields, awaited, strict=True))
+    return results
 
 
 class PlainExecutor(Executor):

@@ -45,7 +45,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from helsegraf.http.errors import BAD_USER_INPUT
-from helsegraf.http.limits import Limits, check_limits, parse_document
+from helsegraf.http.limits import Limits, check_limits, holds_no_nul, parse_document
 from helsegraf.schema.assembly import RegisterSchema
 
 CACHE_BYTES: Final = 32 * 1024 * 1024  # estimated memory of the documents kept parsed and validated
@@ -138,6 +138,8 @@ class Operations:
         self._cached_bytes = 0
         # Documents planned at start-up (trusted documents): parsed and validated once, never evicted.
         self._planned: dict[str, tuple[Parsed | None, list[GraphQLError]]] = {}
+        # Of those, the ones whose string literals hold no NUL: their limits need only the measure.
+        self._nul_free: set[str] = set()
         # The refusals that depend on the text alone (syntax, tokens, validation, and the limits of an
         # operation without variables), by a digest of the text: a document sent again is refused at the
         # cost of hashing it. Only digests and errors are kept, never a document.
@@ -166,6 +168,8 @@ class Operations:
         errors = validate(self.graphql_schema, parsed.document, self.rules, MAX_VALIDATION_ERRORS,
                           hide_suggestions=self.hide_suggestions)  # fmt: skip
         self._planned[query] = (parsed, errors)
+        if not errors and holds_no_nul(self.graphql_schema, parsed.document):
+            self._nul_free.add(query)
 
     def parse(self, query: str, operation_name: str | None = None) -> Parsed:
         """Parse a document (at most `max_tokens` tokens); raise RequestErrors for a syntax error or a limit."""
@@ -231,8 +235,12 @@ class Operations:
         if isinstance(executor, list):
             raise RequestErrors([_capped(e) for e in executor])
         coerced = executor.variable_values.coerced
-        errors = [*_nul_variables(executor.operation, coerced),
-                  *check_limits(self.graphql_schema, document, executor.operation, coerced, self.limits)]  # fmt: skip
+        # A document kept parsed passed every limit rule before, and a planned one had its strings checked
+        # when it was planned: only the measure, which depends on the variables, is taken again.
+        checked = parsed.query in self._nul_free if planned is not None else cached
+        limits = check_limits(self.graphql_schema, document, executor.operation, coerced, self.limits,
+                              strings_checked=checked)  # fmt: skip
+        errors = [*_nul_variables(executor.operation, coerced), *limits]
         if errors:
             if not executor.operation.variable_definitions:  # the same text is refused the same way every time
                 self._refuse((parsed.digest, operation_name), errors)

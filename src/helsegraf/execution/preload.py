@@ -71,6 +71,28 @@ def plain_leaf(attribute: str, field_type: GraphQLOutputType) -> PlainLeaf | Non
     return None
 
 
+# Set (beside PLAIN_LEAF) on the resolver of a computed leaf: the function of the object that computes it.
+COMPUTED: Final = "helsegraf_computed"
+
+
+def computed_resolver(compute: Callable[[Any], Any], field_type: GraphQLOutputType) -> Callable[..., Any]:
+    """Return the resolver of a leaf computed from its object alone (a method without arguments or info).
+
+    If the field is a scalar or enum, or a list of them, the executor calls `compute(source)` itself;
+    when that raises, it resolves the field through graphql-core, which calls it again and reports the
+    error in its place (such methods only read their object).
+    """
+
+    def resolve(source: Any, _info: GraphQLResolveInfo[Context]) -> Any:
+        return compute(source)
+
+    plain = plain_leaf("", field_type)
+    setattr(resolve, PLAIN_LEAF, plain)
+    if plain is not None:
+        setattr(resolve, COMPUTED, compute)
+    return resolve
+
+
 # Set on an attribute resolver whose field is one object: the attribute's name.
 PLAIN_OBJECT: Final = "helsegraf_plain_object"
 # Set on the resolver of an edge whose preloaded value the executor may complete itself.

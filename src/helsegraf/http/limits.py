@@ -399,12 +399,36 @@ def check_limits(
     operation: OperationDefinitionNode,
     variables: dict[str, Any],
     limits: Limits,
+    *,
+    strings_checked: bool = False,
 ) -> list[GraphQLError]:
-    """Run the limit rules on the operation that runs; return the first error (none when it is within)."""
+    """Run the limit rules on the operation that runs; return the first error (none when it is within).
+
+    `strings_checked`: the document's string literals are known to hold no NUL (a planned document, or
+    one that passed before): only the measure, which depends on the variables, is taken, and compared
+    with the limits in the rules' order, without visiting the document (the same first error).
+    """
+    if strings_checked:
+        found = measure(schema, document, operation, variables)
+        for limit, value, maximum in (
+            (DepthLimitRule.limit, found.depth, limits.max_depth),
+            (AliasLimitRule.limit, found.aliases, limits.max_aliases),
+            (CostLimitRule.limit, found.cost, limits.max_cost),
+        ):
+            if value > maximum:
+                return [LimitExceededError(limit, value, maximum)]
+        return []
     errors: list[GraphQLError] = []
     context = LimitsContext(schema, document, operation, variables, limits, errors.append)
     visit(document, ParallelVisitor([rule(context) for rule in LIMIT_RULES]))
     return errors[:1]
+
+
+def holds_no_nul(schema: GraphQLSchema, document: DocumentNode) -> bool:
+    """Tell whether no string literal of a document holds a NUL character (what NoNulInStringsRule refuses)."""
+    errors: list[GraphQLError] = []
+    visit(document, NoNulInStringsRule(ValidationContext(schema, document, TypeInfo(schema), errors.append)))
+    return not errors
 
 
 def check(

@@ -7,8 +7,9 @@ Every id is checked against its document's hash when the manifest is loaded.
 
 **Planned documents.** The documents are known at start-up, so the endpoint plans each one once
 (`plan_all`, kept by execution/operation.py's `Operations.plan`): parsed and validated against the
-schema, its errors kept if it has any. A request for a trusted document then does no per-document
-work beyond its variables (coercion, the limits that depend on them, execution).
+schema, its errors kept if it has any, and its string literals checked for NUL once. A request for
+a trusted document then does no per-document work beyond its variables: coercion, the measure that
+the depth, alias and cost limits compare (without visiting the document again), execution.
 """
 
 from __future__ import annotations

@@ -156,3 +156,53 @@ class PatientsLoader(DataLoader):  # type: ignore[type-arg]
         )
         statement = select(ranked).where(ranked.c.rank <= first + 1).order_by(ranked.c.contract_id, ranked.c.id)
         return list(await self.db.fetch(FLR, statement))
+
+
+# -- FLR's own questions: contracts operating in a postal code, and SearchForGP --------------------------
+
+CONTRACTS_ON = select(CONTRACT).where(valid_on_param(CONTRACT))  # keyed by id or office
+PERIODS_ON = select(PERIOD.c.hpr_number, PERIOD.c.contract_id).where(valid_on_param(PERIOD))  # keyed by contract
+
+
+def _prefix(postal_code: str) -> str:
+    return postal_code + "%"  # digits only (checked by the caller): nothing to escape
+
+
+async def contract_ids_in_postal_code(db: Database, postal_code: str, on: date) -> set[int]:
+    """Return the contracts valid at a date operating in a postal code (2-4 digits, a prefix: FLR's rule).
+
+    A contract operates where its office is (the office's address in BED) and where it has an
+    out-of-office location (utekontor) valid at the date.
+    """
+    from helsegraf.models.bed import Organization  # noqa: PLC0415 - BED's table, read in BED's database
+    from helsegraf.registers import BED  # noqa: PLC0415
+
+    office = Organization.__table__
+    offices = [r.org_number for r in await db.fetch(BED, select(office.c.org_number).where(
+        office.c.postal_code.like(_prefix(postal_code))))]  # fmt: skip
+    found = {r.id for r in await db.fetch_by_keys(FLR, CONTRACTS_ON, CONTRACT.c.office_org_number, offices, on=on)}
+    outside = select(OUT_OF_OFFICE.c.contract_id).where(
+        OUT_OF_OFFICE.c.postal_code.like(_prefix(postal_code)), valid_at(OUT_OF_OFFICE, on)
+    )
+    elsewhere = {r.contract_id for r in await db.fetch(FLR, outside)}
+    if elsewhere - found:  # a utekontor's contract must itself be valid at the date
+        valid = await db.fetch_by_keys(FLR, CONTRACTS_ON, CONTRACT.c.id, sorted(elsewhere - found), on=on)
+        found |= {r.id for r in valid}
+    return found
+
+
+async def contracts_by_ids_page(
+    db: Database, ids: set[int], municipality: str | None, open_only: bool, on: date, after_id: int | None, first: int
+) -> tuple[list[Row[Any]], int]:
+    """Return a page (one row extra) of the given contracts valid at a date, filtered like `contracts_query`."""
+    rows = await db.fetch_by_keys(FLR, CONTRACTS_ON, CONTRACT.c.id, sorted(ids), on=on)
+    rows = sorted((r for r in rows if (municipality is None or r.municipality_code == municipality)
+                   and (not open_only or r.is_open)), key=lambda r: r.id)  # fmt: skip
+    later = [r for r in rows if after_id is None or r.id > after_id]
+    return later[: first + 1], len(rows)
+
+
+async def gps_on_contracts(db: Database, contract_ids: list[int], on: date) -> set[int]:
+    """Return the HPR numbers of the doctors serving the contracts at a date."""
+    rows = await db.fetch_by_keys(FLR, PERIODS_ON, PERIOD.c.contract_id, contract_ids, on=on)
+    return {r.hpr_number for r in rows}

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from helsegraf.models.base import ValidityMixin, register_metadata
+from helsegraf.models.base import ValidityMixin, register_metadata, sync_tables
 
 
 class FlrBase(DeclarativeBase):
@@ -101,3 +101,6 @@ class ListMembership(ValidityMixin, FlrBase):
     begin_code: Mapped[str | None] = mapped_column(String(4))  # BeginCode, code system 7754
     end_code: Mapped[str | None] = mapped_column(String(4))  # EndCode, code system 7754
     updated_on: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+SYNC_CURSOR, SYNC_SKIP = sync_tables(FlrBase.metadata, "flr")

@@ -27,7 +27,13 @@ from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
 from helsegraf.execution.executor import Executor, PlainExecutor, relating_resolver
-from helsegraf.execution.preload import PRELOADED, attribute_resolver, fast_resolver, preload_entities
+from helsegraf.execution.preload import (
+    PRELOADED,
+    attribute_resolver,
+    computed_resolver,
+    fast_resolver,
+    preload_entities,
+)
 from helsegraf.registers import AUDIT, FLR, PREG, REGISTERS
 from helsegraf.schema.ar import ArQuery, CommunicationParty, GpAssignmentAr, HealthPersonnelAr, OrganizationAr
 from helsegraf.schema.audit import PersonAudit
@@ -37,6 +43,7 @@ from helsegraf.schema.flr import (
     FlrQuery,
     GpAssignmentFlr,
     GpContract,
+    GpSearchQuery,
     HealthPersonnelFlr,
     OrganizationFlr,
     PersonFlr,
@@ -83,7 +90,18 @@ MODULE_REGISTER = {AUDIT: PREG, "stats": FLR, "freshness": PREG}
 
 
 @strawberry.type(description="helsegraf: one graph over Norway's health-sector base registers.")
-class Query(PregQuery, FlrQuery, HprQuery, ReshQuery, ArQuery, BedQuery, KodeverkQuery, StatsQuery, FreshnessQuery):
+class Query(
+    PregQuery,
+    FlrQuery,
+    GpSearchQuery,
+    HprQuery,
+    ReshQuery,
+    ArQuery,
+    BedQuery,
+    KodeverkQuery,
+    StatsQuery,
+    FreshnessQuery,
+):
     """Every register's root fields."""
 
 
@@ -221,6 +239,16 @@ class RegisterSchema(strawberry.federation.Schema):
         return kept
 
 
+def _computed_from_self(field: StrawberryField) -> bool:
+    """Tell whether a field is computed by a plain method of its object alone: sync, only `self`, no extensions."""
+    resolver = field.base_resolver
+    if resolver is None or field.extensions or field.arguments or field.directives or resolver.is_async:
+        return False
+    if not inspect.isfunction(resolver.wrapped_func) or resolver.self_parameter is None:
+        return False
+    return len(resolver.signature.parameters) == 1
+
+
 def _resolver(schema: RegisterSchema, graphql_field: Any, field: StrawberryField, policy: Any) -> Any:
     """Return the resolver a field runs with: the fast paths' (when on), wrapped to mark related persons."""
     resolve = graphql_field.resolve
@@ -230,6 +258,8 @@ def _resolver(schema: RegisterSchema, graphql_field: Any, field: StrawberryField
             setattr(resolve, PRELOADED, True)
     elif schema.fast and field.base_resolver is None and not field.extensions and not field.arguments:
         resolve = attribute_resolver(field.python_name, graphql_field.type)
+    elif schema.fast and policy is None and _computed_from_self(field):
+        resolve = computed_resolver(field.base_resolver.wrapped_func, graphql_field.type)  # type: ignore[union-attr]
     if policy is not None and policy.relates:
         resolve = relating_resolver(resolve, policy.requirement.group)
     return resolve

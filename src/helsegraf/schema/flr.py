@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import strawberry
 from graphql import GraphQLError
+from sqlalchemy import select
 
 from helsegraf.authz.opaque import InvalidOpaqueIdError
 from helsegraf.authz.requirements import GP, PATIENT_LIST
 from helsegraf.execution.preload import preload, root
 from helsegraf.loaders.base import is_valid_on
-from helsegraf.loaders.flr import contracts_page, contracts_query
+from helsegraf.loaders.flr import (
+    contract_ids_in_postal_code,
+    contracts_by_ids_page,
+    contracts_page,
+    contracts_query,
+    gps_on_contracts,
+)
 from helsegraf.registers import FLR
 from helsegraf.schema import refs
 from helsegraf.schema.base import (
@@ -591,7 +599,9 @@ class FlrQuery:
         return await root(info, await refs.one(refs.gp_contracts, info, _contract_id(id)))
 
     @strawberry.field(
-        description="GP contracts valid at a date (default today), by id, optionally in one municipality or open only."
+        description="GP contracts valid at a date (default today), by id, optionally in one municipality, open only, "
+        "or operating in a postal code (FLR's GetGPContractIdsOperatingInPostalCode: `postalCode` is 2 to 4 digits, "
+        "a prefix; a contract operates where its office is and where it has a utekontor)."
     )
     async def gp_contracts(
         self,
@@ -601,12 +611,109 @@ class FlrQuery:
         at: date | None = None,
         first: int | None = None,
         after: str | None = None,
+        postal_code: str | None = None,
     ) -> Connection[GpContract]:
         """Return a page of contracts and how many match."""
         check_municipality(municipality)
+        prefix = check_postal_prefix(postal_code)
         size, after_id = page_size(first), decode_cursor(info, "contract", after)
-        statement = contracts_query(municipality, open_only, at or info.context.today)
-        rows, total = await contracts_page(info.context.db, statement, after_id, size)
+        on = at or info.context.today
+        if prefix is not None:
+            ids = await contract_ids_in_postal_code(info.context.db, prefix, on)
+            rows, total = await contracts_by_ids_page(info.context.db, ids, municipality, open_only, on, after_id, size)
+        else:
+            statement = contracts_query(municipality, open_only, on)
+            rows, total = await contracts_page(info.context.db, statement, after_id, size)
         page = connection(info, "contract", [(row.id, GpContract.from_row(row)) for row in rows], size, total, after_id)
+        await preload(info, [page])
+        return page
+
+
+def _gp_names() -> Any:
+    from helsegraf.loaders.hpr import PERSON  # noqa: PLC0415 - HPR's table
+
+    return select(PERSON.c.hpr_number, PERSON.c.given_name, PERSON.c.middle_name, PERSON.c.family_name)
+
+
+GP_NAMES: Final = _gp_names()  # keyed by HPR number (a module-level statement: the key filter is cached on it)
+MIN_NAME, MAX_NAME, MAX_NAME_WORDS = 2, 100, 5
+POSTAL_PREFIX: Final = re.compile(r"[0-9]{2,4}")
+NAME: Final = re.compile(r"[^\W\d_]+(?:[ '.\-][^\W\d_]+)*")
+
+
+def check_postal_prefix(postal_code: str | None) -> str | None:
+    """Return a postal-code prefix (2 to 4 digits, FLR's rule), refusing anything else as BAD_USER_INPUT."""
+    if postal_code is None:
+        return None
+    if not POSTAL_PREFIX.fullmatch(postal_code):
+        raise user_error(f"postalCode: {echo(postal_code)} is not 2 to 4 digits of a postal code (e.g. 0150 or 01)")
+    return postal_code
+
+
+def check_gp_name(name: str | None) -> list[str] | None:
+    """Return a name's words (case-folded), refusing what is not a name as BAD_USER_INPUT."""
+    if name is None:
+        return None
+    words = name.split()
+    text = " ".join(words)
+    if not MIN_NAME <= len(text) <= MAX_NAME or len(words) > MAX_NAME_WORDS or not NAME.fullmatch(text):
+        raise user_error(
+            f"name: {echo(name)} is not a name to search for ({MIN_NAME} to {MAX_NAME} characters, at most "
+            f"{MAX_NAME_WORDS} words of letters, with hyphens, apostrophes or periods inside)"
+        )
+    return [w.casefold() for w in words]
+
+
+def _full_name(row: Any) -> str:
+    return " ".join(p for p in (row.given_name, row.middle_name, row.family_name) if p).casefold()
+
+
+@strawberry.type
+class GpSearchQuery:
+    """FLR's SearchForGP over the graph: FLR's lists with HPR's names."""
+
+    @strawberry.field(
+        description="GPs serving a list at a date (default today), by name (every word found in the doctor's name, "
+        "any case), municipality (the list's), postal code (2 to 4 digits, where the list operates: its office or "
+        "a utekontor) and open lists only: FLR's SearchForGP. At least one of name, municipality and postalCode; "
+        "ordered by HPR number, paged (first at most 100)."
+    )
+    async def search_gps(
+        self,
+        info: Info,
+        name: str | None = None,
+        municipality: str | None = None,
+        postal_code: str | None = None,
+        open_only: bool = False,
+        at: date | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[HealthPersonnelRef]:
+        """Return a page of the GPs that match and how many match."""
+        from helsegraf.loaders.hpr import PERSON  # noqa: PLC0415 - HPR's table, read in HPR's database
+        from helsegraf.registers import HPR  # noqa: PLC0415
+
+        words = check_gp_name(name)
+        check_municipality(municipality)
+        prefix = check_postal_prefix(postal_code)
+        if words is None and municipality is None and prefix is None:
+            raise user_error("searchGps: give at least one of name, municipality and postalCode")
+        size, after_id = page_size(first), decode_cursor(info, "gp", after)
+        db, on = info.context.db, at or info.context.today
+        if prefix is not None:
+            ids = await contract_ids_in_postal_code(db, prefix, on)
+            rows, _ = await contracts_by_ids_page(db, ids, municipality, open_only, on, None, len(ids))
+            contract_ids = [r.id for r in rows]
+        else:
+            contract_ids = [r.id for r in await db.fetch(FLR, contracts_query(municipality, open_only, on))]
+        doctors = await gps_on_contracts(db, sorted(contract_ids), on)
+        if words is not None:
+            named = await db.fetch_by_keys(HPR, GP_NAMES, PERSON.c.hpr_number, sorted(doctors))
+            doctors = {r.hpr_number for r in named if all(w in _full_name(r) for w in words)}
+        hits = sorted(doctors)
+        later = [h for h in hits if after_id is None or h > after_id][: size + 1]
+        found = await refs.health_personnel(info, later)
+        items = [(h, doctor) for h, doctor in zip(later, found, strict=True) if doctor is not None]
+        page = connection(info, "gp", items, size, len(hits), after_id)
         await preload(info, [page])
         return page

@@ -3,9 +3,11 @@
 `statistics { table(measures, by, filter, at) }` composes a table; `keyFigures` and `ssb12005` are
 Helsedirektoratet's and SSB's tables made from it, and the three older fields are views on it.
 Counts of persons go through the cell key method (stats/disclosure.py): perturbed by a little noise
-that depends only on the records in the cell, and suppressed under 5. Counts of lists and GPs, public
-in FLR and HPR, are exact. Every query is logged (who, when, which table, which parameters; never the
-result), readable with `audit:read` through `statisticsQueryLog`. No field here leads to a person.
+that depends only on the records in the cell, and suppressed under 5, and computed at the reference
+date (the last quarter end on or before `at`; every answer says which, `referenceDate`). Counts of
+lists and GPs, public in FLR and HPR, are exact at `at`. Every query is logged (who, when, which
+table, which parameters; never the result), readable with `audit:read` through `statisticsQueryLog`.
+No field here leads to a person.
 """
 
 from __future__ import annotations
@@ -52,7 +54,9 @@ from helsegraf.stats.engine import (
     StatisticsInputError,
     TableRequest,
     TableTooLargeError,
+    check_date,
     labels,
+    reference_date,
 )
 
 if TYPE_CHECKING:
@@ -127,17 +131,25 @@ class StatisticsFilter:
     categories: list[str] | None = strawberry.field(default=None, description="Helsepersonellkategorier, e.g. LE.")
 
 
-@strawberry.type(description="A count of persons: perturbed (cell key method) and suppressed when under 5.")
+REFERENCE_DATE: Final = ("The date counts of persons describe: the last quarter end (31 March, 30 June, "
+                         "30 September, 31 December) on or before the date asked for. Every day of a quarter "
+                         "gives the same counts of persons; counts of lists, listetak and GPs describe the date "
+                         "asked for itself.")  # fmt: skip
+
+
+@strawberry.type(description="A count of persons: perturbed (cell key method), suppressed when under 5, and counted "
+                 "at the reference date (the last quarter end on or before the date asked for).")  # fmt: skip
 class PersonCount:
     """A published count of persons."""
 
     value: int | None = strawberry.field(description="The perturbed count, or null when suppressed.")
     suppressed: bool = strawberry.field(description="True when the perturbed count is under 5 and withheld.")
+    reference_date: date = strawberry.field(description=REFERENCE_DATE)
 
     @classmethod
-    def of(cls, published: Perturbed) -> PersonCount:
+    def of(cls, published: Perturbed, reference_date: date) -> PersonCount:
         """Show a published count."""
-        return cls(value=published.value, suppressed=published.suppressed)
+        return cls(value=published.value, suppressed=published.suppressed, reference_date=reference_date)
 
 
 @strawberry.type(description="A dimension's value in a row of a table.")
@@ -171,7 +183,10 @@ class StatisticsRow:
 class StatisticsTable:
     """A table."""
 
-    at: date = strawberry.field(description="The date the table describes.")
+    at: date = strawberry.field(description="The date asked for (default today): counts of lists, listetak and GPs "
+                                "describe it.")  # fmt: skip
+    reference_date: date = strawberry.field(description=REFERENCE_DATE + " The table's perturbed values (counts of "
+                                            "persons, free places, GPs by gender) describe it.")  # fmt: skip
     measures: list[StatisticsMeasure] = strawberry.field(description="The measures.")  # type: ignore[valid-type]
     by: list[StatisticsDimension] = strawberry.field(description="The dimensions.")  # type: ignore[valid-type]
     rows: list[StatisticsRow] = strawberry.field(description="Every combination of dimension values, total last.")
@@ -189,6 +204,11 @@ class KeyFigure:
         description="True when it is, or is computed from, a perturbed count of persons."
     )
     suppressed: bool = strawberry.field(description="True when withheld.")
+    at: date = strawberry.field(description="The date the figure describes: the date asked for (counts of lists "
+                                "and GPs, ratios of them), or the reference date (a count of persons, and a "
+                                "ratio with one in it, both of whose parts are then taken at the reference "
+                                "date).")  # fmt: skip
+    reference_date: date = strawberry.field(description=REFERENCE_DATE)
     reason: str | None = strawberry.field(description="Why the value is null: SUPPRESSED (a count of persons in it "
                                           "is under 5, or empty) or NO_DENOMINATOR (a ratio over zero, e.g. no "
                                           "lists); null when there is a value.")  # fmt: skip
@@ -204,11 +224,16 @@ class Ssb12005Row:
     patients_on_lists_without_gp: PersonCount = strawberry.field(description="Patients on lists without a fixed GP.")
     patients: PersonCount = strawberry.field(description="Patients on lists (a cell of its own, not the sum).")
     open_lists: int = strawberry.field(description="Lists open to new patients.")
-    mean_list_length: float | None = strawberry.field(description="Patients per list (from the published count).")
+    mean_list_length: float | None = strawberry.field(description="Patients per list (from the published count), "
+                                                      "both at the reference date.")  # fmt: skip
     capacity: int = strawberry.field(description="The lists' listetak summed (places in all).")
     reserve_capacity: float | None = strawberry.field(
-        description="KOSTRA's reserve capacity: 100 x capacity / patients (over 100: places to spare)."
+        description="KOSTRA's reserve capacity: 100 x capacity / patients (over 100: places to spare), both at the "
+        "reference date."
     )
+    reference_date: date = strawberry.field(description=REFERENCE_DATE + " Patients, mean list length and "
+                                            "reserve capacity describe it; lists, open lists and capacity the "
+                                            "date asked.")  # fmt: skip
     level: strawberry.Private[Dimension | None] = None
 
     @strawberry.field(description="The municipality, for rows per municipality.")
@@ -366,6 +391,7 @@ class Statistics:
             context = info.context
             budget = _budgets.setdefault(context.loaders, CellBudget())  # one per request, over all aliases
             try:
+                check_date(request.at or context.today)
                 return await self.engine.table(request, context.today, budget)
             except StatisticsInputError as exc:
                 raise user_error(str(exc)) from None
@@ -406,7 +432,8 @@ class Statistics:
         rows = [StatisticsRow(key=[DimensionValue(dimension=d, code=v, label=names.get((d, v))) for d, v in row.key],
                               values=[_shown(row.values[m], m) for m in table.measures])
                 for row in table.rows]  # fmt: skip
-        return StatisticsTable(at=table.at, measures=list(table.measures), by=list(table.by), rows=rows)
+        return StatisticsTable(at=table.at, reference_date=table.reference_date, measures=list(table.measures),
+                               by=list(table.by), rows=rows)  # fmt: skip
 
     @strawberry.field(description="Helsedirektoratet's national key figures for the GP scheme, for the nation, a "
                       "county or a municipality, at a date (default today; quarter ends are usual).")  # fmt: skip
@@ -424,8 +451,10 @@ class Statistics:
 
         figures = await _logged(info, "keyFigures", {"county": county, "municipality": municipality,
                                                      "at": on.isoformat()}, make)  # fmt: skip
+        ref = reference_date(on)
         return [KeyFigure(code=f.code, label=f.label, unit=f.unit, value=f.value, perturbed=f.perturbed,
-                          suppressed=f.suppressed, reason=f.reason) for f in figures]  # fmt: skip
+                          suppressed=f.suppressed, at=f.at, reference_date=ref, reason=f.reason)
+                for f in figures]  # fmt: skip
 
     @strawberry.field(description="SSB table 12005 (GP lists and listed patients): one row per municipality "
                       "(by: MUNICIPALITY, the default), per county (COUNTY), or for the nation (by: null), "
@@ -455,11 +484,13 @@ class Statistics:
 
         rows = await _logged(info, "ssb12005", {"by": by.name if by else None, "county": county,
                                                 "municipality": municipality, "at": on.isoformat()}, make)  # fmt: skip
-        return [Ssb12005Row(code=r.code, lists=r.lists, patients_on_lists_with_gp=PersonCount.of(r.patients_with_gp),
-                            patients_on_lists_without_gp=PersonCount.of(r.patients_without_gp),
-                            patients=PersonCount.of(r.patients), open_lists=r.open_lists,
+        return [Ssb12005Row(code=r.code, lists=r.lists,
+                            patients_on_lists_with_gp=PersonCount.of(r.patients_with_gp, r.reference_date),
+                            patients_on_lists_without_gp=PersonCount.of(r.patients_without_gp, r.reference_date),
+                            patients=PersonCount.of(r.patients, r.reference_date), open_lists=r.open_lists,
                             mean_list_length=r.mean_list_length, capacity=r.capacity,
-                            reserve_capacity=r.reserve_capacity, level=r.level) for r in rows]  # fmt: skip
+                            reserve_capacity=r.reserve_capacity, reference_date=r.reference_date, level=r.level)
+                for r in rows]  # fmt: skip
 
     @strawberry.field(description="The cell key method's published parameters and perturbation table.")
     def perturbation_table(self) -> PerturbationTable:
@@ -479,7 +510,8 @@ class Statistics:
         table = await self._table(info, "gpListsByMunicipality", request)
         return [MunicipalityGpLists(code=row.key[0][1], lists=cast("int", row.values[Measure.LISTS]),
                                     open_lists=cast("int", row.values[Measure.OPEN_LISTS]),
-                                    patients=PersonCount.of(cast("Perturbed", row.values[Measure.LISTED_PERSONS])))
+                                    patients=PersonCount.of(cast("Perturbed", row.values[Measure.LISTED_PERSONS]),
+                                                            table.reference_date))
                 for row in table.rows if row.values[Measure.LISTS]]  # fmt: skip
 
     @strawberry.field(description="Listed patients by age group and gender at a date, optionally in one municipality.")
@@ -492,7 +524,8 @@ class Statistics:
         request = TableRequest((Measure.LISTED_PERSONS,), (Dimension.AGE_GROUP, Dimension.GENDER), area, at)
         table = await self._table(info, "patientsByAgeGroupAndGender", request)
         return [AgeGenderCount(age_group=row.key[0][1], gender=row.key[1][1],
-                               patients=PersonCount.of(cast("Perturbed", row.values[Measure.LISTED_PERSONS])))
+                               patients=PersonCount.of(cast("Perturbed", row.values[Measure.LISTED_PERSONS]),
+                                                       table.reference_date))
                 for row in table.rows]  # fmt: skip
 
     @strawberry.field(description="Health personnel per category with an approval valid at a date (default today).")
@@ -501,7 +534,8 @@ class Statistics:
         request = TableRequest((Measure.HEALTH_PERSONNEL,), (Dimension.HEALTH_PERSONNEL_CATEGORY,), Filter(), at)
         table = await self._table(info, "healthPersonnelByCategory", request)
         return [CategoryCount(code=row.key[0][1],
-                              personnel=PersonCount.of(cast("Perturbed", row.values[Measure.HEALTH_PERSONNEL])))
+                              personnel=PersonCount.of(cast("Perturbed", row.values[Measure.HEALTH_PERSONNEL]),
+                                                       table.reference_date))
                 for row in table.rows]  # fmt: skip
 
 

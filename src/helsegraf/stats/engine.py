@@ -11,6 +11,14 @@ Counts of persons (listed persons, health personnel) are published through the c
 their own. Counts of lists, listetak and GPs by public attributes (municipality, speciality) are public
 in FLR and HPR and stay exact. Free places (listetak minus list sizes) and GPs by gender are counts of
 persons in disguise and are perturbed too.
+
+**Reference dates.** Every count of persons (every perturbed measure, with any breakdown) is computed
+at the table's reference date: `at` snapped to the last quarter end on or before it (`reference_date`),
+the dates Helsedirektoratet and SSB publish at. Counts of lists, listetak and GPs describe `at` itself.
+The same records give the same noise, so a cell whose records did not change keeps its value: with
+daily counts of persons, the one cell that changed between two days named the group of the one person
+who joined or left a list that day. Snapped, every day of a quarter gives the same counts of persons,
+and two consecutive reference dates are a quarter of changes (and birthdays) apart.
 """
 
 from __future__ import annotations
@@ -87,6 +95,7 @@ GENDERS: Final = ("FEMALE", "MALE")
 MAX_MEASURES: Final = 20
 MAX_DIMENSIONS: Final = 4
 MAX_FILTER_VALUES: Final = 400  # more than the 357 municipalities
+QUARTER_ENDS: Final = ((12, 31), (9, 30), (6, 30), (3, 31))
 MAX_CELLS: Final = 40_000  # rows x measures of one table (SSB 12005 for all municipalities: 2,142)
 UNKNOWN: Final = "UNKNOWN"  # a GP whose gender PREG does not give
 
@@ -169,6 +178,25 @@ class Filter:
 
 def _yes(flag: bool) -> str:
     return "YES" if flag else "NO"
+
+
+FIRST_DAY: Final = date(2001, 6, 1)  # the GP scheme (fastlegeordningen) began: no list is older
+
+
+def check_date(on: date) -> None:
+    """Refuse a date no table can describe (before the GP scheme began: no list, and no age arithmetic)."""
+    if on < FIRST_DAY:
+        raise StatisticsInputError(f"at: {on.isoformat()} is before {FIRST_DAY.isoformat()}, when the GP scheme "
+                                   "(fastlegeordningen) began; statistics describe dates from then on")  # fmt: skip
+
+
+def reference_date(on: date) -> date:
+    """Return the date counts of persons asked for at `on` describe: the last quarter end on or before it."""
+    for month, day in QUARTER_ENDS:
+        end = date(on.year, month, day)
+        if end <= on:
+            return end
+    return date(on.year - 1, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -265,7 +293,8 @@ class Cell:
 class Table:
     """A finished table."""
 
-    at: date
+    at: date  # the date asked: counts of lists, listetak and GPs describe it
+    reference_date: date  # the date its counts of persons describe (reference_date(at))
     measures: tuple[Measure, ...]
     by: tuple[Dimension, ...]
     rows: list[Cell]
@@ -368,16 +397,20 @@ class Engine:
             keys.append(())
         values = _Cells(keys)
         wanted = set(request.measures)
+        ref = reference_date(on)  # counts of persons are computed there; public counts at `on`
         if wanted & {Measure.LISTED_PERSONS, Measure.LISTED_PERSONS_WITH_GP, Measure.LISTED_PERSONS_WITHOUT_GP}:
-            await self._persons(on, request, values)
-        if wanted & set(LIST_MEASURES):
-            await self._list_measures(on, request, values)
+            await self._persons(ref, request, values)
+        public = [m for m in request.measures if m in LIST_MEASURES and m is not Measure.FREE_PLACES]
+        if public:
+            await self._list_measures(on, request, values, public)
+        if Measure.FREE_PLACES in wanted:  # listetak minus listed persons: a count of persons
+            await self._list_measures(ref, request, values, [Measure.FREE_PLACES])
         if wanted & {Measure.GPS, Measure.GP_SPECIALISTS}:
-            await self._gp_measures(on, request, values)
+            await self._gp_measures(on, ref, request, values)
         if Measure.HEALTH_PERSONNEL in wanted:
-            await self._health_personnel(on, request, values)
+            await self._health_personnel(ref, request, values)
         rows = [Cell(k, {m: values[k][m] for m in request.measures}) for k in keys]
-        return Table(on, request.measures, by, rows)
+        return Table(on, ref, request.measures, by, rows)
 
     # --- FLR --------------------------------------------------------------------------------
 
@@ -453,10 +486,9 @@ class Engine:
                 by_measure[measure] = publish(count, key_sum)
 
     async def _list_measures(  # noqa: C901, PLR0912 - one contribution per measure
-        self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]
+        self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]], wanted: list[Measure]
     ) -> None:
         lists = await self.lists(on)
-        wanted = [m for m in request.measures if m in LIST_MEASURES]
         # Free places are listetak minus listed persons: a count of persons in disguise. A cell's free
         # places are its open lists' listetak minus the *perturbed* count of the persons on them (the
         # records' own cell key, so the same noise as LISTED_PERSONS filtered to open lists), and
@@ -520,11 +552,32 @@ class Engine:
         return cached
 
     async def prefetch(self, on: date) -> None:
-        """Read what the key figures need at a date at once: FLR's scan beside HPR's and PREG's look-ups."""
-        await self.lists(on)
-        await asyncio.gather(self.per_list(on), self.gp_attributes(on), self.had_gp_within_a_year(on))
+        """Read what the key figures need at a date and its reference date: FLR's scan beside HPR's and PREG's."""
+        check_date(on)
+        days = sorted({on, reference_date(on)})
+        await asyncio.gather(*(self.lists(day) for day in days))
+        await asyncio.gather(self.per_list(reference_date(on)), self.had_gp_within_a_year(on),
+                             *(self.gp_attributes(day) for day in days))  # fmt: skip
 
-    async def _gp_measures(self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]) -> None:
+    async def _gp_measures(
+        self, on: date, ref: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]
+    ) -> None:
+        # GPs by a personal attribute (gender, from PREG) are counts of persons: a cell "MALE 1" in a
+        # municipality names a GP's gender, which the graph withholds. They go through the cell key
+        # method with the GPs' HPR record keys, at the reference date; GPs by public attributes (list,
+        # area, speciality) stay exact, at `on`. A cell is of one gender when its key names one or the
+        # filter does: the total row of GPs by gender counts every GP of the area (public, exact, as GPS
+        # without a breakdown publishes it).
+        filtered = Dimension.GENDER in request.filter.restricted
+        personal = [k for k in values if filtered or any(d is Dimension.GENDER for d, _v in k)]
+        public = [k for k in values if not (filtered or any(d is Dimension.GENDER for d, _v in k))]
+        for day, keys, perturb in ((on, public, False), (ref, personal, True)):
+            if keys:
+                await self._gp_cells(day, request, values, _Cells(keys), perturb=perturb)
+
+    async def _gp_cells(
+        self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]], cells: _Cells, *, perturb: bool
+    ) -> None:
         lists = await self.lists(on)
         genders, specialists = await self.gp_attributes(on)
         f = request.filter
@@ -538,22 +591,15 @@ class Engine:
                       Dimension.GP_SPECIALITY: _yes(hpr in specialists)}  # fmt: skip
             if not all(f.allows(d, v) for d, v in person.items() if d in f.restricted):
                 continue
-            for cell in _cells_of(values, {d: x.value(d) for d in LIST_DIMENSIONS} | person):
+            for cell in _cells_of(cells, {d: x.value(d) for d in LIST_DIMENSIONS} | person):
                 for measure in wanted:
                     if measure is Measure.GPS or hpr in specialists:
                         members[cell][measure].add(hpr)  # a GP on two lists of a cell counts once
-        # GPs by a personal attribute (gender, from PREG) are counts of persons: a cell "MALE 1" in a
-        # municipality names a GP's gender, which the graph withholds. They go through the cell key
-        # method with the GPs' HPR record keys; GPs by public attributes (list, area, speciality) stay exact.
-        # A cell is of one gender when its key names one or the filter does: the total row of GPs by
-        # gender counts every GP of the area (public, exact, as GPS without a breakdown publishes it).
-        filtered = Dimension.GENDER in f.restricted
-        for cell, by_measure in values.items():
-            personal = filtered or any(d is Dimension.GENDER for d, _v in cell)
+        for cell in cells:
             for measure in wanted:
                 gps = members[cell][measure] if cell in members else set()
-                by_measure[measure] = (publish(len(gps), sum(self.hpr_keys.python(h) for h in gps)) if personal
-                                       else len(gps))  # fmt: skip
+                values[cell][measure] = (publish(len(gps), sum(self.hpr_keys.python(h) for h in gps)) if perturb
+                                         else len(gps))  # fmt: skip
 
     # --- HPR --------------------------------------------------------------------------------
 

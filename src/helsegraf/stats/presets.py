@@ -3,6 +3,11 @@
 Both are made from engine tables. Ratios are computed from published cells: a count of persons in a
 ratio is the perturbed count of its own cell (never the true count), so a ratio reveals nothing its
 published parts do not; a ratio over a suppressed count is suppressed too.
+
+Counts of persons describe the reference date (the last quarter end on or before `at`, see
+engine.reference_date); counts of lists and GPs describe `at`. A ratio with a count of persons in it
+takes both its parts at the reference date (mean list length: persons and lists at the quarter end),
+so that it compares like with like; a ratio of public counts (share of lists without a GP) is at `at`.
 """
 
 from __future__ import annotations
@@ -12,7 +17,16 @@ from datetime import date
 from typing import TYPE_CHECKING, Final
 
 from helsegraf.stats.disclosure import Perturbed
-from helsegraf.stats.engine import Dimension, Engine, Filter, Measure, Table, TableRequest
+from helsegraf.stats.engine import (
+    Dimension,
+    Engine,
+    Filter,
+    Measure,
+    Table,
+    TableRequest,
+    check_date,
+    reference_date,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -32,6 +46,7 @@ class KeyFigure:
     label: str
     unit: str  # COUNT, PERCENT, PER_THOUSAND, MEAN
     value: float | None
+    at: date  # the date the figure describes: `at`, or the reference date for one with a count of persons
     suppressed: bool = False
     perturbed: bool = False
 
@@ -71,7 +86,11 @@ def _ratio(numerator: int | Perturbed, denominator: int | Perturbed, scale: floa
 async def key_figures(engine: Engine, area: Filter, on: date) -> list[KeyFigure]:
     """Return Helsedirektoratet's national key figures (nøkkeltall) for an area at a date."""
     await engine.prefetch(on)
+    ref = reference_date(on)
     main = (await engine.table(TableRequest(KEY_FIGURE_MEASURES, (), area, on), on)).rows[0].values
+    # The public parts of ratios over counts of persons, at the reference date those counts describe.
+    parts = (Measure.GPS, Measure.LISTS, Measure.LISTS_WITH_GP)
+    at_ref = main if ref == on else (await engine.table(TableRequest(parts, (), area, ref), on)).rows[0].values
     by_gender = await engine.table(TableRequest((Measure.GPS,), (Dimension.GENDER,), area, on), on)
     by_salary = await engine.table(TableRequest((Measure.LISTS,), (Dimension.FIXED_SALARY,), area, on), on)
     # GPs by gender are perturbed cells (a GP's gender is personal): the share is women over women and
@@ -88,12 +107,13 @@ async def key_figures(engine: Engine, area: Filter, on: date) -> list[KeyFigure]
 
     def count(code: str, label: str, measure: Measure) -> None:
         value, suppressed = _value(main[measure])
-        figures.append(KeyFigure(code, label, "COUNT", value, suppressed, isinstance(main[measure], Perturbed)))
+        perturbed = isinstance(main[measure], Perturbed)
+        figures.append(KeyFigure(code, label, "COUNT", value, ref if perturbed else on, suppressed, perturbed))
 
     def ratio(code: str, label: str, unit: str, top: int | Perturbed, bottom: int | Perturbed, scale: float) -> None:
         value, suppressed = _ratio(top, bottom, scale)
         perturbed = isinstance(top, Perturbed) or isinstance(bottom, Perturbed)
-        figures.append(KeyFigure(code, label, unit, value, suppressed, perturbed))
+        figures.append(KeyFigure(code, label, unit, value, ref if perturbed else on, suppressed, perturbed))
 
     count("GPS", "Fastleger", Measure.GPS)
     count("GP_SPECIALISTS", "Fastleger som er spesialister i allmennmedisin", Measure.GP_SPECIALISTS)
@@ -105,12 +125,12 @@ async def key_figures(engine: Engine, area: Filter, on: date) -> list[KeyFigure]
     count("LISTED_PERSONS_WITH_GP", "Innbyggere på liste med fast lege", Measure.LISTED_PERSONS_WITH_GP)
     count("LISTED_PERSONS", "Innbyggere på liste i alt", Measure.LISTED_PERSONS)
     ratio("GPS_PER_1000_LISTED", "Fastleger per 1 000 listeinnbyggere", "PER_THOUSAND",
-          main[Measure.GPS], main[Measure.LISTED_PERSONS], 1000)  # fmt: skip
+          at_ref[Measure.GPS], main[Measure.LISTED_PERSONS], 1000)  # fmt: skip
     ratio("SHARE_WOMEN_GPS", "Andel kvinnelige fastleger", "PERCENT", women, known, 100)
     ratio("MEAN_LIST_LENGTH_FIXED_GP", "Gjennomsnittlig listelengde, lister med fast lege", "MEAN",
-          main[Measure.LISTED_PERSONS_WITH_GP], main[Measure.LISTS_WITH_GP], 1)  # fmt: skip
+          main[Measure.LISTED_PERSONS_WITH_GP], at_ref[Measure.LISTS_WITH_GP], 1)  # fmt: skip
     ratio("MEAN_LIST_LENGTH", "Gjennomsnittlig listelengde, alle lister", "MEAN",
-          main[Measure.LISTED_PERSONS], main[Measure.LISTS], 1)  # fmt: skip
+          main[Measure.LISTED_PERSONS], at_ref[Measure.LISTS], 1)  # fmt: skip
     ratio("SHARE_LISTS_WITHOUT_GP", "Andel lister uten fast lege", "PERCENT",
           main[Measure.LISTS_WITHOUT_GP], main[Measure.LISTS], 100)  # fmt: skip
     ratio("SHARE_FIXED_SALARY_LISTS", "Andel fastlønnede lister", "PERCENT", fixed, main[Measure.LISTS], 100)
@@ -137,22 +157,28 @@ class Ssb12005Row:
     capacity: int
     reserve_capacity: float | None  # KOSTRA: 100 x listetak / listed persons (over 100: room on the lists)
     patients: Perturbed
+    reference_date: date  # of the patients, the mean list length and the reserve capacity
 
 
 async def ssb_12005(engine: Engine, level: Dimension | None, area: Filter, on: date) -> list[Ssb12005Row]:
     """Return SSB 12005 per municipality or county (or for the nation), optionally within an area."""
+    check_date(on)
     by: Sequence[Dimension] = (level,) if level is not None else ()
     table: Table = await engine.table(TableRequest(SSB_12005_MEASURES, tuple(by), area, on), on)
+    ref = table.reference_date
+    # Mean list length and reserve capacity divide by the patients: lists and listetak at their date too.
+    at_ref = table if ref == on else await engine.table(TableRequest((Measure.LISTS, Measure.CAPACITY), tuple(by),
+                                                                     area, ref), on)  # fmt: skip
     rows = []
-    for row in table.rows:
+    for row, then in zip(table.rows, at_ref.rows, strict=True):
         v = row.values
         patients = v[Measure.LISTED_PERSONS]
         assert isinstance(patients, Perturbed)  # noqa: S101 - a person measure is always perturbed
-        mean, _ = _ratio(patients, v[Measure.LISTS], 1)
-        reserve, _ = _ratio(v[Measure.CAPACITY], patients, 100)
+        mean, _ = _ratio(patients, then.values[Measure.LISTS], 1)
+        reserve, _ = _ratio(then.values[Measure.CAPACITY], patients, 100)
         rows.append(Ssb12005Row(
             level, row.key[0][1] if row.key else None, int(v[Measure.LISTS]),  # type: ignore[arg-type]
             v[Measure.LISTED_PERSONS_WITH_GP], v[Measure.LISTED_PERSONS_WITHOUT_GP],  # type: ignore[arg-type]
-            int(v[Measure.OPEN_LISTS]), mean, int(v[Measure.CAPACITY]), reserve, patients,  # type: ignore[arg-type]
+            int(v[Measure.OPEN_LISTS]), mean, int(v[Measure.CAPACITY]), reserve, patients, ref,  # type: ignore[arg-type]
         ))  # fmt: skip
     return rows

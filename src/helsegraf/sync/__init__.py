@@ -14,12 +14,13 @@ from helsegraf.sync.ar import ArAdapter, ArSource
 from helsegraf.sync.bed import BedAdapter, BedSource
 from helsegraf.sync.credentials import ClientKey, DPoPKey, env_flag, key_from_env, load_private_key
 from helsegraf.sync.engine import BATCH_SIZE, Adapter
+from helsegraf.sync.flr import FlrAdapter, FlrSource
 from helsegraf.sync.hpr import HprAdapter, HprSource
 from helsegraf.sync.kodeverk import KodeverkAdapter, KodeverkSource
 from helsegraf.sync.preg import PregAdapter, PregSource
 from helsegraf.sync.resh import ReshAdapter, ReshSourceAddress
 
-SYNCABLE = ("preg", "bed", "hpr", "ar", "kodeverk", "resh")
+SYNCABLE = ("preg", "bed", "hpr", "ar", "kodeverk", "resh", "flr")
 DEFAULT_UPSTREAM = "http://127.0.0.1:8700"
 
 
@@ -33,6 +34,7 @@ class Sources:
     ar: ArSource | None = None
     kodeverk: KodeverkSource | None = None
     resh: ReshSourceAddress | None = None
+    flr: FlrSource | None = None
     interval_s: float = 5.0
     timeout_s: float = 30.0
     concurrency: int = 4
@@ -75,6 +77,12 @@ def sources_from_env(env: Mapping[str, str]) -> Sources:
         ar=ArSource(env.get("HELSEGRAF_SYNC_AR_URL") or f"{upstream}/ar", env.get("HELSEGRAF_SYNC_AR_TOKEN")),
         kodeverk=KodeverkSource(env.get("HELSEGRAF_SYNC_KODEVERK_URL") or f"{upstream}/kodeverk"),
         resh=ReshSourceAddress(env.get("HELSEGRAF_SYNC_RESH_URL") or f"{upstream}/resh/"),
+        flr=FlrSource(
+            env.get("HELSEGRAF_SYNC_FLR_URL") or f"{upstream}/flr/",
+            env.get("HELSEGRAF_SYNC_FLR_EXPORT_URL") or f"{upstream}/flr/export/",
+            env.get("HELSEGRAF_SYNC_FLR_USERNAME"),
+            env.get("HELSEGRAF_SYNC_FLR_PASSWORD"),
+        ),
         interval_s=float(env.get("HELSEGRAF_SYNC_INTERVAL_S") or 5.0),
         timeout_s=float(env.get("HELSEGRAF_SYNC_TIMEOUT_S") or 30.0),
         concurrency=int(env.get("HELSEGRAF_SYNC_CONCURRENCY") or 4),
@@ -98,4 +106,6 @@ def adapters(sources: Sources, registers: frozenset[str] | set[str]) -> list[Ada
         made.append(KodeverkAdapter(sources.kodeverk, concurrency=sources.concurrency))
     if "resh" in registers and sources.resh is not None:
         made.append(ReshAdapter(sources.resh, concurrency=sources.concurrency))
+    if "flr" in registers and sources.flr is not None:
+        made.append(FlrAdapter(sources.flr, concurrency=sources.concurrency))
     return made

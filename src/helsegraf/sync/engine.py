@@ -39,7 +39,9 @@ import contextlib
 import fcntl
 import functools
 import logging
+import operator
 import random
+import threading
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -91,6 +93,9 @@ class Entry:
     at: datetime | None = None  # when the source changed the record, where the feed says
     # The record itself, where the feed carries it (AR's export and events, HPR's changed persons).
     document: Any = field(default=None, compare=False, repr=False)
+    # Read again from before the cursor (a time-named feed's overlap, sync/window.py): applied, but the
+    # cursor does not move back for it.
+    reread: bool = False
 
 
 @dataclass
@@ -257,6 +262,37 @@ def register_lock(engine: DatabaseEngine, register: str) -> Iterator[None]:
         handle.close()
 
 
+# -- SQLite: one writer per file ---------------------------------------------------------------
+
+SQLITE_BUSY_TIMEOUT_S = 120.0  # generous: a bootstrap batch of another register may hold the file for long
+_FILE_LOCKS: dict[str, threading.Lock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def sqlite_options(database_url: str) -> dict[str, Any]:
+    """Return create_engine options for a database: on SQLite, a busy timeout instead of failing at once."""
+    if make_url(database_url).get_backend_name() != "sqlite":
+        return {}
+    return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
+
+
+def file_write_lock(database_url: str) -> contextlib.AbstractContextManager[Any]:
+    """Return the lock every engine writing one SQLite file shares (PostgreSQL: none needed).
+
+    SQLite has one writer per file. Several registers' engines in one `helsegraf sync` may share a
+    file (the default: one database for every register); each would otherwise take SQLite's write lock
+    in its own thread and the others fail with "database is locked" (a deferred transaction that reads
+    before it writes is not helped by the busy timeout). The process-wide lock per file orders them;
+    the busy timeout covers other processes (a `serve` reading the same file).
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return contextlib.nullcontext()
+    key = str(Path(url.database).resolve())
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(key, threading.Lock())
+
+
 # -- cursors -----------------------------------------------------------------------------------
 
 
@@ -325,7 +361,8 @@ class Engine:
         self.adapter, self.client = adapter, client
         self.batch_size = max(1, batch_size)
         self.register = adapter.register
-        self.engine = create_engine(database_url, hide_parameters=True)
+        self.engine = create_engine(database_url, hide_parameters=True, **sqlite_options(database_url))
+        self._write_lock = file_write_lock(database_url)
         self.on_progress = on_progress or (lambda *_: None)
         self.backoff = backoff or Backoff()
         self.max_attempts = max_attempts
@@ -333,6 +370,12 @@ class Engine:
         self.errors: dict[str, int] = {}
         self._authenticated = False
         self._state: FeedState | None = None
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """Open a write transaction; on SQLite, one engine at a time per database file (see `file_write_lock`)."""
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
 
     def close(self) -> None:
         """Release the database connections (and the adapter's workers)."""
@@ -390,13 +433,15 @@ class Engine:
                     f"{feed} page after {position}",
                     functools.partial(self.adapter.page, self.client, feed, position),
                 )
-                page = [e for e in page if e.position > position]  # a page may repeat its first entry
+                # A page may repeat its first entry; a reread from before the cursor is kept on purpose.
+                page = [e for e in page if e.position > position or e.reread]
                 if not page:
                     break
                 entries.extend(page)
-                position = max(e.position for e in page)
-                if len(page) < self.adapter.page_size:
-                    break  # a short page: the source has no more for now
+                newest = max(e.position for e in page)
+                if newest <= position or len(page) < self.adapter.page_size:
+                    break  # only the overlap again, or a short page: the source has no more for now
+                position = newest
             if not entries:
                 return
             batch = Batch(feed, sorted(entries, key=lambda e: e.position), head=head)
@@ -405,7 +450,9 @@ class Engine:
             await self._call(f"{feed} documents of {len(batch.entries)} entries",
                              functools.partial(self.adapter.documents, self.client, batch))  # fmt: skip
             yield batch
-            after = position = batch.last
+            if all(e.reread for e in batch.entries):
+                return  # only the overlap was read again: nothing after the cursor
+            after = position = max(after, batch.last)
 
     def _gaps(self, batch: Batch, after: int) -> None:
         """Record a jump in positions as a skip of the missing range (the source lost or hid entries)."""
@@ -421,7 +468,7 @@ class Engine:
     def _apply(self, batch: Batch, state: FeedState) -> int:
         """Apply a batch and move its cursor in one transaction."""
         now = datetime.now(UTC)
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             written = self.adapter.apply(conn, batch)
             skips = skip_table(self.register)
             rows = [
@@ -430,7 +477,7 @@ class Engine:
             ]
             if rows:
                 conn.execute(skips.insert(), rows)
-            state.position = batch.last
+            state.position = max(state.position, batch.last)
             state.applied += written
             state.skipped += len(rows)
             changed = [e.at for e in batch.entries if e.at is not None]
@@ -448,7 +495,7 @@ class Engine:
         state = self._state
         if state is None:
             return
-        with contextlib.suppress(Exception), self.engine.begin() as conn:
+        with contextlib.suppress(Exception), self.writing() as conn:
             stored = read_states(conn, self.register, [state.feed])[state.feed]
             stored.errors = max(stored.errors, state.errors)
             write_state(conn, self.register, stored)
@@ -464,7 +511,7 @@ class Engine:
             # The source went back in time (restored from a backup, or a different source): applying
             # would repeat or contradict what is stored, so nothing moves until it is ahead again.
             state.source_head = head
-            with self.engine.begin() as conn:
+            with self.writing() as conn:
                 write_state(conn, self.register, state)
             raise RetryableError(
                 f"{feed}: the source's newest position {head} is behind the stored cursor {state.position}"
@@ -473,7 +520,7 @@ class Engine:
         self.on_progress(self.register, feed, state.position, head)
         if head == state.position:
             state.last_synced_at = datetime.now(UTC)
-            with self.engine.begin() as conn:
+            with self.writing() as conn:
                 write_state(conn, self.register, state)
         pending: asyncio.Task[int] | None = None
         async for batch in self._batches(feed, state.position, head):
@@ -548,9 +595,11 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys:
         )
         conn.exec_driver_sql(f'TRUNCATE "{stage}"')
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        values = operator.itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
         with cursor.copy(f'COPY "{stage}" ({names}) FROM STDIN') as copy:
+            write = copy.write_row
             for row in rows:
-                copy.write_row(tuple(row[c] for c in columns))
+                write(values(row))
         conn.exec_driver_sql(
             f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{stage}" ON CONFLICT ({conflict}) {action}'  # noqa: S608 - our own table and column names
         )

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, Final
 
 import httpx
@@ -40,7 +40,8 @@ from helsegraf.models.hpr import (
     Speciality,
     Suspension,
 )
-from helsegraf.sync.engine import Adapter, Batch, Entry, RetryableError, SyncError, check
+from helsegraf.sync.engine import Batch, Entry, RetryableError, SyncError, check
+from helsegraf.sync.window import WindowAdapter, position_of
 from helsegraf.upstream.hpr import MAX_PER_PAGE, NOT_FOUND, _operation
 
 DECLARED_LATIN1: Final = re.compile(rb"^(\s*<\?xml[^>]*encoding=)(['\"])(ISO-8859-1|iso-8859-1|latin-1)\2", re.ASCII)
@@ -220,7 +221,6 @@ def apply_person(conn: Connection, rows: PersonRows) -> None:
 
 # -- following HPR -------------------------------------------------------------------------------
 
-EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 # `til` of every window: HPR answers up to its newest change, whatever the two clocks say.
 FAR: Final = datetime(9000, 1, 1, tzinfo=UTC)
 
@@ -234,23 +234,18 @@ class HprSource:
     password: str | None = field(default=None, repr=False)
 
 
-def position_of(moment: datetime) -> int:
-    """Return a change's position: the second after the one it was stamped in."""
-    return int((moment - EPOCH).total_seconds()) + 1
-
-
-class HprAdapter(Adapter):
+class HprAdapter(WindowAdapter):
     """HPR's register changes (HentRegisterEndringer) and persons (HentPerson) into the HPR database."""
 
     register = "hpr"
     feeds = ("changes",)
     page_size = 500  # persons per batch (cut between seconds, so a batch may hold a few more)
+    overlap_s = 300  # read five minutes before the cursor again: a change stamped then may show late
 
     def __init__(self, source: HprSource, concurrency: int = 4) -> None:
         self.url = source.url
         self.auth = httpx.BasicAuth(source.username, source.password or "") if source.username else None
         self.concurrency = concurrency
-        self._window: tuple[int, list[Entry]] | None = None
 
     def contiguous(self, feed: str, after: int) -> bool:
         """Positions are seconds: holes between them are quiet seconds, not lost changes."""
@@ -265,13 +260,13 @@ class HprAdapter(Adapter):
             return await client.post(self.url, content=body, headers=headers, auth=self.auth)
         return await client.post(self.url, content=body, headers=headers)
 
-    async def _changed(self, client: httpx.AsyncClient, after: int) -> list[Entry]:
-        """Return every person HPR changed since the position, one entry each, in position order."""
-        fra = EPOCH + timedelta(seconds=max(after, 0))
+    async def changed(self, client: httpx.AsyncClient, feed: str, since: datetime, after: int) -> list[Entry]:
+        """Return every person HPR changed since the moment, one entry each."""
+        del feed, after
         entries: list[Entry] = []
         side = 1
         while True:
-            response = await self._post(client, "HentRegisterEndringer", fra=fra, til=FAR, side=side,
+            response = await self._post(client, "HentRegisterEndringer", fra=since, til=FAR, side=side,
                                         resultaterPerSide=MAX_PER_PAGE)  # fmt: skip
             if response.status_code != 500 or b"Fault>" not in response.content:  # noqa: PLR2004 - a SOAP fault
                 check(response, "HentRegisterEndringer")
@@ -284,29 +279,11 @@ class HprAdapter(Adapter):
                     f"HentRegisterEndringer page {side}: unreadable ({exc.__class__.__name__})"
                 ) from None
             for person in persons:
-                stamp = person.tables["hpr_person"][0]["last_changed"] or fra
-                entries.append(Entry(position_of(stamp), str(person.hpr_number), "changed", stamp))
+                stamp = person.tables["hpr_person"][0]["last_changed"] or since
+                entries.append(Entry(position_of(stamp), f"{person.hpr_number:012d}", "changed", stamp))
             if not persons or side * MAX_PER_PAGE >= total:
                 break
             side += 1
-        return sorted(entries, key=lambda e: (e.position, int(e.key)))
-
-    async def head(self, client: httpx.AsyncClient, feed: str, after: int) -> int:
-        """Read the window since the position; return the position after its newest change."""
-        del feed
-        entries = await self._changed(client, after)
-        self._window = (after, entries)
-        return max((e.position for e in entries), default=after)
-
-    async def page(self, client: httpx.AsyncClient, feed: str, after: int) -> list[Entry]:
-        """Return the next changed persons after the position, cut between seconds."""
-        if self._window is None or after < self._window[0]:
-            await self.head(client, feed, after)
-        assert self._window is not None  # noqa: S101 - set by head
-        entries = [e for e in self._window[1] if e.position > after]
-        if len(entries) > self.page_size:
-            boundary = entries[self.page_size - 1].position
-            entries = [e for e in entries if e.position <= boundary]
         return entries
 
     async def documents(self, client: httpx.AsyncClient, batch: Batch) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, Final
 
 import httpx
@@ -25,8 +25,8 @@ from sqlalchemy import Connection, Table, and_, delete, func, select, update
 
 from helsegraf.data.hospitals_details import LEVEL_AND_DESIGNATION
 from helsegraf.models.resh import ParentLink, ReshService, ReshUnit
-from helsegraf.sync.engine import Adapter, Batch, Entry, RetryableError, check, upsert
-from helsegraf.sync.hpr import EPOCH, position_of
+from helsegraf.sync.engine import Batch, Entry, RetryableError, check, upsert
+from helsegraf.sync.window import WindowAdapter, position_of
 from helsegraf.upstream import soap
 
 CONTRACT: Final = "resh"
@@ -125,23 +125,18 @@ def apply_links(conn: Connection, links: list[dict[str, Any]]) -> int:
     return written
 
 
-class ReshAdapter(Adapter):
+class ReshAdapter(WindowAdapter):
     """RESH's modified units and parent links into the RESH database."""
 
     register = "resh"
     feeds = ("units",)
     page_size = 500
+    overlap_s = 300  # read five minutes before the cursor again: a change stamped then may show late
 
     def __init__(self, source: ReshSourceAddress, concurrency: int = 4) -> None:
         self.url = source.url
         self.concurrency = concurrency
-        self._window: tuple[int, list[Entry], list[dict[str, Any]]] | None = None
-        self._links_with: int | None = None
-
-    def contiguous(self, feed: str, after: int) -> bool:
-        """Positions are seconds: holes between them are quiet seconds."""
-        del feed, after
-        return False
+        self._links: list[dict[str, Any]] = []
 
     async def _call(self, client: httpx.AsyncClient, name: str, **arguments: Any) -> Any:
         headers, body = soap.request(CONTRACT, name, **arguments)
@@ -155,13 +150,12 @@ class ReshAdapter(Adapter):
         except (etree.XMLSyntaxError, ValueError, TypeError, AttributeError) as exc:
             raise RetryableError(f"{name}: unreadable answer ({exc.__class__.__name__})") from None
 
-    async def head(self, client: httpx.AsyncClient, feed: str, after: int) -> int:
-        """Read what changed since the position: the units (each fetched) and the parent links."""
+    async def changed(self, client: httpx.AsyncClient, feed: str, since: datetime, after: int) -> list[Entry]:
+        """Read what changed since the moment: the units (each fetched) and the parent links."""
         del feed
-        since = EPOCH + timedelta(seconds=max(after, 0))
         try:
             ids = items(await self._call(client, "GetModifiedReshIds", date=since), "int")
-            links = link_rows(await self._call(client, "GetModifiedParentLinks", date=since))
+            self._links = link_rows(await self._call(client, "GetModifiedParentLinks", date=since))
         except soap.SoapFaultError as exc:
             raise RetryableError(f"RESH refused the change lists: {exc}") from None
         limit = asyncio.Semaphore(self.concurrency)
@@ -172,28 +166,12 @@ class ReshAdapter(Adapter):
                     unit = await self._call(client, "GetReshUnit", reshId=resh_id, excludeDetails=False,
                                             includeChildUnits=False, treeAtTime=None)  # fmt: skip
                 except soap.SoapFaultError:
-                    return Entry(after + 1, str(resh_id), "missing", None)
+                    return Entry(after + 1, f"{resh_id:012d}", "missing", None)
             rows = unit_rows(unit)
             stamp = rows["resh_unit"][0]["last_changed"] or since
-            return Entry(max(position_of(stamp), after + 1), str(resh_id), "changed", stamp, document=rows)
+            return Entry(position_of(stamp), f"{resh_id:012d}", "changed", stamp, document=rows)
 
-        entries = sorted(await asyncio.gather(*(one(i) for i in ids)), key=lambda e: (e.position, int(e.key)))
-        self._window = (after, entries, links)
-        self._links_with = None
-        return max((e.position for e in entries), default=after)
-
-    async def page(self, client: httpx.AsyncClient, feed: str, after: int) -> list[Entry]:
-        """Return the next changed units after the position, cut between seconds."""
-        if self._window is None or after < self._window[0]:
-            await self.head(client, feed, after)
-        assert self._window is not None  # noqa: S101 - set by head
-        entries = [e for e in self._window[1] if e.position > after]
-        if len(entries) > self.page_size:
-            boundary = entries[self.page_size - 1].position
-            entries = [e for e in entries if e.position <= boundary]
-        elif entries:
-            self._links_with = entries[-1].position  # the window's last batch carries its links
-        return entries
+        return list(await asyncio.gather(*(one(i) for i in ids)))
 
     async def documents(self, client: httpx.AsyncClient, batch: Batch) -> None:
         """Take the units that came with the entries; the last batch of a window also takes its parent links."""
@@ -203,8 +181,8 @@ class ReshAdapter(Adapter):
                 batch.skipped[entry.position] = "unit not returned by GetReshUnit"
             else:
                 batch.documents[entry.key] = entry.document
-        if self._window is not None and self._links_with == batch.last:
-            batch.documents[LINKS] = self._window[2]
+        if self.last_position == batch.last:
+            batch.documents[LINKS] = self._links
         await asyncio.sleep(0)
 
     def apply(self, conn: Connection, batch: Batch) -> int:

@@ -2,8 +2,9 @@
 
 Persontjenesten is mounted at `/persontjenesten` (its paths begin `/api/...`, its token endpoint is
 `/persontjenesten/connect/token`), Enhetsregisteret at `/enhetsregisteret/api`, as on data.brreg.no;
-HPR's SOAP service answers POSTs at `/hpr/`, RESH's at `/resh/`, AR's CommunicationParty API is at `/ar`, the code-list
-service at `/kodeverk`. Every `day_seconds` a day of changes is appended to each register's feed.
+HPR's SOAP service answers POSTs at `/hpr/`, RESH's at `/resh/`, FLR's read service at `/flr/` and
+its export at `/flr/export/`; AR's CommunicationParty API is at `/ar`, the code-list service at
+`/kodeverk`. Every `day_seconds` a day of changes is appended to each register's feed.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from helsegraf.data.world import World
-from helsegraf.upstream import ar, bed, hpr, kodeverk, preg, resh
+from helsegraf.upstream import ar, bed, flr, hpr, kodeverk, preg, resh
 from helsegraf.upstream.auth import TokenIssuer
 from helsegraf.upstream.faults import Faults
 
 log = logging.getLogger("helsegraf.upstream")
-OTHERS = ("hpr", "ar", "kodeverk", "resh")  # the registers whose fakes came with part 2
-SERVABLE = ("preg", "bed", "hpr", "ar", "kodeverk", "resh")
+OTHERS = ("hpr", "ar", "kodeverk", "resh", "flr")  # the registers whose fakes came with part 2
+SERVABLE = ("preg", "bed", "hpr", "ar", "kodeverk", "resh", "flr")
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Upstream:
     ar: ar.ArSource | None = None
     kodeverk: kodeverk.KodeverkSource | None = None
     resh: resh.ReshSource | None = None
+    flr: flr.FlrSource | None = None
     faults: dict[str, Faults] = field(default_factory=dict)  # the other registers' faults, by register
     rng: random.Random = field(default_factory=lambda: random.Random(20_260_101))
 
@@ -60,6 +62,8 @@ class Upstream:
             self.kodeverk = kodeverk.KodeverkSource(self.world)
         if "resh" in self.registers:
             self.resh = resh.ReshSource(self.world)
+        if "flr" in self.registers:
+            self.flr = flr.FlrSource(self.world)
         for register in OTHERS:
             self.faults.setdefault(register, Faults())
         self.faults.setdefault("preg", self.preg_faults)
@@ -93,6 +97,8 @@ class Upstream:
             routes.append(Mount("/kodeverk", kodeverk.create_app(self.kodeverk, self.faults["kodeverk"])))
         if self.resh is not None:
             routes.append(Mount("/resh", resh.create_app(self.resh, self.faults["resh"])))
+        if self.flr is not None:
+            routes.append(Mount("/flr", flr.create_app(self.flr, self.faults["flr"])))
 
         @contextlib.asynccontextmanager
         async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -139,4 +145,7 @@ class Upstream:
         if self.resh is not None:
             body["resh"] = {"path": "/resh/", "operations": ["GetModifiedReshIds", "GetModifiedParentLinks",
                                                              "GetReshUnit"]}  # fmt: skip
+        if self.flr is not None:
+            body["flr"] = {"path": "/flr/", "export": "/flr/export/",
+                           "operations": ["QueryGPContracts", "GetGPContract", "ExportGPContracts"]}  # fmt: skip
         return JSONResponse(body)

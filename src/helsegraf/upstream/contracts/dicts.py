@@ -4,7 +4,8 @@ The generated models (`persontjenesten.py`) are the contract's types; validating
 into model instances costs an object per part of every document. The same types as TypedDicts,
 derived here field by field (types, constraints, aliases, `extra="forbid"`, what is required),
 are validated by pydantic-core in one `TypeAdapter.validate_json` call and come out as plain
-dicts and lists, which the sync reads directly (`sync/preg.py`). Nothing here is written by hand
+dicts and lists (date-times as datetimes, enumerations as their values), which the sync reads
+directly (`sync/preg.py`). Nothing here is written by hand
 per model, so a regenerated contract (`tools/contracts.sh`) is followed without edits.
 
 datamodel-code-generator's own TypedDict output is not used: it drops the date-time format and the
@@ -38,7 +39,8 @@ def typed_dict(model: type[BaseModel]) -> Any:
         fields[info.alias or name] = Required[annotation] if info.is_required() else NotRequired[annotation]
     built = TypedDict(model.__name__, fields)  # type: ignore[operator]
     config = model.model_config
-    built.__pydantic_config__ = ConfigDict(extra=config.get("extra", "ignore"))
+    # Enumerations are validated as the models validate them and come out as their values (plain strings).
+    built.__pydantic_config__ = ConfigDict(extra=config.get("extra", "ignore"), use_enum_values=True)
     _BUILT[model] = built
     return built
 
@@ -65,3 +67,4 @@ Person = typed_dict(pt.Person)
 # One call per bulk-by-id answer: the whole list validated against the contract, dicts out.
 PEOPLE: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(list[Person])
 PERSON: TypeAdapter[dict[str, Any]] = TypeAdapter(Person)
+EVENTS: TypeAdapter[dict[str, Any]] = TypeAdapter(typed_dict(pt.EventDocumentSearchResult))
