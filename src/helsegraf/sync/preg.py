@@ -515,19 +515,6 @@ def fetch_and_map(
     return map_answer(check(response, "person/bulk-by-id").content)
 
 
-def _refusal(response: httpx.Response) -> str:
-    """Return HelseID's reason for refusing a token request (its error and description), if it gave one."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    if not isinstance(body, dict) or not isinstance(body.get("error"), str):
-        return ""
-    description = body.get("error_description")
-    text = f"{body['error']}: {description}" if isinstance(description, str) else body["error"]
-    return f" ({text[:200]})"
-
-
 def _delete_of(conn: Connection, table: Table, key: str, values: list[str]) -> None:
     """Delete a table's rows whose `key` is one of `values`.
 
@@ -542,6 +529,19 @@ def _delete_of(conn: Connection, table: Table, key: str, values: list[str]) -> N
         return
     for start in range(0, len(values), 1000):
         conn.execute(delete(table).where(table.c[key].in_(values[start : start + 1000])))
+
+
+def _refusal(response: httpx.Response) -> str:
+    """Return HelseID's reason for refusing a token request (its error and description), if it gave one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict) or not isinstance(body.get("error"), str):
+        return ""
+    description = body.get("error_description")
+    text = f"{body['error']}: {description}" if isinstance(description, str) else body["error"]
+    return f" ({text[:200]})"
 
 
 def _table(model: type) -> Table:
