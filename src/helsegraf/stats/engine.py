@@ -263,6 +263,18 @@ def validate(request: TableRequest) -> None:  # noqa: C901, PLR0912 - one check 
                     f"({measure.value} by {dimension.value}); {measure.name} takes {allowed}"
                 )
     f = request.filter
+    gp_measures = [m for m in request.measures if m in {Measure.GPS, Measure.GP_SPECIALISTS}]
+    if gp_measures and Dimension.GENDER in (*request.by, *f.restricted):
+        # Who serves which list is public: cells of GPs of one gender cut by list or speciality as well as
+        # by area are many routes to sets of GPs that differ by named GPs, each with noise of its own, and
+        # their differences, averaged, tell those GPs' gender. By gender, GPs are broken down by area only.
+        for dimension in (*request.by, *f.restricted):
+            if dimension not in {Dimension.GENDER, Dimension.COUNTY, Dimension.MUNICIPALITY}:
+                where = "by" if dimension in request.by else "filter"
+                raise StatisticsInputError(
+                    f"{where}: {gp_measures[0].name} by GENDER takes only COUNTY or MUNICIPALITY beside it, not "
+                    f"{dimension.name} (a GP's gender is personal and who serves which list is public)"
+                )
     if perturbed(request):
         # Each filtered set of records is a cell with noise of its own, so arbitrary subsets would give
         # an analyst many overlapping cells whose differences average the noise away (S + {x} minus S
