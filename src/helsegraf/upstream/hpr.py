@@ -1,9 +1,10 @@
-"""A fake of HPR's SOAP service (`IHPR2Service`) over the synthetic nation: HentPerson and HentRegisterEndringer.
+"""A fake of HPR's SOAP service (`IHPR2Service`) over the synthetic nation: HentPerson(er), HentRegisterEndringer.
 
 Responses are built by zeep from `hpr.wsdl` itself (the operation's output message), so their shape
 is the contract's; tests validate them against the WSDL's schemas. Like the real service, the fake
 declares ISO-8859-1 while sending UTF-8 bytes, and answers an unknown number with the SOAP fault
-text integrators match ("ArgumentException: HPR-nummer ikke funnet").
+text integrators match ("ArgumentException: HPR-nummer ikke funnet"). HentPersoner answers the
+persons it knows among the numbers asked (an unknown number is simply absent from the array).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ WSDL: Final = Path(__file__).with_name("contracts") / "hpr.wsdl"
 NAMESPACE: Final = "http://schemas.nhn.no/reg/HPRv2"
 NOT_FOUND: Final = "ArgumentException: HPR-nummer ikke funnet"
 MAX_PER_PAGE: Final = 1000  # HentRegisterEndringer's resultaterPerSide is capped
+# HentPersoner's hprNummer array: the WSDL states no limit (ArrayOfint is unbounded); the fake caps it, as any
+# service bounds a request, and refuses more with a fault, so a client must chunk. The adapter stays below it.
+MAX_PERSONS: Final = 200
 # HPR's quirk: the declaration says ISO-8859-1, the bytes are UTF-8 (integrators report it).
 DECLARATION: Final = b"<?xml version='1.0' encoding='ISO-8859-1'?>\n"
 
@@ -225,6 +229,15 @@ def hent_person(conn: Connection, hpr_number: int) -> tuple[int, bytes]:
     return 200, _envelope("HentPerson", HentPersonResult=_person(rows.persons[0], rows))
 
 
+def hent_personer(conn: Connection, hpr_numbers: list[int]) -> tuple[int, bytes]:
+    """Answer HentPersoner: the persons found among the numbers (by HPR number; unknown numbers are left out)."""
+    if len(hpr_numbers) > MAX_PERSONS:
+        return 500, fault(f"ArgumentException: høyst {MAX_PERSONS} HPR-nummer per kall")
+    rows = _load(conn, sorted(set(hpr_numbers)))
+    result = {"Person": [_person(p, rows) for p in rows.persons]}
+    return 200, _envelope("HentPersoner", HentPersonerResult=result)
+
+
 def hent_register_endringer(
     conn: Connection, fra: datetime, til: datetime, side: int, per_side: int
 ) -> tuple[int, bytes]:
@@ -249,13 +262,13 @@ def hent_register_endringer(
 
 SOAP_NS: Final = "{http://schemas.xmlsoap.org/soap/envelope/}"
 SAFE_PARSER: Final = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-OPERATIONS: Final = ("HentPerson", "HentRegisterEndringer")
+OPERATIONS: Final = ("HentPerson", "HentPersoner", "HentRegisterEndringer")
 
 
 class HprSource:
     """The nation's health personnel as HPR holds them (its rows in a private in-memory database).
 
-    `hent_person` and `hent_register_endringer` answer from these rows; `day_of_changes` changes
+    `hent_person`, `hent_personer` and `hent_register_endringer` answer from these rows; `day_of_changes` changes
     them as HPR's case workers would: a suspension, and two HPR numbers merged (SlåSammen).
     """
 
@@ -281,6 +294,9 @@ class HprSource:
         with self.engine.connect() as conn:
             if operation == "HentPerson":
                 return hent_person(conn, int(request.hprNummer))
+            if operation == "HentPersoner":
+                asked = request.hprNummer
+                return hent_personer(conn, [int(n) for n in (asked.int if asked is not None else None) or []])
             return hent_register_endringer(conn, request.fra, request.til, int(request.side),
                                            int(request.resultaterPerSide))  # fmt: skip
 
