@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+
 from conftest import TODAY, db_rows
 
 ON = "valid_from <= :on AND (valid_to IS NULL OR valid_to > :on)"
@@ -438,3 +440,31 @@ async def test_search_for_gp_refuses_bad_arguments_naming_them(graph) -> None:
     response = await graph.post('{ gpContracts(postalCode: "12345") { totalCount } }')
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT" and "postalCode" in error["message"]  # noqa: PT018
+
+
+AUTHORIZATION = (
+    'query($h: Int!) { healthPersonnel(hprNumber: $h) { authorization(category: "CATEGORY", at: "2025-01-01") '
+    "{ authorized } } }"
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "argument"),
+    [
+        ("{ healthPersonnel(hprNumber: -5) { hprNumber } }", "hprNumber"),
+        ("{ healthPersonnel(hprNumber: 0) { hprNumber } }", "hprNumber"),
+        ("{ communicationParty(herId: -1) { herId } }", "herId"),
+        ("{ reshUnit(reshId: -3) { reshId } }", "reshId"),
+        (AUTHORIZATION.replace("CATEGORY", "LE; --"), "category"),
+        (AUTHORIZATION.replace("CATEGORY", ""), "category"),
+        ('query($n: ID!) { person(nin: $n) { hasGp(hprNumber: -1, at: "2020-01-01") } }', "hprNumber"),
+    ],
+)
+async def test_bad_keys_and_categories_are_the_callers_error_naming_the_argument(graph, nation, query, argument):
+    variables = {"h": nation.samples["gpHprNumber"], "n": nation.samples["personWithGp"]}
+    variables = {k: v for k, v in variables.items() if f"${k}:" in query}
+
+    body = (await graph.post(query, variables)).json()
+
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    assert body["errors"][0]["message"].startswith(f"{argument}: "), body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date, timedelta
 
 from conftest import TODAY, db_rows, token
 from helsegraf.stats.engine import reference_date
@@ -90,7 +91,6 @@ async def test_a_query_log_that_cannot_be_written_refuses_the_table_with_503(gra
 
 
 async def test_capacity_minus_free_places_gives_no_exact_count_of_persons(graph, nation) -> None:
-    from datetime import timedelta  # noqa: PLC0415
 
     derived_exact, cells = 0, 0
     # Quarter ends: there capacity (at the date) and free places (at its reference date) describe one date.
@@ -330,3 +330,41 @@ async def test_dates_before_the_gp_scheme_are_refused_naming_at_not_internal(gra
         assert len(errors) == len(EVERY_FIELD), (on, errors)
         assert "2001-06-01" in errors[0]["message"]
     assert not await refused_everywhere(graph, nation, "2001-06-01")  # the scheme's first day: empty, answered
+
+
+FINE = """query($at: Date) { statistics { table(measures: [LISTED_PERSONS], by: [MUNICIPALITY, AGE_GROUP, GENDER],
+  at: $at, total: true) { referenceDate rows { key { code } values { value } } } } }"""
+
+
+async def test_a_day_of_membership_changes_moves_no_count_of_persons(graph, nation, monkeypatch) -> None:
+    """Counts of persons at a future quarter end, or at today when today is a quarter end, were today's
+    memberships: polled before and after a day's change, the one cell that moved named the group of the
+    person who joined a list (the issue's third derivation, through `at`). Now a future `at` is refused
+    and a quarter end's counts are published from the day after it."""
+    import helsegraf.http.context  # noqa: PLC0415
+
+    quarter_end = reference_date(TODAY - timedelta(days=100))  # a quarter end in the data, taken as today
+    monkeypatch.setattr(helsegraf.http.context, "oslo_today", lambda: quarter_end)
+    analyst = token(nation, "analyst")
+    tomorrow, next_quarter_end = quarter_end + timedelta(days=1), reference_date(quarter_end + timedelta(days=95))
+    for on in (tomorrow, next_quarter_end, date(2100, 1, 1)):
+        errors = await refused_everywhere(graph, nation, on.isoformat())
+        assert len(errors) == len(EVERY_FIELD), (on, errors)
+        assert "after today" in errors[0]["message"]
+    asks = [None, quarter_end.isoformat()]
+    before = [(await graph.data(FINE, {"at": at}, token=analyst))["statistics"]["table"] for at in asks]
+    assert {t["referenceDate"] for t in before} == {reference_date(quarter_end - timedelta(days=1)).isoformat()}
+    people = db_rows(nation, f"SELECT nin, patient_birth_date, patient_gender FROM flr_list_membership WHERE {ON} "
+                     "AND patient_birth_date IS NOT NULL ORDER BY id LIMIT 6", on=quarter_end.isoformat())  # fmt: skip
+    contract = db_rows(nation, f"SELECT id FROM flr_gp_contract WHERE {ON} ORDER BY id", on=quarter_end.isoformat())
+    first_id = db_rows(nation, "SELECT max(id) + 1000 AS n FROM flr_list_membership")[0].n
+    try:
+        for i, person in enumerate(people):  # the day's registrations: a few persons join a list on the day
+            born = person.patient_birth_date.isoformat()
+            db_execute(nation, "INSERT INTO flr_list_membership (id, nin, contract_id, valid_from, patient_birth_date, "
+                       f"patient_gender) VALUES ({first_id + i}, '{person.nin}', {contract[-1].id}, "
+                       f"'{quarter_end.isoformat()}', '{born}', '{person.patient_gender}')")  # fmt: skip
+            after = [(await graph.data(FINE, {"at": at}, token=analyst))["statistics"]["table"] for at in asks]
+            assert after == before, i  # no cell follows the day's change
+    finally:
+        db_execute(nation, f"DELETE FROM flr_list_membership WHERE id >= {first_id}")

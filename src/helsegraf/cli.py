@@ -367,15 +367,24 @@ def upstream(
     scale: Annotated[int, typer.Option(min=1, max=10_000, help="Everyday changes per day, times five moves")] = 1,
 ) -> None:
     """Serve the synthetic nation through the registers' real contracts, with a stream of daily changes."""
+    import os  # noqa: PLC0415
+
     import uvicorn  # noqa: PLC0415
 
     from helsegraf.data.nation import generate  # noqa: PLC0415
+    from helsegraf.sync.credentials import CredentialError, env_flag, key_from_env  # noqa: PLC0415
+    from helsegraf.upstream.auth import TokenIssuer  # noqa: PLC0415
     from helsegraf.upstream.server import SERVABLE, Upstream  # noqa: PLC0415
 
     chosen = _sync_registers(registers, SERVABLE)
     _port_free(host, port)
+    try:  # the rehearsal HelseID: a registered public key for private_key_jwt, DPoP required or not
+        public_key = key_from_env(os.environ, "HELSEGRAF_UPSTREAM_PREG_CLIENT_PUBLIC_KEY")
+        issuer = TokenIssuer(public_key=public_key, require_dpop=env_flag(os.environ, "HELSEGRAF_UPSTREAM_PREG_DPOP"))
+    except CredentialError as exc:
+        raise _fail(str(exc)) from None
     err.print(f"Generating a nation of {persons:,} persons (seed {seed}) ...")
-    fake = Upstream(generate(persons, seed), chosen)
+    fake = Upstream(generate(persons, seed), chosen, issuer=issuer)
     paths = {"preg": "persontjenesten/api/legal-basis/", "bed": "enhetsregisteret/api/", "hpr": "hpr/",
              "ar": "ar/", "kodeverk": "kodeverk/", "resh": "resh/", "flr": "flr/ (export: flr/export/)"}  # fmt: skip
     err.print("  ".join(f"{r}: http://{host}:{port}/{paths[r]}" for r in SERVABLE if r in chosen), highlight=False)
@@ -398,6 +407,7 @@ def sync(
 
     from helsegraf.migrate import upgrade  # noqa: PLC0415
     from helsegraf.sync import SYNCABLE, sources_from_env  # noqa: PLC0415
+    from helsegraf.sync.credentials import CredentialError  # noqa: PLC0415
     from helsegraf.sync.engine import SyncError  # noqa: PLC0415
     from helsegraf.sync.runner import run  # noqa: PLC0415
 
@@ -405,7 +415,10 @@ def sync(
         raise _fail("--once and --follow exclude each other")
     chosen = _sync_registers(registers, SYNCABLE)
     settings = _settings(database_url)
-    sources = sources_from_env(os.environ)
+    try:
+        sources = sources_from_env(os.environ)
+    except CredentialError as exc:  # names the setting and what is wrong, never the key
+        raise _fail(str(exc)) from None
     if interval is not None:
         sources = dataclasses.replace(sources, interval_s=interval)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")

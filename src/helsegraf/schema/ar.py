@@ -416,4 +416,4 @@ class ArQuery:
     @strawberry.field(description="A communication party by HER-id.")
     async def communication_party(self, info: Info, her_id: int) -> CommunicationParty | None:
         """Return a party, or null when unknown."""
-        return await root(info, await refs.one(refs.communication_parties, info, her_id))
+        return await root(info, await refs.one(refs.communication_parties, info, int_key("herId", her_id)))

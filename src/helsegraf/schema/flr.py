@@ -35,6 +35,7 @@ from helsegraf.schema.base import (
     echo,
     edge_field,
     guard_entity,
+    int_key,
     page_size,
     personal,
     user_error,
@@ -464,6 +465,7 @@ async def _gp_history(info: Info, parents: list[PersonFlr]) -> list[Any]:
 
 
 async def _confirm_gp(info: Info, parents: list[PersonFlr], hpr_number: int, at: date | None = None) -> list[Any]:
+    hpr_number = int_key("hprNumber", hpr_number)
     on = at or info.context.today
     rows = await info.context.loaders.membership_by_nin_at.load_many([(str(p.nin), on) for p in parents])
     contract_ids = [row.contract_id for row in rows if row is not None]

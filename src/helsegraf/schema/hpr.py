@@ -372,7 +372,7 @@ async def _authorizations(
     requisition_right: str | None = None,
 ) -> list[Any]:
     ask = _Ask(
-        category.strip().upper(),
+        _code_argument("category", category).upper(),  # type: ignore[union-attr] - category is required
         at,
         _code_argument("speciality", speciality),
         _code_argument("requisitionRight", requisition_right),
@@ -545,6 +545,7 @@ class HprQuery:
     )
     async def health_personnel(self, info: Info, hpr_number: int) -> HealthPersonnelRef | None:
         """Return a health worker, or null when unknown; a merged number is followed to the live record."""
+        hpr_number = int_key("hprNumber", hpr_number)
         found = await refs.one(refs.health_personnel, info, hpr_number)
         seen = {hpr_number}
         while found is not None and found.replaced_by_number is not None and len(seen) < MAX_MERGE_HOPS:

@@ -268,4 +268,4 @@ class ReshQuery:
     @strawberry.field(description="A RESH unit by RESH-id.")
     async def resh_unit(self, info: Info, resh_id: int) -> ReshUnit | None:
         """Return a unit, or null when unknown."""
-        return await root(info, await refs.one(refs.resh_units, info, resh_id))
+        return await root(info, await refs.one(refs.resh_units, info, int_key("reshId", resh_id)))

@@ -56,7 +56,6 @@ from helsegraf.stats.engine import (
     TableTooLargeError,
     check_date,
     labels,
-    reference_date,
 )
 
 if TYPE_CHECKING:
@@ -132,9 +131,10 @@ class StatisticsFilter:
 
 
 REFERENCE_DATE: Final = ("The date counts of persons describe: the last quarter end (31 March, 30 June, "
-                         "30 September, 31 December) on or before the date asked for. Every day of a quarter "
-                         "gives the same counts of persons; counts of lists, listetak and GPs describe the date "
-                         "asked for itself.")  # fmt: skip
+                         "30 September, 31 December) on or before the date asked for and before today (a quarter "
+                         "end's counts are published from the day after it). Every day of a quarter gives the "
+                         "same counts of persons; counts of lists, listetak and GPs describe the date asked for "
+                         "itself, which may not be after today.")  # fmt: skip
 
 
 @strawberry.type(description="A count of persons: perturbed (cell key method), suppressed when under 5, and counted "
@@ -391,7 +391,7 @@ class Statistics:
             context = info.context
             budget = _budgets.setdefault(context.loaders, CellBudget())  # one per request, over all aliases
             try:
-                check_date(request.at or context.today)
+                check_date(request.at or context.today, context.today)
                 return await self.engine.table(request, context.today, budget)
             except StatisticsInputError as exc:
                 raise user_error(str(exc)) from None
@@ -451,7 +451,7 @@ class Statistics:
 
         figures = await _logged(info, "keyFigures", {"county": county, "municipality": municipality,
                                                      "at": on.isoformat()}, make)  # fmt: skip
-        ref = reference_date(on)
+        ref = self.engine.reference_date(on)
         return [KeyFigure(code=f.code, label=f.label, unit=f.unit, value=f.value, perturbed=f.perturbed,
                           suppressed=f.suppressed, at=f.at, reference_date=ref, reason=f.reason)
                 for f in figures]  # fmt: skip
@@ -572,7 +572,7 @@ class StatsQuery:
               "suppressed under 5.")  # fmt: skip
     def statistics(self, info: Info) -> Statistics | None:
         """Return the statistics entry point."""
-        return Statistics(engine=Engine(info.context.db))
+        return Statistics(engine=Engine(info.context.db, info.context.today))
 
     @personal(STATISTICS_QUERY_LOG, description="Who asked for which statistics, newest first (audit:read).")
     async def statistics_query_log(

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from enum import Enum
 from functools import cached_property
 from itertools import product
@@ -183,15 +183,30 @@ def _yes(flag: bool) -> str:
 FIRST_DAY: Final = date(2001, 6, 1)  # the GP scheme (fastlegeordningen) began: no list is older
 
 
-def check_date(on: date) -> None:
-    """Refuse a date no table can describe (before the GP scheme began: no list, and no age arithmetic)."""
+def check_date(on: date, today: date | None = None) -> None:
+    """Refuse a date no table can describe: before the GP scheme began, or after today.
+
+    Before 2001-06-01 there is no list (and no quarter end before year 1, no birth date 80 years before
+    year 80). After today a table would count today's listed persons at a date that has not come: polled
+    day by day, a future quarter end followed every membership that began or ended, and gave the age
+    groups of the present population at any future date (new cuts of the same persons by birth date).
+    """
     if on < FIRST_DAY:
         raise StatisticsInputError(f"at: {on.isoformat()} is before {FIRST_DAY.isoformat()}, when the GP scheme "
                                    "(fastlegeordningen) began; statistics describe dates from then on")  # fmt: skip
+    if today is not None and on > today:
+        raise StatisticsInputError(f"at: {on.isoformat()} is after today ({today.isoformat()}); statistics "
+                                   "describe dates that have come")  # fmt: skip
 
 
-def reference_date(on: date) -> date:
-    """Return the date counts of persons asked for at `on` describe: the last quarter end on or before it."""
+def reference_date(on: date, today: date | None = None) -> date:
+    """Return the date counts of persons asked for at `on` describe: the last quarter end on or before it.
+
+    With `today`, the quarter end lies before today too: a quarter end's counts of persons are published
+    from the next day (on the day itself they would follow every membership registered that day).
+    """
+    if today is not None and on >= today:
+        on = today - timedelta(days=1)
     for month, day in QUARTER_ENDS:
         end = date(on.year, month, day)
         if end <= on:
@@ -370,8 +385,9 @@ def labels() -> dict[tuple[Dimension, str], str]:
 class Engine:
     """Makes tables for one request (its reads are shared by every table of the request)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, today: date | None = None) -> None:
         self.db = db
+        self.today = today  # the request's today: reference dates lie before it
         secret = stats_secret(db.settings.home)
         self.flr_keys = KeyParameters.of(secret, "flr")
         self.hpr_keys = KeyParameters.of(secret, "hpr")
@@ -381,6 +397,10 @@ class Engine:
         self._per_list: dict[date, list[tuple[int, dict[Dimension, str], int, int]]] = {}
         self._gp_attributes: dict[date, tuple[dict[int, str], set[int]]] = {}
         self._recent: dict[date, set[int]] = {}
+
+    def reference_date(self, on: date) -> date:
+        """Return the reference date of `on` for this request (the last quarter end on or before it, before today)."""
+        return reference_date(on, self.today)
 
     async def table(self, request: TableRequest, today: date, budget: CellBudget | None = None) -> Table:
         """Make a table, taking its cells from the request's budget (MAX_CELLS over all its tables)."""
@@ -397,7 +417,7 @@ class Engine:
             keys.append(())
         values = _Cells(keys)
         wanted = set(request.measures)
-        ref = reference_date(on)  # counts of persons are computed there; public counts at `on`
+        ref = self.reference_date(on)  # counts of persons are computed there; public counts at `on`
         if wanted & {Measure.LISTED_PERSONS, Measure.LISTED_PERSONS_WITH_GP, Measure.LISTED_PERSONS_WITHOUT_GP}:
             await self._persons(ref, request, values)
         public = [m for m in request.measures if m in LIST_MEASURES and m is not Measure.FREE_PLACES]
@@ -553,10 +573,10 @@ class Engine:
 
     async def prefetch(self, on: date) -> None:
         """Read what the key figures need at a date and its reference date: FLR's scan beside HPR's and PREG's."""
-        check_date(on)
-        days = sorted({on, reference_date(on)})
+        check_date(on, self.today)
+        days = sorted({on, self.reference_date(on)})
         await asyncio.gather(*(self.lists(day) for day in days))
-        await asyncio.gather(self.per_list(reference_date(on)), self.had_gp_within_a_year(on),
+        await asyncio.gather(self.per_list(self.reference_date(on)), self.had_gp_within_a_year(on),
                              *(self.gp_attributes(day) for day in days))  # fmt: skip
 
     async def _gp_measures(

@@ -25,7 +25,6 @@ from helsegraf.stats.engine import (
     Table,
     TableRequest,
     check_date,
-    reference_date,
 )
 
 if TYPE_CHECKING:
@@ -86,7 +85,7 @@ def _ratio(numerator: int | Perturbed, denominator: int | Perturbed, scale: floa
 async def key_figures(engine: Engine, area: Filter, on: date) -> list[KeyFigure]:
     """Return Helsedirektoratet's national key figures (nøkkeltall) for an area at a date."""
     await engine.prefetch(on)
-    ref = reference_date(on)
+    ref = engine.reference_date(on)
     main = (await engine.table(TableRequest(KEY_FIGURE_MEASURES, (), area, on), on)).rows[0].values
     # The public parts of ratios over counts of persons, at the reference date those counts describe.
     parts = (Measure.GPS, Measure.LISTS, Measure.LISTS_WITH_GP)
@@ -162,7 +161,7 @@ class Ssb12005Row:
 
 async def ssb_12005(engine: Engine, level: Dimension | None, area: Filter, on: date) -> list[Ssb12005Row]:
     """Return SSB 12005 per municipality or county (or for the nation), optionally within an area."""
-    check_date(on)
+    check_date(on, engine.today)
     by: Sequence[Dimension] = (level,) if level is not None else ()
     table: Table = await engine.table(TableRequest(SSB_12005_MEASURES, tuple(by), area, on), on)
     ref = table.reference_date

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from helsegraf.sync.ar import ArAdapter, ArSource
 from helsegraf.sync.bed import BedAdapter, BedSource
+from helsegraf.sync.credentials import ClientKey, DPoPKey, env_flag, key_from_env, load_private_key
 from helsegraf.sync.engine import BATCH_SIZE, Adapter
 from helsegraf.sync.flr import FlrAdapter, FlrSource
 from helsegraf.sync.hpr import HprAdapter, HprSource
@@ -49,10 +50,13 @@ def sources_from_env(env: Mapping[str, str]) -> Sources:
     token_url = env.get("HELSEGRAF_SYNC_PREG_TOKEN_URL")
     client_id = env.get("HELSEGRAF_SYNC_PREG_CLIENT_ID")
     secret = env.get("HELSEGRAF_SYNC_PREG_CLIENT_SECRET")
+    key = key_from_env(env, "HELSEGRAF_SYNC_PREG_CLIENT_KEY")
     if "HELSEGRAF_SYNC_PREG_URL" not in env:  # the fake: its own token endpoint and rehearsal client
         token_url = token_url or f"{preg_url}/connect/token"
         client_id = client_id or "helsegraf-sync"
-        secret = secret or "rehearsal-secret"
+        secret = secret or (None if key else "rehearsal-secret")
+    dpop_key = key_from_env(env, "HELSEGRAF_SYNC_PREG_DPOP_KEY")
+    dpop = env_flag(env, "HELSEGRAF_SYNC_PREG_DPOP") or dpop_key is not None
     return Sources(
         preg=PregSource(
             preg_url,
@@ -60,6 +64,9 @@ def sources_from_env(env: Mapping[str, str]) -> Sources:
             client_id,
             secret,
             scope=env.get("HELSEGRAF_SYNC_PREG_SCOPE", "nhn:hgd-persontjenesten-api/read-with-legal-basis"),
+            client_key=ClientKey(load_private_key(key), env.get("HELSEGRAF_SYNC_PREG_KEY_ID")) if key else None,
+            dpop=(DPoPKey(load_private_key(dpop_key, "the DPoP key")) if dpop_key else DPoPKey()) if dpop else None,
+            audience=env.get("HELSEGRAF_SYNC_PREG_AUDIENCE"),
         ),
         bed=BedSource(env.get("HELSEGRAF_SYNC_BED_URL") or f"{upstream}/enhetsregisteret/api"),
         hpr=HprSource(

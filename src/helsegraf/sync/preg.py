@@ -33,7 +33,8 @@ from helsegraf.models.preg import (
     ParentRelation,
     Person,
 )
-from helsegraf.sync.engine import Adapter, Batch, Entry, RetryableError, SyncError, check, upsert
+from helsegraf.sync.credentials import ASSERTION_TYPE, ClientKey, DPoPKey
+from helsegraf.sync.engine import RETRY_STATUSES, Adapter, Batch, Entry, RetryableError, SyncError, check, upsert
 from helsegraf.upstream.contracts import dicts
 from helsegraf.upstream.contracts import persontjenesten as pt
 
@@ -74,6 +75,10 @@ class PregSource:
     client_secret: str | None = field(default=None, repr=False)
     scope: str = "nhn:hgd-persontjenesten-api/read-with-legal-basis"
     basis: str = "legal-basis"
+    # private_key_jwt: the client's signing key (HelseID's registered key) instead of a secret.
+    client_key: ClientKey | None = field(default=None, repr=False)
+    dpop: DPoPKey | None = field(default=None, repr=False)  # set: tokens are DPoP-bound, every call carries a proof
+    audience: str | None = None  # the client assertion's aud (HelseID's token endpoint; default token_url)
 
 
 def _current(items: list[Any] | None) -> Any:
@@ -276,6 +281,9 @@ class PregAdapter(Adapter):
         self.workers = workers
         self._api = f"{source.base_url.rstrip('/')}/api/{source.basis}"
         self._pool: ProcessPoolExecutor | None = None
+        self._token: str | None = None
+        self._scheme = "Bearer"
+        self._hooked: httpx.AsyncClient | None = None
 
     def close(self) -> None:
         """Stop the worker processes, if any were started."""
@@ -284,23 +292,52 @@ class PregAdapter(Adapter):
             self._pool = None
 
     async def authenticate(self, client: httpx.AsyncClient) -> None:
-        """Fetch a HelseID access token with the client credentials (the secret never reaches a log)."""
+        """Fetch a HelseID access token: a signed client assertion (or, for test environments, the secret).
+
+        With DPoP the token request carries a proof and the token is bound to the proof's key; every
+        call to Persontjenesten then carries `Authorization: DPoP` and a fresh proof. The credentials
+        go only to HelseID and Persontjenesten (a request hook adds them to this source's calls), and
+        never reach a log.
+        """
         client.headers["api-version"] = "2"
-        if not (self.source.token_url and self.source.client_id):
+        if self._hooked is not client:
+            client.event_hooks["request"].append(self._authorize)
+            self._hooked = client
+        source = self.source
+        if not (source.token_url and source.client_id):
             return
-        response = await client.post(
-            self.source.token_url,
-            data={
-                "grant_type": "client_credentials",
-                "client_id": self.source.client_id,
-                "client_secret": self.source.client_secret or "",
-                "scope": self.source.scope,
-            },
-        )
+        form = {"grant_type": "client_credentials", "client_id": source.client_id, "scope": source.scope}
+        if source.client_key is not None:
+            form |= {"client_assertion_type": ASSERTION_TYPE,
+                     "client_assertion": source.client_key.assertion(source.client_id,
+                                                                     source.audience or source.token_url)}  # fmt: skip
+        else:
+            form["client_secret"] = source.client_secret or ""
+        headers = {"dpop": source.dpop.proof("POST", source.token_url)} if source.dpop is not None else {}
+        response = await client.post(source.token_url, data=form, headers=headers)
         if response.status_code != 200:  # noqa: PLR2004 - OK
-            check(response, "HelseID token")
-            raise SyncError(f"HelseID token: HTTP {response.status_code}")
-        client.headers["authorization"] = f"Bearer {response.json()['access_token']}"
+            if response.status_code in RETRY_STATUSES:
+                check(response, "HelseID token")
+            raise SyncError(f"HelseID token: HTTP {response.status_code}{_refusal(response)}")
+        answer = response.json()
+        kind = str(answer.get("token_type", "Bearer"))
+        if source.dpop is not None and kind.lower() != "dpop":
+            raise SyncError("HelseID token: DPoP was asked for but the token is not DPoP-bound")
+        self._token, self._scheme = str(answer["access_token"]), "DPoP" if kind.lower() == "dpop" else "Bearer"
+
+    def credentials(self, method: str, url: str) -> dict[str, str]:
+        """Return the headers that authorise one call to Persontjenesten (a fresh DPoP proof each time)."""
+        if self._token is None:
+            return {}
+        headers = {"authorization": f"{self._scheme} {self._token}"}
+        if self.source.dpop is not None:
+            headers["dpop"] = self.source.dpop.proof(method, url, self._token)
+        return headers
+
+    async def _authorize(self, request: httpx.Request) -> None:
+        """Request hook: add the credentials to calls to this source's API (not to other registers)."""
+        if str(request.url).startswith(self._api):
+            request.headers.update(self.credentials(request.method, str(request.url)))
 
     async def head(self, client: httpx.AsyncClient, feed: str, after: int) -> int:
         """Return the newest sequence number (`event/latest`)."""
@@ -362,8 +399,13 @@ class PregAdapter(Adapter):
         if self.workers > 0 and chunks:
             loop = asyncio.get_running_loop()
             pool = self._workers()
-            call = functools.partial(fetch_and_map, self._api, dict(client.headers), client.timeout.read)
-            return list(await asyncio.gather(*(loop.run_in_executor(pool, call, chunk) for chunk in chunks)))
+            url = f"{self._api}/person/bulk-by-id"
+
+            def call(chunk: list[str]) -> Any:  # each call its own proof, made here (the key stays in this process)
+                headers = {**client.headers, **self.credentials("POST", url)}
+                return loop.run_in_executor(pool, fetch_and_map, self._api, headers, client.timeout.read, chunk)
+
+            return list(await asyncio.gather(*(call(chunk) for chunk in chunks)))
         limit = asyncio.Semaphore(self.concurrency)
 
         async def fetch(chunk: list[str]) -> tuple[Rows, dict[str, str]]:
@@ -487,6 +529,19 @@ def _delete_of(conn: Connection, table: Table, key: str, values: list[str]) -> N
         return
     for start in range(0, len(values), 1000):
         conn.execute(delete(table).where(table.c[key].in_(values[start : start + 1000])))
+
+
+def _refusal(response: httpx.Response) -> str:
+    """Return HelseID's reason for refusing a token request (its error and description), if it gave one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict) or not isinstance(body.get("error"), str):
+        return ""
+    description = body.get("error_description")
+    text = f"{body['error']}: {description}" if isinstance(description, str) else body["error"]
+    return f" ({text[:200]})"
 
 
 def _table(model: type) -> Table:

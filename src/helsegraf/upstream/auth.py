@@ -1,19 +1,33 @@
-"""The fakes' stand-in for HelseID: client credentials in, a bearer token out.
+"""The fakes' stand-in for HelseID: client credentials in, a bearer or DPoP-bound token out.
 
 HelseID issues Persontjenesten tokens to a client that authenticates with a signed client assertion
-(private_key_jwt) or, in test environments, a client secret. The fake accepts the secret form
-(`grant_type=client_credentials`, `client_id`, `client_secret`, `scope`) for the one client it is
-configured with, so the sync client's real token path is exercised; Enhetsregisteret needs none.
+(private_key_jwt, RFC 7523) or, in test environments, a client secret. The fake accepts both for the
+one client it is configured with: an assertion is checked for its signature (the client's registered
+public key), audience (this token endpoint), expiry and a `jti` not seen before; a DPoP proof on the
+token request (RFC 9449) binds the token to the proof's key. Persontjenesten's fake checks, when told
+to require DPoP, every request's proof against the token (`check`). Enhetsregisteret needs none.
+Errors say what is wrong (`error_description`), never the credential.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+
+from helsegraf.sync.credentials import (
+    ASSERTION_TYPE,
+    CredentialError,
+    ReplayCache,
+    public_key_of,
+    verify_assertion,
+    verify_proof,
+)
 
 TOKEN_LIFETIME_S = 3600
 MAX_FORM_BYTES = 64 * 1024
@@ -31,43 +45,110 @@ async def url_form(request: Request) -> dict[str, list[str]]:
     return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
 
 
-class TokenIssuer:
-    """Issues and checks bearer tokens for one client."""
+@dataclass(frozen=True)
+class Issued:
+    """A token's expiry and, for a DPoP-bound token, the thumbprint of the key it is bound to."""
 
-    def __init__(self, client_id: str = "helsegraf-sync", client_secret: str = "rehearsal-secret") -> None:  # noqa: S107 - the fake's documented rehearsal client
+    expires: float
+    jkt: str | None = None
+
+
+def _refused(error: str, description: str, status: int = 401) -> JSONResponse:
+    return JSONResponse({"error": error, "error_description": description}, status_code=status)
+
+
+class TokenIssuer:
+    """Issues and checks tokens for one client (a secret, or a registered public key, or both)."""
+
+    def __init__(
+        self,
+        client_id: str = "helsegraf-sync",
+        client_secret: str | None = "rehearsal-secret",  # noqa: S107 - the fake's documented rehearsal client
+        *,
+        public_key: str | bytes | None = None,
+        audience: str | None = None,
+        require_dpop: bool = False,
+    ) -> None:
         self.client_id, self.client_secret = client_id, client_secret
-        self._tokens: dict[str, float] = {}
+        self.public_key = public_key_of(public_key) if public_key is not None else None
+        self.audience = audience  # None: the URL the token request was sent to
+        self.require_dpop = require_dpop
+        self._tokens: dict[str, Issued] = {}
+        self._assertions = ReplayCache()
+        self._proofs = ReplayCache()
         self.issued = 0
 
     def verify(self, authorization: str | None) -> bool:
-        """Tell whether an Authorization header carries a live token of this issuer."""
+        """Tell whether an Authorization header carries a live bearer token of this issuer."""
         scheme, _, token = (authorization or "").partition(" ")
-        expires = self._tokens.get(token) if scheme.lower() == "bearer" else None
-        return expires is not None and expires > time.monotonic()
+        issued = self._tokens.get(token) if scheme.lower() == "bearer" else None
+        return issued is not None and issued.jkt is None and issued.expires > time.monotonic()
+
+    def check(self, request: Request) -> str | None:
+        """Return why a resource request is refused (None when its token, and DPoP proof if required, are good)."""
+        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+        issued = self._tokens.get(token)
+        if issued is None or issued.expires <= time.monotonic():
+            return "the access token is missing, unknown or expired"
+        if issued.jkt is None:
+            if self.require_dpop:
+                return "a DPoP-bound token is required"
+            return None if scheme.lower() == "bearer" else "a bearer token goes with the Bearer scheme"
+        if scheme.lower() != "dpop":
+            return "a DPoP-bound token goes with the DPoP scheme"
+        try:
+            jkt = verify_proof(request.headers.get("dpop"), request.method, str(request.url), self._proofs, token)
+        except CredentialError as exc:
+            return str(exc)
+        return None if jkt == issued.jkt else "the DPoP proof is signed by another key than the token is bound to"
 
     def revoke_all(self) -> None:
         """Forget every token (the client must fetch a new one)."""
         self._tokens.clear()
+
+    def _authenticate(self, form: dict[str, str], request: Request) -> str | None:
+        """Return why the client's credentials are refused, or None."""
+        if not secrets.compare_digest(form.get("client_id", ""), self.client_id):
+            return "unknown client"
+        if "client_assertion" in form:
+            return self._assertion_refused(form, request)
+        if self.client_secret is None:
+            return "this client authenticates with a signed client assertion (private_key_jwt)"
+        if not secrets.compare_digest(form.get("client_secret", ""), self.client_secret):
+            return "wrong client secret"
+        return None
+
+    def _assertion_refused(self, form: dict[str, str], request: Request) -> str | None:
+        """Return why a client assertion (private_key_jwt) is refused, or None."""
+        if form.get("client_assertion_type") != ASSERTION_TYPE:
+            return f"client_assertion_type must be {ASSERTION_TYPE}"
+        if self.public_key is None:
+            return "no key is registered for this client"
+        audience = self.audience or str(request.url.replace(query=""))
+        try:
+            verify_assertion(form["client_assertion"], self.public_key, self.client_id, audience, self._assertions)
+        except CredentialError as exc:
+            return str(exc)
+        return None
 
     async def endpoint(self, request: Request) -> JSONResponse:
         """POST /connect/token: the OAuth 2 client-credentials grant."""
         fields = await url_form(request)
         form = {key: values[0] for key, values in fields.items()}
         if form.get("grant_type") != "client_credentials":
-            return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
-        if not (
-            secrets.compare_digest(str(form.get("client_id", "")), self.client_id)
-            and secrets.compare_digest(str(form.get("client_secret", "")), self.client_secret)
-        ):
-            return JSONResponse({"error": "invalid_client"}, status_code=401)
+            return _refused("unsupported_grant_type", "grant_type must be client_credentials", 400)
+        refused = self._authenticate(form, request)
+        if refused is not None:
+            return _refused("invalid_client", refused)
+        jkt: str | None = None
+        if request.headers.get("dpop") is not None or self.require_dpop:
+            try:
+                jkt = verify_proof(request.headers.get("dpop"), "POST", str(request.url), self._proofs)
+            except CredentialError as exc:
+                return _refused("invalid_dpop_proof", str(exc), 400)
         token = secrets.token_urlsafe(32)
-        self._tokens[token] = time.monotonic() + TOKEN_LIFETIME_S
+        self._tokens[token] = Issued(time.monotonic() + TOKEN_LIFETIME_S, jkt)
         self.issued += 1
-        return JSONResponse(
-            {
-                "access_token": token,
-                "token_type": "Bearer",
-                "expires_in": TOKEN_LIFETIME_S,
-                "scope": str(form.get("scope", "")),
-            }
-        )
+        body: dict[str, Any] = {"access_token": token, "token_type": "DPoP" if jkt else "Bearer",
+                                "expires_in": TOKEN_LIFETIME_S, "scope": str(form.get("scope", ""))}  # fmt: skip
+        return JSONResponse(body)

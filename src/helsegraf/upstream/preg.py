@@ -414,8 +414,12 @@ def create_app(source: PregSource, issuer: TokenIssuer, faults: Faults | None = 
     async def guard(request: Request) -> Response | None:
         if (fault := await faults.before(request)) is not None:
             return fault
-        if not issuer.verify(request.headers.get("authorization")):
-            return Response(status_code=401)
+        refused = issuer.check(request)
+        if refused is not None:
+            scheme = "DPoP" if issuer.require_dpop or request.headers.get("dpop") else "Bearer"
+            challenge = f'{scheme} error="{"invalid_dpop_proof" if "DPoP" in refused else "invalid_token"}"'
+            return JSONResponse({"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": refused},
+                                401, headers={"WWW-Authenticate": challenge})  # fmt: skip
         if request.headers.get("api-version") != "2":
             return _problem(400, "Bad Request", "the api-version header must be 2")
         return None
