@@ -32,6 +32,7 @@ import httpx
 from lxml import etree
 from sqlalchemy import Connection, delete, insert, select
 
+from helsegraf.models.base import table_of
 from helsegraf.models.hpr import (
     AdditionalCompetence,
     AdministrativeReaction,
@@ -213,21 +214,21 @@ MODELS: Final = {
 
 def apply_person(conn: Connection, rows: PersonRows) -> None:
     """Replace one person's rows inside the caller's transaction (children go with the person: ON DELETE CASCADE)."""
-    person = HealthPersonnel.__table__
-    approval = Approval.__table__
+    person = table_of(HealthPersonnel)
+    approval = table_of(Approval)
     stored = conn.execute(select(approval.c.id).where(approval.c.hpr_number == rows.hpr_number)).scalars().all()
     approval_ids = sorted({a["id"] for a in rows.tables["hpr_approval"]} | set(stored))
     for name in ("hpr_suspension", "hpr_speciality", "hpr_requisition_right", "hpr_additional_competence",
                  "hpr_condition"):  # fmt: skip
-        table = MODELS[name].__table__
+        table = table_of(MODELS[name])
         conn.execute(delete(table).where(table.c.approval_id.in_(approval_ids)))
     for name in ("hpr_approval", "hpr_administrative_reaction", "hpr_alternative_id"):
-        table = MODELS[name].__table__
+        table = table_of(MODELS[name])
         conn.execute(delete(table).where(table.c.hpr_number == rows.hpr_number))
     conn.execute(delete(person).where(person.c.hpr_number == rows.hpr_number))
     for name, model in MODELS.items():
         if rows.tables[name]:
-            conn.execute(insert(model.__table__), rows.tables[name])
+            conn.execute(insert(table_of(model)), rows.tables[name])
 
 
 # -- following HPR -------------------------------------------------------------------------------

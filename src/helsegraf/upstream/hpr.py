@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select
 from zeep import Client, Settings
 
 from helsegraf.data import codes
+from helsegraf.models.base import table_of
 from helsegraf.models.hpr import (
     AdditionalCompetence,
     AdministrativeReaction,
@@ -108,11 +109,11 @@ def _group(rows: list[Any], key: str) -> dict[int, list[Any]]:
 
 def _load(conn: Connection, hpr_numbers: list[int]) -> _Rows:
     """Read every row of the persons (one statement per table)."""
-    person = HealthPersonnel.__table__
+    person = table_of(HealthPersonnel)
     persons = list(
         conn.execute(select(person).where(person.c.hpr_number.in_(hpr_numbers)).order_by(person.c.hpr_number))
     )
-    approval = Approval.__table__
+    approval = table_of(Approval)
     approvals = list(
         conn.execute(select(approval).where(approval.c.hpr_number.in_(hpr_numbers)).order_by(approval.c.id))
     )
@@ -244,7 +245,7 @@ def hent_register_endringer(
     """Answer HentRegisterEndringer: the persons HPR changed in [fra, til), one page, by HPR number."""
     if side < 1 or not 1 <= per_side <= MAX_PER_PAGE:
         return 500, fault(f"ArgumentException: side må være minst 1 og resultaterPerSide mellom 1 og {MAX_PER_PAGE}")
-    person = HealthPersonnel.__table__
+    person = table_of(HealthPersonnel)
     changed = select(person.c.hpr_number).where(person.c.last_changed >= fra, person.c.last_changed < til)
     numbers = [row.hpr_number for row in conn.execute(changed.order_by(person.c.hpr_number))]
     page = numbers[(side - 1) * per_side : side * per_side]
@@ -309,7 +310,7 @@ class HprSource:
         self.day += 1
         today = self.as_of + timedelta(days=self.day)
         now = datetime(today.year, today.month, today.day, 10, tzinfo=UTC)
-        person, approval, suspension = HealthPersonnel.__table__, Approval.__table__, Suspension.__table__
+        person, approval, suspension = table_of(HealthPersonnel), table_of(Approval), table_of(Suspension)
         done: dict[str, list[int]] = {"suspended": [], "merged": []}
         with self.engine.begin() as conn:
             suspended = select(suspension.c.approval_id).where(suspension.c.valid_to.is_(None))
