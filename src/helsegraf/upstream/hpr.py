@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cache
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from lxml import etree
 from sqlalchemy import Connection, select
@@ -33,6 +33,11 @@ from helsegraf.models.hpr import (
     Suspension,
 )
 
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from helsegraf.upstream.faults import Faults
+
 WSDL: Final = Path(__file__).with_name("contracts") / "hpr.wsdl"
 NAMESPACE: Final = "http://schemas.nhn.no/reg/HPRv2"
 NOT_FOUND: Final = "ArgumentException: HPR-nummer ikke funnet"
@@ -47,7 +52,7 @@ DECLARATION: Final = b"<?xml version='1.0' encoding='ISO-8859-1'?>\n"
 @cache
 def client() -> Client:
     """Return a zeep client of the HPR contract (loaded once; no network: the WSDL is a local file)."""
-    return Client(str(WSDL), settings=Settings(strict=False))
+    return Client(str(WSDL), settings=Settings(strict=False))  # type: ignore[no-untyped-call]  # zeep ships no types
 
 
 def _operation(name: str) -> Any:
@@ -344,7 +349,7 @@ class HprSource:
         return done
 
 
-def create_app(source: HprSource, faults: Any = None) -> Any:
+def create_app(source: HprSource, faults: Faults | None = None) -> Starlette:
     """Return the fake HPR service (SOAP 1.1 over HTTP POST, the operations of `IHPR2Service` it answers)."""
     from starlette.applications import Starlette  # noqa: PLC0415
     from starlette.requests import Request  # noqa: PLC0415
@@ -352,6 +357,7 @@ def create_app(source: HprSource, faults: Any = None) -> Any:
     from starlette.routing import Route  # noqa: PLC0415
 
     from helsegraf.upstream.faults import Faults  # noqa: PLC0415
+    from helsegraf.upstream.soap import body_operation  # noqa: PLC0415
 
     faults = faults or Faults()
     media = "text/xml; charset=ISO-8859-1"  # HPR's declared charset (the bytes are UTF-8)
@@ -361,7 +367,7 @@ def create_app(source: HprSource, faults: Any = None) -> Any:
             return refused
         try:
             root = etree.fromstring(await request.body(), SAFE_PARSER)
-            operation = etree.QName(root.find(f"{SOAP_NS}Body")[0]).localname
+            operation = body_operation(root)
         except (etree.XMLSyntaxError, TypeError, IndexError):
             return Response(fault("Message is not a SOAP envelope"), 400, media_type=media)
         if operation not in OPERATIONS:
