@@ -14,7 +14,16 @@ import xmlschema
 from lxml import etree
 from sqlalchemy import create_engine, text
 
-from helsegraf.sync.hpr import HprNotFoundError, apply_person, changed_numbers, decode, person_rows
+from helsegraf.sync.hpr import (
+    HprAdapter,
+    HprNotFoundError,
+    HprSource,
+    apply_person,
+    changed_numbers,
+    decode,
+    person_rows,
+    persons_rows,
+)
 from helsegraf.upstream import hpr
 from helsegraf.upstream.hpr import WSDL
 
@@ -111,6 +120,105 @@ def _plain(value):
         parsed = datetime.fromisoformat(value)
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
     return value
+
+
+def test_hent_personer_answers_validate_against_the_wsdl_and_leave_unknown_numbers_out(nation) -> None:
+    numbers = interesting_numbers(nation)
+    engine = nation.engine()
+    try:
+        with engine.connect() as conn:
+            status, body = hpr.hent_personer(conn, [*numbers, 1])  # 1 is no HPR number
+            singles = {n: person_rows(hpr.hent_person(conn, n)[1]) for n in numbers}
+            refused = hpr.hent_personer(conn, list(range(1, hpr.MAX_PERSONS + 2)))
+    finally:
+        engine.dispose()
+    request = hpr._operation("HentPersoner").input.serialize(  # noqa: SLF001 - the adapter's own request
+        hprNummer={"int": [*numbers, 1]}, medAdresser=False, påTidspunkt=None
+    )
+
+    assert status == 200
+    schema().validate(body_element(body))
+    schema().validate(request.content.find(f"{SOAP}Body")[0])
+    read = persons_rows(body)
+    assert [p.hpr_number for p in read] == numbers
+    for person in read:  # the same rows HentPerson gives, person by person
+        assert person.tables == singles[person.hpr_number].tables
+    assert refused[0] == 500
+    assert b"ArgumentException" in refused[1]
+
+
+async def test_the_adapter_fetches_in_chunks_and_skips_a_number_hentpersoner_leaves_out(nation) -> None:
+    import httpx  # noqa: PLC0415
+
+    from helsegraf.sync.engine import Batch, Entry  # noqa: PLC0415
+
+    engine = nation.engine()
+    try:
+        with engine.connect() as conn:
+            first = text("SELECT hpr_number FROM hpr_person ORDER BY hpr_number LIMIT 7")
+            numbers = conn.execute(first).scalars().all()
+            expected = {n: person_rows(hpr.hent_person(conn, n)[1]) for n in numbers}
+            calls: list[tuple[str, int]] = []
+
+            def answer(request: httpx.Request) -> httpx.Response:
+                root = etree.fromstring(request.content)
+                operation = etree.QName(root.find(f"{SOAP}Body")[0]).localname
+                parsed = hpr._operation(operation).input.deserialize(root)  # noqa: SLF001 - the fake's parsing
+                if operation == "HentPersoner":
+                    asked = [int(n) for n in parsed.hprNummer.int]
+                    calls.append((operation, len(asked)))
+                    status, body = hpr.hent_personer(conn, asked)
+                else:
+                    calls.append((operation, 1))
+                    status, body = hpr.hent_person(conn, int(parsed.hprNummer))
+                return httpx.Response(status, content=body)
+
+            adapter = HprAdapter(HprSource("http://hpr.test/"), concurrency=2)
+            adapter.persons_per_call = 3
+            entries = [Entry(100 + i, f"{n:012d}", "changed") for i, n in enumerate([*numbers, 1])]
+            batch = Batch("changes", entries)
+            async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+                await adapter.documents(client, batch)
+    finally:
+        engine.dispose()
+
+    assert sorted(calls) == [("HentPersoner", 2), ("HentPersoner", 3), ("HentPersoner", 3)]  # 8 numbers, 3 a call
+    assert {int(k): v.tables for k, v in batch.documents.items()} == {n: r.tables for n, r in expected.items()}
+    assert batch.skipped == {100 + len(numbers): "HPR number not returned by HentPersoner"}
+
+
+async def test_a_hentpersoner_fault_is_asked_again_number_by_number(nation) -> None:
+    import httpx  # noqa: PLC0415
+
+    from helsegraf.sync.engine import Batch, Entry  # noqa: PLC0415
+
+    engine = nation.engine()
+    try:
+        with engine.connect() as conn:
+            first = text("SELECT hpr_number FROM hpr_person ORDER BY hpr_number LIMIT 2")
+            numbers = conn.execute(first).scalars().all()
+            calls: list[str] = []
+
+            def answer(request: httpx.Request) -> httpx.Response:
+                root = etree.fromstring(request.content)
+                operation = etree.QName(root.find(f"{SOAP}Body")[0]).localname
+                calls.append(operation)
+                if operation == "HentPersoner":  # a service that faults when any number is unknown
+                    return httpx.Response(500, content=hpr.fault(hpr.NOT_FOUND))
+                parsed = hpr._operation(operation).input.deserialize(root)  # noqa: SLF001 - the fake's parsing
+                status, body = hpr.hent_person(conn, int(parsed.hprNummer))
+                return httpx.Response(status, content=body)
+
+            adapter = HprAdapter(HprSource("http://hpr.test/"))
+            batch = Batch("changes", [Entry(10 + i, f"{n:012d}", "changed") for i, n in enumerate([*numbers, 1])])
+            async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+                await adapter.documents(client, batch)
+    finally:
+        engine.dispose()
+
+    assert calls == ["HentPersoner", "HentPerson", "HentPerson", "HentPerson"]
+    assert sorted(int(k) for k in batch.documents) == numbers
+    assert batch.skipped == {12: "HPR number not found by HentPerson"}
 
 
 def test_register_changes_page_through_the_changed_persons(nation) -> None:

@@ -360,6 +360,8 @@ async def test_hpr_reads_an_overlap_before_its_cursor_so_a_late_change_in_the_sa
         def counting(operation: str, request: Any) -> Any:
             if operation == "HentPerson":
                 asked.append(int(request.hprNummer))
+            elif operation == "HentPersoner":
+                asked.extend(int(n) for n in request.hprNummer.int)
             return answer(operation, request)
 
         source.answer = counting  # type: ignore[method-assign]

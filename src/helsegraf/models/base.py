@@ -21,6 +21,14 @@ def register_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def table_of(model: type[DeclarativeBase]) -> Table:
+    """Return a model's Table (SQLAlchemy types `__table__` as any FromClause; every model here maps a Table)."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a Table")
+    return table
+
+
 class ValidityMixin:
     """A half-open validity period `[valid_from, valid_to)`; `valid_to` NULL means open-ended."""
 

@@ -626,9 +626,9 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys:
         return
     # The columns' own bind processors (dates and times as SQLAlchemy stores them on SQLite).
     processors = [table.c[c].type.bind_processor(conn.dialect) for c in columns]
-    values = [
+    parameters = [
         tuple(p(row[c]) if p is not None else row[c] for c, p in zip(columns, processors, strict=True)) for row in rows
     ]
     placeholders = ", ".join("?" for _ in columns)
     statement = f'INSERT INTO "{table.name}" ({names}) VALUES ({placeholders}) ON CONFLICT ({conflict}) {action}'  # noqa: S608 - our own names
-    conn.exec_driver_sql(statement, values)
+    conn.exec_driver_sql(statement, parameters)

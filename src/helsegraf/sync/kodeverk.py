@@ -28,10 +28,11 @@ import httpx
 from lxml import etree
 from sqlalchemy import Connection, select, update
 
+from helsegraf.models.base import table_of
 from helsegraf.models.kodeverk import Code, CodeSystem, CodeVersion
 from helsegraf.sync.engine import Adapter, Batch, Entry, RetryableError, check
 
-SYSTEM, CODE, VERSION = CodeSystem.__table__, Code.__table__, CodeVersion.__table__
+SYSTEM, CODE, VERSION = table_of(CodeSystem), table_of(Code), table_of(CodeVersion)
 MAX_EXPORT_BYTES: Final = 50_000_000
 MAX_CODES: Final = 200_000
 # No DTDs, no entities, no network: an export is data, never instructions to the parser.
@@ -93,7 +94,7 @@ def parse_export(data: bytes) -> Export:
     oid, version = _child(root, "OID"), _child(root, "Versjon")
     if not oid or not oid.isdigit() or not version:
         raise ExportError("the export needs an OID (digits) and a Versjon")
-    codes = []
+    codes: list[ExportedCode] = []
     for element in root:
         if not isinstance(element.tag, str) or etree.QName(element).localname != "Kode":
             continue

@@ -61,12 +61,13 @@ def _org(value: int | None) -> str | None:
 def unit_rows(unit: Any) -> dict[str, list[dict[str, Any]]]:
     """Return a GetReshUnit result as the rows of resh_unit and resh_service."""
     properties = list(getattr(unit.Properties, "Code", None) or []) if unit.Properties is not None else []
-    level = next((c.CodeValue for c in properties if c.OID == 8628), None)  # noqa: PLR2004 - organisatorisk nivå
-    designation = unit.OrganizationalDesignation.CodeValue if unit.OrganizationalDesignation else None
+    level: str | None = next((c.CodeValue for c in properties if c.OID == 8628), None)  # noqa: PLR2004 - organisatorisk nivå
+    designation: str | None = unit.OrganizationalDesignation.CodeValue if unit.OrganizationalDesignation else None
     valid = unit.Valid
+    unit_type = UNIT_TYPES.get((level, designation), "UNIT") if level is not None else "UNIT"
     row = {
         "resh_id": unit.ReshId, "name": unit.Name or "", "short_name": unit.ShortName,
-        "unit_type": UNIT_TYPES.get((level, designation), "UNIT"), "org_number": _org(unit.OrganizationNumber),
+        "unit_type": unit_type, "org_number": _org(unit.OrganizationNumber),
         "valid_from": _day(valid.From) if valid else None, "valid_to": _day(valid.To) if valid else None,
         "display_name": unit.DisplayName, "organizational_level": level, "organizational_designation": designation,
         "treatment_facility_org_number": _org(unit.TreatmentFacilityOrganizationNumber),

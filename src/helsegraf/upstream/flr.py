@@ -132,7 +132,7 @@ class FlrSource:
 
     def export(self, municipalities: list[str]) -> bytes:
         """Return ExportGPContracts' ZIP: an `ArrayOfGPContract` per office of the municipalities asked."""
-        element = soap.client(READ).get_element(f"{NS}ArrayOfGPContract")
+        element = soap.client(READ).get_element(f"{NS}ArrayOfGPContract")  # type: ignore[no-untyped-call]  # zeep ships no types
         offices: dict[str, list[int]] = defaultdict(list)
         for contract_id, c in sorted(self.contracts.items()):
             if not municipalities or c["municipality_code"] in municipalities:

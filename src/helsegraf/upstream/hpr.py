@@ -1,9 +1,10 @@
-"""A fake of HPR's SOAP service (`IHPR2Service`) over the synthetic nation: HentPerson and HentRegisterEndringer.
+"""A fake of HPR's SOAP service (`IHPR2Service`) over the synthetic nation: HentPerson(er), HentRegisterEndringer.
 
 Responses are built by zeep from `hpr.wsdl` itself (the operation's output message), so their shape
 is the contract's; tests validate them against the WSDL's schemas. Like the real service, the fake
 declares ISO-8859-1 while sending UTF-8 bytes, and answers an unknown number with the SOAP fault
-text integrators match ("ArgumentException: HPR-nummer ikke funnet").
+text integrators match ("ArgumentException: HPR-nummer ikke funnet"). HentPersoner answers the
+persons it knows among the numbers asked (an unknown number is simply absent from the array).
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cache
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from lxml import etree
 from sqlalchemy import Connection, select
 from zeep import Client, Settings
 
 from helsegraf.data import codes
+from helsegraf.models.base import table_of
 from helsegraf.models.hpr import (
     AdditionalCompetence,
     AdministrativeReaction,
@@ -31,10 +33,18 @@ from helsegraf.models.hpr import (
     Suspension,
 )
 
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from helsegraf.upstream.faults import Faults
+
 WSDL: Final = Path(__file__).with_name("contracts") / "hpr.wsdl"
 NAMESPACE: Final = "http://schemas.nhn.no/reg/HPRv2"
 NOT_FOUND: Final = "ArgumentException: HPR-nummer ikke funnet"
 MAX_PER_PAGE: Final = 1000  # HentRegisterEndringer's resultaterPerSide is capped
+# HentPersoner's hprNummer array: the WSDL states no limit (ArrayOfint is unbounded); the fake caps it, as any
+# service bounds a request, and refuses more with a fault, so a client must chunk. The adapter stays below it.
+MAX_PERSONS: Final = 200
 # HPR's quirk: the declaration says ISO-8859-1, the bytes are UTF-8 (integrators report it).
 DECLARATION: Final = b"<?xml version='1.0' encoding='ISO-8859-1'?>\n"
 
@@ -42,7 +52,7 @@ DECLARATION: Final = b"<?xml version='1.0' encoding='ISO-8859-1'?>\n"
 @cache
 def client() -> Client:
     """Return a zeep client of the HPR contract (loaded once; no network: the WSDL is a local file)."""
-    return Client(str(WSDL), settings=Settings(strict=False))
+    return Client(str(WSDL), settings=Settings(strict=False))  # type: ignore[no-untyped-call]  # zeep ships no types
 
 
 def _operation(name: str) -> Any:
@@ -104,11 +114,11 @@ def _group(rows: list[Any], key: str) -> dict[int, list[Any]]:
 
 def _load(conn: Connection, hpr_numbers: list[int]) -> _Rows:
     """Read every row of the persons (one statement per table)."""
-    person = HealthPersonnel.__table__
+    person = table_of(HealthPersonnel)
     persons = list(
         conn.execute(select(person).where(person.c.hpr_number.in_(hpr_numbers)).order_by(person.c.hpr_number))
     )
-    approval = Approval.__table__
+    approval = table_of(Approval)
     approvals = list(
         conn.execute(select(approval).where(approval.c.hpr_number.in_(hpr_numbers)).order_by(approval.c.id))
     )
@@ -225,13 +235,22 @@ def hent_person(conn: Connection, hpr_number: int) -> tuple[int, bytes]:
     return 200, _envelope("HentPerson", HentPersonResult=_person(rows.persons[0], rows))
 
 
+def hent_personer(conn: Connection, hpr_numbers: list[int]) -> tuple[int, bytes]:
+    """Answer HentPersoner: the persons found among the numbers (by HPR number; unknown numbers are left out)."""
+    if len(hpr_numbers) > MAX_PERSONS:
+        return 500, fault(f"ArgumentException: høyst {MAX_PERSONS} HPR-nummer per kall")
+    rows = _load(conn, sorted(set(hpr_numbers)))
+    result = {"Person": [_person(p, rows) for p in rows.persons]}
+    return 200, _envelope("HentPersoner", HentPersonerResult=result)
+
+
 def hent_register_endringer(
     conn: Connection, fra: datetime, til: datetime, side: int, per_side: int
 ) -> tuple[int, bytes]:
     """Answer HentRegisterEndringer: the persons HPR changed in [fra, til), one page, by HPR number."""
     if side < 1 or not 1 <= per_side <= MAX_PER_PAGE:
         return 500, fault(f"ArgumentException: side må være minst 1 og resultaterPerSide mellom 1 og {MAX_PER_PAGE}")
-    person = HealthPersonnel.__table__
+    person = table_of(HealthPersonnel)
     changed = select(person.c.hpr_number).where(person.c.last_changed >= fra, person.c.last_changed < til)
     numbers = [row.hpr_number for row in conn.execute(changed.order_by(person.c.hpr_number))]
     page = numbers[(side - 1) * per_side : side * per_side]
@@ -249,13 +268,13 @@ def hent_register_endringer(
 
 SOAP_NS: Final = "{http://schemas.xmlsoap.org/soap/envelope/}"
 SAFE_PARSER: Final = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-OPERATIONS: Final = ("HentPerson", "HentRegisterEndringer")
+OPERATIONS: Final = ("HentPerson", "HentPersoner", "HentRegisterEndringer")
 
 
 class HprSource:
     """The nation's health personnel as HPR holds them (its rows in a private in-memory database).
 
-    `hent_person` and `hent_register_endringer` answer from these rows; `day_of_changes` changes
+    `hent_person`, `hent_personer` and `hent_register_endringer` answer from these rows; `day_of_changes` changes
     them as HPR's case workers would: a suspension, and two HPR numbers merged (SlåSammen).
     """
 
@@ -281,6 +300,9 @@ class HprSource:
         with self.engine.connect() as conn:
             if operation == "HentPerson":
                 return hent_person(conn, int(request.hprNummer))
+            if operation == "HentPersoner":
+                asked = request.hprNummer
+                return hent_personer(conn, [int(n) for n in (asked.int if asked is not None else None) or []])
             return hent_register_endringer(conn, request.fra, request.til, int(request.side),
                                            int(request.resultaterPerSide))  # fmt: skip
 
@@ -293,7 +315,7 @@ class HprSource:
         self.day += 1
         today = self.as_of + timedelta(days=self.day)
         now = datetime(today.year, today.month, today.day, 10, tzinfo=UTC)
-        person, approval, suspension = HealthPersonnel.__table__, Approval.__table__, Suspension.__table__
+        person, approval, suspension = table_of(HealthPersonnel), table_of(Approval), table_of(Suspension)
         done: dict[str, list[int]] = {"suspended": [], "merged": []}
         with self.engine.begin() as conn:
             suspended = select(suspension.c.approval_id).where(suspension.c.valid_to.is_(None))
@@ -327,7 +349,7 @@ class HprSource:
         return done
 
 
-def create_app(source: HprSource, faults: Any = None) -> Any:
+def create_app(source: HprSource, faults: Faults | None = None) -> Starlette:
     """Return the fake HPR service (SOAP 1.1 over HTTP POST, the operations of `IHPR2Service` it answers)."""
     from starlette.applications import Starlette  # noqa: PLC0415
     from starlette.requests import Request  # noqa: PLC0415
@@ -335,6 +357,7 @@ def create_app(source: HprSource, faults: Any = None) -> Any:
     from starlette.routing import Route  # noqa: PLC0415
 
     from helsegraf.upstream.faults import Faults  # noqa: PLC0415
+    from helsegraf.upstream.soap import body_operation  # noqa: PLC0415
 
     faults = faults or Faults()
     media = "text/xml; charset=ISO-8859-1"  # HPR's declared charset (the bytes are UTF-8)
@@ -344,7 +367,7 @@ def create_app(source: HprSource, faults: Any = None) -> Any:
             return refused
         try:
             root = etree.fromstring(await request.body(), SAFE_PARSER)
-            operation = etree.QName(root.find(f"{SOAP_NS}Body")[0]).localname
+            operation = body_operation(root)
         except (etree.XMLSyntaxError, TypeError, IndexError):
             return Response(fault("Message is not a SOAP envelope"), 400, media_type=media)
         if operation not in OPERATIONS:

@@ -301,7 +301,8 @@ class PregSource:
         self, rng: random.Random, count: int, *, female: bool = False, exclude: set[str] | None = None
     ) -> list[PersonRecord]:
         """Return up to `count` distinct living residents drawn at random (a day samples, never scans, the nation)."""
-        records, found = self._records, {}
+        records = self._records
+        found: dict[str, PersonRecord] = {}
         for _ in range(max(64, 20 * count)):
             if len(found) >= count:
                 break

@@ -24,6 +24,11 @@ DESIGNATION: Final = 8624
 NOT_FOUND: Final = "ReshUnit not found"
 
 
+def _number(value: str | None) -> int | None:
+    """Return an organisation number as the contract's xs:int (None when absent)."""
+    return int(value) if value else None
+
+
 def _moment(day: date | None) -> datetime | None:
     return None if day is None else datetime.combine(day, time(), tzinfo=UTC)
 
@@ -62,12 +67,11 @@ class ReshSource:
         """Return a unit as `GetReshUnitResult`."""
         u = self.units[resh_id]
         parent = self.parent(resh_id)
-        number = lambda value: int(value) if value else None  # noqa: E731 - organisation numbers are xs:int
         return {
             "DisplayName": u["display_name"],
             "LastChanged": u["last_changed"],
             "Name": u["name"],
-            "OrganizationNumber": number(u["org_number"]),
+            "OrganizationNumber": _number(u["org_number"]),
             "OrganizationalDesignation": code(DESIGNATION, u["organizational_designation"]),
             "ParentName": self.units[parent]["name"] if parent in self.units else None,
             "ParentReshId": parent,
@@ -80,9 +84,9 @@ class ReshSource:
                 for s in sorted(self.services.get(resh_id, []), key=lambda s: s["code"])
             ]},
             "ShortName": u["short_name"],
-            "TopOrganizationNumber": number(u["top_org_number"]),
+            "TopOrganizationNumber": _number(u["top_org_number"]),
             "TopOrganizationReshId": u["top_org_resh_id"],
-            "TreatmentFacilityOrganizationNumber": number(u["treatment_facility_org_number"]),
+            "TreatmentFacilityOrganizationNumber": _number(u["treatment_facility_org_number"]),
             "Valid": {"From": _moment(u["valid_from"]), "To": _moment(u["valid_to"])},
         }  # fmt: skip
 

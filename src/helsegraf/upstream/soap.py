@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import zeep.exceptions
 from lxml import etree
@@ -19,6 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from zeep import Client, Settings
+
+if TYPE_CHECKING:
+    from helsegraf.upstream.faults import Faults
 
 CONTRACTS: Final = Path(__file__).with_name("contracts")
 ENVELOPE: Final = "{http://schemas.xmlsoap.org/soap/envelope/}"
@@ -33,7 +36,8 @@ class SoapFaultError(RuntimeError):
 @cache
 def client(contract: str) -> Client:
     """Return a zeep client of a contract (`resh`, `flr`); no network: the WSDL is a local file."""
-    return Client(str(CONTRACTS / f"{contract}.wsdl"), settings=Settings(strict=False))
+    wsdl = str(CONTRACTS / f"{contract}.wsdl")
+    return Client(wsdl, settings=Settings(strict=False))  # type: ignore[no-untyped-call]  # zeep ships no types
 
 
 def _binding(contract: str) -> Any:
@@ -105,7 +109,15 @@ def is_fault(status: int, body: bytes) -> bool:
     return status == 500 and b"Fault>" in body  # noqa: PLR2004 - SOAP 1.1 faults come with HTTP 500
 
 
-def service(contract: str, handlers: dict[str, Any], faults: Any) -> Starlette:
+def body_operation(root: etree._Element) -> str:
+    """Return the local name of a SOAP envelope's first Body element; IndexError when there is none."""
+    body = root.find(f"{ENVELOPE}Body")
+    if body is None:
+        raise IndexError("no SOAP Body")
+    return etree.QName(body[0]).localname
+
+
+def service(contract: str, handlers: dict[str, Any], faults: Faults) -> Starlette:
     """Return a Starlette app answering SOAP POSTs at `/` with `handlers[operation](request) -> (status, body)`."""
 
     async def endpoint(http: Request) -> Response:
@@ -113,7 +125,7 @@ def service(contract: str, handlers: dict[str, Any], faults: Any) -> Starlette:
             return refused
         try:
             root = etree.fromstring(await http.body(), PARSER)
-            name = etree.QName(root.find(f"{ENVELOPE}Body")[0]).localname
+            name = body_operation(root)
         except (etree.XMLSyntaxError, TypeError, IndexError):
             return Response(fault("The message is not a SOAP 1.1 envelope"), 400, media_type=MEDIA)
         if name not in handlers:
