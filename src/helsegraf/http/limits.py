@@ -57,6 +57,7 @@ from graphql.language.visitor import ParallelVisitor
 
 from helsegraf.config import HttpSettings
 from helsegraf.http.errors import BAD_USER_INPUT, QUERY_TOO_COMPLEX, shown
+from helsegraf.stats.engine import MAX_DIMENSIONS, MAX_MEASURES
 
 DEFAULT_PAGE: Final = 20
 DEFAULT_LIST: Final = 10
@@ -243,15 +244,24 @@ class _Measurer:
         return None
 
     def table_cells(self, field: FieldNode) -> int:
-        """Return an upper estimate of a statistics table's cells: measures x product of its dimensions' sizes."""
+        """Return an upper estimate of a statistics table's cells: measures x product of its dimensions' sizes.
+
+        A table whose `measures` or `by` is longer than its cap is refused by the resolver before any read,
+        naming the argument and its cap (and logged as refused): it costs one cell here, rather than a product
+        of thousands of dimensions saturating into a meaningless "query cost" refusal. A dimension named twice
+        is refused there too, and counted once here.
+        """
         measures = self.argument(field, "measures")
         by = self.argument(field, "by") or []
+        by = by if isinstance(by, list) else [by]
+        if (isinstance(measures, list) and len(measures) > MAX_MEASURES) or len(by) > MAX_DIMENSIONS:
+            return 1
+        by = list(dict.fromkeys(getattr(d, "name", str(d)) for d in by))
         given = self.argument(field, "filter") or {}
         narrowed = {"MUNICIPALITY": "municipalities", "COUNTY": "counties", "AGE_GROUP": "ageGroups",
                     "GENDER": "genders", "HEALTH_PERSONNEL_CATEGORY": "categories"}  # fmt: skip
         rows = 1
-        for dimension in by if isinstance(by, list) else [by]:
-            name = getattr(dimension, "name", str(dimension))
+        for name in by:
             size = TABLE_DIMENSION_SIZES.get(name, 2)
             key = narrowed.get(name, "")
             snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in key)

@@ -318,10 +318,13 @@ def _code(name: str, value: str, digits: int) -> str:
 def _filter(given: StatisticsFilter | None) -> Filter:
     if given is None:
         return Filter()
-    for name in ("counties", "municipalities", "age_groups", "genders", "categories"):
+    # The Python field and the argument's name (as the caller spells it, for the refusal)
+    named = (("counties", "counties"), ("municipalities", "municipalities"), ("age_groups", "ageGroups"),
+             ("genders", "genders"), ("categories", "categories"))  # fmt: skip
+    for name, argument in named:
         values = getattr(given, name)
         if values is not None:
-            check_list(f"filter.{name}", values, MAX_FILTER_VALUES)
+            check_list(f"filter.{argument}", values, MAX_FILTER_VALUES)
     return Filter(
         counties=tuple(_code("filter.counties", c, 2) for c in given.counties) if given.counties is not None else None,
         municipalities=tuple(_code("filter.municipalities", m, 4) for m in given.municipalities)

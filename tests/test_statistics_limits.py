@@ -1,0 +1,36 @@
+"""Limits and refusals of the statistics fields, played through HTTP on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from conftest import token
+from test_statistics_tables import TABLE
+
+SATURATED = "9,007,199,254,740,991"
+
+
+async def test_every_list_argument_of_a_table_is_capped_naming_the_argument_and_its_limit(graph, nation) -> None:
+    analyst = token(nation, "analyst")
+    huge = 5_000
+    cases = [
+        ({"m": ["LISTS"], "by": ["MUNICIPALITY"] * huge, "f": None}, "by", 4),
+        ({"m": ["LISTS"], "by": ["GENDER", "AGE_GROUP", "MUNICIPALITY", "OPEN_LIST", "FIXED_SALARY"]}, "by", 4),
+        ({"m": ["LISTS"] * huge, "by": ["MUNICIPALITY"], "f": None}, "measures", 20),
+        ({"m": ["LISTS"] * huge, "by": None, "f": None}, "measures", 20),
+        ({"m": ["LISTS"] * huge, "by": ["MUNICIPALITY"] * huge, "f": None}, "measures", 20),
+        ({"m": ["LISTS"], "by": None, "f": {"municipalities": ["0301"] * huge}}, "filter.municipalities", 400),
+        ({"m": ["LISTS"], "by": None, "f": {"counties": ["03"] * huge}}, "filter.counties", 400),
+        ({"m": ["LISTED_PERSONS"], "by": None, "f": {"ageGroups": ["AGE_0_5"] * huge}}, "filter.ageGroups", 400),
+        ({"m": ["LISTED_PERSONS"], "by": None, "f": {"genders": ["MALE"] * huge}}, "filter.genders", 400),
+        ({"m": ["HEALTH_PERSONNEL"], "by": None, "f": {"categories": ["LE"] * huge}}, "filter.categories", 400),
+    ]
+    for variables, argument, limit in cases:
+        response = await graph.post(TABLE, {"total": False, "f": None, **variables}, token=analyst)
+        body = response.json()
+        error = body["errors"][0]
+        assert error["extensions"]["code"] in {"BAD_USER_INPUT", "QUERY_TOO_COMPLEX"}, (argument, body)
+        assert argument in error["message"], (argument, error)
+        assert f"at most {limit:,}" in error["message"], (argument, error)
+        assert SATURATED not in error["message"], (argument, error)
+        given = variables["m"] if argument == "measures" else variables["by"] if argument == "by" else variables["f"]
+        figure = len(given) if isinstance(given, list) else len(next(iter(given.values())))
+        assert f"got {figure:,}" in error["message"], (argument, error)
