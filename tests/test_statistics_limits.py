@@ -34,3 +34,39 @@ async def test_every_list_argument_of_a_table_is_capped_naming_the_argument_and_
         given = variables["m"] if argument == "measures" else variables["by"] if argument == "by" else variables["f"]
         figure = len(given) if isinstance(given, list) else len(next(iter(given.values())))
         assert f"got {figure:,}" in error["message"], (argument, error)
+
+
+LOG = "{ statisticsQueryLog(first: 10) { totalCount edges { node { table outcome } } } }"
+BESIDE = """{ statistics {
+  big: table(measures: [LISTED_PERSONS, LISTED_PERSONS_WITH_GP, LISTED_PERSONS_WITHOUT_GP],
+             by: [MUNICIPALITY, AGE_GROUP, GENDER, FIXED_SALARY]) { rows { values { value } } }
+  wrong: table(measures: [LISTS], by: [AGE_GROUP]) { rows { values { value } } }
+  keyFigures(county: "03") { code value }
+  lists: table(measures: [LISTS]) { rows { values { value } } }
+} }"""
+
+
+async def test_a_refused_table_is_refused_alone_and_its_neighbours_answer_and_are_logged(graph, nation) -> None:
+    analyst = token(nation, "analyst")
+    before = (await graph.post(LOG, token=token(nation))).json()["data"]["statisticsQueryLog"]["totalCount"]
+    response = await graph.post(BESIDE, token=analyst)
+    body = response.json()
+    assert response.status_code == 200, body
+    statistics = body["data"]["statistics"]
+    assert statistics["big"] is None, body
+    assert statistics["wrong"] is None, body
+    assert {f["code"] for f in statistics["keyFigures"]} >= {"GPS", "LISTS"}, body
+    assert statistics["lists"]["rows"][0]["values"][0]["value"] > 0, body
+    errors = {e["path"][-1]: e for e in body["errors"]}
+    assert set(errors) == {"big", "wrong"}, body
+    assert errors["big"]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert "40,000" in errors["big"]["message"]
+    assert "request" in errors["big"]["message"]
+    assert errors["wrong"]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "AGE_GROUP" in errors["wrong"]["message"]
+
+    log = (await graph.post(LOG, token=token(nation))).json()["data"]["statisticsQueryLog"]
+    assert log["totalCount"] == before + 4
+    logged = sorted((e["node"]["table"], e["node"]["outcome"]) for e in log["edges"][:4])
+    assert logged == [("keyFigures", "OK"), ("table", "BAD_USER_INPUT"), ("table", "OK"),
+                      ("table", "QUERY_TOO_COMPLEX")]  # fmt: skip

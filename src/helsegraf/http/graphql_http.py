@@ -366,4 +366,11 @@ def _status(body: dict[str, Any]) -> int:
     """Return 503 when a database outage left nothing to answer, else 200."""
     errors = body.get("errors") or []
     unavailable = errors and all(e.get("extensions", {}).get("code") == SERVICE_UNAVAILABLE for e in errors)
-    return 503 if unavailable and not any((body.get("data") or {}).values()) else 200
+    return 503 if unavailable and not _answered(body.get("data")) else 200
+
+
+def _answered(value: Any) -> bool:
+    """Tell whether an answer holds any value: `{statistics: {table: null}}` (a nullable field refused) holds none."""
+    if isinstance(value, dict):
+        return any(_answered(v) for v in value.values())
+    return value is not None

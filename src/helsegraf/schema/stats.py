@@ -385,7 +385,13 @@ def _shown(value: int | Perturbed, measure: Measure) -> MeasureValue:
 @strawberry.type(description="Aggregates across registers for analysts. Counts of persons are perturbed and "
                  "suppressed under 5.")  # fmt: skip
 class Statistics:
-    """Statistics, computed on request."""
+    """Statistics, computed on request.
+
+    Every table field is nullable: a refused table (bad arguments, over the request's cells, the query log
+    not writable) is null with its error, and the request's other tables answer (each logged with its
+    own outcome). The cell budget is the request's (MAX_CELLS over all its tables, aliases included):
+    the table that would take more than is left is the one refused.
+    """
 
     engine: strawberry.Private[Engine]
 
@@ -416,7 +422,7 @@ class Statistics:
         filter: StatisticsFilter | None = None,  # noqa: A002 - the argument's public name
         at: date | None = None,
         total: bool = False,
-    ) -> StatisticsTable:
+    ) -> StatisticsTable | None:
         """Make a table."""
         given = {"measures": [m.name for m in measures], "by": [d.name for d in by or ()],
                  "filter": strawberry.asdict(filter) if filter is not None else None,
@@ -442,7 +448,7 @@ class Statistics:
                       "county or a municipality, at a date (default today; quarter ends are usual).")  # fmt: skip
     async def key_figures(
         self, info: Info, county: str | None = None, municipality: str | None = None, at: date | None = None
-    ) -> list[KeyFigure]:
+    ) -> list[KeyFigure] | None:
         """Return the key figures of an area."""
         on = at or info.context.today
 
@@ -469,7 +475,7 @@ class Statistics:
         county: str | None = None,
         municipality: str | None = None,
         at: date | None = None,
-    ) -> list[Ssb12005Row]:
+    ) -> list[Ssb12005Row] | None:
         """Return SSB 12005's rows."""
         on = at or info.context.today
 
@@ -506,7 +512,7 @@ class Statistics:
     @strawberry.field(
         description="GP lists, open lists and listed patients per municipality at a date (default today)."
     )
-    async def gp_lists_by_municipality(self, info: Info, at: date | None = None) -> list[MunicipalityGpLists]:
+    async def gp_lists_by_municipality(self, info: Info, at: date | None = None) -> list[MunicipalityGpLists] | None:
         """Count lists and patients per municipality (a view on `table`)."""
         request = TableRequest((Measure.LISTS, Measure.OPEN_LISTS, Measure.LISTED_PERSONS), (Dimension.MUNICIPALITY,),
                                Filter(), at)  # fmt: skip
@@ -520,7 +526,7 @@ class Statistics:
     @strawberry.field(description="Listed patients by age group and gender at a date, optionally in one municipality.")
     async def patients_by_age_group_and_gender(
         self, info: Info, municipality: str | None = None, at: date | None = None
-    ) -> list[AgeGenderCount]:
+    ) -> list[AgeGenderCount] | None:
         """Count listed patients per age group and gender (a view on `table`)."""
         check_municipality(municipality)
         area = Filter(municipalities=(municipality,)) if municipality is not None else Filter()
@@ -532,7 +538,7 @@ class Statistics:
                 for row in table.rows]  # fmt: skip
 
     @strawberry.field(description="Health personnel per category with an approval valid at a date (default today).")
-    async def health_personnel_by_category(self, info: Info, at: date | None = None) -> list[CategoryCount]:
+    async def health_personnel_by_category(self, info: Info, at: date | None = None) -> list[CategoryCount] | None:
         """Count persons per approval category (a view on `table`)."""
         request = TableRequest((Measure.HEALTH_PERSONNEL,), (Dimension.HEALTH_PERSONNEL_CATEGORY,), Filter(), at)
         table = await self._table(info, "healthPersonnelByCategory", request)
