@@ -28,10 +28,18 @@ GROUPS = {
     ("Person", "gp"): "gp", ("Person", "gpHistory"): "gp", ("Person", "healthPersonnel"): "health-personnel",
     ("Person", "accessLog"): "access-log", ("HealthPersonnel", "nin"): "health-personnel",
     ("HealthPersonnel", "birthDate"): "health-personnel", ("HealthPersonnel", "person"): "health-personnel",
-    ("GpContract", "patients"): "gp",
+    ("GpContract", "patients"): "gp", ("Person", "presentAddress"): "address", ("Person", "postalAddress"): "address",
+    ("Person", "parentalResponsibility"): "family", ("Person", "parentalResponsibilityFor"): "family",
+    ("Person", "guardianship"): "family",
 }  # fmt: skip
+# Relation entries that name another person, and where that person's nin is in the entry (released too).
+NAMED = {"parentalResponsibility": "responsible", "parentalResponsibilityFor": "child", "guardianship": "guardian"}
 PERSON_LEAVES = {"name": "{ full }", "birthDate": "", "gender": "", "status": "", "deathDate": "",
-                 "address": "{ street }", "addressProtection": ""}  # fmt: skip
+                 "address": "{ street }", "addressProtection": "", "presentAddress": "{ street validFrom }",
+                 "postalAddress": "{ street addressProtection }",
+                 "parentalResponsibility": "{ type responsible { nin } }",
+                 "parentalResponsibilityFor": "{ type child { nin } }",
+                 "guardianship": "{ type scope guardian { nin } }"}  # fmt: skip
 ROLES = ("anonymous", "citizen", "clinician", "integrator", "integrator", "admin", "admin", "analyst")
 
 
@@ -195,6 +203,8 @@ class Oracle:
         elif f.name in {"parents", "children"}:
             nin = next(g for g in f.below if g.name == "nin")
             self.released.update((item[nin.key], "family") for item in child)
+        elif f.name in NAMED:
+            self.released.update((item[NAMED[f.name]]["nin"], "family") for item in child)
 
 
 def leaked(type_name: str, fields: list[Field], value: Any, role: str, relation_of: Any) -> list[str]:

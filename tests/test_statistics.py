@@ -9,7 +9,7 @@ from sqlalchemy import text
 from conftest import TODAY, db_rows, token
 from helsegraf.stats.engine import reference_date
 
-REF = reference_date(TODAY)  # the date counts of persons asked for today describe (the last quarter end)
+REF = reference_date(TODAY, TODAY)  # the date counts of persons asked for today describe (the last quarter end)
 
 ON = "valid_from <= :on AND (valid_to IS NULL OR valid_to > :on)"
 STATS = """{ statistics {

@@ -38,7 +38,7 @@ LISTED = """SELECT c.municipality_code AS m, p.birth_date, p.gender FROM flr_lis
 MOST_HITS = 0.5  # exact recoveries: a coincidence of noise at most, never most of the time
 SINGLE_DRAW_ERROR = 1.0  # the mean |noise| of one published count of 2 or more (stats/disclosure.py)
 QUARTER_ENDS = [date(2019, 12, 31), date(2020, 9, 30), date(2021, 6, 30), date(2022, 3, 31), date(2022, 12, 31),
-                date(2023, 9, 30), date(2024, 6, 30), date(2025, 3, 31), reference_date(TODAY)]  # fmt: skip
+                date(2023, 9, 30), date(2024, 6, 30), date(2025, 3, 31), reference_date(TODAY, TODAY)]  # fmt: skip
 
 
 THIN = """DELETE FROM flr_list_membership WHERE id % 4 <> 0
@@ -97,7 +97,7 @@ def published(cells: list[dict]) -> dict[tuple[str, str], int | None]:
 
 def scan_dates(start: date = date(2019, 6, 1)) -> list[date]:
     """Every quarter end from `start` on: the reference dates, the only dates counts of persons describe."""
-    ends, day = [], reference_date(TODAY)
+    ends, day = [], reference_date(TODAY, TODAY)
     while day >= start:
         ends.append(day)
         day = reference_date(day - timedelta(days=1))
@@ -170,7 +170,7 @@ async def test_consecutive_dates_within_a_quarter_give_the_same_counts_of_person
             if value is not None and date(2019, 6, 1) < _day(value) <= TODAY:
                 changes[_day(value)] += 1
     # Single-change days, except quarter ends (the day before one lies in the quarter before).
-    single = sorted(day for day, n in changes.items() if n == 1 and reference_date(day) != day)
+    single = sorted(day for day, n in changes.items() if n == 1 and reference_date(day, TODAY) != day)
     days = single[:: max(1, len(single) // 40)]
     assert len(days) >= 10, "too few single-change days to attack"
     exposed, cases = 0, []
@@ -354,7 +354,7 @@ async def test_differencing_overlapping_filter_subsets_is_refused_and_repeats_gi
     """S + {a} minus S over 100 random subsets S: every filtered subset would be a cell with its own noise."""
     import random  # noqa: PLC0415
 
-    on = reference_date(TODAY)
+    on = reference_date(TODAY, TODAY)
     truth = true_cells(nation, on)
     small = sorted(cell for cell, n in truth.items() if 0 < n < 5)
     assert small, "no small cell to attack"

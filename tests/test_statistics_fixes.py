@@ -26,7 +26,7 @@ ON = "valid_from <= :on AND (valid_to IS NULL OR valid_to > :on)"
 
 
 async def test_every_filter_works_on_both_backends(graph, nation) -> None:
-    on = reference_date(TODAY).isoformat()  # health personnel are counts of persons: at the reference date
+    on = reference_date(TODAY, TODAY).isoformat()  # health personnel are counts of persons: at the reference date
     personnel = Counter(r.category for r in db_rows(
         nation, f"SELECT DISTINCT hpr_number, category FROM hpr_approval WHERE {ON}", on=on))  # fmt: skip
     municipality = db_rows(nation, "SELECT municipality_code FROM flr_gp_contract LIMIT 1")[0].municipality_code
@@ -94,7 +94,7 @@ async def test_capacity_minus_free_places_gives_no_exact_count_of_persons(graph,
 
     derived_exact, cells = 0, 0
     # Quarter ends: there capacity (at the date) and free places (at its reference date) describe one date.
-    for on in sorted({reference_date(TODAY - timedelta(days=91 * k)) for k in range(24)}):
+    for on in sorted({reference_date(TODAY - timedelta(days=91 * k), TODAY) for k in range(24)}):
         contracts = db_rows(nation, f"SELECT id, municipality_code FROM flr_gp_contract WHERE {ON} AND is_open = :t",
                             on=on.isoformat(), t=True)  # fmt: skip
         sizes = Counter(r.contract_id for r in db_rows(
@@ -368,3 +368,89 @@ async def test_a_day_of_membership_changes_moves_no_count_of_persons(graph, nati
             assert after == before, i  # no cell follows the day's change
     finally:
         db_execute(nation, f"DELETE FROM flr_list_membership WHERE id >= {first_id}")
+
+
+GP_GENDERS = """query($f: StatisticsFilter, $at: Date) { statistics { table(measures: [GPS], by: [GENDER], filter: $f,
+  at: $at) { rows { key { code } values { value } } } } }"""
+
+
+async def test_gps_by_gender_do_not_tell_a_named_gps_gender(graph, nation) -> None:
+    """Who serves which list is public (`GpContract.gps`), a GP's gender is not (HPR_EXTENDED). With a cell's
+    key from its own GPs, two cells whose public GPs differ by one named GP X kept the other gender's value
+    exactly (the same records): the one gender whose value moved was X's. Played with X joining a list of
+    Oslo in a quarter (two quarter ends), for six women and six men taken as X in turn; the same with X on
+    Oslo's one list of another salary (Oslo with and without it) is now refused (GPs by gender by area only)."""
+    q2 = reference_date(TODAY, TODAY)
+    q1 = reference_date(q2 - timedelta(days=1))
+    doctors = db_rows(nation, "SELECT h.hpr_number, p.gender FROM hpr_person h JOIN preg_person p "
+                      "ON p.nin = h.nin WHERE h.hpr_number NOT IN (SELECT hpr_number FROM flr_gp_period) "
+                      "ORDER BY h.hpr_number")  # fmt: skip
+    women = [d.hpr_number for d in doctors if d.gender == "FEMALE"]
+    men = [d.hpr_number for d in doctors if d.gender == "MALE"]
+    base, candidates = women[:8] + men[:8], [(x, "FEMALE") for x in women[8:14]] + [(x, "MALE") for x in men[8:14]]
+    assert (len(base), len(candidates)) == (16, 12), (len(women), len(men))
+    oslo = db_rows(nation, "SELECT id, fixed_salary FROM flr_gp_contract WHERE municipality_code = '0301' "
+                   "AND valid_to IS NULL ORDER BY id")[0]  # fmt: skip
+    first_period = db_rows(nation, "SELECT max(id) + 1000 AS n FROM flr_gp_period")[0].n
+    lone = db_rows(nation, "SELECT max(id) + 1000 AS n FROM flr_gp_contract")[0].n  # X's list: the other salary
+    columns = "office_org_number, municipality_code, district, max_patients, is_open, valid_from, valid_to"
+    db_execute(nation, f"INSERT INTO flr_gp_contract (id, {columns}, fixed_salary) SELECT {lone}, {columns}, "
+               f"NOT fixed_salary FROM flr_gp_contract WHERE id = {oslo.id}")  # fmt: skip
+    analyst = token(nation, "analyst")
+
+    async def genders(f: dict, on) -> dict:
+        data = await graph.data(GP_GENDERS, {"f": f, "at": on.isoformat()}, token=analyst)
+        return {r["key"][0]["code"]: r["values"][0]["value"] for r in data["statistics"]["table"]["rows"]}
+
+    def period(i: int, contract: int, hpr: int, start: str) -> str:
+        return ("INSERT INTO flr_gp_period (id, contract_id, hpr_number, relationship, working_percentage, valid_from) "
+                f"VALUES ({first_period + i}, {contract}, {hpr}, 'LPDL', 50, '{start}')")  # fmt: skip
+
+    guesses: Counter = Counter()
+    try:
+        for i, hpr in enumerate(base):  # sixteen GPs on Oslo's list, their genders withheld
+            db_execute(nation, period(i, oslo.id, hpr, "2010-01-01"))
+        for j, (x, gender) in enumerate(candidates):
+            n = len(base) + j
+            db_execute(nation, period(n, lone, x, (q2 - timedelta(days=10)).isoformat()))
+            oslo_only = {"municipalities": ["0301"], "fixedSalary": bool(oslo.fixed_salary)}
+            body = (await graph.post(GP_GENDERS, {"f": oslo_only, "at": q2.isoformat()}, token=analyst)).json()
+            assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body  # by area only, see below
+            oslo_all = {"municipalities": ["0301"]}
+            before, after = await genders(oslo_all, q1), await genders(oslo_all, q2)
+            moved = [g for g in ("FEMALE", "MALE") if before[g] != after[g]]
+            guesses["right" if moved == [gender] else "wrong" if len(moved) == 1 else "none"] += 1
+            db_execute(nation, f"DELETE FROM flr_gp_period WHERE id = {first_period + n}")
+    finally:
+        db_execute(nation, f"DELETE FROM flr_gp_period WHERE id >= {first_period}")
+        db_execute(nation, f"DELETE FROM flr_gp_contract WHERE id = {lone}")
+    tries = len(candidates)
+    # One moved cell is X's gender no more often than a coincidence of noise (both cells get fresh noise).
+    assert guesses["right"] < tries / 2, guesses
+    assert guesses["right"] - guesses["wrong"] < tries / 4, guesses
+
+
+async def test_gps_by_gender_are_broken_down_by_area_only(graph, nation) -> None:
+    """Cells of GPs of one gender cut by list or speciality too were many routes, each with noise of its own,
+    to sets of GPs differing by named GPs (the list's GPs are public): averaged, their differences gave a GP's
+    gender. By gender, GPs take COUNTY or MUNICIPALITY only; GP_SPECIALISTS by GENDER stays one route."""
+    analyst = token(nation, "analyst")
+    others = {"FIXED_SALARY": {"fixedSalary": True}, "OPEN_LIST": {"openList": True},
+              "LIST_STATUS": {"listStatus": "WITH_GP"}, "GP_SPECIALITY": {"gpSpecialist": True}}  # fmt: skip
+    for measure in ("GPS", "GP_SPECIALISTS"):
+        for dimension, f in others.items():
+            if measure == "GP_SPECIALISTS" and dimension == "GP_SPECIALITY":
+                continue  # not a dimension of specialists at all
+            for variables in ({"m": [measure], "by": ["GENDER", dimension], "f": None},
+                              {"m": [measure], "by": ["MUNICIPALITY", "GENDER"], "f": f},
+                              {"m": [measure], "by": [dimension], "f": {"genders": ["FEMALE"]}}):  # fmt: skip
+                body = (await graph.post(TABLE, {"total": False, **variables}, token=analyst)).json()
+                error = body["errors"][0]
+                assert error["extensions"]["code"] == "BAD_USER_INPUT", (variables, body)
+                assert dimension in error["message"], error
+    for measures, by, f in ((["GPS", "GP_SPECIALISTS"], ["COUNTY", "GENDER"], None),
+                            (["GPS"], ["GENDER"], {"municipalities": ["0301"]}),
+                            (["GPS"], [], {"genders": ["MALE"], "counties": ["03"]}),
+                            (["GPS"], ["GP_SPECIALITY", "FIXED_SALARY"], None)):  # fmt: skip
+        body = (await graph.post(TABLE, {"m": measures, "by": by, "f": f, "total": False}, token=analyst)).json()
+        assert "errors" not in body, body

@@ -91,7 +91,7 @@ async def test_key_figures_are_the_registers_figures(graph, nation, on: date) ->
         figures = {f["code"]: f for f in data["statistics"]["keyFigures"]}
         true = truth(nation, on, municipality=area.get("m"), county=area.get("c"))
         # Counts of persons, and ratios with one in them (both parts), describe the reference date.
-        ref = reference_date(on)
+        ref = reference_date(on, TODAY)
         then = truth(nation, ref, municipality=area.get("m"), county=area.get("c"))
         assert true["LISTS"] > 0 or area, "the nation has no lists"
         for figure in figures.values():
@@ -150,8 +150,8 @@ async def test_ssb_12005_for_every_municipality_and_county(graph, nation, on: da
     for rows, level in ((municipalities, "m"), (counties, "c"), (nation_row, None)):
         for row in rows:
             area = {"municipality": row["code"]} if level == "m" else {"county": row["code"]} if level == "c" else {}
-            true, then = truth(nation, on, **area), truth(nation, reference_date(on), **area)
-            assert row["referenceDate"] == row["patients"]["referenceDate"] == reference_date(on).isoformat()
+            true, then = truth(nation, on, **area), truth(nation, reference_date(on, TODAY), **area)
+            assert row["referenceDate"] == row["patients"]["referenceDate"] == reference_date(on, TODAY).isoformat()
             assert (row["lists"], row["openLists"], row["capacity"]) == (true["LISTS"], true["OPEN_LISTS"],
                                                                        true["CAPACITY"])  # fmt: skip
             assert_perturbed(row["patients"], then["LISTED_PERSONS"])

@@ -263,6 +263,18 @@ def validate(request: TableRequest) -> None:  # noqa: C901, PLR0912 - one check 
                     f"({measure.value} by {dimension.value}); {measure.name} takes {allowed}"
                 )
     f = request.filter
+    gp_measures = [m for m in request.measures if m in {Measure.GPS, Measure.GP_SPECIALISTS}]
+    if gp_measures and Dimension.GENDER in (*request.by, *f.restricted):
+        # Who serves which list is public: cells of GPs of one gender cut by list or speciality as well as
+        # by area are many routes to sets of GPs that differ by named GPs, each with noise of its own, and
+        # their differences, averaged, tell those GPs' gender. By gender, GPs are broken down by area only.
+        for dimension in (*request.by, *f.restricted):
+            if dimension not in {Dimension.GENDER, Dimension.COUNTY, Dimension.MUNICIPALITY}:
+                where = "by" if dimension in request.by else "filter"
+                raise StatisticsInputError(
+                    f"{where}: {gp_measures[0].name} by GENDER takes only COUNTY or MUNICIPALITY beside it, not "
+                    f"{dimension.name} (a GP's gender is personal and who serves which list is public)"
+                )
     if perturbed(request):
         # Each filtered set of records is a cell with noise of its own, so arbitrary subsets would give
         # an analyst many overlapping cells whose differences average the noise away (S + {x} minus S
@@ -595,13 +607,20 @@ class Engine:
             if keys:
                 await self._gp_cells(day, request, values, _Cells(keys), perturb=perturb)
 
-    async def _gp_cells(
+    async def _gp_cells(  # noqa: C901 - a GP counts in its cells and in their genderless cells
         self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]], cells: _Cells, *, perturb: bool
     ) -> None:
         lists = await self.lists(on)
         genders, specialists = await self.gp_attributes(on)
         f = request.filter
         members: dict[Any, dict[Measure, set[int]]] = defaultdict(lambda: defaultdict(set))
+        # Who serves which list is public (GpContract.gps), a GP's gender is not. A cell of one gender
+        # keyed by its own GPs alone kept its value when a GP of the other gender joined the cell's area or
+        # list (the same records): the gender whose value moved named the GP who joined. So a perturbed
+        # cell's key is its GPs' keys plus those of every GP of the cell without its gender: when any GP
+        # joins or leaves, both genders get fresh noise; the same GPs, reached by any route, the same noise.
+        everyone = _Cells(sorted({_without_gender(k) for k in cells}, key=len)) if perturb else _Cells([])
+        around: dict[Any, dict[Measure, set[int]]] = defaultdict(lambda: defaultdict(set))
         wanted = [m for m in request.measures if m in {Measure.GPS, Measure.GP_SPECIALISTS}]
         for contract_id, hpr, relationship in self._gps[on]:
             x = lists[contract_id]
@@ -609,17 +628,27 @@ class Engine:
                 continue
             person = {Dimension.GENDER: genders.get(hpr, UNKNOWN),
                       Dimension.GP_SPECIALITY: _yes(hpr in specialists)}  # fmt: skip
-            if not all(f.allows(d, v) for d, v in person.items() if d in f.restricted):
+            if not all(f.allows(d, v) for d, v in person.items() if d in f.restricted and d is not Dimension.GENDER):
                 continue
-            for cell in _cells_of(cells, {d: x.value(d) for d in LIST_DIMENSIONS} | person):
-                for measure in wanted:
-                    if measure is Measure.GPS or hpr in specialists:
-                        members[cell][measure].add(hpr)  # a GP on two lists of a cell counts once
+            attributes = {d: x.value(d) for d in LIST_DIMENSIONS} | person
+            counted = [m for m in wanted if m is Measure.GPS or hpr in specialists]
+            for cell in _cells_of(everyone, attributes) if perturb else ():
+                for measure in counted:
+                    around[cell][measure].add(hpr)
+            if not f.allows(Dimension.GENDER, person[Dimension.GENDER]):
+                continue
+            for cell in _cells_of(cells, attributes):
+                for measure in counted:
+                    members[cell][measure].add(hpr)  # a GP on two lists of a cell counts once
         for cell in cells:
             for measure in wanted:
                 gps = members[cell][measure] if cell in members else set()
-                values[cell][measure] = (publish(len(gps), sum(self.hpr_keys.python(h) for h in gps)) if perturb
-                                         else len(gps))  # fmt: skip
+                if not perturb:
+                    values[cell][measure] = len(gps)
+                    continue
+                others = around.get(_without_gender(cell), {}).get(measure, set())
+                key_sum = sum(self.hpr_keys.python(h) for h in gps) + sum(self.hpr_keys.python(h) for h in others)
+                values[cell][measure] = publish(len(gps), key_sum)
 
     # --- HPR --------------------------------------------------------------------------------
 
@@ -669,6 +698,11 @@ class _Cells(dict[tuple[tuple[Dimension, str], ...], dict[Measure, Any]]):
     def __init__(self, keys: Sequence[tuple[tuple[Dimension, str], ...]]) -> None:
         super().__init__((k, {}) for k in keys)
         self.shapes = sorted({tuple(d for d, _v in key) for key in keys}, key=len)
+
+
+def _without_gender(key: tuple[tuple[Dimension, str], ...]) -> tuple[tuple[Dimension, str], ...]:
+    """Return a cell's key without its gender: the cell of the same GPs of every gender."""
+    return tuple((d, v) for d, v in key if d is not Dimension.GENDER)
 
 
 def _cells_of(values: dict[Any, Any], attributes: dict[Dimension, str]) -> list[Any]:

@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+import psycopg
 from sqlalchemy import Connection, Table, create_engine, select, text
 from sqlalchemy import Engine as DatabaseEngine
 from sqlalchemy.engine import make_url
@@ -342,6 +343,7 @@ def write_state(conn: Connection, register: str, state: FeedState) -> None:
 
 Progress = Callable[[str, str, int, int | None], None]  # (register, feed, position, head)
 BATCH_SIZE = 10_000  # entries per transaction (HELSEGRAF_SYNC_BATCH)
+DIRECT_COPY_FROM = 1000  # rows from which an upsert first tries a plain COPY into the table (PostgreSQL)
 
 
 class Engine:
@@ -578,7 +580,9 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys:
 
     PostgreSQL: the rows are COPYed into a temporary staging table and merged with one
     `INSERT ... SELECT ... ON CONFLICT (key) DO UPDATE`, the fastest way in (per-row upserts through
-    an ORM manage a few hundred rows a second; this manages tens of thousands). SQLite: one prepared
+    an ORM manage a few hundred rows a second; this manages tens of thousands). Many rows are first
+    COPYed straight into the table inside a savepoint (a bootstrap's rows are all new); a key that
+    exists already undoes that and the merge runs instead. SQLite: one prepared
     `INSERT ... ON CONFLICT DO UPDATE` run over all rows (executemany, in C).
     """
     if not rows:
@@ -589,17 +593,33 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys:
     conflict = ", ".join(f'"{k}"' for k in keys)
     action = "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in updates) if updates else "DO NOTHING"
     if conn.dialect.name == "postgresql":
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        values = operator.itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+
+        def copy_into(target: str) -> None:
+            with cursor.copy(f'COPY "{target}" ({names}) FROM STDIN') as copy:
+                write = copy.write_row
+                for row in rows:
+                    write(values(row))
+
+        merged: set[str] = conn.info.setdefault("sync_merged_tables", set())
+        if len(rows) >= DIRECT_COPY_FROM and table.name not in merged:
+            # A bootstrap's rows are new: COPY them straight in. The first key already stored (a
+            # unique violation) rolls the attempt back and sends this table through the merge from
+            # then on (for this connection: a follower's rows are mostly updates).
+            try:
+                with conn.begin_nested():
+                    copy_into(table.name)
+            except psycopg.errors.UniqueViolation:
+                merged.add(table.name)
+            else:
+                return
         stage = f"sync_stage_{table.name}"
         conn.exec_driver_sql(
             f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" (LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
         )
         conn.exec_driver_sql(f'TRUNCATE "{stage}"')
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        values = operator.itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
-        with cursor.copy(f'COPY "{stage}" ({names}) FROM STDIN') as copy:
-            write = copy.write_row
-            for row in rows:
-                write(values(row))
+        copy_into(stage)
         conn.exec_driver_sql(
             f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{stage}" ON CONFLICT ({conflict}) {action}'  # noqa: S608 - our own table and column names
         )

@@ -188,14 +188,18 @@ class FlrAdapter(WindowAdapter):
                                           queryParameters={"Page": page, "PageSize": PAGE_SIZE})  # fmt: skip
             except soap.SoapFaultError as exc:
                 raise RetryableError(f"QueryGPContracts refused: {exc}") from None
-            contracts = _list(result.Results, "GPContract")
-            for c in contracts:
-                stamp = _moment(c.UpdatedOn)
-                if stamp is None or stamp >= since:
-                    kind = "export" if after == 0 else "changed"
-                    entries.append(Entry(position_of(stamp) if stamp else after + 1, f"{int(c.Id):015d}", kind,
-                                         stamp, document=_value(c.Municipality)))  # fmt: skip
-            if not contracts or page * PAGE_SIZE >= int(result.Total or 0):
+            try:
+                contracts = _list(result.Results, "GPContract")
+                for c in contracts:
+                    stamp = _moment(c.UpdatedOn)
+                    if stamp is None or stamp >= since:
+                        kind = "export" if after == 0 else "changed"
+                        entries.append(Entry(position_of(stamp) if stamp else after + 1, f"{int(c.Id):015d}", kind,
+                                             stamp, document=_value(c.Municipality)))  # fmt: skip
+                total = int(result.Total or 0)
+            except (TypeError, ValueError, AttributeError) as exc:
+                raise RetryableError(f"QueryGPContracts: unreadable page ({exc.__class__.__name__})") from None
+            if not contracts or page * PAGE_SIZE >= total:
                 return entries
             page += 1
 

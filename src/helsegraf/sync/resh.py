@@ -168,7 +168,10 @@ class ReshAdapter(WindowAdapter):
                                             includeChildUnits=False, treeAtTime=None)  # fmt: skip
                 except soap.SoapFaultError:
                     return Entry(after + 1, f"{resh_id:012d}", "missing", None)
-            rows = unit_rows(unit)
+            try:
+                rows = unit_rows(unit)
+            except (TypeError, ValueError, AttributeError) as exc:
+                raise RetryableError(f"GetReshUnit: unreadable unit ({exc.__class__.__name__})") from None
             stamp = rows["resh_unit"][0]["last_changed"] or since
             return Entry(position_of(stamp), f"{resh_id:012d}", "changed", stamp, document=rows)
 

@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+import zeep.exceptions
 from lxml import etree
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -77,12 +78,30 @@ def fault(text: str, code: str = "s:Client") -> bytes:
 
 
 def read(contract: str, name: str, body: bytes) -> Any:
-    """Return an answer's result; raise SoapFaultError for a fault (and lxml's error for non-XML)."""
-    root = etree.fromstring(body, PARSER)
+    """Return an answer's result; raise SoapFaultError for a fault, ValueError for what is not the answer.
+
+    Not the answer: not XML, no SOAP body, the body of another operation, or an answer without the
+    result element the contract declares (WCF always sends `<{name}Result>`, empty when there is
+    nothing): read as "nothing changed", such an answer would move a follower past changes unseen.
+    """
+    try:
+        root = etree.fromstring(body, PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise ValueError(f"{name}: the answer is not XML") from exc
     found = root.find(f"{ENVELOPE}Body/{ENVELOPE}Fault")
     if found is not None:
         raise SoapFaultError((found.findtext("faultstring") or "").strip()[:200])
-    return operation(contract, name).output.deserialize(root)
+    answer = root.find(f"{ENVELOPE}Body/*")
+    if answer is None or etree.QName(answer).localname != f"{name}Response":
+        raise ValueError(f"{name}: the answer is not a {name}Response")
+    output = operation(contract, name).output
+    declared = {part for part, _ in output.body.type.elements}
+    if declared and not any(etree.QName(child).localname in declared for child in answer):
+        raise ValueError(f"{name}: the answer has no {', '.join(sorted(declared))}")
+    try:
+        return output.deserialize(root)
+    except zeep.exceptions.Error as exc:  # the answer does not match the contract's message
+        raise ValueError(f"{name}: the answer does not match the contract ({exc.__class__.__name__})") from None
 
 
 def is_fault(status: int, body: bytes) -> bool:
