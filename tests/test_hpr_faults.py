@@ -9,21 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from helsegraf.data.nation import generate
 from helsegraf.upstream import soap
-from helsegraf.upstream.server import Upstream
-from test_soap_faults import MEDIA, NIN, _engine
+from test_soap_faults import NIN, _engine, spoilable_rig
 from test_sync_registers import Rig, generated, register_tables, table_rows
-
-PERSONS = 600
-SEED = 5
 
 BAD = {
     "not XML": (200, b"<<< not xml"),
@@ -36,36 +29,10 @@ BAD = {
 }
 
 
-class Spoiling(httpx.AsyncBaseTransport):
-    """Answers one HPR operation badly while `spoil` is set."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.spoil: tuple[re.Pattern[bytes], tuple[int, bytes]] | None = None
-        self.spoiled = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.spoil is not None:
-            pattern, (status, body) = self.spoil
-            await request.aread()
-            if pattern.search(request.content):
-                self.spoiled += 1
-                return httpx.Response(status, content=body, headers=MEDIA, request=request)
-        return await self.inner.handle_async_request(request)
-
-
 @pytest.fixture
 async def rig(backend: str, tmp_path: Path) -> Any:
-    upstream = Upstream(generate(PERSONS, SEED), frozenset({"hpr"}))
-    transport = Spoiling(httpx.ASGITransport(app=upstream.app()))
-    async with httpx.AsyncClient(transport=transport, base_url="http://upstream", timeout=10) as client:
-        rig = Rig(upstream, client, backend, tmp_path, [])
-        rig.transport = transport  # type: ignore[attr-defined]
-        yield rig
-    from conftest import drop_postgres_database  # noqa: PLC0415
-
-    for url in rig.urls:
-        drop_postgres_database(url)
+    async for made in spoilable_rig(backend, tmp_path, frozenset({"hpr"})):
+        yield made
 
 
 @pytest.mark.parametrize("bad", sorted(BAD))
@@ -76,7 +43,7 @@ async def test_a_bad_hpr_answer_is_counted_and_the_follower_goes_on(
     url = rig.database("hpr", ("hpr",))
     engine = _engine(rig, "hpr", url)
     transport = rig.transport  # type: ignore[attr-defined]
-    transport.spoil = (re.compile(rb"<(\w+:)?" + operation.encode() + rb"[\s>/]"), BAD[bad])
+    transport.spoil = ("hpr", operation, lambda *_: BAD[bad])
     stop = asyncio.Event()
     caplog.set_level(logging.WARNING, logger="helsegraf")
     try:

@@ -73,9 +73,9 @@ class Spoiling(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-@pytest.fixture
-async def rig(backend: str, tmp_path: Path) -> Any:
-    upstream = Upstream(generate(PERSONS, SEED), frozenset({"resh", "flr"}))
+async def spoilable_rig(backend: str, tmp_path: Path, registers: frozenset[str]) -> Any:
+    """A rig whose fakes of `registers` answer through a `Spoiling` transport (`rig.transport`)."""
+    upstream = Upstream(generate(PERSONS, SEED), registers)
     transport = Spoiling(httpx.ASGITransport(app=upstream.app()))
     async with httpx.AsyncClient(transport=transport, base_url="http://upstream", timeout=10) as client:
         rig = Rig(upstream, client, backend, tmp_path, [])
@@ -85,6 +85,12 @@ async def rig(backend: str, tmp_path: Path) -> Any:
 
     for url in rig.urls:
         drop_postgres_database(url)
+
+
+@pytest.fixture
+async def rig(backend: str, tmp_path: Path) -> Any:
+    async for made in spoilable_rig(backend, tmp_path, frozenset({"resh", "flr"})):
+        yield made
 
 
 def _engine(rig: Rig, register: str, url: str) -> Engine:

@@ -37,7 +37,10 @@ def typed_dict(model: type[BaseModel]) -> Any:
         if info.metadata:
             annotation = Annotated[annotation, *info.metadata]
         fields[info.alias or name] = Required[annotation] if info.is_required() else NotRequired[annotation]
-    built = TypedDict(model.__name__, fields)  # type: ignore[operator]
+    # The functional form with a name and fields known only at run time: mypy checks that form only for literals,
+    # so it is called through `Any` (the result is a class built here, typed as such by `built: Any`).
+    make: Any = TypedDict
+    built = make(model.__name__, fields)
     config = model.model_config
     # Enumerations are validated as the models validate them and come out as their values (plain strings).
     built.__pydantic_config__ = ConfigDict(extra=config.get("extra", "ignore"), use_enum_values=True)
@@ -65,6 +68,7 @@ def _convert(annotation: Any) -> Any:  # noqa: PLR0911 - one case per kind of an
 
 Person = typed_dict(pt.Person)
 # One call per bulk-by-id answer: the whole list validated against the contract, dicts out.
-PEOPLE: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(list[Person])
+_PEOPLE: Any = types.GenericAlias(list, (Person,))  # list[Person], Person being built at run time
+PEOPLE: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(_PEOPLE)
 PERSON: TypeAdapter[dict[str, Any]] = TypeAdapter(Person)
 EVENTS: TypeAdapter[dict[str, Any]] = TypeAdapter(typed_dict(pt.EventDocumentSearchResult))
