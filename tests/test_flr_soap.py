@@ -20,13 +20,10 @@ import httpx
 import pytest
 from lxml import etree
 
-from helsegraf.data.nation import generate
-from helsegraf.sync import adapters, sources_from_env
-from helsegraf.sync.engine import Backoff, Engine
+from helsegraf.sync.engine import Engine
 from helsegraf.upstream import soap
-from helsegraf.upstream.server import Upstream
 from test_resh_soap import body_element, wsdl_schema
-from test_sync_registers import Rig, _ask, generated, register_tables, table_rows
+from test_sync_registers import Rig, _ask, generated, register_tables, rig_of, table_rows
 
 PERSONS = 3000
 SEED = 11
@@ -61,22 +58,13 @@ class Validating(httpx.AsyncBaseTransport):
 
 @pytest.fixture
 async def rig(backend: str, tmp_path: Path) -> Any:
-    upstream = Upstream(generate(PERSONS, SEED), frozenset({"flr"}))
-    transport = Validating(httpx.ASGITransport(app=upstream.app()))
-    async with httpx.AsyncClient(transport=transport, base_url="http://upstream", timeout=30) as client:
-        rig = Rig(upstream, client, backend, tmp_path, [])
-        rig.transport = transport  # type: ignore[attr-defined]
-        yield rig
-    from conftest import drop_postgres_database  # noqa: PLC0415
-
-    for url in rig.urls:
-        drop_postgres_database(url)
+    async for made in rig_of(backend, tmp_path, frozenset({"flr"}), Validating, PERSONS, SEED, timeout_s=30):
+        yield made
 
 
 def _engine(rig: Rig, url: str) -> Engine:
-    sources = sources_from_env({"HELSEGRAF_UPSTREAM_URL": "http://upstream"})
-    [adapter] = adapters(sources, {"flr"})
-    return Engine(adapter, url, rig.client, backoff=Backoff(base_s=0.01, cap_s=0.05))
+    [engine] = rig.engines({"flr": url})
+    return engine
 
 
 async def test_the_export_and_the_contract_list_validate_and_read_back_row_for_row(rig: Rig) -> None:
@@ -88,11 +76,11 @@ async def test_the_export_and_the_contract_list_validate_and_read_back_row_for_r
         engine.close()
     source = rig.upstream.flr
     assert source is not None
-    answers = rig.transport.answers  # type: ignore[attr-defined]
+    answers = rig.transport.answers
     municipalities = {c["municipality_code"] for c in source.contracts.values()}
     offices = {c["office_org_number"] for c in source.contracts.values()}
     assert answers["ExportGPContractsResponse"] == len(municipalities) >= 2
-    assert rig.transport.entries == len(offices)  # type: ignore[attr-defined]
+    assert rig.transport.entries == len(offices)
     assert answers["QueryGPContractsResponse"] >= 1
     assert "GetGPContractResponse" not in answers  # a first load is the export's
     reference = generated(rig, "flr")
@@ -150,7 +138,7 @@ async def test_a_gp_leaving_a_list_and_a_patient_changing_lists_reach_the_graph(
     stop.set()
     await follower
     engine.close()
-    assert rig.transport.answers["GetGPContractResponse"] == 2  # type: ignore[attr-defined]
+    assert rig.transport.answers["GetGPContractResponse"] == 2
 
     query = """query($c: ID!, $n: ID!, $on: Date!) {
       gpContract(id: $c) { gpPeriods { hprNumber validTo } updatedOn }

@@ -42,7 +42,7 @@ async def test_a_bad_hpr_answer_is_counted_and_the_follower_goes_on(
 ) -> None:
     url = rig.database("hpr", ("hpr",))
     engine = _engine(rig, "hpr", url)
-    transport = rig.transport  # type: ignore[attr-defined]
+    transport = rig.transport
     transport.spoil = ("hpr", operation, lambda *_: BAD[bad])
     stop = asyncio.Event()
     caplog.set_level(logging.WARNING, logger="helsegraf")

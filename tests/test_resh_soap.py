@@ -9,6 +9,7 @@ moved unit reaches the graph.
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
@@ -19,12 +20,9 @@ import pytest
 import xmlschema
 from lxml import etree
 
-from helsegraf.data.nation import generate
-from helsegraf.sync import adapters, sources_from_env
-from helsegraf.sync.engine import Backoff, Engine
+from helsegraf.sync.engine import Engine
 from helsegraf.upstream import soap
-from helsegraf.upstream.server import Upstream
-from test_sync_registers import Rig, _ask, generated, register_tables, table_rows
+from test_sync_registers import Rig, _ask, generated, register_tables, rig_of, table_rows
 
 WSDL_NS = {"wsdl": "http://schemas.xmlsoap.org/wsdl/", "xs": "http://www.w3.org/2001/XMLSchema"}
 SOAP = "{http://schemas.xmlsoap.org/soap/envelope/}"
@@ -68,22 +66,14 @@ class Validating(httpx.AsyncBaseTransport):
 
 @pytest.fixture
 async def rig(backend: str, tmp_path: Path) -> Any:
-    upstream = Upstream(generate(PERSONS, SEED), frozenset({"resh"}))
-    transport = Validating(httpx.ASGITransport(app=upstream.app()), "resh", "/resh/")
-    async with httpx.AsyncClient(transport=transport, base_url="http://upstream", timeout=10) as client:
-        rig = Rig(upstream, client, backend, tmp_path, [])
-        rig.transport = transport  # type: ignore[attr-defined]
-        yield rig
-    from conftest import drop_postgres_database  # noqa: PLC0415
-
-    for url in rig.urls:
-        drop_postgres_database(url)
+    wrap = functools.partial(Validating, contract="resh", prefix="/resh/")
+    async for made in rig_of(backend, tmp_path, frozenset({"resh"}), wrap, PERSONS, SEED):
+        yield made
 
 
 def _engine(rig: Rig, url: str) -> Engine:
-    sources = sources_from_env({"HELSEGRAF_UPSTREAM_URL": "http://upstream"})
-    [adapter] = adapters(sources, {"resh"})
-    return Engine(adapter, url, rig.client, backoff=Backoff(base_s=0.01, cap_s=0.05))
+    [engine] = rig.engines({"resh": url})
+    return engine
 
 
 async def test_every_answer_validates_and_reads_back_row_for_row(rig: Rig) -> None:
@@ -94,7 +84,7 @@ async def test_every_answer_validates_and_reads_back_row_for_row(rig: Rig) -> No
     finally:
         engine.close()
     units = len(rig.upstream.world.tables["resh_unit"].rows)
-    answers = rig.transport.answers  # type: ignore[attr-defined]
+    answers = rig.transport.answers
     assert answers["GetReshUnitResponse"] == units
     assert answers["GetModifiedReshIdsResponse"] == 1
     assert answers["GetModifiedParentLinksResponse"] == 1
@@ -168,7 +158,7 @@ async def test_resh_reads_an_overlap_before_its_cursor_so_a_late_change_in_the_s
 
     url = rig.database(f"overlap_{overlap}", ("resh",))
     engine = _engine(rig, url)
-    engine.adapter.overlap_s = overlap  # type: ignore[attr-defined]
+    engine.adapter.overlap_s = overlap
     source = rig.upstream.resh
     assert source is not None
     try:
@@ -178,7 +168,7 @@ async def test_resh_reads_an_overlap_before_its_cursor_so_a_late_change_in_the_s
         late = next(r for r in sorted(source.units) if r != moved)
         # Changed in the same second as the move, but visible only after the follower read past it.
         source.units[late].update(name="Sent endret enhet", last_changed=source.units[moved]["last_changed"])
-        answers = rig.transport.answers  # type: ignore[attr-defined]
+        answers = rig.transport.answers
         before = answers["GetReshUnitResponse"]
         await engine.run_once()
         fetched = answers["GetReshUnitResponse"] - before

@@ -17,12 +17,9 @@ import httpx
 import pytest
 from lxml import etree
 
-from helsegraf.data.nation import generate
-from helsegraf.sync import adapters, sources_from_env
-from helsegraf.sync.engine import Backoff, Engine
+from helsegraf.sync.engine import Engine
 from helsegraf.upstream import soap
-from helsegraf.upstream.server import Upstream
-from test_sync_registers import Rig, generated, register_tables, table_rows
+from test_sync_registers import Rig, generated, register_tables, rig_of, table_rows
 
 PERSONS = 600
 SEED = 5
@@ -75,16 +72,8 @@ class Spoiling(httpx.AsyncBaseTransport):
 
 async def spoilable_rig(backend: str, tmp_path: Path, registers: frozenset[str]) -> Any:
     """A rig whose fakes of `registers` answer through a `Spoiling` transport (`rig.transport`)."""
-    upstream = Upstream(generate(PERSONS, SEED), registers)
-    transport = Spoiling(httpx.ASGITransport(app=upstream.app()))
-    async with httpx.AsyncClient(transport=transport, base_url="http://upstream", timeout=10) as client:
-        rig = Rig(upstream, client, backend, tmp_path, [])
-        rig.transport = transport  # type: ignore[attr-defined]
-        yield rig
-    from conftest import drop_postgres_database  # noqa: PLC0415
-
-    for url in rig.urls:
-        drop_postgres_database(url)
+    async for made in rig_of(backend, tmp_path, registers, Spoiling, PERSONS, SEED):
+        yield made
 
 
 @pytest.fixture
@@ -94,9 +83,8 @@ async def rig(backend: str, tmp_path: Path) -> Any:
 
 
 def _engine(rig: Rig, register: str, url: str) -> Engine:
-    sources = sources_from_env({"HELSEGRAF_UPSTREAM_URL": "http://upstream"})
-    [adapter] = adapters(sources, {register})
-    return Engine(adapter, url, rig.client, backoff=Backoff(base_s=0.01, cap_s=0.05), max_attempts=2)
+    [engine] = rig.engines({register: url}, max_attempts=2)
+    return engine
 
 
 FIRST_LOAD = [("resh", "GetModifiedReshIds"), ("resh", "GetModifiedParentLinks"), ("resh", "GetReshUnit"),
@@ -113,7 +101,7 @@ async def test_a_bad_answer_is_logged_and_counted_and_the_follower_goes_on(
 ) -> None:
     url = rig.database(register, (register,))
     engine = _engine(rig, register, url)
-    transport = rig.transport  # type: ignore[attr-defined]
+    transport = rig.transport
     transport.spoil = ("fastlegeinfo" if operation == "ExportGPContracts" else register, operation, BAD[bad])
     stop = asyncio.Event()
     caplog.set_level(logging.WARNING, logger="helsegraf")

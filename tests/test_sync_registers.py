@@ -7,7 +7,7 @@ upstream`, reached in-process over HTTP (httpx's ASGI transport), on SQLite and 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,6 +69,7 @@ class Rig:
     backend: str
     tmp: Path
     urls: list[str]
+    transport: Any = None  # the fakes' transport, when a test wraps it (see `rig_of`)
 
     def database(self, name: str, stores: tuple[str, ...] = FOLLOWED) -> str:
         if self.backend == "sqlite":
@@ -96,15 +97,29 @@ class Rig:
         return engines
 
 
-@pytest.fixture
-async def rig(backend: str, tmp_path: Path) -> AsyncIterator[Rig]:
-    upstream = Upstream(generate(PERSONS, SEED), frozenset(FOLLOWED))
-    transport = httpx.ASGITransport(app=upstream.app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://upstream", timeout=10) as client:
-        rig = Rig(upstream, client, backend, tmp_path, [])
+async def rig_of(
+    backend: str,
+    tmp_path: Path,
+    registers: frozenset[str],
+    wrap: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] = lambda inner: inner,
+    persons: int = PERSONS,
+    seed: int = SEED,
+    timeout_s: float = 10,
+) -> AsyncIterator[Rig]:
+    """A rig whose fakes of `registers` answer through `wrap` of their ASGI transport (kept as `rig.transport`)."""
+    upstream = Upstream(generate(persons, seed), registers)
+    transport = wrap(httpx.ASGITransport(app=upstream.app()))
+    async with httpx.AsyncClient(transport=transport, base_url="http://upstream", timeout=timeout_s) as client:
+        rig = Rig(upstream, client, backend, tmp_path, [], transport)
         yield rig
     for url in rig.urls:
         drop_postgres_database(url)
+
+
+@pytest.fixture
+async def rig(backend: str, tmp_path: Path) -> AsyncIterator[Rig]:
+    async for made in rig_of(backend, tmp_path, frozenset(FOLLOWED)):
+        yield made
 
 
 def generated(rig: Rig, register: str) -> str:
