@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from helsegraf.authz.age import is_under
 from helsegraf.authz.principal import Principal
-from helsegraf.authz.release import FIELD, OBJECT, Record, Released, Subject, path_keys, released_in
+from helsegraf.authz.release import FIELD, OBJECT, Record, Released, Subject, path_keys, released_all, released_in
 from helsegraf.authz.requirements import IDENTITY, SELF_OR_PARENT, Requirement
 
 MISSING_SCOPE: Final = "MISSING_SCOPE"
@@ -158,6 +158,10 @@ class Guard:
     def released_in(self, data: Any, error_paths: list[list[str | int]]) -> dict[Subject, Released]:
         """Return what the completed response `data` released, per subject (see authz/release.py)."""
         return released_in(self.records, data, error_paths)
+
+    def released_without_errors(self) -> dict[Subject, Released]:
+        """Return what a completed response without errors released: every record (see authz/release.py)."""
+        return released_all(self.records)
 
     def redactions_as_lists(self) -> list[dict[str, Any]]:
         """Return the redactions with their paths as lists, for `extensions.redactions`."""

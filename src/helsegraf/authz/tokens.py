@@ -229,8 +229,11 @@ class RemoteKeySet:
 class Verifier:
     """Verifies bearer tokens and turns them into principals.
 
-    A token that verified is remembered until it expires (at most VERIFIED_CACHE_SIZE of them), so a
-    client that reuses its token pays for the signature check once, not on every request.
+    A token that verified is remembered until it expires (at most VERIFIED_CACHE_SIZE of them, the
+    least recently used forgotten first), so a client that reuses its token pays for the signature
+    check once, not on every request. A remembered token is accepted only within the same expiry
+    (and leeway) as a fresh check would allow; the key is the whole token text, so any other text
+    (a changed signature, claims or header) is checked in full.
     """
 
     def __init__(self, settings: AuthSettings, home: Path) -> None:
@@ -294,12 +297,13 @@ class Verifier:
             msg = "the Authorization header must be 'Bearer <token>'"
             raise InvalidTokenError(msg)
         token = token.strip()
-        cached = self._verified.get(token)
+        cached = self._verified.pop(token, None)
         if cached is not None and cached[1] > time.time() - LEEWAY_SECONDS:
+            self._verified[token] = cached  # now the most recently used
             return cached[0]
         principal, expires = await self._verify(token)
         if len(self._verified) >= VERIFIED_CACHE_SIZE:
-            self._verified.pop(next(iter(self._verified)))
+            self._verified.pop(next(iter(self._verified)))  # the least recently used
         self._verified[token] = (principal, expires)
         return principal
 
