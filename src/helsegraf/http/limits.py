@@ -188,6 +188,7 @@ class _Measurer:
         self.schema, self.variables = schema, variables
         self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         self.memo: dict[tuple[str, int], Measure] = {}
+        self.read_values = False  # a variable was read whole (a statistics table's arguments), not only its size
 
     def size(self, field: FieldNode) -> int | None:
         for argument in field.arguments or ():
@@ -237,6 +238,7 @@ class _Measurer:
 
     def argument(self, field: FieldNode, name: str) -> Any:
         """Return an argument's value as a Python value (variables resolved), or None."""
+        self.read_values = True
         for argument in field.arguments or ():
             if argument.name.value == name:
                 value: Any = argument.value
@@ -317,9 +319,40 @@ def _literal(value: Any) -> Any:
 def measure(
     schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: dict[str, Any]
 ) -> Measure:
-    """Measure an operation of a valid document with its coerced variables."""
+    """Measure an operation of a valid document with its coerced variables.
+
+    The measure reads the variables only through their sizes (a list's length, an Int's value) unless a
+    statistics table reads its arguments whole: such a measure is kept for the operation and those sizes,
+    so a document asked again (a trusted one, or one kept parsed) with lists of the same lengths is not
+    walked again.
+    """
+    sizes = tuple((name, _size_of(value)) for name, value in variables.items())
+    key = (id(schema), id(operation), sizes)
+    kept = _MEASURED.get(key)
+    if kept is not None and kept[0] is schema and kept[1] is operation:
+        return kept[2]
     measurer = _Measurer(schema, document, variables)
-    return measurer.selection_set(operation.selection_set, schema.get_root_type(operation.operation), DEFAULT_PAGE)
+    found = measurer.selection_set(operation.selection_set, schema.get_root_type(operation.operation), DEFAULT_PAGE)
+    if not measurer.read_values:
+        if len(_MEASURED) >= MEASURED_KEPT:
+            _MEASURED.clear()
+        _MEASURED[key] = (schema, operation, found)  # held, so that their ids cannot be reused while kept
+    return found
+
+
+MEASURED_KEPT: Final = 1024
+_MEASURED: dict[
+    tuple[int, int, tuple[tuple[str, Any], ...]], tuple[GraphQLSchema, OperationDefinitionNode, Measure]
+] = {}
+
+
+def _size_of(value: Any) -> Any:
+    """Return what a measure may read of a variable without reading it whole: a list's length, an Int."""
+    if isinstance(value, list):
+        return ("list", len(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return ("int", value)
+    return None
 
 
 class LimitsContext(ValidationContext):
