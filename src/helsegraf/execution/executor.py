@@ -66,6 +66,7 @@ from helsegraf.execution.preload import (
 from helsegraf.schema.base import POLICY
 
 _ABSENT: Final = object()
+_NOT_ONE_OBJECT: Final = (list, Exception)  # a tuple: `list | Exception` would build a union on every call
 # Set (in an object's __dict__) on an object a personal edge released: (field group, grounds).
 RELEASED_AS: Final = "_helsegraf_released_as"
 # Argument defaults that leave a field's preload key empty (see preload.arg_key); compared by identity,
@@ -280,19 +281,22 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             value = getattr(source, step.object_attribute, _ABSENT)
         else:
             value = preloaded(source, step.preloaded_as)  # type: ignore[arg-type]  # set when not an attribute
-        if value is _ABSENT or value is MISSING or value is None or isinstance(value, list | Exception):
+        if value is _ABSENT or value is MISSING or value is None or isinstance(value, _NOT_ONE_OBJECT):
             return super().execute_field(parent_type, source, step.details, path, None)
         object_type: GraphQLObjectType = step.object_type  # type: ignore[assignment]  # a planned object step
         self._note_release(value, path)
         try:
-            collected = self.collect_subfields(object_type, step.details)
-            if collected.new_defer_usages:
-                completed = self.collect_and_execute_subfields(object_type, step.details, path, value, None)
-            else:
-                child = step.child
-                if child is None or child[0] is not collected.grouped_field_set:
+            # A step lives for one request, and its selection below is the same for every object it
+            # completes (graphql-core memoises it per type and field nodes): collected once, then planned.
+            child = step.child
+            if child is None:
+                collected = self.collect_subfields(object_type, step.details)
+                if not collected.new_defer_usages:
                     gfs = collected.grouped_field_set
                     child = step.child = (gfs, self._plan(object_type, gfs))
+            if child is None:  # incremental delivery (@defer) below: graphql-core's own path
+                completed = self.collect_and_execute_subfields(object_type, step.details, path, value, None)
+            else:
                 completed = self._run(object_type, value, path, child[1])
         except Exception as raw_error:  # noqa: BLE001 - located and reported as graphql-core does
             self.handle_field_error(raw_error, step.field_def.type, step.details, path)  # type: ignore[union-attr]
@@ -405,7 +409,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         object_type = get_nullable_type(return_type)
         if not isinstance(object_type, GraphQLObjectType) or object_type.is_type_of is not None:
             return _ABSENT
-        if value is _ABSENT or value is MISSING or value is None or isinstance(value, list | Exception):
+        if value is _ABSENT or value is MISSING or value is None or isinstance(value, _NOT_ONE_OBJECT):
             return _ABSENT
         # What complete_value does for an object, without the resolve-info object it would not use.
         self._note_release(value, path)
