@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from itertools import combinations, product
 
 import pytest
 from sqlalchemy import text
@@ -251,3 +252,54 @@ def test_the_minimum_group_is_twice_the_threshold() -> None:
     from helsegraf.stats.disclosure import THRESHOLD  # noqa: PLC0415
 
     assert MIN_GROUP == 2 * THRESHOLD  # documented in the README and docs/statistics.md
+
+
+LISTS_AT = """SELECT c.id, c.municipality_code AS m, c.fixed_salary, c.is_open,
+    EXISTS (SELECT 1 FROM flr_gp_period g WHERE g.contract_id = c.id AND g.relationship = 'LPFL'
+            AND g.valid_from <= :on AND (g.valid_to IS NULL OR g.valid_to > :on)) AS has_gp,
+    (SELECT count(*) FROM flr_list_membership l WHERE l.contract_id = c.id AND l.valid_from <= :on
+            AND (l.valid_to IS NULL OR l.valid_to > :on)) AS size
+  FROM flr_gp_contract c WHERE c.valid_from <= :on AND (c.valid_to IS NULL OR c.valid_to > :on)"""
+ATTRIBUTES = (("listStatus", (None, "WITH_GP", "WITHOUT_GP")), ("fixedSalary", (None, True, False)),
+              ("openList", (None, True, False)))  # fmt: skip
+
+
+async def test_no_two_published_counts_by_age_or_gender_differ_by_a_small_group(graph, nation) -> None:
+    """The rule's promise, checked as a reviewer would: every area (the nation and each municipality) x every
+    restriction by list attributes (27) x the measures with and without a GP, by age group and gender. For
+    each pair of tables that both publish, the lists they differ by hold no persons, or 10 or more (SQL)."""
+    lists = db_rows(nation, LISTS_AT, on=ON_DATE.isoformat())
+    published: dict[tuple, frozenset[int]] = {}
+    withheld = 0
+    for area in (None, *SCENARIOS_AREAS):
+        for values in product(*(choices for _name, choices in ATTRIBUTES)):
+            f = {name: v for (name, _c), v in zip(ATTRIBUTES, values, strict=True) if v is not None}
+            for measure, status in (("LISTED_PERSONS", None), ("LISTED_PERSONS_WITH_GP", True),
+                                    ("LISTED_PERSONS_WITHOUT_GP", False)):  # fmt: skip
+                if status is not None and "listStatus" in f:
+                    continue
+                if area is not None:
+                    f = {**f, "municipalities": [area]}
+                cells = await table(graph, nation, measure, ["AGE_GROUP", "GENDER"], f, ON_DATE)
+                if all(v["reason"] == "SMALL_GROUP" for k, v in cells.items() if k):
+                    withheld += 1
+                    continue
+                wanted = {"listStatus": f.get("listStatus", {True: "WITH_GP", False: "WITHOUT_GP"}.get(status)),
+                          "fixedSalary": f.get("fixedSalary"), "openList": f.get("openList")}  # fmt: skip
+                published[area, measure, *values] = frozenset(
+                    x.id
+                    for x in lists
+                    if (area is None or x.m == area)
+                    and wanted["listStatus"] in (None, "WITH_GP" if x.has_gp else "WITHOUT_GP")
+                    and wanted["fixedSalary"] in (None, bool(x.fixed_salary))
+                    and wanted["openList"] in (None, bool(x.is_open))
+                )
+    size = {x.id: x.size for x in lists}
+    small = [(a, b) for a, b in combinations(published, 2)
+             if 0 < sum(size[i] for i in published[a] ^ published[b]) < MIN_GROUP]  # fmt: skip
+    assert withheld, "no table parts a small group"
+    assert len(published) >= 20, len(published)
+    assert not small, small[:5]
+
+
+SCENARIOS_AREAS = tuple(m for m, *_rest in SCENARIOS.values())
