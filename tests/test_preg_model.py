@@ -265,6 +265,244 @@ def test_every_address_form_of_the_contract_maps_to_a_period_with_its_grading() 
     ]
 
 
+def test_addresses_abroad_unknown_and_elsewhere_map_to_periods_with_their_grading() -> None:
+    since = {"validFrom": "2024-02-01T00:00:00Z", "isValid": True}
+    document = _document(
+        residentialAddress=[{**since, "addressConfidentiality": "Unclassified",
+                             "unknownResidence": {"municipalityNumber": "4601", "municipalityName": "Bergen"}}],
+        presentAddress=[
+            {"validFrom": "2023-01-01T00:00:00Z", "validTo": "2024-01-01T00:00:00Z", "isValid": False,
+             "foreignAddress": {"addressName": "Storgatan 12", "building": "Hus B", "postCode": "411 01",
+                                "cityOrPlaceName": "Göteborg", "region": "Västra Götaland", "countryCode": "SE",
+                                "coAddressName": "c/o Svensson"}},
+            {"validFrom": "2024-01-01T00:00:00Z", "isValid": True, "isAddressUnknown": True,
+             "stayElsewhere": "Military"},
+        ],
+        foreignPostalAddress=[
+            {"validFrom": "2022-01-01T00:00:00Z", "validTo": "2024-01-01T00:00:00Z",
+             "addressConfidentiality": "ClientAddress",
+             "freeFormForeignAddress": {"addressLine": ["Calle Mayor 3", "2º B"], "postCode": "29620",
+                                        "cityOrPlaceName": "Torremolinos", "countryCode": "ES"}},
+            {"validFrom": "2024-01-01T00:00:00Z",
+             "foreignAddress": {"addressName": "Main Street 1", "postBox": "PO 9", "districtName": "Cambridgeport",
+                                "countryCode": "US"}},
+            {"freeFormForeignAddress": {"addressLine": ["no start"], "countryCode": "DK"}},  # not a period
+        ],
+    )  # fmt: skip
+
+    rows = address_rows(document, "01018012345")
+
+    keys = ("kind", "valid_from", "valid_to", "street", "postal_code", "postal_place", "municipality_code",
+            "district", "confidentiality", "country_code", "region", "address_unknown", "stay_elsewhere")  # fmt: skip
+    summary = [tuple(str(r[k]) if r[k] is not None else None for k in keys) for r in rows]
+    assert summary == [
+        ("RESIDENTIAL", "2024-02-01", None, None, None, None, "4601", None, "Unclassified", None, None, "True", None),
+        ("PRESENT", "2023-01-01", "2024-01-01", "Storgatan 12, Hus B", "411 01", "Göteborg", None, None, None, "SE",
+         "Västra Götaland", None, None),
+        ("PRESENT", "2024-01-01", None, None, None, None, None, None, None, None, None, "True", "Military"),
+        ("FOREIGN_POSTAL", "2022-01-01", "2024-01-01", "Calle Mayor 3, 2º B", "29620", "Torremolinos", None, None,
+         "ClientAddress", "ES", None, None, None),
+        ("FOREIGN_POSTAL", "2024-01-01", None, "Main Street 1, PO 9", None, None, None, "Cambridgeport", None, "US",
+         None, None, None),
+    ]  # fmt: skip
+
+
+@dataclass
+class Abroad:
+    student: str  # residential address in Norway; a present address abroad (ended) then unknown, in military service
+    homeless: str  # an unknown residence in a municipality, a client-address postal address abroad
+    hidden: str  # protected (STRENGT_FORTROLIG_UTLAND), only a postal address abroad
+
+
+ABROAD_FIELDS = ("{ street postalCode postalPlace district region countryCode addressUnknown stayElsewhere "
+                 "validFrom validTo addressProtection municipality { code } }")  # fmt: skip
+ABROAD_QUERY = (f"query($n: ID!, $at: Date) {{ person(nin: $n) {{ address {{ street municipality {{ code }} }} "
+                f"residentialAddress(at: $at) {ABROAD_FIELDS} presentAddress(at: $at) {ABROAD_FIELDS} "
+                f"foreignPostalAddress(at: $at) {ABROAD_FIELDS} }} }}")  # fmt: skip
+WENT_ABROAD = TODAY - timedelta(days=700)
+CAME_BACK = TODAY - timedelta(days=100)
+
+
+@pytest.fixture
+def abroad(nation) -> Iterator[Abroad]:
+    new = _new_nin(nation)
+    student, homeless, hidden = new(date(2003, 3, 3)), new(date(1970, 7, 7)), new(date(1977, 1, 7))
+    person = (
+        "INSERT INTO preg_person (nin, given_name, family_name, birth_date, gender, status, street, postal_code, "
+        "postal_place, municipality_code, address_protection, protection_level) VALUES (:nin, 'Test', "
+        "'Testesen', '1990-01-01', 'MALE', 'RESIDENT', :street, :code, :place, :municipality, :words, :level)"
+    )
+    address = ("INSERT INTO preg_address (nin, kind, valid_from, valid_to, street, postal_code, postal_place, "
+               "municipality_code, district, confidentiality, country_code, region, address_unknown, stay_elsewhere) "
+               "VALUES (:nin, :kind, :since, :until, :street, :code, :place, :municipality, :district, :grading, "
+               ":country, :region, :unknown, :stay)")  # fmt: skip
+    engine = nation.engine()
+    try:
+        with engine.begin() as conn:
+            for nin, street, code, place, municipality, words, level in (
+                (student, "Hjemveien 2", "7030", "TRONDHEIM", "5001", "UGRADERT", "Unclassified"),
+                (homeless, None, None, None, "4601", "UGRADERT", "Unclassified"),
+                (hidden, None, None, None, None, "STRENGT_FORTROLIG_UTLAND", "StrictlyConfidential"),
+            ):
+                conn.execute(text(person), {"nin": nin, "street": street, "code": code, "place": place,
+                                            "municipality": municipality, "words": words, "level": level})  # fmt: skip
+            empty = dict.fromkeys(("until", "street", "code", "place", "municipality", "district", "country",
+                                   "region", "unknown", "stay"))  # fmt: skip
+            for row in (
+                {
+                    "nin": student,
+                    "kind": "RESIDENTIAL",
+                    "since": date(2010, 1, 1),
+                    "street": "Hjemveien 2",
+                    "code": "7030",
+                    "place": "TRONDHEIM",
+                    "municipality": "5001",
+                    "grading": "Unclassified",
+                },
+                {
+                    "nin": student,
+                    "kind": "PRESENT",
+                    "since": WENT_ABROAD,
+                    "until": CAME_BACK,
+                    "street": "Storgatan 12",
+                    "code": "411 01",
+                    "place": "Göteborg",
+                    "country": "SE",
+                    "region": "Västra Götaland",
+                    "grading": "Unclassified",
+                },
+                {
+                    "nin": student,
+                    "kind": "PRESENT",
+                    "since": CAME_BACK,
+                    "unknown": True,
+                    "stay": "Military",
+                    "grading": "Unclassified",
+                },
+                {
+                    "nin": homeless,
+                    "kind": "RESIDENTIAL",
+                    "since": WENT_ABROAD,
+                    "municipality": "4601",
+                    "unknown": True,
+                    "grading": "Unclassified",
+                },
+                {
+                    "nin": homeless,
+                    "kind": "FOREIGN_POSTAL",
+                    "since": WENT_ABROAD,
+                    "street": "Calle Mayor 3",
+                    "code": "29620",
+                    "place": "Torremolinos",
+                    "country": "ES",
+                    "grading": "ClientAddress",
+                },
+                {
+                    "nin": hidden,
+                    "kind": "FOREIGN_POSTAL",
+                    "since": WENT_ABROAD,
+                    "street": "Nørregade 7",
+                    "code": "1165",
+                    "place": "København K",
+                    "country": "DK",
+                    "grading": "StrictlyConfidential",
+                },
+            ):
+                conn.execute(text(address), {**empty, **row})
+        yield Abroad(student, homeless, hidden)
+    finally:
+        everyone = {"a": student, "b": homeless, "c": hidden}
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM audit_access_log WHERE nin IN (:a, :b, :c)"), everyone)
+            conn.execute(text("DELETE FROM preg_address WHERE nin IN (:a, :b, :c)"), everyone)
+            conn.execute(text("DELETE FROM preg_person WHERE nin IN (:a, :b, :c)"), everyone)
+        engine.dispose()
+
+
+async def test_a_present_address_abroad_then_unknown_with_a_stay_elsewhere_follows_its_periods(
+    graph, nation, abroad
+) -> None:
+    async def on(day: date | None) -> dict:
+        return (await graph.data(ABROAD_QUERY, {"n": abroad.student, "at": day and day.isoformat()}))["person"]
+
+    today, away, before = await on(None), await on(CAME_BACK - timedelta(days=1)), await on(WENT_ABROAD - timedelta(1))
+
+    assert away["presentAddress"] == {
+        "street": "Storgatan 12", "postalCode": "411 01", "postalPlace": "Göteborg", "district": None,
+        "region": "Västra Götaland", "countryCode": "SE", "addressUnknown": False, "stayElsewhere": None,
+        "validFrom": str(WENT_ABROAD), "validTo": str(CAME_BACK), "addressProtection": "UGRADERT",
+        "municipality": None,
+    }  # fmt: skip
+    assert today["presentAddress"] == {
+        "street": None, "postalCode": None, "postalPlace": None, "district": None, "region": None,
+        "countryCode": None, "addressUnknown": True, "stayElsewhere": "MILITARY", "validFrom": str(CAME_BACK),
+        "validTo": None, "addressProtection": "UGRADERT", "municipality": None,
+    }  # fmt: skip
+    assert before["presentAddress"] is None
+    assert today["residentialAddress"]["street"] == today["address"]["street"] == "Hjemveien 2"
+    assert (today["residentialAddress"]["countryCode"], today["residentialAddress"]["addressUnknown"]) == (None, False)
+    assert today["foreignPostalAddress"] is None
+
+
+async def test_an_unknown_residence_names_its_municipality_and_a_graded_postal_address_abroad_is_redacted(
+    graph, nation, abroad
+) -> None:
+    request_id, admin_request = uuid.uuid4().hex, uuid.uuid4().hex
+    clinician = token(nation, "clinician", hpr_number=nation.samples["gpHprNumber"])
+
+    body = (await graph.post(ABROAD_QUERY, {"n": abroad.homeless}, token=clinician,
+                             **{"x-request-id": request_id})).json()  # fmt: skip
+    admin = (await graph.data(ABROAD_QUERY, {"n": abroad.homeless}, **{"x-request-id": admin_request}))["person"]
+
+    person = body["data"]["person"]
+    assert person["address"] == {"street": None, "municipality": {"code": "4601"}}
+    residence = person["residentialAddress"]
+    assert (residence["addressUnknown"], residence["street"], residence["municipality"]) == (
+        True, None, {"code": "4601"})  # fmt: skip
+    assert person["foreignPostalAddress"] == {
+        "street": None, "postalCode": None, "postalPlace": None, "district": None, "region": None,
+        "countryCode": None, "addressUnknown": None, "stayElsewhere": None, "validFrom": None, "validTo": None,
+        "addressProtection": "FORTROLIG", "municipality": None,
+    }  # fmt: skip
+    graded = {path[2] for path, reason in reasons(body).items()
+              if path[:2] == ("person", "foreignPostalAddress") and reason == "ADDRESS_PROTECTED"}  # fmt: skip
+    assert graded == {"street", "postalCode", "postalPlace", "district", "region", "countryCode", "addressUnknown",
+                      "stayElsewhere", "validFrom", "validTo", "municipality"}  # fmt: skip
+    assert set(reasons(body).values()) == {"ADDRESS_PROTECTED"}
+    fields, scopes = logged(nation, request_id)[abroad.homeless]
+    assert (fields, "preg:protected-address" in scopes.split()) == ("address identity", False)
+    assert admin["foreignPostalAddress"]["street"] == "Calle Mayor 3"
+    assert admin["foreignPostalAddress"]["countryCode"] == "ES"
+    assert "preg:protected-address" in logged(nation, admin_request)[abroad.homeless][1].split()
+
+
+async def test_a_strictly_confidential_person_abroad_is_hidden_whole_and_only_found_is_logged(
+    graph, nation, abroad
+) -> None:
+    request_id = uuid.uuid4().hex
+    clinician = token(nation, "clinician", hpr_number=nation.samples["gpHprNumber"])
+
+    body = (await graph.post(ABROAD_QUERY, {"n": abroad.hidden}, token=clinician,
+                             **{"x-request-id": request_id})).json()  # fmt: skip
+    admin = await graph.data(ABROAD_QUERY, {"n": abroad.hidden})
+
+    assert body["data"]["person"] == dict.fromkeys(
+        ("address", "residentialAddress", "presentAddress", "foreignPostalAddress"))  # fmt: skip
+    assert set(reasons(body).values()) == {"ADDRESS_PROTECTED"}
+    assert logged(nation, request_id)[abroad.hidden][0] == "identity"
+    assert admin["person"]["foreignPostalAddress"]["street"] == "Nørregade 7"
+    assert admin["person"]["foreignPostalAddress"]["addressProtection"] == "STRENGT_FORTROLIG"
+
+
+def test_the_generated_nation_has_every_address_shape_of_the_contract(nation) -> None:
+    rows = db_rows(nation, "SELECT kind, country_code, address_unknown, stay_elsewhere FROM preg_address")
+    shapes = {(r.kind, r.country_code is not None, bool(r.address_unknown), r.stay_elsewhere is not None)
+              for r in rows}  # fmt: skip
+
+    assert {("RESIDENTIAL", False, True, False), ("PRESENT", True, False, False), ("PRESENT", False, True, True),
+            ("FOREIGN_POSTAL", True, False, False)} <= shapes  # fmt: skip
+
+
 # ------------------------------------------------------------------ 2. parental responsibility, guardianship
 
 

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
+from typing import Any
 
 from helsegraf.data import reference
 from helsegraf.data.world import WeightedChoice, World, apportion, random_date
@@ -322,11 +323,9 @@ def write_people(world: World, people: People) -> None:
     numbers = world.table(
         "preg_identification_number", ("number", "person_id", "number_type", "status", "valid_from", "valid_to")
     )
-    addresses = world.table(
-        "preg_address",
-        ("nin", "kind", "valid_from", "valid_to", "street", "postal_code", "postal_place", "municipality_code",
-         "district", "confidentiality"),
-    )  # fmt: skip
+    addresses = world.table("preg_address", ADDRESS_COLUMNS)
+    shapes = _address_shapes(world, people)
+    abroad = world.rng("preg-address-abroad")  # the content of addresses abroad and unknown ones
     # Each address's own grading (addressConfidentiality) is the person's level; a share of unprotected
     # persons' postal addresses are client addresses (graded on their own), from a stream of their own.
     grading = world.rng("preg-address-grading")
@@ -347,6 +346,9 @@ def write_people(world: World, people: People) -> None:
         address = (None,) * 5 if secret_abroad else (
             people.street[i], people.postal_code[i], people.postal_place[i], people.municipality[i], people.district[i]
         )  # fmt: skip
+        registered = address[0] is not None  # before a shape takes the address away (the draws stay the same)
+        if shapes.get(i) == "residence-unknown":  # no fixed abode: the register knows the municipality only
+            address = (None, None, None, people.municipality[i], None)
         rows.append((
             people.nin[i], people.given[i], people.middle[i], people.family[i], people.birth[i], people.gender[i],
             status, people.death[i], *address, people.protection[i], pid,
@@ -356,26 +358,104 @@ def write_people(world: World, people: People) -> None:
             (people.nin[i], pid, "DNumber" if d_number else "NationalIdentityNumber", "InUse", people.birth[i], None)
         )
         level = PROTECTION_LEVELS[people.protection[i]]
-        if address[0] is not None:
+        unknown = shapes.get(i) == "residence-unknown"
+        if registered:
             earliest = max(people.birth[i], world.days_before(MOVED_WITHIN_YEARS * 365))
             moved = random_date(rng, earliest, world.as_of) if earliest < world.as_of else people.birth[i]
-            addresses.append((people.nin[i], "RESIDENTIAL", moved, None, people.street[i], people.postal_code[i],
-                                   people.postal_place[i], people.municipality[i], people.district[i],
-                                   level))  # fmt: skip
+            if unknown:
+                addresses.append((people.nin[i], "RESIDENTIAL", moved, None, None, None, None, people.municipality[i],
+                                  None, level, None, None, True, None))  # fmt: skip
+            else:
+                addresses.append((people.nin[i], "RESIDENTIAL", moved, None, people.street[i], people.postal_code[i],
+                                  people.postal_place[i], people.municipality[i], people.district[i],
+                                  level, *NORWEGIAN))  # fmt: skip
             if rng.random() < POSTAL_ADDRESS_RATE:
                 box = f"Postboks {rng.randint(1, 9999)}"
                 client = level == "Unclassified" and grading.random() < CLIENT_ADDRESS_RATE
                 graded = "ClientAddress" if client else level
                 addresses.append((people.nin[i], "POSTAL", moved, None, box, people.postal_code[i],
-                                       people.postal_place[i], None, None, graded))  # fmt: skip
-        if rng.random() < PRESENT_ADDRESS_RATE and address[0] is not None and 18 <= age <= 30:
-            addresses.append((people.nin[i], "PRESENT", world.days_before(rng.randrange(30, 900)), None,
-                                   f"Studentbyen {rng.randint(1, 400)}", people.postal_code[i],
-                                   people.postal_place[i], people.municipality[i], None, level))  # fmt: skip
+                                  people.postal_place[i], None, None, graded, *NORWEGIAN))  # fmt: skip
+        if rng.random() < PRESENT_ADDRESS_RATE and registered and 18 <= age <= 30:
+            began, number = world.days_before(rng.randrange(30, 900)), rng.randint(1, 400)
+            if shapes.get(i) not in PRESENT_SHAPES:  # one present address at a time
+                addresses.append((people.nin[i], "PRESENT", began, None, f"Studentbyen {number}",
+                                  people.postal_code[i], people.postal_place[i], people.municipality[i], None,
+                                  level, *NORWEGIAN))  # fmt: skip
+        addresses.extend(_shaped_addresses(world, abroad, people, i, shapes.get(i), level))
     relations = world.table("preg_parent_relation", ("child_nin", "parent_nin", "role"))
     relations.extend((people.nin[c], people.nin[p], role) for c, p, role in people.parents)
     _responsibility(world, people, rng)
     _guardianship(world, people, rng)
+
+
+ADDRESS_COLUMNS = (
+    "nin", "kind", "valid_from", "valid_to", "street", "postal_code", "postal_place", "municipality_code",
+    "district", "confidentiality", "country_code", "region", "address_unknown", "stay_elsewhere",
+)  # fmt: skip
+NORWEGIAN = (None, None, None, None)  # an address in Norway: no country, region, unknown or stay elsewhere
+# Persons whose addresses take the contract's rarer shapes, each from the stream "preg-address-shapes":
+# (shape, who may have it, share of them). A nation of 1,000 or more has at least one of each.
+PRESENT_SHAPES = ("present-abroad", "present-unknown")
+SHAPE_RATES = (("present-abroad", 0.004), ("present-unknown", 0.002), ("residence-unknown", 0.001),
+               ("postal-abroad", 0.5))  # fmt: skip
+# Places abroad: country (ISO 3166-1 alpha-2, as the contract sends it), street, post code, city, region.
+ABROAD = (
+    ("SE", "Storgatan", "411 01", "Göteborg", "Västra Götaland"), ("DK", "Nørregade", "1165", "København K", None),
+    ("GB", "High Street", "EH1 1SR", "Edinburgh", "Scotland"), ("DE", "Hauptstraße", "10115", "Berlin", None),
+    ("ES", "Calle Mayor", "29620", "Torremolinos", "Andalucía"), ("US", "Main Street", "02139", "Cambridge", "MA"),
+)  # fmt: skip
+STAYS_ELSEWHERE = ("Military", "OnSvalbard", "Commuter")
+
+
+def _address_shapes(world: World, people: People) -> dict[int, str]:
+    """Choose the persons whose addresses are abroad or unknown (their own stream: the rest is unchanged).
+
+    A young resident staying abroad (a present address abroad); a resident whose present address is
+    unknown, with a stay elsewhere (in military service, on Svalbard, commuting); a resident with no
+    fixed abode (an unknown residence in the municipality); an emigrant with a postal address abroad.
+    """
+    rng = world.rng("preg-address-shapes")
+    rolls = [rng.random() for _ in range(len(people))]
+    chosen: dict[int, str] = {}
+    for shape, rate in SHAPE_RATES:
+        eligible = [i for i in range(len(people)) if i not in chosen and _may_have(world, people, i, shape)]
+        found = [i for i in eligible if rolls[i] < rate]
+        if not found and eligible and len(people) >= 1000:
+            found = [rng.choice(eligible)]
+        chosen.update(dict.fromkeys(found, shape))
+    return chosen
+
+
+def _may_have(world: World, people: People, i: int, shape: str) -> bool:
+    if shape == "postal-abroad":
+        return people.status[i] == "EMIGRATED"
+    age = people.age(i, world.as_of)
+    ages = {"present-abroad": (19, 30), "present-unknown": (18, 40), "residence-unknown": (25, 60)}[shape]
+    return (people.status[i] == "RESIDENT" and people.street[i] is not None and people.protection[i] == "UGRADERT"
+            and people.death[i] is None and ages[0] <= age <= ages[1])  # fmt: skip
+
+
+def _shaped_addresses(
+    world: World, rng: random.Random, people: People, i: int, shape: str | None, level: str
+) -> list[tuple[Any, ...]]:
+    """Return the address rows of a person's rarer shape (and every strictly-confidential-abroad person's)."""
+    secret_abroad = people.protection[i] == "STRENGT_FORTROLIG_UTLAND"
+    if shape is None and not secret_abroad:
+        return []
+    nin = people.nin[i]
+    country, name, post_code, city, region = rng.choice(ABROAD)
+    street = f"{name} {rng.randint(1, 90)}"
+    since = world.days_before(rng.randrange(30, 1500))
+    if secret_abroad or shape == "postal-abroad":
+        # Only their foreign postal address is registered (no Norwegian one): free-form lines, no region.
+        return [(nin, "FOREIGN_POSTAL", since, None, street, post_code, city, None, None, level, country, None, None,
+                 None)]  # fmt: skip
+    if shape == "present-abroad":
+        return [(nin, "PRESENT", since, None, street, post_code, city, None, None, level, country, region, None, None)]
+    if shape == "present-unknown":
+        stay = rng.choice(STAYS_ELSEWHERE)
+        return [(nin, "PRESENT", since, None, None, None, None, None, None, level, None, None, True, stay)]
+    return []
 
 
 def _responsibility(world: World, people: People, rng: random.Random) -> None:

@@ -94,13 +94,29 @@ class Period:
     valid_from: date
     valid_to: date | None
     address_protection: str
+    country_code: str | None = None
+    region: str | None = None
+    address_unknown: bool | None = None
+    stay_elsewhere: str | None = None
 
     @classmethod
     def of(cls, row: Any) -> Period:
         """Read a `preg_address` row; an ungraded period (no grading given) is unprotected by itself."""
         grading = PROTECTION_WORDS.get(row.confidentiality or "Unclassified", "STRENGT_FORTROLIG")
+        unknown = bool(row.address_unknown) if row.address_unknown is not None else None  # SQLite answers 0/1
         return cls(row.street, row.postal_code, row.postal_place, row.municipality_code, row.district,
-                   row.valid_from, row.valid_to, grading)  # fmt: skip
+                   row.valid_from, row.valid_to, grading, row.country_code, row.region, unknown,
+                   row.stay_elsewhere)  # fmt: skip
+
+
+@strawberry.enum(description="Opphold annet sted: why a present address is elsewhere (the contract's StayElsewhere).")
+class StayElsewhere(Enum):
+    """In military service, in the foreign service, on Svalbard, or commuting."""
+
+    MILITARY = strawberry.enum_value("MILITARY", description="Militær: in military service.")
+    ABROAD = strawberry.enum_value("ABROAD", description="Utenriks: in the foreign service.")
+    ON_SVALBARD = strawberry.enum_value("ON_SVALBARD", description="På Svalbard.")
+    COMMUTER = strawberry.enum_value("COMMUTER", description="Pendler: commuting.")
 
 
 async def _period_municipality(info: Info, parents: list[DatedAddress]) -> list[Any]:
@@ -108,13 +124,15 @@ async def _period_municipality(info: Info, parents: list[DatedAddress]) -> list[
 
 
 @strawberry.type(
-    description="An address over a half-open period [validFrom, validTo): an oppholdsadresse or a postadresse. "
-    "Besides the person's protection (which hides the whole address), each address has its own grading "
-    "(adressegradering): a graded address's parts are null, with a redaction each, for callers who may not "
+    description="An address over a half-open period [validFrom, validTo): a bostedsadresse, an oppholdsadresse, "
+    "a postadresse or a postadresse abroad. An address abroad has a countryCode; an address the register does "
+    "not know has addressUnknown (a residential one keeps its municipality). Besides the person's protection "
+    "(which hides the whole address), each address has its own grading (adressegradering): a graded "
+    "address's parts are null, with a redaction each, for callers who may not "
     "see protected addresses."
 )
 class DatedAddress:
-    """One period of a present or postal address, decided part by part by its own grading."""
+    """One period of an address of one kind, decided part by part by its own grading."""
 
     subject: strawberry.Private[str]  # whose address it is (the person's current number)
     row: strawberry.Private[Period]
@@ -154,9 +172,35 @@ class DatedAddress:
         """Return the grading."""
         return AddressProtection(self.row.address_protection)
 
+    @personal(ADDRESS, description="The country of an address abroad (ISO 3166-1 alpha-2, as the register "
+              "sends it); null for an address in Norway.")  # fmt: skip
+    def country_code(self) -> str | None:
+        """Return the country of an address abroad."""
+        return self.row.country_code
+
+    @personal(ADDRESS, description="The region (state, province, county) of an address abroad, when given.")
+    def region(self) -> str | None:
+        """Return the region."""
+        return self.row.region
+
+    @personal(ADDRESS, description="True when the register does not know the address (ukjent bosted for a "
+              "residential address, which names the municipality only; adressen er ukjent for a present one); "
+              "false otherwise.")  # fmt: skip
+    def address_unknown(self) -> bool | None:
+        """Return whether the address is unknown."""
+        return bool(self.row.address_unknown)
+
+    @personal(ADDRESS, description="For a present address: why the person stays elsewhere (opphold annet sted); "
+              "null when not given.")  # fmt: skip
+    def stay_elsewhere(self) -> StayElsewhere | None:
+        """Return the reason for the stay elsewhere."""
+        word = _word(self.row.stay_elsewhere)
+        return StayElsewhere[word] if word is not None and word in StayElsewhere.__members__ else None
+
     municipality: MunicipalityRef | None = personal(
-        ADDRESS, description="The municipality (kommune); null for postal addresses.", batch=_period_municipality
-    )
+        ADDRESS, description="The municipality (kommune); null for postal addresses and addresses abroad.",
+        batch=_period_municipality,
+    )  # fmt: skip
 
 
 def _dated(kind: str) -> Any:
@@ -180,6 +224,14 @@ async def _present_address(info: Info, parents: list[Person], at: date | None = 
 
 async def _postal_address(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
     return await _dated("POSTAL")(info, parents, at)
+
+
+async def _residential_address(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
+    return list(await _dated("RESIDENTIAL")(info, parents, at))
+
+
+async def _foreign_postal_address(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
+    return list(await _dated("FOREIGN_POSTAL")(info, parents, at))
 
 
 @strawberry.type(description="A Norwegian identification number the person has or had (folkeregisteridentifikator).")
@@ -472,6 +524,20 @@ class PersonPreg:
         description="Postadresse (kontaktadresse): where the person's post goes on date `at` (default today); "
         "null for protected addresses unless the caller may see them.",
         batch=_postal_address,
+    )
+    residential_address: DatedAddress | None = personal(
+        ADDRESS,
+        description="Bostedsadresse on date `at` (default today), with its period: `address` is the one in force "
+        "today; an unknown residence (addressUnknown) names the municipality only. Null for protected addresses "
+        "unless the caller may see them.",
+        batch=_residential_address,
+    )
+    foreign_postal_address: DatedAddress | None = personal(
+        ADDRESS,
+        description="Postadresse i utlandet (kontaktadresse i utlandet): where the person's post goes abroad on "
+        "date `at` (default today), with its own grading; null for protected addresses unless the caller may "
+        "see them.",
+        batch=_foreign_postal_address,
     )
     parental_responsibility: list[ParentalResponsibility] | None = personal(
         FAMILY,

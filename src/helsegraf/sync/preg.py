@@ -169,7 +169,7 @@ def rows_of(person: dict[str, Any], rows: Rows) -> None:  # noqa: C901 - one doc
         "death_date": _day(death.get("deceasedDate")) if death else None,
         "street": _street(street), "postal_code": city.get("postalCode") if city else None,
         "postal_place": city.get("cityName") if city else None,
-        "municipality_code": street.get("municipalityNumber") if street is not None else None,
+        "municipality_code": street.get("municipalityNumber") if street is not None else _unknown_in(home),
         "district": home.get("urbanDistrictName") if home is not None else None, "address_protection": words,
         "person_id": person_id, "protection_level": level,
         "marital_status": marital.get("status") if marital is not None else None,
@@ -209,6 +209,12 @@ def rows_of(person: dict[str, Any], rows: Rows) -> None:  # noqa: C901 - one doc
                 "guardianship_type": guardianship.get("guardianshipType") or "Adult",
                 "scope": guardian.get("guardianshipScope"),
             })  # fmt: skip
+
+
+def _unknown_in(home: dict[str, Any] | None) -> str | None:
+    """Return the municipality of an unknown residence (`unknownResidence`: the register knows no more)."""
+    unknown = home.get("unknownResidence") if home is not None else None
+    return unknown.get("municipalityNumber") if unknown is not None else None
 
 
 def _postal_street(postal: dict[str, Any]) -> str | None:
@@ -252,6 +258,7 @@ def address_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
                 "street": street, "postal_code": c.get("postalCode") if c else None,
                 "postal_place": c.get("cityName") if c else None, "municipality_code": municipality,
                 "district": a.get("urbanDistrictName"), "confidentiality": a.get("addressConfidentiality"),
+                **NOT_ABROAD, **_abroad_or_unknown(a),
             })  # fmt: skip
     for postal in person.get("postalAddress") or ():
         form = postal.get("postBoxAddress") or postal.get("streetAddress") or postal.get("freeFormPostalAddress")
@@ -263,7 +270,67 @@ def address_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
             "valid_to": _day(postal.get("validTo")), "street": _postal_street(postal),
             "postal_code": c.get("postalCode") if c else None, "postal_place": c.get("cityName") if c else None,
             "municipality_code": None, "district": None,
-            "confidentiality": postal.get("addressConfidentiality"),
+            "confidentiality": postal.get("addressConfidentiality"), **NOT_ABROAD,
+        })  # fmt: skip
+    found.extend(foreign_postal_rows(person, current))
+    return found
+
+
+# The columns an address period has beyond a Norwegian address's (preg_0004), as a Norwegian one has them.
+NOT_ABROAD: dict[str, Any] = {"country_code": None, "region": None, "address_unknown": None, "stay_elsewhere": None}
+
+
+def _abroad(address: dict[str, Any]) -> dict[str, Any]:
+    """Map an `InternationalAddress` or a `FreeFormInternationalAddress` onto a period's columns.
+
+    The street is the address name with the building, floor, housing unit and post box (or the
+    free-form lines), joined by commas, as the post office writes them on one line; the C/O name
+    is left out, as for Norwegian addresses.
+    """
+    if address.get("addressLine") is not None:
+        parts = list(address["addressLine"])
+    else:
+        parts = [address.get(k) for k in ("addressName", "building", "floorNumber", "housingUnit", "postBox")]
+    lines = [str(p) for p in parts if p]
+    return {
+        "street": ", ".join(lines) if lines else None, "postal_code": address.get("postCode"),
+        "postal_place": address.get("cityOrPlaceName"), "district": address.get("districtName"),
+        "region": address.get("region"), "country_code": address.get("countryCode"), "municipality_code": None,
+    }  # fmt: skip
+
+
+def _abroad_or_unknown(address: dict[str, Any]) -> dict[str, Any]:
+    """Return what a residential or present address says beyond a Norwegian street or cadastral address.
+
+    A present address abroad (`foreignAddress`); an address the register does not know
+    (`isAddressUnknown`, or a residential `unknownResidence`, which names only the municipality);
+    a stay elsewhere (`stayElsewhere`).
+    """
+    found: dict[str, Any] = {}
+    foreign = address.get("foreignAddress")
+    if foreign is not None:
+        found |= _abroad(foreign)
+    unknown = address.get("unknownResidence")
+    if unknown is not None:
+        found |= {"address_unknown": True, "municipality_code": unknown.get("municipalityNumber")}
+    if address.get("isAddressUnknown"):
+        found["address_unknown"] = True
+    if address.get("stayElsewhere") is not None:
+        found["stay_elsewhere"] = address["stayElsewhere"]
+    return found
+
+
+def foreign_postal_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
+    """Map `foreignPostalAddress` (kontaktadresse i utlandet) onto FOREIGN_POSTAL periods, each with its grading."""
+    found: list[dict[str, Any]] = []
+    for postal in person.get("foreignPostalAddress") or ():
+        form = postal.get("foreignAddress") or postal.get("freeFormForeignAddress")
+        if postal.get("validFrom") is None or form is None:
+            continue
+        found.append({
+            "nin": current, "kind": "FOREIGN_POSTAL", "valid_from": postal["validFrom"].date(),
+            "valid_to": _day(postal.get("validTo")), "confidentiality": postal.get("addressConfidentiality"),
+            **NOT_ABROAD, **_abroad(form),
         })  # fmt: skip
     return found
 

@@ -72,6 +72,32 @@ def _street(street: str | None, postal_code: str | None, postal_place: str | Non
     return address
 
 
+def _abroad(address: dict[str, Any], *, free_form: bool = False) -> dict[str, Any]:
+    """Return an address period abroad as the contract's `InternationalAddress` or `FreeFormInternationalAddress`."""
+    parts = {"postCode": address["postal_code"], "cityOrPlaceName": address["postal_place"],
+             "countryCode": address.get("country_code")}  # fmt: skip
+    if free_form:
+        return {"addressLine": [address["street"]] if address["street"] else [], **parts}
+    named = {"addressName": address["street"], "districtName": address["district"], "region": address.get("region")}
+    return {k: v for k, v in {**named, **parts}.items() if v is not None}
+
+
+def _form(address: dict[str, Any], street: dict[str, Any]) -> dict[str, Any]:
+    """Return a residential or present period's address: abroad, unknown, with a stay elsewhere, or a street."""
+    found: dict[str, Any] = {}
+    if address.get("country_code") is not None:
+        found["foreignAddress"] = _abroad(address)
+    elif address.get("address_unknown") and address["kind"] == "RESIDENTIAL":
+        found["unknownResidence"] = {"municipalityNumber": address["municipality_code"]}
+    elif address.get("address_unknown"):
+        found["isAddressUnknown"] = True
+    elif street:
+        found["streetAddress"] = street
+    if address.get("stay_elsewhere") is not None:
+        found["stayElsewhere"] = address["stay_elsewhere"]
+    return found
+
+
 @dataclass
 class PersonRecord:
     """One person as the fake holds it: the PREG rows that describe them, by kind."""
@@ -193,7 +219,7 @@ class PregSource:
         doc["name"] = [{**valid, **name}]
         doc["addressProtection"] = [{**valid, "protectionLevel": row["protection_level"]}]
         confidentiality = row["protection_level"]
-        residential, present, postal = [], [], []
+        residential, present, postal, foreign_postal = [], [], [], []
         for a in sorted(record.addresses, key=lambda a: (a["kind"], a["valid_from"])):
             period = {
                 "isValid": a["valid_to"] is None,
@@ -202,6 +228,9 @@ class PregSource:
                 "validTo": stamp(a["valid_to"]),
                 "addressConfidentiality": a.get("confidentiality") or confidentiality,
             }
+            if a["kind"] == "FOREIGN_POSTAL":
+                foreign_postal.append({**period, "freeFormForeignAddress": _abroad(a, free_form=True)})
+                continue
             street = _street(a["street"], a["postal_code"], a["postal_place"])
             if a["kind"] == "POSTAL":
                 box = (a["street"] or "").removeprefix("Postboks ")
@@ -209,7 +238,7 @@ class PregSource:
                 continue
             if a["municipality_code"] is not None:
                 street["municipalityNumber"] = a["municipality_code"]
-            entry: dict[str, Any] = {**period, "streetAddress": street}
+            entry: dict[str, Any] = {**period, **_form(a, street)}
             if a["district"] is not None:
                 entry["urbanDistrictName"] = a["district"]
             if a["kind"] == "RESIDENTIAL":
@@ -224,7 +253,9 @@ class PregSource:
             doc["presentAddress"] = present
         if postal:
             doc["postalAddress"] = postal
-        if row["address_protection"] == "STRENGT_FORTROLIG_UTLAND":
+        if foreign_postal:
+            doc["foreignPostalAddress"] = foreign_postal
+        elif row["address_protection"] == "STRENGT_FORTROLIG_UTLAND":  # a person born since, without a period
             doc["foreignPostalAddress"] = [
                 {**valid, "addressConfidentiality": confidentiality, "foreignAddress": {"countryCode": "SE"}}
             ]
