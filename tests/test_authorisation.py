@@ -44,6 +44,7 @@ NESTED_FIELD_SCOPES: dict[tuple[str, str], str] = {
     **{("DatedAddress", f): "preg:address" for f in ("street", "postalCode", "postalPlace", "district",
                                                      "validFrom", "validTo", "municipality", "addressProtection",
                                                      "countryCode", "region", "addressUnknown", "stayElsewhere")},
+    **{("PersonWithoutIdentifier", f): "preg:identity" for f in ("name", "birthDate", "gender", "citizenship")},
 }  # fmt: skip
 # A citizen sees these on their own record (and, but for the access log, their children's under 16).
 SELF_FIELDS = {f for (t, f) in FIELD_SCOPES if t == "Person"} | {"GpAtTime.gp"}  # a batch answer about a person

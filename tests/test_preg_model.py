@@ -636,6 +636,201 @@ async def test_my_children_under_16_are_those_i_hold_responsibility_for_where_th
     assert mine["me"]["parentalResponsibilityFor"] == [{"child": {"nin": families.shared}}]
 
 
+def test_responsibility_entries_without_a_number_are_mapped_from_either_end() -> None:
+    from helsegraf.sync.preg import Rows, guardianship_rows, responsibility_rows  # noqa: PLC0415
+
+    valid = {"isValid": True}
+    foreign = {"name": {"givenName": "Piotr", "familyName": "Nowak"}, "birthDate": "1980-05-05T00:00:00Z",
+               "gender": "Male", "citizenship": "POL"}  # fmt: skip
+    document = _document(
+        parentalResponsibility=[
+            {**valid, "responsibilityType": "Joint", "responsible": "01018012345"},
+            {**valid, "responsibilityType": "Joint", "responsibleWithoutIdentifier": foreign},
+            {**valid, "responsibilityType": "Father", "responsible": "me", "subjectOfResponsibility": "02020212345"},
+            {**valid, "responsibilityType": "Father", "subjectOfResponsibilityWithoutIdentifier": {
+                "name": {"givenName": "Ola"}, "birthDate": "2019-01-01T00:00:00Z"}},
+            {"isValid": False, "responsibilityType": "Other", "responsibleWithoutIdentifier": foreign},
+            {**valid, "responsibilityType": "Other", "responsibleOrganization": "left out"},
+        ],
+        guardianshipOrFuturePowerOfAttorney=[
+            {**valid, "guardianshipType": "Adult", "guardian": {"identificationNumber": "03030312345",
+                                                                 "isGuardianshipInPersonalScope": False}},
+            {**valid, "guardianshipType": "Minor", "guardian": {
+                "name": {"givenName": "Anna", "familyName": "Svensson"}, "guardianshipScope": "PersonalInterests",
+                "isGuardianshipInPersonalScope": True,
+                "guardianInformation": {"birthDate": "1970-02-02T00:00:00Z", "gender": "Female",
+                                        "citizenship": ["SWE", "FIN"]}}},
+            {**valid, "guardian": {"nameBirthDate": {"name": {"familyName": "Jensen"}, "citizenship": "DNK",
+                                                     "birthDate": "1960-03-03T00:00:00Z", "gender": "Male"}}},
+            {**valid, "guardianshipType": "Adult", "guardian": {"guardianshipScope": "FinancialInterests"}},
+        ],
+    )  # fmt: skip
+    rows = Rows()
+
+    responsibility_rows(document, "me", rows)
+    guardianship_rows(document, "ward", rows)
+
+    assert rows.responsibility == [
+        {"child_nin": "me", "responsible_nin": "01018012345", "responsibility_type": "Joint"}
+    ]
+    people = ("given_name", "middle_name", "family_name", "birth_date", "gender", "citizenship")
+    assert [(r["position"], r["role"], r["responsibility_type"], *(r[k] for k in people))
+            for r in rows.responsibility_without_id] == [
+        (0, "RESPONSIBLE", "Joint", "Piotr", None, "Nowak", date(1980, 5, 5), "Male", "POL"),
+        (1, "CHILD", "Father", "Ola", None, None, date(2019, 1, 1), None, None),
+    ]  # fmt: skip
+    assert rows.guardianship == [{"nin": "ward", "guardianship_type": "Adult", "scope": None,
+                                  "in_personal_scope": False, "guardian_nin": "03030312345"}]  # fmt: skip
+    assert [(r["position"], r["guardianship_type"], r["scope"], r["in_personal_scope"], *(r[k] for k in people))
+            for r in rows.guardians_without_id] == [
+        (0, "Minor", "PersonalInterests", True, "Anna", None, "Svensson", date(1970, 2, 2), "Female", "SWE"),
+        (1, "Adult", None, None, None, None, "Jensen", date(1960, 3, 3), "Male", "DNK"),
+    ]  # fmt: skip
+
+
+@dataclass
+class Unnumbered:
+    mother: str
+    child: str  # under 16: joint responsibility of the mother and a father without a number
+    holder: str  # holds responsibility for a child abroad without a number
+    ward: str  # guardians: one with a number (not in personal matters), one without (in personal matters)
+    guardian: str
+
+
+@pytest.fixture
+def unnumbered(nation) -> Iterator[Unnumbered]:
+    new = _new_nin(nation)
+    born = {"mother": date(1986, 4, 4), "child": TODAY.replace(year=TODAY.year - 6), "holder": date(1979, 9, 9),
+            "ward": date(1940, 1, 1), "guardian": date(1968, 8, 8)}  # fmt: skip
+    nins = {name: new(day) for name, day in born.items()}
+    person = (
+        "INSERT INTO preg_person (nin, given_name, family_name, birth_date, gender, status, address_protection) "
+        "VALUES (:nin, 'Test', 'Testesen', :born, 'FEMALE', 'RESIDENT', 'UGRADERT')"
+    )
+    other = ("INSERT INTO preg_responsibility_without_id (nin, position, role, responsibility_type, given_name, "
+             "family_name, birth_date, gender, citizenship) VALUES (:nin, 0, :role, :kind, :given, :family, :born, "
+             ":gender, :citizenship)")  # fmt: skip
+    engine = nation.engine()
+    try:
+        with engine.begin() as conn:
+            for name, nin in nins.items():
+                conn.execute(text(person), {"nin": nin, "born": born[name]})
+            conn.execute(text("INSERT INTO preg_parent_relation (child_nin, parent_nin, role) VALUES (:c, :p, "
+                              "'MOTHER')"), {"c": nins["child"], "p": nins["mother"]})  # fmt: skip
+            conn.execute(text("INSERT INTO preg_parental_responsibility (child_nin, responsible_nin, "
+                              "responsibility_type) VALUES (:c, :h, 'Joint')"),
+                         {"c": nins["child"], "h": nins["mother"]})  # fmt: skip
+            conn.execute(text(other), {"nin": nins["child"], "role": "RESPONSIBLE", "kind": "Joint",
+                                       "given": "Piotr", "family": "Nowak", "born": date(1982, 2, 2),
+                                       "gender": "Male", "citizenship": "POL"})  # fmt: skip
+            conn.execute(text(other), {"nin": nins["holder"], "role": "CHILD", "kind": "Father", "given": "Ola",
+                                       "family": "Abroad", "born": date(2020, 6, 6), "gender": "Male",
+                                       "citizenship": None})  # fmt: skip
+            conn.execute(text("INSERT INTO preg_guardianship (nin, guardian_nin, guardianship_type, scope, "
+                              "in_personal_scope) VALUES (:n, :g, 'Adult', 'FinancialInterests', :no)"),
+                         {"n": nins["ward"], "g": nins["guardian"], "no": False})  # fmt: skip
+            conn.execute(text("INSERT INTO preg_guardian_without_id (nin, position, guardianship_type, scope, "
+                              "in_personal_scope, given_name, family_name, birth_date, gender, citizenship) VALUES "
+                              "(:n, 0, 'Adult', 'PersonalInterests', :yes, 'Anna', 'Svensson', :born, 'Female', "
+                              "'SWE')"), {"n": nins["ward"], "yes": True, "born": date(1971, 3, 3)})  # fmt: skip
+        yield Unnumbered(**nins)
+    finally:
+        everyone = tuple(nins.values())
+        marks = ", ".join(f":n{i}" for i in range(len(everyone)))
+        bound = {f"n{i}": nin for i, nin in enumerate(everyone)}
+        with engine.begin() as conn:
+            for table, column in (("audit_access_log", "nin"), ("preg_parent_relation", "child_nin"),
+                                  ("preg_parental_responsibility", "child_nin"), ("preg_guardianship", "nin"),
+                                  ("preg_responsibility_without_id", "nin"), ("preg_guardian_without_id", "nin"),
+                                  ("preg_person", "nin")):  # fmt: skip
+                conn.execute(text(f"DELETE FROM {table} WHERE {column} IN ({marks})"), bound)
+        engine.dispose()
+
+
+WITHOUT = "{ name { full } birthDate gender citizenship }"
+RESPONSIBILITY = (
+    f"query($n: ID!) {{ person(nin: $n) {{ parentalResponsibility {{ type responsible {{ nin }} "
+    f"child {{ nin }} responsibleWithoutIdentifier {WITHOUT} childWithoutIdentifier {WITHOUT} }} }} }}"
+)
+RESPONSIBLE_FOR = (
+    f"query($n: ID!) {{ person(nin: $n) {{ parentalResponsibilityFor {{ type child {{ nin }} "
+    f"childWithoutIdentifier {WITHOUT} responsibleWithoutIdentifier {WITHOUT} }} }} }}"
+)
+GUARDIANS = (
+    f"query($n: ID!) {{ person(nin: $n) {{ guardianship {{ type scope inPersonalScope guardian {{ nin }} "
+    f"guardianWithoutIdentifier {WITHOUT} }} }} }}"
+)
+
+
+async def test_a_holder_without_a_number_is_named_and_the_log_holds_only_the_numbered(graph, nation, unnumbered):
+    request_id = uuid.uuid4().hex
+
+    data = await graph.data(RESPONSIBILITY, {"n": unnumbered.child}, **{"x-request-id": request_id})
+
+    assert data["person"]["parentalResponsibility"] == [
+        {"type": "JOINT", "responsible": {"nin": unnumbered.mother}, "child": {"nin": unnumbered.child},
+         "responsibleWithoutIdentifier": None, "childWithoutIdentifier": None},
+        {"type": "JOINT", "responsible": None, "child": {"nin": unnumbered.child},
+         "responsibleWithoutIdentifier": {"name": {"full": "Piotr Nowak"}, "birthDate": "1982-02-02",
+                                          "gender": "MALE", "citizenship": "POL"},
+         "childWithoutIdentifier": None},
+    ]  # fmt: skip
+    assert fields_logged(nation, request_id) == {unnumbered.child: "family identity", unnumbered.mother: "family"}
+
+
+async def test_a_child_without_a_number_is_named_on_its_holders_record(graph, nation, unnumbered) -> None:
+    request_id = uuid.uuid4().hex
+
+    data = await graph.data(RESPONSIBLE_FOR, {"n": unnumbered.holder}, **{"x-request-id": request_id})
+
+    assert data["person"]["parentalResponsibilityFor"] == [
+        {"type": "FATHER", "child": None, "responsibleWithoutIdentifier": None,
+         "childWithoutIdentifier": {"name": {"full": "Ola Abroad"}, "birthDate": "2020-06-06", "gender": "MALE",
+                                    "citizenship": None}},
+    ]  # fmt: skip
+    assert fields_logged(nation, request_id) == {unnumbered.holder: "family identity"}
+
+
+async def test_a_guardian_without_a_number_and_the_personal_scope_of_each(graph, nation, unnumbered) -> None:
+    request_id = uuid.uuid4().hex
+
+    data = await graph.data(GUARDIANS, {"n": unnumbered.ward}, **{"x-request-id": request_id})
+
+    assert data["person"]["guardianship"] == [
+        {"type": "ADULT", "scope": "FINANCIAL_INTERESTS", "inPersonalScope": False,
+         "guardian": {"nin": unnumbered.guardian}, "guardianWithoutIdentifier": None},
+        {"type": "ADULT", "scope": "PERSONAL_INTERESTS", "inPersonalScope": True, "guardian": None,
+         "guardianWithoutIdentifier": {"name": {"full": "Anna Svensson"}, "birthDate": "1971-03-03",
+                                       "gender": "FEMALE", "citizenship": "SWE"}},
+    ]  # fmt: skip
+    assert fields_logged(nation, request_id) == {unnumbered.ward: "family identity", unnumbered.guardian: "family"}
+
+
+async def test_a_name_without_a_number_needs_the_identity_scope_and_a_parent_is_not_given_it(
+    graph, nation, unnumbered
+) -> None:
+    family_only = token(nation, "integrator", scopes=("preg:family",))
+    parent = token(nation, "citizen", pid=unnumbered.mother)
+    request_id, parent_request = uuid.uuid4().hex, uuid.uuid4().hex
+
+    body = (await graph.post(RESPONSIBILITY, {"n": unnumbered.child}, token=family_only,
+                             **{"x-request-id": request_id})).json()  # fmt: skip
+    mine = (await graph.post(RESPONSIBILITY, {"n": unnumbered.child}, token=parent,
+                             **{"x-request-id": parent_request})).json()  # fmt: skip
+
+    entry = body["data"]["person"]["parentalResponsibility"][1]
+    assert entry["responsibleWithoutIdentifier"] == {"name": None, "birthDate": None, "gender": None,
+                                                     "citizenship": None}  # fmt: skip
+    assert {path[-1]: reason for path, reason in reasons(body).items() if path[2] == 1} == {
+        "name": "MISSING_SCOPE", "birthDate": "MISSING_SCOPE", "gender": "MISSING_SCOPE", "citizenship": "MISSING_SCOPE"
+    }  # fmt: skip
+    assert fields_logged(nation, request_id) == {unnumbered.child: "family", unnumbered.mother: "family"}
+    unnamed = mine["data"]["person"]["parentalResponsibility"][1]["responsibleWithoutIdentifier"]
+    assert unnamed == {"name": None, "birthDate": None, "gender": None, "citizenship": None}
+    assert {reason for path, reason in reasons(mine).items() if path[2] == 1} == {"NOT_SELF"}
+    assert logged(nation, parent_request)[unnumbered.child] == ("family identity", "parent")
+
+
 # ------------------------------------------------------------------ 3. status, marital status, citizenship
 
 

@@ -105,3 +105,49 @@ async def test_addresses_abroad_and_unknown_arrive_through_the_contract_and_reac
     assert admin["data"]["person"]["foreignPostalAddress"]["addressProtection"] == "STRENGT_FORTROLIG"
     fields, scopes = _logged(url, admin_request)[graded.nin]
     assert (fields, "preg:protected-address" in scopes.split()) == ("address identity", True)
+
+
+UNNUMBERED = """query($child: ID!, $holder: ID!, $ward: ID!) {
+  child: person(nin: $child) { parentalResponsibility { type responsible { nin } responsibleWithoutIdentifier {
+    name { given family } birthDate gender citizenship } } }
+  holder: person(nin: $holder) { parentalResponsibilityFor { type child { nin } childWithoutIdentifier {
+    name { given family } birthDate } } }
+  ward: person(nin: $ward) { guardianship { type scope inPersonalScope guardian { nin } guardianWithoutIdentifier {
+    name { given family } birthDate gender citizenship } } }
+}"""
+
+
+async def test_holders_children_and_guardians_without_a_number_arrive_through_the_contract(rig: Rig) -> None:
+    url = _whole_nation(rig)
+    await rig.sync_once(url)
+    others = _open(url, "SELECT * FROM preg_responsibility_without_id ORDER BY nin, position")
+    holder_abroad = next(r for r in others if r.role == "RESPONSIBLE")
+    child_abroad = next(r for r in others if r.role == "CHILD")
+    guardian = _open(url, "SELECT * FROM preg_guardian_without_id ORDER BY nin, position")[0]
+    [mother] = _open(
+        url, f"SELECT responsible_nin FROM preg_parental_responsibility WHERE child_nin = '{holder_abroad.nin}'"
+    )
+    variables = {"child": holder_abroad.nin, "holder": child_abroad.nin, "ward": guardian.nin}
+
+    body, request_id = await _ask(rig, url, UNNUMBERED, variables, role="admin")
+
+    assert "errors" not in body, body
+    data = body["data"]
+    assert data["child"]["parentalResponsibility"] == [
+        {"type": "JOINT", "responsible": {"nin": mother.responsible_nin}, "responsibleWithoutIdentifier": None},
+        {"type": "JOINT", "responsible": None, "responsibleWithoutIdentifier": {
+            "name": {"given": holder_abroad.given_name, "family": holder_abroad.family_name},
+            "birthDate": str(holder_abroad.birth_date), "gender": "MALE", "citizenship": holder_abroad.citizenship}},
+    ]  # fmt: skip
+    held = [h for h in data["holder"]["parentalResponsibilityFor"] if h["child"] is None]
+    assert [h["childWithoutIdentifier"]["birthDate"] for h in held] == [str(child_abroad.birth_date)]
+    [guarded] = data["ward"]["guardianship"]
+    assert guarded["guardian"] is None
+    assert guarded["inPersonalScope"] is True
+    assert guarded["guardianWithoutIdentifier"]["name"] == {"given": guardian.given_name,
+                                                            "family": guardian.family_name}  # fmt: skip
+    # Each numbered person whose data left is logged; the persons without a number have no log to keep.
+    named = {e["responsible"]["nin"] for e in data["child"]["parentalResponsibility"] if e["responsible"]}
+    named |= {e["child"]["nin"] for e in data["holder"]["parentalResponsibilityFor"] if e["child"]}
+    expected = dict.fromkeys(named, "family") | dict.fromkeys(variables.values(), "family identity")
+    assert {nin: fields for nin, (fields, _) in _logged(url, request_id).items()} == expected

@@ -458,26 +458,78 @@ def _shaped_addresses(
     return []
 
 
+WITHOUT_ID_COLUMNS = ("given_name", "middle_name", "family_name", "birth_date", "gender", "citizenship")
+# Persons without a Norwegian identification number the register names by name, birth date, gender and
+# citizenship (synthetic): a father abroad sharing responsibility, a child abroad, a guardian from abroad.
+ABROAD_GIVEN = {"Male": ("Erik", "Piotr", "Jonas", "Ahmed", "Lukas"), "Female": ("Anna", "Maria", "Sofia", "Ewa")}
+ABROAD_FAMILY = (("Svensson", "SWE"), ("Nowak", "POL"), ("Schmidt", "DEU"), ("Jensen", "DNK"), ("Kazlauskas", "LTU"))
+FATHER_ABROAD_RATE = 0.25  # of minors whose only registered parent is the mother
+CHILD_ABROAD_RATE = 0.002  # of residents 25 to 50: responsible for a child without a Norwegian number
+GUARDIAN_ABROAD_RATE = 0.25  # of guardianships
+
+
+def _without_id(rng: random.Random, gender: str, born: date) -> tuple[Any, ...]:
+    family, citizenship = rng.choice(ABROAD_FAMILY)
+    return (rng.choice(ABROAD_GIVEN[gender]), None, family, born, gender, citizenship)
+
+
 def _responsibility(world: World, people: People, rng: random.Random) -> None:
-    """Foreldreansvar for minors: joint for both registered parents, now and then the mother alone."""
+    """Foreldreansvar for minors: joint for both registered parents, now and then the mother alone.
+
+    From a stream of their own (the rest is unchanged): now and then a mother alone on the register
+    shares it with a father without a Norwegian number, and a resident holds it for a child abroad
+    who has none (the contract's entries "without identifier"; a nation of 1,000 has one of each).
+    """
     table = world.table("preg_parental_responsibility", ("child_nin", "responsible_nin", "responsibility_type"))
+    others = world.table("preg_responsibility_without_id",
+                         ("nin", "position", "role", "responsibility_type", *WITHOUT_ID_COLUMNS))  # fmt: skip
+    abroad = world.rng("preg-without-id")
     by_child: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for child, parent, role in people.parents:
         if people.age(child, world.as_of) < 18 and people.death[parent] is None:
             by_child[child].append((parent, role))
+    alone: list[int] = []
     for child, parents in by_child.items():
         roles = {role: parent for parent, role in parents}
         if len(roles) == 2 and rng.random() >= ONLY_MOTHER_RESPONSIBLE_RATE:
             table.extend((people.nin[child], people.nin[p], "Joint") for p in roles.values())
         elif "MOTHER" in roles:
             table.append((people.nin[child], people.nin[roles["MOTHER"]], "Mother"))
+            if len(roles) == 1:
+                alone.append(len(table) - 1)
         else:
             table.append((people.nin[child], people.nin[roles["FATHER"]], "Father"))
+    shared = [row for row in alone if abroad.random() < FATHER_ABROAD_RATE]
+    if not shared and alone and len(people) >= 1000:
+        shared = [abroad.choice(alone)]
+    by_nin = {nin: i for i, nin in enumerate(people.nin)} if shared else {}
+    for row in shared:
+        child_nin, mother_nin, _ = table[row]
+        table[row] = (child_nin, mother_nin, "Joint")
+        born = people.birth[by_nin[mother_nin]] - timedelta(days=abroad.randrange(-5 * 365, 10 * 365))
+        others.append((child_nin, 0, "RESPONSIBLE", "Joint", *_without_id(abroad, "Male", born)))
+    holders = [i for i in range(len(people)) if people.status[i] == "RESIDENT" and people.death[i] is None
+               and 25 <= people.age(i, world.as_of) <= 50]  # fmt: skip
+    abroad_children = [i for i in holders if abroad.random() < CHILD_ABROAD_RATE]
+    if not abroad_children and holders and len(people) >= 1000:
+        abroad_children = [abroad.choice(holders)]
+    for i in abroad_children:
+        kind = "Mother" if people.gender[i] == "FEMALE" else "Father"
+        born = world.days_before(abroad.randrange(365, 15 * 365))
+        others.append((people.nin[i], 0, "CHILD", kind, *_without_id(abroad, abroad.choice(("Male", "Female")), born)))
 
 
 def _guardianship(world: World, people: People, rng: random.Random) -> None:
-    """Vergemål for a share of the very old, with a younger adult as guardian."""
-    table = world.table("preg_guardianship", ("nin", "guardian_nin", "guardianship_type", "scope"))
+    """Vergemål for a share of the very old, with a younger adult as guardian.
+
+    From a stream of their own, a share of the guardians have no Norwegian number (named by name and
+    birth date instead; a nation of 1,000 has one); a guardianship covers personal matters when its
+    scope is personal.
+    """
+    table = world.table("preg_guardianship", ("nin", "guardian_nin", "guardianship_type", "scope", "in_personal_scope"))
+    others = world.table("preg_guardian_without_id", ("nin", "position", "guardianship_type", "scope",
+                                                      "in_personal_scope", *WITHOUT_ID_COLUMNS))  # fmt: skip
+    abroad = world.rng("preg-guardian-without-id")
     adults = [i for i in range(len(people)) if 30 <= people.age(i, world.as_of) <= 65 and people.death[i] is None]
     if not adults:
         return
@@ -485,7 +537,20 @@ def _guardianship(world: World, people: People, rng: random.Random) -> None:
     chosen = [i for i in old if rng.random() < GUARDIANSHIP_RATE]
     if not chosen and old and len(people) >= 1000:
         chosen = [rng.choice(old)]  # at least one in a nation of a thousand or more
+    unidentified = {i for i in chosen[1:] if abroad.random() < GUARDIAN_ABROAD_RATE}  # the first keeps a number
+
+    def without_id(i: int, scope: str) -> None:
+        born = world.days_before(abroad.randrange(30 * 365, 65 * 365))
+        gender = abroad.choice(("Male", "Female"))
+        others.append((people.nin[i], 0, "Adult", scope, "Personal" in scope, *_without_id(abroad, gender, born)))
+
     for i in chosen:
         guardian = rng.choice(adults)
         scope = rng.choice(("PersonalAndFinancialInterests", "FinancialInterests"))
-        table.append((people.nin[i], people.nin[guardian], "Adult", scope))
+        if i in unidentified:
+            without_id(i, scope)
+        else:
+            table.append((people.nin[i], people.nin[guardian], "Adult", scope, "Personal" in scope))
+    spare = [i for i in old if i not in set(chosen)]
+    if not unidentified and spare and len(people) >= 1000:
+        without_id(abroad.choice(spare), "PersonalAndFinancialInterests")

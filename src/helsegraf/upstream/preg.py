@@ -98,6 +98,52 @@ def _form(address: dict[str, Any], street: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
+def _without_id_entries(world: World, by_nin: dict[str, PersonRecord]) -> None:
+    """Give each record its entries naming a person without a Norwegian number."""
+    for name, attribute in (("preg_responsibility_without_id", "without_id"),
+                            ("preg_guardian_without_id", "guardians_without_id")):  # fmt: skip
+        columns = world.tables[name].columns
+        for values in world.tables[name].rows:
+            entry = dict(zip(columns, values, strict=True))
+            getattr(by_nin[entry["nin"]], attribute).append(entry)
+
+
+def _position(entry: dict[str, Any]) -> int:
+    return int(entry["position"])
+
+
+def _name(entry: dict[str, Any]) -> dict[str, Any]:
+    name = {"givenName": entry["given_name"], "middleName": entry["middle_name"], "familyName": entry["family_name"]}
+    return {k: v for k, v in name.items() if v is not None}
+
+
+def _responsibility_without_id(valid: dict[str, Any], nin: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """Return an entry naming a holder (on a child's document) or a child (on a holder's) without a number."""
+    other = {"name": _name(entry), "birthDate": stamp(entry["birth_date"]), "gender": entry["gender"],
+             "citizenship": entry["citizenship"]}  # fmt: skip
+    if entry["role"] == "CHILD":
+        return {**valid, "responsibilityType": entry["responsibility_type"], "responsible": nin,
+                "subjectOfResponsibilityWithoutIdentifier": other}  # fmt: skip
+    return {**valid, "responsibilityType": entry["responsibility_type"], "subjectOfResponsibility": nin,
+            "responsibleWithoutIdentifier": other}  # fmt: skip
+
+
+def _personal(guardian: dict[str, Any], personal: bool | None) -> dict[str, Any]:
+    return {**guardian, "isGuardianshipInPersonalScope": bool(personal)} if personal is not None else guardian
+
+
+def _guardian_without_id(valid: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    """Return a guardianship whose guardian has no number: named by `name` and `guardianInformation`."""
+    citizenship = [entry["citizenship"]] if entry["citizenship"] is not None else None
+    guardian = {
+        "name": _name(entry), "guardianshipScope": entry["scope"],
+        "guardianInformation": {"personName": _name(entry), "birthDate": stamp(entry["birth_date"]),
+                                "gender": entry["gender"], "citizenship": citizenship},
+    }  # fmt: skip
+    return {**valid, "guardianshipType": entry["guardianship_type"],
+            "guardian": _personal(guardian, entry["in_personal_scope"])}  # fmt: skip
+
+
 @dataclass
 class PersonRecord:
     """One person as the fake holds it: the PREG rows that describe them, by kind."""
@@ -110,6 +156,10 @@ class PersonRecord:
     children: list[tuple[str, str]] = field(default_factory=list)  # (child nin, my role)
     responsible: list[tuple[str, str]] = field(default_factory=list)  # (responsible nin, type)
     guardians: list[tuple[str, str, str | None]] = field(default_factory=list)  # (nin, type, scope)
+    personal_scope: dict[str, bool | None] = field(default_factory=dict)  # guardian nin -> in personal scope
+    # Entries naming a person without a Norwegian number (preg_responsibility_without_id, preg_guardian_without_id).
+    without_id: list[dict[str, Any]] = field(default_factory=list)
+    guardians_without_id: list[dict[str, Any]] = field(default_factory=list)
     sequence: int = 0
 
 
@@ -139,8 +189,10 @@ class PregSource:
             by_nin[parent].children.append((child, role))
         for child, responsible, kind in world.tables["preg_parental_responsibility"].rows:
             by_nin[child].responsible.append((responsible, kind))
-        for nin, guardian, kind, scope in world.tables["preg_guardianship"].rows:
+        for nin, guardian, kind, scope, personal in world.tables["preg_guardianship"].rows:
             by_nin[nin].guardians.append((guardian, kind, scope))
+            by_nin[nin].personal_scope[guardian] = personal
+        _without_id_entries(world, by_nin)
         self.events: list[tuple[int, str, str]] = []
         self._documents: dict[str, bytes] = {}
         self._nins: Any = None
@@ -272,20 +324,23 @@ class PregSource:
         ]
         if relations:
             doc["familyRelation"] = relations
-        if record.responsible:
-            doc["parentalResponsibility"] = [
-                {**valid, "responsibilityType": kind, "responsible": nin, "subjectOfResponsibility": row["nin"]}
-                for nin, kind in record.responsible
-            ]
-        if record.guardians:
-            doc["guardianshipOrFuturePowerOfAttorney"] = [
-                {
-                    **valid,
-                    "guardianshipType": kind,
-                    "guardian": {"identificationNumber": nin, "guardianshipScope": scope},
-                }
-                for nin, kind, scope in record.guardians
-            ]
+        responsibility = [
+            {**valid, "responsibilityType": kind, "responsible": nin, "subjectOfResponsibility": row["nin"]}
+            for nin, kind in record.responsible
+        ] + [_responsibility_without_id(valid, row["nin"], e) for e in sorted(record.without_id, key=_position)]
+        if responsibility:
+            doc["parentalResponsibility"] = responsibility
+        guardianships = [
+            {
+                **valid,
+                "guardianshipType": kind,
+                "guardian": _personal({"identificationNumber": nin, "guardianshipScope": scope},
+                                      record.personal_scope.get(nin)),
+            }
+            for nin, kind, scope in record.guardians
+        ] + [_guardian_without_id(valid, e) for e in sorted(record.guardians_without_id, key=_position)]  # fmt: skip
+        if guardianships:
+            doc["guardianshipOrFuturePowerOfAttorney"] = guardianships
         return doc
 
     # -- a day of changes ------------------------------------------------------------------------
