@@ -118,7 +118,7 @@ def _copy(obj: Any) -> Any:
     new instance with the same __dict__, through `__reduce_ex__` and copyreg: here directly, at a fraction of
     the cost (a thousand persons marked per request). Any other object is copied by copy.copy.
     """
-    cls = type(obj)
+    cls: Any = type(obj)
     plain = _PLAIN_COPY.get(cls)
     if plain is None:
         plain = _PLAIN_COPY[cls] = (
