@@ -598,7 +598,29 @@ async def test_guardianship_names_the_guardian_with_type_and_scope(graph, nation
     assert data["person"]["guardianship"] == [
         {"type": "ADULT", "scope": "FINANCIAL_INTERESTS", "guardian": {"nin": families.foster}}
     ]
-    assert fields_logged(nation, request_id) == {families.ward: "family identity", families.foster: "family"}
+    assert fields_logged(nation, request_id) == {families.ward: "guardianship identity",
+                                                 families.foster: "guardianship"}  # fmt: skip
+
+
+async def test_guardianship_has_a_scope_of_its_own_that_family_relations_do_not_open(graph, nation, families):
+    query = "query($n: ID!) { person(nin: $n) { parents { nin } guardianship { type guardian { nin } } } }"
+    family, guardianship = uuid.uuid4().hex, uuid.uuid4().hex
+
+    relations = (await graph.post(query, {"n": families.ward}, token=token(nation, "integrator", scopes=(
+        "preg:family",)), **{"x-request-id": family})).json()  # fmt: skip
+    guardians = (await graph.post(query, {"n": families.ward}, token=token(nation, "integrator", scopes=(
+        "preg:guardianship",)), **{"x-request-id": guardianship})).json()  # fmt: skip
+
+    assert relations["data"]["person"] == {"parents": [], "guardianship": None}
+    assert reasons(relations) == {("person", "guardianship"): "MISSING_SCOPE"}
+    assert guardians["data"]["person"] == {
+        "parents": None,
+        "guardianship": [{"type": "ADULT", "guardian": {"nin": families.foster}}],
+    }
+    assert reasons(guardians) == {("person", "parents"): "MISSING_SCOPE"}
+    assert logged(nation, family) == {families.ward: ("family", "preg:family")}
+    assert logged(nation, guardianship) == {families.ward: ("guardianship", "preg:guardianship"),
+                                            families.foster: ("guardianship", "preg:guardianship")}  # fmt: skip
 
 
 async def test_a_caller_without_the_family_scope_learns_of_no_holder_or_guardian(graph, nation, families) -> None:
@@ -803,7 +825,8 @@ async def test_a_guardian_without_a_number_and_the_personal_scope_of_each(graph,
          "guardianWithoutIdentifier": {"name": {"full": "Anna Svensson"}, "birthDate": "1971-03-03",
                                        "gender": "FEMALE", "citizenship": "SWE"}},
     ]  # fmt: skip
-    assert fields_logged(nation, request_id) == {unnumbered.ward: "family identity", unnumbered.guardian: "family"}
+    assert fields_logged(nation, request_id) == {unnumbered.ward: "guardianship identity",
+                                                 unnumbered.guardian: "guardianship"}  # fmt: skip
 
 
 async def test_a_name_without_a_number_needs_the_identity_scope_and_a_parent_is_not_given_it(

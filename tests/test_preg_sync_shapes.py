@@ -149,5 +149,6 @@ async def test_holders_children_and_guardians_without_a_number_arrive_through_th
     # Each numbered person whose data left is logged; the persons without a number have no log to keep.
     named = {e["responsible"]["nin"] for e in data["child"]["parentalResponsibility"] if e["responsible"]}
     named |= {e["child"]["nin"] for e in data["holder"]["parentalResponsibilityFor"] if e["child"]}
-    expected = dict.fromkeys(named, "family") | dict.fromkeys(variables.values(), "family identity")
+    expected = dict.fromkeys(named, "family") | dict.fromkeys((holder_abroad.nin, child_abroad.nin), "family identity")
+    expected[guardian.nin] = "guardianship identity"
     assert {nin: fields for nin, (fields, _) in _logged(url, request_id).items()} == expected

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from graphql import GraphQLError
 
-from helsegraf.authz.requirements import ADDRESS, ADDRESS_PROTECTION, FAMILY, IDENTITY
+from helsegraf.authz.requirements import ADDRESS, ADDRESS_PROTECTION, FAMILY, GUARDIANSHIP, IDENTITY
 from helsegraf.execution.executor import mark_released
 from helsegraf.execution.preload import preload
 from helsegraf.identifiers import InvalidIdentifierError, parse_nin
@@ -415,7 +415,7 @@ async def _guardians(info: Info, parents: list[GuardianshipEntry]) -> list[Any]:
 @strawberry.type(
     name="Guardianship",
     description="Vergemål or fremtidsfullmakt: a guardian acting for the person. An entry is a release of the "
-    "guardian it names, and is logged for them.",
+    "guardian it names, and is logged for them (under guardianship).",
 )
 class GuardianshipEntry:
     """One guardian, the kind of guardianship and its scope."""
@@ -662,8 +662,9 @@ class PersonPreg:
         relates=True,
     )
     guardianship: list[GuardianshipEntry] | None = personal(
-        FAMILY,
-        description="Vergemål and fremtidsfullmakt: the person's guardians (under the family scope).",
+        GUARDIANSHIP,
+        description="Vergemål and fremtidsfullmakt: the person's guardians (preg:guardianship, a scope of its own: "
+        "family relations do not open it).",
         batch=_guardianship,
         relates=True,
     )
