@@ -270,6 +270,10 @@ def test_addresses_abroad_unknown_and_elsewhere_map_to_periods_with_their_gradin
     document = _document(
         residentialAddress=[{**since, "addressConfidentiality": "Unclassified",
                              "unknownResidence": {"municipalityNumber": "4601", "municipalityName": "Bergen"}}],
+        sharedResidence=[{**since, "contractValidFrom": "2023-12-01T00:00:00Z",
+                          "addressConfidentiality": "Confidential",
+                          "streetAddress": {"addressName": "Farsveien", "addressNumber": {"houseNumber": "4"},
+                                            "municipalityNumber": "0301", "city": {"postalCode": "0150"}}}],
         presentAddress=[
             {"validFrom": "2023-01-01T00:00:00Z", "validTo": "2024-01-01T00:00:00Z", "isValid": False,
              "foreignAddress": {"addressName": "Storgatan 12", "building": "Hus B", "postCode": "411 01",
@@ -300,11 +304,29 @@ def test_addresses_abroad_unknown_and_elsewhere_map_to_periods_with_their_gradin
         ("PRESENT", "2023-01-01", "2024-01-01", "Storgatan 12, Hus B", "411 01", "Göteborg", None, None, None, "SE",
          "Västra Götaland", None, None),
         ("PRESENT", "2024-01-01", None, None, None, None, None, None, None, None, None, "True", "Military"),
+        ("SHARED", "2024-02-01", None, "Farsveien 4", "0150", None, "0301", None, "Confidential", None, None, None,
+         None),
         ("FOREIGN_POSTAL", "2022-01-01", "2024-01-01", "Calle Mayor 3, 2º B", "29620", "Torremolinos", None, None,
          "ClientAddress", "ES", None, None, None),
         ("FOREIGN_POSTAL", "2024-01-01", None, "Main Street 1, PO 9", None, None, None, "Cambridgeport", None, "US",
          None, None, None),
     ]  # fmt: skip
+
+
+def test_free_form_values_abroad_are_cut_to_their_columns_rather_than_stop_the_feed() -> None:
+    from helsegraf.models.preg import AddressPeriod  # noqa: PLC0415
+
+    columns = AddressPeriod.__table__.columns
+    document = _document(
+        presentAddress=[{"validFrom": "2024-01-01T00:00:00Z", "foreignAddress": {
+            "addressName": "Rue " * 80, "postCode": "9" * 30, "cityOrPlaceName": "C" * 150, "region": "R" * 150,
+            "districtName": "D" * 150, "countryCode": "XKX"}}],
+    )  # fmt: skip
+
+    [row] = address_rows(document, "01018012345")
+
+    for name in ("street", "postal_code", "postal_place", "region", "district", "country_code"):
+        assert len(row[name]) == columns[name].type.length, name
 
 
 @dataclass
@@ -500,7 +522,7 @@ def test_the_generated_nation_has_every_address_shape_of_the_contract(nation) ->
               for r in rows}  # fmt: skip
 
     assert {("RESIDENTIAL", False, True, False), ("PRESENT", True, False, False), ("PRESENT", False, True, True),
-            ("FOREIGN_POSTAL", True, False, False)} <= shapes  # fmt: skip
+            ("FOREIGN_POSTAL", True, False, False), ("SHARED", False, False, False)} <= shapes  # fmt: skip
 
 
 # ------------------------------------------------------------------ 2. parental responsibility, guardianship

@@ -31,7 +31,7 @@ GROUPS = {
     ("GpContract", "patients"): "gp", ("Person", "presentAddress"): "address", ("Person", "postalAddress"): "address",
     ("Person", "parentalResponsibility"): "family", ("Person", "parentalResponsibilityFor"): "family",
     ("Person", "guardianship"): "guardianship", ("Person", "residentialAddress"): "address",
-    ("Person", "foreignPostalAddress"): "address",
+    ("Person", "foreignPostalAddress"): "address", ("Person", "sharedResidence"): "address",
 }  # fmt: skip
 # Relation entries that name another person, and where that person's nin is in the entry (released too).
 NAMED = {"parentalResponsibility": "responsible", "parentalResponsibilityFor": "child", "guardianship": "guardian"}
@@ -42,7 +42,8 @@ PERSON_LEAVES = {"name": "{ full }", "birthDate": "", "gender": "", "status": ""
                  "parentalResponsibilityFor": "{ type child { nin } }",
                  "guardianship": "{ type scope guardian { nin } }",
                  "residentialAddress": "{ street addressUnknown }",
-                 "foreignPostalAddress": "{ street countryCode addressProtection }"}  # fmt: skip
+                 "foreignPostalAddress": "{ street countryCode addressProtection }",
+                 "sharedResidence": "{ street validFrom }"}  # fmt: skip
 ROLES = ("anonymous", "citizen", "clinician", "integrator", "integrator", "admin", "admin", "analyst")
 
 

@@ -125,9 +125,9 @@ async def _period_municipality(info: Info, parents: list[DatedAddress]) -> list[
 
 @strawberry.type(
     description="An address over a half-open period [validFrom, validTo): a bostedsadresse, an oppholdsadresse, "
-    "a postadresse or a postadresse abroad. An address abroad has a countryCode; an address the register does "
-    "not know has addressUnknown (a residential one keeps its municipality). Besides the person's protection "
-    "(which hides the whole address), each address has its own grading (adressegradering): a graded "
+    "a delt bosted, a postadresse or a postadresse abroad. An address abroad has a countryCode; an address the "
+    "register does not know has addressUnknown (a residential one keeps its municipality). Besides the person's "
+    "protection (which hides the whole address), each address has its own grading (adressegradering): a graded "
     "address's parts are null, with a redaction each, for callers who may not "
     "see protected addresses."
 )
@@ -230,6 +230,10 @@ async def _postal_address(info: Info, parents: list[Person], at: date | None = N
 
 async def _residential_address(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
     return list(await _dated("RESIDENTIAL")(info, parents, at))
+
+
+async def _shared_residence(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
+    return list(await _dated("SHARED")(info, parents, at))
 
 
 async def _foreign_postal_address(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
@@ -641,6 +645,13 @@ class PersonPreg:
         "today; an unknown residence (addressUnknown) names the municipality only. Null for protected addresses "
         "unless the caller may see them.",
         batch=_residential_address,
+    )
+    shared_residence: DatedAddress | None = personal(
+        ADDRESS,
+        description="Delt bosted: a child's home at the parent it does not live with, on date `at` (default "
+        "today), as the register copied it when the agreement was made (it is not updated if that parent moves); "
+        "null for protected addresses unless the caller may see them.",
+        batch=_shared_residence,
     )
     foreign_postal_address: DatedAddress | None = personal(
         ADDRESS,
