@@ -584,6 +584,45 @@ def fields_logged(nation, request_id: str) -> dict[str, str]:
     return {nin: fields for nin, (fields, _) in logged(nation, request_id).items()}
 
 
+async def test_a_graded_shared_residence_is_redacted_part_by_part_for_the_parent_and_the_clinician(
+    graph, nation, families
+) -> None:
+    shared = (
+        "INSERT INTO preg_address (nin, kind, valid_from, street, postal_code, postal_place, municipality_code, "
+        "confidentiality) VALUES (:n, 'SHARED', :since, 'Farsveien 4', '0150', 'OSLO', '0301', :grading)"
+    )
+    engine = nation.engine()
+    with engine.begin() as conn:
+        conn.execute(text(shared), {"n": families.shared, "since": date(2022, 2, 2), "grading": "Confidential"})
+        conn.execute(text(shared), {"n": families.fathers, "since": date(2023, 3, 3), "grading": "Unclassified"})
+    query = "query($n: ID!) { person(nin: $n) { sharedResidence { street postalCode validFrom addressProtection } } }"
+    mother, father = token(nation, "citizen", pid=families.mother), token(nation, "citizen", pid=families.father)
+    clinician = token(nation, "clinician", hpr_number=nation.samples["gpHprNumber"])
+    try:
+        graded = (await graph.post(query, {"n": families.shared}, token=mother)).json()
+        by_clinician = (await graph.post(query, {"n": families.shared}, token=clinician)).json()
+        admin = await graph.data(query, {"n": families.shared})
+        ungraded = (await graph.post(query, {"n": families.fathers}, token=father)).json()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM preg_address WHERE nin IN (:a, :b)"),
+                         {"a": families.shared, "b": families.fathers})  # fmt: skip
+        engine.dispose()
+
+    hidden = {"street": None, "postalCode": None, "validFrom": None, "addressProtection": "FORTROLIG"}
+    for body in (graded, by_clinician):
+        assert body["data"]["person"]["sharedResidence"] == hidden
+        assert {path[-1] for path, reason in reasons(body).items() if reason == "ADDRESS_PROTECTED"} == {
+            "street", "postalCode", "validFrom"}  # fmt: skip
+    assert admin["person"]["sharedResidence"]["street"] == "Farsveien 4"
+    assert ungraded["data"]["person"]["sharedResidence"] == {
+        "street": "Farsveien 4",
+        "postalCode": "0150",
+        "validFrom": "2023-03-03",
+        "addressProtection": "UGRADERT",
+    }
+
+
 async def test_a_childs_responsibility_names_its_holder_and_is_logged_for_them(graph, nation, families) -> None:
     request_id = uuid.uuid4().hex
     query = "query($n: ID!) { person(nin: $n) { parentalResponsibility { type responsible { nin } child { nin } } } }"
