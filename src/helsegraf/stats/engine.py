@@ -10,7 +10,9 @@ Counts of persons (listed persons, health personnel) are published through the c
 (stats/disclosure.py): each cell is counted from its own records, so totals and margins are cells of
 their own. Counts of lists, listetak and GPs by public attributes (municipality, speciality) are public
 in FLR and HPR and stay exact. Free places (listetak minus list sizes) and GPs by gender are counts of
-persons in disguise and are perturbed too.
+persons in disguise and are perturbed too. A count of listed persons by age group or gender whose list
+restriction would part a small group of lists (1-9 persons) from the rest of its municipality is
+withheld as SMALL_GROUP (`_ListGroups`).
 
 **Reference dates.** Every count of persons (every perturbed measure, with any breakdown) is computed
 at the table's reference date: `at` snapped to the last quarter end on or before it (`reference_date`),
