@@ -30,6 +30,7 @@ from helsegraf.models.preg import (
     Guardianship,
     GuardianWithoutId,
     IdentificationNumber,
+    LegalCapacity,
     ParentalResponsibility,
     ParentRelation,
     Person,
@@ -49,6 +50,7 @@ INFORMATION_PARTS = (
     "NorwegianIdentificationNumber", "Status", "Gender", "Birth", "Death", "Name", "AddressProtection",
     "ResidentialAddress", "PresentAddress", "PostalAddress", "ForeignPostalAddress", "MaritalStatus",
     "Citizenship", "FamilyRelation", "ParentalResponsibility", "GuardianshipOrFuturePowerOfAttorney",
+    "SharedResidence", "DeprivedLegalAuthority", "LegalAuthority",
 )  # fmt: skip
 PROTECTION = PROTECTION_WORDS  # the graph's protection words for the contract's levels
 PARENT_ROLES = {"Mother": "MOTHER", "Father": "FATHER", "CoMother": "CO_MOTHER"}
@@ -118,13 +120,14 @@ class Rows:
     guardianship: list[dict[str, Any]] = field(default_factory=list)
     responsibility_without_id: list[dict[str, Any]] = field(default_factory=list)  # the other end has no number
     guardians_without_id: list[dict[str, Any]] = field(default_factory=list)
+    legal_capacity: list[dict[str, Any]] = field(default_factory=list)  # periods, kept whole
     redirects: list[tuple[str, str]] = field(default_factory=list)  # (old nin, current nin)
     mapped: set[str] = field(default_factory=set)  # the person ids these rows are of
 
     def extend(self, other: Rows) -> None:
         """Add another batch part's rows."""
         for name in ("persons", "numbers", "addresses", "relations", "responsibility", "guardianship", "redirects",
-                     "responsibility_without_id", "guardians_without_id"):  # fmt: skip
+                     "responsibility_without_id", "guardians_without_id", "legal_capacity"):  # fmt: skip
             getattr(self, name).extend(getattr(other, name))
         self.mapped |= other.mapped
 
@@ -202,6 +205,22 @@ def rows_of(person: dict[str, Any], rows: Rows) -> None:
             )
     responsibility_rows(person, current, rows)
     guardianship_rows(person, current, rows)
+    rows.legal_capacity.extend(legal_capacity_rows(person, current))
+
+
+def legal_capacity_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
+    """Map `deprivedLegalAuthority` (DEPRIVED) and `legalAuthority` with a Limited scope (LIMITED) onto periods.
+
+    Every entry with a start is a period `[validFrom, validTo)`, kept whole as address periods are.
+    """
+    found = []
+    for kind, items in (("DEPRIVED", person.get("deprivedLegalAuthority")), ("LIMITED", person.get("legalAuthority"))):
+        for entry in items or ():
+            if entry.get("validFrom") is None or (kind == "LIMITED" and entry.get("legalAuthorityScope") != "Limited"):
+                continue
+            found.append({"nin": current, "kind": kind, "valid_from": entry["validFrom"].date(),
+                          "valid_to": _day(entry.get("validTo"))})  # fmt: skip
+    return found
 
 
 def responsibility_rows(person: dict[str, Any], current: str, rows: Rows) -> None:
@@ -245,9 +264,9 @@ def _without_id(name: Any, born: datetime | None, gender: str | None, citizenshi
     """Return the columns of a person the contract names without an identification number."""
     name = name or {}
     return {
-        "given_name": name.get("givenName"), "middle_name": name.get("middleName"),
-        "family_name": name.get("familyName"), "birth_date": _day(born), "gender": gender,
-        "citizenship": citizenship,
+        "given_name": _fit(name.get("givenName"), 100), "middle_name": _fit(name.get("middleName"), 100),
+        "family_name": _fit(name.get("familyName"), 100), "birth_date": _day(born), "gender": gender,
+        "citizenship": _fit(citizenship, 60),
     }  # fmt: skip
 
 
@@ -309,12 +328,14 @@ def _postal_street(postal: dict[str, Any]) -> str | None:
 def address_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
     """Map a document's address history onto half-open periods `[validFrom, validTo)`, by kind.
 
-    Residential (bostedsadresse) and present (oppholdsadresse) addresses are street or cadastral
-    addresses; postal (kontaktadresse) ones a post box, a street address or free-form lines. Each
+    Residential (bostedsadresse), present (oppholdsadresse) and shared (delt bosted: a child's home at
+    the other parent's, its period the register's validity, not the agreement's dates) addresses are
+    street or cadastral addresses; postal (kontaktadresse) ones a post box, a street address or free-form lines. Each
     period keeps its own grading (`addressConfidentiality`); a period without a start is not a period.
     """
     found: list[dict[str, Any]] = []
-    for kind, items in (("RESIDENTIAL", person.get("residentialAddress")), ("PRESENT", person.get("presentAddress"))):
+    for kind, items in (("RESIDENTIAL", person.get("residentialAddress")), ("PRESENT", person.get("presentAddress")),
+                        ("SHARED", person.get("sharedResidence"))):  # fmt: skip
         for a in items or ():
             if a.get("validFrom") is None:
                 continue
@@ -365,10 +386,19 @@ def _abroad(address: dict[str, Any]) -> dict[str, Any]:
         parts = [address.get(k) for k in ("addressName", "building", "floorNumber", "housingUnit", "postBox")]
     lines = [str(p) for p in parts if p]
     return {
-        "street": ", ".join(lines) if lines else None, "postal_code": address.get("postCode"),
-        "postal_place": address.get("cityOrPlaceName"), "district": address.get("districtName"),
-        "region": address.get("region"), "country_code": address.get("countryCode"), "municipality_code": None,
+        "street": _fit(", ".join(lines) if lines else None, 200), "postal_code": _fit(address.get("postCode"), 20),
+        "postal_place": _fit(address.get("cityOrPlaceName"), 100), "district": _fit(address.get("districtName"), 100),
+        "region": _fit(address.get("region"), 100), "country_code": _fit(address.get("countryCode"), 2),
+        "municipality_code": None,
     }  # fmt: skip
+
+
+def _fit(value: str | None, length: int) -> str | None:
+    """Cut a free-form value the contract does not bound to its column (an address abroad, a name without a number).
+
+    A longer value would fail the batch's insert on PostgreSQL and stop the feed on one document.
+    """
+    return value[:length] if value is not None else None
 
 
 def _abroad_or_unknown(address: dict[str, Any]) -> dict[str, Any]:
@@ -594,6 +624,8 @@ class PregAdapter(Adapter):
         upsert(conn, _table(IdentificationNumber), _unique(rows.numbers, "number", "person_id"),
                ["number", "person_id"])  # fmt: skip
         upsert(conn, _table(AddressPeriod), _unique(rows.addresses, "nin", "kind", "valid_from"),
+               ["nin", "kind", "valid_from"])  # fmt: skip
+        upsert(conn, _table(LegalCapacity), _unique(rows.legal_capacity, "nin", "kind", "valid_from"),
                ["nin", "kind", "valid_from"])  # fmt: skip
         # Relations, responsibility and guardianship mirror the document's current state (they carry
         # no periods): a person's rows are replaced by what the document says now.

@@ -87,7 +87,7 @@ def _form(address: dict[str, Any], street: dict[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     if address.get("country_code") is not None:
         found["foreignAddress"] = _abroad(address)
-    elif address.get("address_unknown") and address["kind"] == "RESIDENTIAL":
+    elif address.get("address_unknown") and address["kind"] in ("RESIDENTIAL", "SHARED"):
         found["unknownResidence"] = {"municipalityNumber": address["municipality_code"]}
     elif address.get("address_unknown"):
         found["isAddressUnknown"] = True
@@ -101,7 +101,8 @@ def _form(address: dict[str, Any], street: dict[str, Any]) -> dict[str, Any]:
 def _without_id_entries(world: World, by_nin: dict[str, PersonRecord]) -> None:
     """Give each record its entries naming a person without a Norwegian number."""
     for name, attribute in (("preg_responsibility_without_id", "without_id"),
-                            ("preg_guardian_without_id", "guardians_without_id")):  # fmt: skip
+                            ("preg_guardian_without_id", "guardians_without_id"),
+                            ("preg_legal_capacity", "legal_capacity")):  # fmt: skip
         columns = world.tables[name].columns
         for values in world.tables[name].rows:
             entry = dict(zip(columns, values, strict=True))
@@ -160,6 +161,7 @@ class PersonRecord:
     # Entries naming a person without a Norwegian number (preg_responsibility_without_id, preg_guardian_without_id).
     without_id: list[dict[str, Any]] = field(default_factory=list)
     guardians_without_id: list[dict[str, Any]] = field(default_factory=list)
+    legal_capacity: list[dict[str, Any]] = field(default_factory=list)  # preg_legal_capacity periods
     sequence: int = 0
 
 
@@ -271,7 +273,7 @@ class PregSource:
         doc["name"] = [{**valid, **name}]
         doc["addressProtection"] = [{**valid, "protectionLevel": row["protection_level"]}]
         confidentiality = row["protection_level"]
-        residential, present, postal, foreign_postal = [], [], [], []
+        residential, present, postal, foreign_postal, shared = [], [], [], [], []
         for a in sorted(record.addresses, key=lambda a: (a["kind"], a["valid_from"])):
             period = {
                 "isValid": a["valid_to"] is None,
@@ -296,6 +298,8 @@ class PregSource:
             if a["kind"] == "RESIDENTIAL":
                 entry["moveDate"] = stamp(a["valid_from"])
                 residential.append(entry)
+            elif a["kind"] == "SHARED":
+                shared.append({**entry, "contractValidFrom": stamp(a["valid_from"])})
             else:
                 entry["presentAddressDate"] = stamp(a["valid_from"])
                 present.append(entry)
@@ -303,6 +307,8 @@ class PregSource:
             doc["residentialAddress"] = residential
         if present:
             doc["presentAddress"] = present
+        if shared:
+            doc["sharedResidence"] = shared
         if postal:
             doc["postalAddress"] = postal
         if foreign_postal:
@@ -341,6 +347,15 @@ class PregSource:
         ] + [_guardian_without_id(valid, e) for e in sorted(record.guardians_without_id, key=_position)]  # fmt: skip
         if guardianships:
             doc["guardianshipOrFuturePowerOfAttorney"] = guardianships
+        for kind, part, extra in (("DEPRIVED", "deprivedLegalAuthority", {}),
+                                  ("LIMITED", "legalAuthority", {"legalAuthorityScope": "Limited"})):  # fmt: skip
+            periods = sorted((e for e in record.legal_capacity if e["kind"] == kind), key=lambda e: e["valid_from"])
+            if periods:
+                doc[part] = [
+                    {**valid, "isValid": e["valid_to"] is None, "validFrom": stamp(e["valid_from"]),
+                     "validTo": stamp(e["valid_to"]), **extra}
+                    for e in periods
+                ]  # fmt: skip
         return doc
 
     # -- a day of changes ------------------------------------------------------------------------
