@@ -367,6 +367,17 @@ async def test_remembered_tokens_never_lend_their_claims_to_each_other(make_grap
         assert body["extensions"]["redactions"][0]["reason"] == "MISSING_SCOPE"
 
 
+@pytest.mark.parametrize("mode", ["disabled", "DISABLED", " disabled ", "off", "none"])
+def test_authorisation_cannot_be_switched_off_from_the_environment(mode) -> None:
+    """`mode="disabled"` (the open guard: all data, no log) is for the benchmark's comparison only."""
+    from helsegraf.config import Settings  # noqa: PLC0415
+
+    with pytest.raises(tokens.AuthConfigError, match="HELSEGRAF_AUTH_MODE"):
+        tokens.AuthSettings.from_env({"HELSEGRAF_AUTH_MODE": mode})
+    with pytest.raises(tokens.AuthConfigError, match="HELSEGRAF_AUTH_MODE"):
+        Settings.from_env({"HELSEGRAF_AUTH_MODE": mode})
+
+
 async def test_a_tampered_copy_of_a_remembered_token_is_refused(make_graph, nation) -> None:
     graph = await make_graph()
     genuine = token(nation, "integrator", scopes=("preg:identity",))
@@ -404,13 +415,21 @@ async def test_a_key_withdrawn_from_the_jwks_stops_the_tokens_it_signed_even_rem
     monkeypatch.setattr(tokens, "JWKS_LIFETIME_S", 0.0)
     graph = await make_graph(auth=_remote(jwks, min_refetch_s=0))
     query = f'{{ person(nin: "{nation.samples["personWithGp"]}") {{ nin }} }}'
+    decoded: list[str] = []
+    decode = tokens.jwt.decode
+    monkeypatch.setattr(tokens.jwt, "decode", lambda token, *a, **k: decoded.append(token) or decode(token, *a, **k))
     remembered = jwks.token("prod-1")
     withdrawn = jwks.keys["prod-1"]
     assert (await graph.post(query, token=remembered)).status_code == 200
 
-    jwks.add_key("prod-2")
+    jwks.add_key("prod-2")  # rotation: a new key beside the old one
+    assert (await graph.post(query, token=_signed_by(jwks.keys["prod-2"], "prod-2"))).status_code == 200
+    still = await graph.post(query, token=remembered)  # the key set was fetched again, and still holds prod-1
+    assert still.status_code == 200, still.text
+    assert decoded.count(remembered) == 1  # remembered: its signature was not checked again
+
     del jwks.keys["prod-1"]  # withdrawn (compromised, say): the identity provider no longer lists it
-    fresh = await graph.post(query, token=jwks.token("prod-2"))  # known keys refreshed in the background
+    fresh = await graph.post(query, token=_signed_by(jwks.keys["prod-2"], "prod-2"))  # the key set refreshed
     await asyncio.sleep(0.3)
     fresh_old = await graph.post(query, token=_signed_by(withdrawn, "prod-1"))
     again = await graph.post(query, token=remembered)
@@ -418,6 +437,7 @@ async def test_a_key_withdrawn_from_the_jwks_stops_the_tokens_it_signed_even_rem
     assert fresh.status_code == 200, fresh.text
     assert fresh_old.status_code == 401, fresh_old.text
     assert again.status_code == 401, again.text
+    assert "'prod-1' is unknown" in again.json()["errors"][0]["message"]
 
 
 # ------------------------------------------------------------------ 3. limits kept per shape of the variables

@@ -317,7 +317,10 @@ class Verifier:
         Only a JWKS URL changes while the server runs; asking it also keeps its background refresh going
         when every client reuses its token (a known key is answered from memory).
         """
-        return self.remote is None or await self.remote.key(cached[2]) is cached[3]
+        if self.remote is None:
+            return True
+        key = await self.remote.key(cached[2])
+        return key is not None and bool(key == cached[3])  # a refetched key set holds equal, new key objects
 
     async def _verify(self, token: str) -> tuple[Principal, float, str | None, Any]:
         try:
