@@ -23,6 +23,7 @@ SDL_TYPES = {
     "RESH": "ReshUnit ReshService ReshParentLink",
     "FLR": "GpContract GpPeriod GpAssignment GpAtTime OutOfOfficeLocation FlrCode",
     "Kodeverk": "Code CodeVersion RegisterCode",
+    "PREG": "DatedAddress ParentalResponsibility Guardianship PersonWithoutIdentifier",
 }
 HPR_WSDL = (
     "Person Godkjenning Spesialitet Rekvisisjonsrett Tilleggskompetanse Vilkår AdministrativReaksjon "

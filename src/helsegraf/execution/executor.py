@@ -66,7 +66,8 @@ from helsegraf.execution.preload import (
 from helsegraf.schema.base import POLICY
 
 _ABSENT: Final = object()
-_NOT_ONE_OBJECT: Final = (list, Exception)  # a tuple: `list | Exception` would build a union on every call
+_NOT_ONE_OBJECT: Final = (list, Exception)
+_NOTHING: Final[dict[str, Any]] = {}  # a tuple: `list | Exception` would build a union on every call
 # Set (in an object's __dict__) on an object a personal edge released: (field group, grounds).
 RELEASED_AS: Final = "_helsegraf_released_as"
 # Argument defaults that leave a field's preload key empty (see preload.arg_key); compared by identity,
@@ -118,7 +119,7 @@ def _copy(obj: Any) -> Any:
     new instance with the same __dict__, through `__reduce_ex__` and copyreg: here directly, at a fraction of
     the cost (a thousand persons marked per request). Any other object is copied by copy.copy.
     """
-    cls = type(obj)
+    cls: Any = type(obj)
     plain = _PLAIN_COPY.get(cls)
     if plain is None:
         plain = _PLAIN_COPY[cls] = (
@@ -172,7 +173,7 @@ class _Step:
     """One field of a selection on one object type, planned once per request (see `Executor.execute_fields`)."""
 
     __slots__ = ("child", "compute", "details", "field_def", "leaf", "listed", "name", "object_attribute",
-                 "object_type", "preloaded_as", "requirement", "unchanged")  # fmt: skip
+                 "object_type", "preloaded_as", "preloaded_key", "requirement", "unchanged")  # fmt: skip
 
     def __init__(self, name: str, details: FieldDetailsList, field_def: GraphQLField | None) -> None:
         self.name = name
@@ -192,6 +193,7 @@ class _Step:
         edge = field_def is not None and self.object_attribute is None and getattr(resolve, PRELOADED, False)
         plain_edge = edge and not node.arguments and all(_neutral(a.default_value) for a in field_def.args.values())  # type: ignore[union-attr]
         self.preloaded_as: str | None = node.name.value if plain_edge else None
+        self.preloaded_key = (self.preloaded_as, ())  # what `preloaded` looks up for a field without arguments
         object_type = get_nullable_type(field_def.type) if field_def is not None else None
         usable = isinstance(object_type, GraphQLObjectType) and object_type.is_type_of is None
         self.object_type = object_type if usable and (self.object_attribute or self.preloaded_as) else None
@@ -280,7 +282,8 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         if step.object_attribute is not None:
             value = getattr(source, step.object_attribute, _ABSENT)
         else:
-            value = preloaded(source, step.preloaded_as)  # type: ignore[arg-type]  # set when not an attribute
+            attached = getattr(source, "__dict__", _NOTHING).get("_preloaded")  # `preloaded`, inline
+            value = MISSING if attached is None else attached.get(step.preloaded_key, MISSING)
         if value is _ABSENT or value is MISSING or value is None or isinstance(value, _NOT_ONE_OBJECT):
             return super().execute_field(parent_type, source, step.details, path, None)
         object_type: GraphQLObjectType = step.object_type  # type: ignore[assignment]  # a planned object step
@@ -453,7 +456,8 @@ def _unchanged_value(step: _Step, source: Any, unchanged: type) -> Any:
         return _ABSENT
     if type(value) is not list and type(value) is not tuple:
         return _ABSENT
-    if all(type(item) is unchanged for item in value) and (
+    kinds = set(map(type, value))  # every item of exactly the scalar's type (or none at all)
+    if (not kinds or (len(kinds) == 1 and unchanged in kinds)) and (
         unchanged is not int or all(_INT_MIN <= item <= _INT_MAX for item in value)
     ):
         return list(value)

@@ -42,6 +42,7 @@ from sqlalchemy import BigInteger, ColumnElement, cast, literal
 from helsegraf.authz.opaque import load_secret
 
 THRESHOLD: Final = 5  # published values under this are suppressed
+MIN_GROUP: Final = 10  # a group of lists holding 1 .. MIN_GROUP - 1 persons is a small group (engine._ListGroups)
 CELL_KEYS: Final = 256  # cell keys are 0 .. CELL_KEYS - 1
 MAX_NOISE: Final = 2
 SECRET_ENV: Final = "HELSEGRAF_STATS_SECRET"  # noqa: S105 - the variable's name, not a secret
@@ -83,10 +84,21 @@ def noise(count: int, cell_key: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Perturbed:
-    """A published count of persons: the perturbed value, or suppressed."""
+    """A published count of persons: the perturbed value, or suppressed (why: `reason`)."""
 
     value: int | None
     suppressed: bool
+    small_group: bool = False  # withheld whatever its value: it would single out a small group of lists' persons
+
+    @property
+    def reason(self) -> str | None:
+        """Return why the value is withheld: SMALL_GROUP, SUPPRESSED (under 5, or empty), or None (published)."""
+        if not self.suppressed:
+            return None
+        return "SMALL_GROUP" if self.small_group else "SUPPRESSED"
+
+
+WITHHELD_SMALL_GROUP: Final = Perturbed(None, suppressed=True, small_group=True)
 
 
 def publish(count: int, key_sum: int) -> Perturbed:

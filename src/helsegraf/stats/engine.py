@@ -34,7 +34,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from helsegraf.data import codes, reference
 from helsegraf.stats import sql
-from helsegraf.stats.disclosure import KeyParameters, Perturbed, publish, stats_secret
+from helsegraf.stats.disclosure import (
+    MIN_GROUP,
+    WITHHELD_SMALL_GROUP,
+    KeyParameters,
+    Perturbed,
+    publish,
+    stats_secret,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -74,6 +81,7 @@ class Dimension(Enum):
     HEALTH_PERSONNEL_CATEGORY = "helsepersonellkategori of the approval"
 
 
+PERSON_DIMENSIONS: Final = (Dimension.AGE_GROUP, Dimension.GENDER)  # of the listed person, not of the list
 PERSON_MEASURES: Final = frozenset({Measure.LISTED_PERSONS, Measure.LISTED_PERSONS_WITH_GP,
                                     Measure.LISTED_PERSONS_WITHOUT_GP, Measure.HEALTH_PERSONNEL})  # fmt: skip
 LIST_DIMENSIONS: Final = (Dimension.COUNTY, Dimension.MUNICIPALITY, Dimension.LIST_STATUS, Dimension.FIXED_SALARY,
@@ -483,18 +491,31 @@ class Engine:
         chosen = [x for x in lists.values() if all(f.allows(d, x.value(d)) for d in LIST_DIMENSIONS
                                                     if d in f.restricted)]  # fmt: skip
         only = [x.id for x in chosen] if len(chosen) < len(lists) else None
+        groups: _ListGroups | None = None
         if not person_dims and only is None:
             grouped = await self.per_list(on)
+        elif only is None:
+            # Every list's size comes from the same scan: the small-group rule needs no statement of its own.
+            sizes: dict[int, int] = {}
+            grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, None, sizes)
+            groups = _ListGroups(lists, sizes)
         else:
-            grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, only)
+            # A filtered scan sees only the chosen lists; the rule needs every list's size (the per-list
+            # scan, read once per date and shared with free places and the key figures).
+            grouped, per_list = await asyncio.gather(
+                sql.listed_persons(self.db, self.flr_keys, on, person_dims, only), self.per_list(on)
+            )
+            if person_dims:
+                groups = _ListGroups(lists, {contract_id: n for contract_id, _p, n, _k in per_list})
         # Combining groups into cells is CPU work (up to lists x age groups x genders groups): it runs in
         # a worker thread, so that the event loop keeps answering other requests (and /healthz) meanwhile.
-        await asyncio.to_thread(self._combine_persons, request, values, lists, grouped, person_dims, only)
+        await asyncio.to_thread(self._combine_persons, request, values, lists, grouped, person_dims, only, groups)
 
     @staticmethod
     def _combine_persons(
         request: TableRequest, values: dict[Any, dict[Measure, Any]], lists: dict[int, _List],
         grouped: list[tuple[int, dict[Dimension, str], int, int]], person_dims: list[Dimension], only: list[int] | None,
+        groups: _ListGroups | None,
     ) -> None:  # fmt: skip
         f = request.filter
         # cell -> measure -> [count, key sum]; each cell gathers its own records' keys.
@@ -514,10 +535,16 @@ class Engine:
                     total = sums[cell][measure]
                     total[0] += n
                     total[1] += key_sum
+        by_person = any(d in f.restricted for d in PERSON_DIMENSIONS)
         for cell, by_measure in values.items():
+            of_persons = by_person or any(d in PERSON_DIMENSIONS for d, _v in cell)
             for measure in wanted:
                 count, key_sum = sums[cell][measure] if cell in sums else (0, 0)
-                by_measure[measure] = publish(count, key_sum)
+                if groups is not None and of_persons:
+                    small = groups.withheld(f, cell, measure)
+                else:
+                    small = 0 < count < MIN_GROUP  # every age and gender: the cell's lists' persons in all
+                by_measure[measure] = WITHHELD_SMALL_GROUP if small else publish(count, key_sum)
 
     async def _list_measures(  # noqa: C901, PLR0912 - one contribution per measure
         self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]], wanted: list[Measure]
@@ -669,7 +696,9 @@ class Engine:
 
 def _free_places(capacity: int, persons: int, key_sum: int) -> Perturbed:
     """Return a cell's free places: its open lists' listetak minus their perturbed listed persons."""
-    published = publish(persons, key_sum)
+    # Withheld as LISTED_PERSONS on the same open lists is (a small group, or under 5): else capacity
+    # minus free places would publish the count the other route withholds.
+    published = WITHHELD_SMALL_GROUP if 0 < persons < MIN_GROUP else publish(persons, key_sum)
     if published.suppressed and capacity:
         return published  # a handful of persons on the open lists: their count is withheld, so is this
     return Perturbed(max(0, capacity - (published.value or 0)), suppressed=False)
@@ -712,3 +741,106 @@ def _cells_of(values: dict[Any, Any], attributes: dict[Dimension, str]) -> list[
     # Every row of a table has the table's dimensions; the total row has none (every group is in it).
     shapes = values.shapes if isinstance(values, _Cells) else [()]
     return [key for key in (tuple((d, attributes[d]) for d in shape) for shape in shapes) if key in values]
+
+
+# --- small groups of lists ---------------------------------------------------------------------
+
+LIST_ATTRIBUTES: Final = (Dimension.LIST_STATUS, Dimension.FIXED_SALARY, Dimension.OPEN_LIST)
+_Combination = tuple[str, str, str]  # a list's LIST_ATTRIBUTES values: one list group of a municipality
+
+
+class _ListGroups:
+    """The small-group rule for counts of listed persons by age group or gender (docs/statistics.md).
+
+    The same persons always give the same value, so two cells whose persons differ by a few give equal
+    values exactly where those few have nobody: a cell of "all lists of a municipality" beside one that
+    leaves out its one list of three patients (fixed salary, say) showed, by age group and gender, where
+    those three are (list sizes are public). A municipality's *list groups* are its lists of one
+    combination of list status, fixed salary and open list, each holding its listed persons at the
+    reference date over every age and gender. A group of 1 .. MIN_GROUP - 1 persons is tied to the group
+    of MIN_GROUP or more nearest to it (fewest attributes apart, then the largest): they form a *block*;
+    every other group is a block of its own. A count of listed persons by age group or gender is
+    withheld (SMALL_GROUP) when its list restriction (LIST_STATUS, FIXED_SALARY, OPEN_LIST in `by` or
+    `filter`, or a measure of lists with or without a GP) takes part of a block of a municipality in its
+    area, or when its area holds a municipality whose lists hold 1 .. MIN_GROUP - 1 persons in all.
+    So every published count of that kind counts whole blocks, of MIN_GROUP persons or more; two of them
+    (any areas, restrictions, filters, dates' breakdowns) differ by whole blocks or by nothing, and an
+    equality tells at most that MIN_GROUP or more persons have nobody in a cell, never where a smaller
+    group's persons are. The decision reads list sizes only (public, `GpContract.listSize`), never the
+    cell's own count, so "withheld" says nothing of the cell's value.
+    """
+
+    def __init__(self, lists: dict[int, _List], sizes: dict[int, int]) -> None:
+        groups: dict[str, dict[_Combination, int]] = defaultdict(lambda: defaultdict(int))
+        self.county: dict[str, str] = {}
+        for x in lists.values():
+            combination = (x.value(Dimension.LIST_STATUS), x.value(Dimension.FIXED_SALARY),
+                           x.value(Dimension.OPEN_LIST))  # fmt: skip
+            groups[x.municipality][combination] += sizes.get(x.id, 0)
+            self.county[x.municipality] = x.county
+        self.in_county: dict[str, list[str]] = defaultdict(list)
+        for municipality, county in sorted(self.county.items()):
+            self.in_county[county].append(municipality)
+        self.small_area = {m for m, found in groups.items() if 0 < sum(found.values()) < MIN_GROUP}
+        self.blocks = {m: _blocks(found) for m, found in groups.items()}
+        self._decided: dict[Any, bool] = {}
+
+    def withheld(self, f: Filter, cell: tuple[tuple[Dimension, str], ...], measure: Measure) -> bool:
+        """Tell whether a cell of listed persons by age group or gender singles out a small group of lists."""
+        key = dict(cell)
+        restriction = _restriction(f, key, measure)
+        county, municipality = key.get(Dimension.COUNTY), key.get(Dimension.MUNICIPALITY)
+        decided = self._decided.get((county, municipality, restriction))
+        if decided is None:
+            if municipality is not None:
+                area = [municipality] if municipality in self.county else []
+            elif county is not None:
+                area = self.in_county.get(county, [])
+            else:
+                area = list(self.county)
+            area = [m for m in area if f.allows(Dimension.MUNICIPALITY, m) and f.allows(Dimension.COUNTY,
+                                                                                      self.county[m])]  # fmt: skip
+            decided = restriction is not None and any(
+                m in self.small_area or any(_cuts(block, restriction) for block in self.blocks[m]) for m in area
+            )
+            self._decided[county, municipality, restriction] = decided
+        return decided
+
+
+def _blocks(found: dict[_Combination, int]) -> list[tuple[_Combination, ...]]:
+    """Return a municipality's blocks of more than one list group (a small group tied to its nearest large one)."""
+    persons = {c: n for c, n in found.items() if n > 0}
+    small = sorted(c for c, n in persons.items() if n < MIN_GROUP)
+    large = sorted(c for c, n in persons.items() if n >= MIN_GROUP)
+    if not small:
+        return []
+    if not large:  # only small groups: together (the municipality itself is small unless they add up)
+        return [tuple(small)]
+    tied: dict[_Combination, list[_Combination]] = defaultdict(list)
+    for c in small:
+        nearest = min(large, key=lambda g: (sum(a != b for a, b in zip(c, g, strict=True)), -persons[g], g))
+        tied[nearest].append(c)
+    return [(g, *tied[g]) for g in sorted(tied)]
+
+
+def _restriction(f: Filter, key: dict[Dimension, str], measure: Measure) -> tuple[str | None, ...] | None:
+    """Return a cell's restriction of each list attribute (None: any value), or None when it admits no list."""
+    asked: list[str | None] = []
+    for dimension, value in zip(LIST_ATTRIBUTES, (f.list_status, f.fixed_salary, f.open_list), strict=True):
+        wanted = {key[dimension]} if dimension in key else set()
+        if value is not None:
+            wanted.add(value if isinstance(value, str) else _yes(value))
+        if dimension is Dimension.LIST_STATUS and measure is Measure.LISTED_PERSONS_WITH_GP:
+            wanted.add("WITH_GP")
+        if dimension is Dimension.LIST_STATUS and measure is Measure.LISTED_PERSONS_WITHOUT_GP:
+            wanted.add("WITHOUT_GP")
+        if len(wanted) > 1:
+            return None  # contradictory: the cell holds nobody
+        asked.append(next(iter(wanted)) if wanted else None)
+    return tuple(asked)
+
+
+def _cuts(block: tuple[_Combination, ...], restriction: tuple[str | None, ...]) -> bool:
+    """Tell whether a restriction takes some of a block's list groups and leaves others."""
+    taken = {all(r is None or r == v for r, v in zip(restriction, c, strict=True)) for c in block}
+    return len(taken) == 2  # noqa: PLR2004 - both taken and left
