@@ -38,6 +38,7 @@ from helsegraf.http.limits import Limits, check
 from helsegraf.http.trusted import document_id
 from helsegraf.schema.assembly import build_schema
 from test_tokens import JwksServer, _remote
+from test_trust_core import unregistered_nin
 
 
 def entries(nation, request_id: str) -> set[tuple[Any, str, str]]:
@@ -170,7 +171,8 @@ async def test_entities_through_union_fragments_log_what_each_entity_released(pa
     s = nation.samples
     person = {"__typename": "Person", "nin": s["personWithGp"]}
     reps = [person, {"__typename": "HealthPersonnel", "hprNumber": s["gpHprNumber"]}, person,
-            {"__typename": "Person", "nin": s["childWithParent"]}]  # fmt: skip
+            {"__typename": "Person", "nin": s["childWithParent"]},
+            {"__typename": "Person", "nin": unregistered_nin(nation)}]  # fmt: skip
 
     _body, rows = await pair.ask(ENTITIES, {"r": reps}, bearer_of(nation, role))
 
@@ -193,6 +195,20 @@ async def test_skip_and_include_by_variable_log_only_what_was_included(pair, nat
 
     expected = "address gp identity" if yes else "gp identity"  # gpHistory is the gp group too
     assert groups(rows) == dict.fromkeys(nins, expected)
+
+
+async def test_an_edge_asked_under_aliases_with_other_arguments_logs_what_each_answered(pair, nation) -> None:
+    """A planned edge reads its preloaded value by (field, arguments): an aliased `gp(at:)` is its own value."""
+    s = nation.samples
+    query = """query($n: [ID!]!, $d: Date) { persons(nins: $n) { nin now: gp { gpHerId contract { id } }
+      then: gp(at: "1990-01-01") { gpHerId } asked: gp(at: $d) { gpHerId } history: gpHistory { gpHerId } } }"""
+    for d in (None, "1990-01-01", "2024-06-01"):
+        body, rows = await pair.ask(query, {"n": [s["personWithGp"], s["childWithParent"]], "d": d},
+                                    token(nation, "admin"))  # fmt: skip
+        first = body["data"]["persons"][0]
+        assert first["now"] is not None
+        assert first["then"] is None  # no GP in 1990
+        assert groups(rows) == dict.fromkeys([s["personWithGp"], s["childWithParent"]], "gp identity")
 
 
 async def test_duplicates_in_a_list_are_one_entry_per_person(pair, nation) -> None:
@@ -321,6 +337,41 @@ async def test_a_request_past_its_deadline_releases_and_logs_nothing(make_graph,
     assert response.status_code == 503
     assert "data" not in response.json()
     assert entries(nation, request_id) == set()
+
+
+async def test_a_batch_of_requests_in_one_body_is_refused_and_logs_nothing(make_graph, nation) -> None:
+    graph = await make_graph()
+    request_id = uuid.uuid4().hex
+    one = {"query": "query($n: [ID!]!) { persons(nins: $n) { nin name { full } } }",
+           "variables": {"n": [nation.samples["personWithGp"]]}}  # fmt: skip
+
+    response = await graph.client.post("/graphql", json=[one, one], headers={
+        "authorization": f"Bearer {token(nation, 'admin')}", "x-request-id": request_id})  # fmt: skip
+
+    assert response.status_code == 400
+    assert "batching is not supported" in response.json()["errors"][0]["message"]
+    assert entries(nation, request_id) == set()
+
+
+ODD = 'a"b\\c,{d} NULL "NULL" \\'  # quotes, backslashes, commas, braces and the word NULL
+
+
+async def test_actor_fields_with_quotes_backslashes_and_braces_are_logged_whole(make_graph, nation) -> None:
+    """The log's rows go to PostgreSQL as array text, plain strings joined in one call: odd ones stay whole."""
+    graph = await make_graph()
+    s = nation.samples
+    bearer = tokens.mint(nation.settings.home, role="admin", subject=f"sub {ODD}", client_id=f"client {ODD}")
+    request_id = uuid.uuid4().hex
+
+    await graph.query("query($n: [ID!]!) { persons(nins: $n) { nin name { full } } }",
+                      {"n": [s["personWithGp"], s["parentOfChild"]]}, token=bearer,
+                      **{"x-request-id": request_id, "x-purpose": f"purpose {ODD}"})  # fmt: skip
+
+    rows = db_rows(nation, "SELECT nin, subject, client_id, purpose, role FROM audit_access_log WHERE request_id = :r",
+                   r=request_id)  # fmt: skip
+    assert sorted(r.nin for r in rows) == sorted([s["personWithGp"], s["parentOfChild"]])
+    assert {(r.subject, r.client_id, r.purpose, r.role) for r in rows} == {
+        (f"sub {ODD}", f"client {ODD}", f"purpose {ODD}", "admin")}  # fmt: skip
 
 
 # ------------------------------------------------------------------ 2. the verified-token cache
