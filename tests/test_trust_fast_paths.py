@@ -353,25 +353,27 @@ async def test_a_batch_of_requests_in_one_body_is_refused_and_logs_nothing(make_
     assert entries(nation, request_id) == set()
 
 
-ODD = 'a"b\\c,{d} NULL "NULL" \\'  # quotes, backslashes, commas, braces and the word NULL
+# Quotes and backslashes (each string quoted and escaped), and commas, braces and NULL alone (joined in one call).
+ODD = ['a"b\\c,{d} NULL "NULL" \\', "{d},e NULL} {", " NULL"]
 
 
-async def test_actor_fields_with_quotes_backslashes_and_braces_are_logged_whole(make_graph, nation) -> None:
+@pytest.mark.parametrize("odd", ODD)
+async def test_actor_fields_with_quotes_backslashes_and_braces_are_logged_whole(make_graph, nation, odd) -> None:
     """The log's rows go to PostgreSQL as array text, plain strings joined in one call: odd ones stay whole."""
     graph = await make_graph()
     s = nation.samples
-    bearer = tokens.mint(nation.settings.home, role="admin", subject=f"sub {ODD}", client_id=f"client {ODD}")
+    bearer = tokens.mint(nation.settings.home, role="admin", subject=f"sub {odd}", client_id=f"client {odd}")
     request_id = uuid.uuid4().hex
 
     await graph.query("query($n: [ID!]!) { persons(nins: $n) { nin name { full } } }",
                       {"n": [s["personWithGp"], s["parentOfChild"]]}, token=bearer,
-                      **{"x-request-id": request_id, "x-purpose": f"purpose {ODD}"})  # fmt: skip
+                      **{"x-request-id": request_id, "x-purpose": f"purpose {odd}"})  # fmt: skip
 
     rows = db_rows(nation, "SELECT nin, subject, client_id, purpose, role FROM audit_access_log WHERE request_id = :r",
                    r=request_id)  # fmt: skip
     assert sorted(r.nin for r in rows) == sorted([s["personWithGp"], s["parentOfChild"]])
     assert {(r.subject, r.client_id, r.purpose, r.role) for r in rows} == {
-        (f"sub {ODD}", f"client {ODD}", f"purpose {ODD}", "admin")}  # fmt: skip
+        (f"sub {odd}", f"client {odd}", f"purpose {odd}", "admin")}  # fmt: skip
 
 
 # ------------------------------------------------------------------ 2. the verified-token cache
