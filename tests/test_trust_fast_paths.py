@@ -640,3 +640,27 @@ async def test_kept_measures_keep_no_document_alive_that_the_server_dropped(make
             assert refused_cost((await graph.post(query, {"n": nins[:1]}, token=None)).json()) is None
 
     assert _live_operations(marker) == 0
+
+
+async def test_a_kept_document_asked_again_with_the_same_sizes_is_not_measured_again(make_graph, nation, monkeypatch):
+    """Held weakly, measures still save the walk: a document kept parsed is measured once per shape of variables."""
+    from helsegraf.http import limits  # noqa: PLC0415
+
+    walked: list[int] = []
+    real = limits._Measurer.selection_set  # noqa: SLF001
+
+    def counting(self, node, parent, page):  # type: ignore[no-untyped-def]
+        if parent is not None and getattr(parent, "name", None) == "Query":
+            walked.append(1)
+        return real(self, node, parent, page)
+
+    monkeypatch.setattr(limits._Measurer, "selection_set", counting)  # noqa: SLF001
+    graph = await make_graph()
+    query = f"query Kept{uuid.uuid4().hex[:6]}($n: [ID!]!) {{ persons(nins: $n) {{ nin }} }}"
+    a, b = nation.samples["personWithGp"], nation.samples["parentOfChild"]
+
+    for nins in ([a], [b], [a, b], [b, a], [a]):
+        assert refused_cost((await graph.post(query, {"n": nins}, token=None)).json()) is None
+        gc.collect()  # the kept document, and so its measures, survive a collection
+
+    assert len(walked) == 2, walked  # once per length: [a] and [b] share a measure, [a, b] and [b, a] another
