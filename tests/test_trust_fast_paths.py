@@ -423,6 +423,34 @@ async def test_actor_fields_with_quotes_backslashes_and_braces_are_logged_whole(
         (f"sub {odd}", f"client {odd}", f"purpose {odd}", "admin")}  # fmt: skip
 
 
+async def test_a_request_whose_log_commit_outlasts_its_deadline_releases_nothing(make_graph, nation, monkeypatch):
+    """Data leaves only after its log row committed: a commit past the deadline answers 503 without data.
+
+    (A request alone is cancelled with its commit; one waiting in a group still has its rows written, on
+    purpose: the log errs on the side of a release that did not happen, never one that went unlogged.)
+    """
+    from helsegraf.db import Database  # noqa: PLC0415
+
+    append = Database.append
+
+    async def slow(self, store, table, shared, varying):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.6)
+        return await append(self, store, table, shared, varying)
+
+    monkeypatch.setattr(Database, "append", slow)
+    graph = await make_graph(http=HttpSettings(request_deadline_s=0.3))
+    request_id = uuid.uuid4().hex
+
+    response = await graph.post("query($n: [ID!]!) { persons(nins: $n) { nin name { full } } }",
+                                {"n": [nation.samples["personWithGp"]]}, token=token(nation, "admin"),
+                                **{"x-request-id": request_id})  # fmt: skip
+    await asyncio.sleep(0.8)
+
+    assert response.status_code == 503
+    assert "data" not in response.json()
+    assert groups(entries(nation, request_id)).items() <= {nation.samples["personWithGp"]: "identity"}.items()
+
+
 # ------------------------------------------------------------------ 2. the verified-token cache
 
 ME = "{ me { nin name { full } } }"
