@@ -270,6 +270,10 @@ def test_addresses_abroad_unknown_and_elsewhere_map_to_periods_with_their_gradin
     document = _document(
         residentialAddress=[{**since, "addressConfidentiality": "Unclassified",
                              "unknownResidence": {"municipalityNumber": "4601", "municipalityName": "Bergen"}}],
+        sharedResidence=[{**since, "contractValidFrom": "2023-12-01T00:00:00Z",
+                          "addressConfidentiality": "Confidential",
+                          "streetAddress": {"addressName": "Farsveien", "addressNumber": {"houseNumber": "4"},
+                                            "municipalityNumber": "0301", "city": {"postalCode": "0150"}}}],
         presentAddress=[
             {"validFrom": "2023-01-01T00:00:00Z", "validTo": "2024-01-01T00:00:00Z", "isValid": False,
              "foreignAddress": {"addressName": "Storgatan 12", "building": "Hus B", "postCode": "411 01",
@@ -300,11 +304,29 @@ def test_addresses_abroad_unknown_and_elsewhere_map_to_periods_with_their_gradin
         ("PRESENT", "2023-01-01", "2024-01-01", "Storgatan 12, Hus B", "411 01", "Göteborg", None, None, None, "SE",
          "Västra Götaland", None, None),
         ("PRESENT", "2024-01-01", None, None, None, None, None, None, None, None, None, "True", "Military"),
+        ("SHARED", "2024-02-01", None, "Farsveien 4", "0150", None, "0301", None, "Confidential", None, None, None,
+         None),
         ("FOREIGN_POSTAL", "2022-01-01", "2024-01-01", "Calle Mayor 3, 2º B", "29620", "Torremolinos", None, None,
          "ClientAddress", "ES", None, None, None),
         ("FOREIGN_POSTAL", "2024-01-01", None, "Main Street 1, PO 9", None, None, None, "Cambridgeport", None, "US",
          None, None, None),
     ]  # fmt: skip
+
+
+def test_free_form_values_abroad_are_cut_to_their_columns_rather_than_stop_the_feed() -> None:
+    from helsegraf.models.preg import AddressPeriod  # noqa: PLC0415
+
+    columns = AddressPeriod.__table__.columns
+    document = _document(
+        presentAddress=[{"validFrom": "2024-01-01T00:00:00Z", "foreignAddress": {
+            "addressName": "Rue " * 80, "postCode": "9" * 30, "cityOrPlaceName": "C" * 150, "region": "R" * 150,
+            "districtName": "D" * 150, "countryCode": "XKX"}}],
+    )  # fmt: skip
+
+    [row] = address_rows(document, "01018012345")
+
+    for name in ("street", "postal_code", "postal_place", "region", "district", "country_code"):
+        assert len(row[name]) == columns[name].type.length, name
 
 
 @dataclass
@@ -500,7 +522,7 @@ def test_the_generated_nation_has_every_address_shape_of_the_contract(nation) ->
               for r in rows}  # fmt: skip
 
     assert {("RESIDENTIAL", False, True, False), ("PRESENT", True, False, False), ("PRESENT", False, True, True),
-            ("FOREIGN_POSTAL", True, False, False)} <= shapes  # fmt: skip
+            ("FOREIGN_POSTAL", True, False, False), ("SHARED", False, False, False)} <= shapes  # fmt: skip
 
 
 # ------------------------------------------------------------------ 2. parental responsibility, guardianship
@@ -562,6 +584,45 @@ def fields_logged(nation, request_id: str) -> dict[str, str]:
     return {nin: fields for nin, (fields, _) in logged(nation, request_id).items()}
 
 
+async def test_a_graded_shared_residence_is_redacted_part_by_part_for_the_parent_and_the_clinician(
+    graph, nation, families
+) -> None:
+    shared = (
+        "INSERT INTO preg_address (nin, kind, valid_from, street, postal_code, postal_place, municipality_code, "
+        "confidentiality) VALUES (:n, 'SHARED', :since, 'Farsveien 4', '0150', 'OSLO', '0301', :grading)"
+    )
+    engine = nation.engine()
+    with engine.begin() as conn:
+        conn.execute(text(shared), {"n": families.shared, "since": date(2022, 2, 2), "grading": "Confidential"})
+        conn.execute(text(shared), {"n": families.fathers, "since": date(2023, 3, 3), "grading": "Unclassified"})
+    query = "query($n: ID!) { person(nin: $n) { sharedResidence { street postalCode validFrom addressProtection } } }"
+    mother, father = token(nation, "citizen", pid=families.mother), token(nation, "citizen", pid=families.father)
+    clinician = token(nation, "clinician", hpr_number=nation.samples["gpHprNumber"])
+    try:
+        graded = (await graph.post(query, {"n": families.shared}, token=mother)).json()
+        by_clinician = (await graph.post(query, {"n": families.shared}, token=clinician)).json()
+        admin = await graph.data(query, {"n": families.shared})
+        ungraded = (await graph.post(query, {"n": families.fathers}, token=father)).json()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM preg_address WHERE nin IN (:a, :b)"),
+                         {"a": families.shared, "b": families.fathers})  # fmt: skip
+        engine.dispose()
+
+    hidden = {"street": None, "postalCode": None, "validFrom": None, "addressProtection": "FORTROLIG"}
+    for body in (graded, by_clinician):
+        assert body["data"]["person"]["sharedResidence"] == hidden
+        assert {path[-1] for path, reason in reasons(body).items() if reason == "ADDRESS_PROTECTED"} == {
+            "street", "postalCode", "validFrom"}  # fmt: skip
+    assert admin["person"]["sharedResidence"]["street"] == "Farsveien 4"
+    assert ungraded["data"]["person"]["sharedResidence"] == {
+        "street": "Farsveien 4",
+        "postalCode": "0150",
+        "validFrom": "2023-03-03",
+        "addressProtection": "UGRADERT",
+    }
+
+
 async def test_a_childs_responsibility_names_its_holder_and_is_logged_for_them(graph, nation, families) -> None:
     request_id = uuid.uuid4().hex
     query = "query($n: ID!) { person(nin: $n) { parentalResponsibility { type responsible { nin } child { nin } } } }"
@@ -598,7 +659,29 @@ async def test_guardianship_names_the_guardian_with_type_and_scope(graph, nation
     assert data["person"]["guardianship"] == [
         {"type": "ADULT", "scope": "FINANCIAL_INTERESTS", "guardian": {"nin": families.foster}}
     ]
-    assert fields_logged(nation, request_id) == {families.ward: "family identity", families.foster: "family"}
+    assert fields_logged(nation, request_id) == {families.ward: "guardianship identity",
+                                                 families.foster: "guardianship"}  # fmt: skip
+
+
+async def test_guardianship_has_a_scope_of_its_own_that_family_relations_do_not_open(graph, nation, families):
+    query = "query($n: ID!) { person(nin: $n) { parents { nin } guardianship { type guardian { nin } } } }"
+    family, guardianship = uuid.uuid4().hex, uuid.uuid4().hex
+
+    relations = (await graph.post(query, {"n": families.ward}, token=token(nation, "integrator", scopes=(
+        "preg:family",)), **{"x-request-id": family})).json()  # fmt: skip
+    guardians = (await graph.post(query, {"n": families.ward}, token=token(nation, "integrator", scopes=(
+        "preg:guardianship",)), **{"x-request-id": guardianship})).json()  # fmt: skip
+
+    assert relations["data"]["person"] == {"parents": [], "guardianship": None}
+    assert reasons(relations) == {("person", "guardianship"): "MISSING_SCOPE"}
+    assert guardians["data"]["person"] == {
+        "parents": None,
+        "guardianship": [{"type": "ADULT", "guardian": {"nin": families.foster}}],
+    }
+    assert reasons(guardians) == {("person", "parents"): "MISSING_SCOPE"}
+    assert logged(nation, family) == {families.ward: ("family", "preg:family")}
+    assert logged(nation, guardianship) == {families.ward: ("guardianship", "preg:guardianship"),
+                                            families.foster: ("guardianship", "preg:guardianship")}  # fmt: skip
 
 
 async def test_a_caller_without_the_family_scope_learns_of_no_holder_or_guardian(graph, nation, families) -> None:
@@ -803,7 +886,8 @@ async def test_a_guardian_without_a_number_and_the_personal_scope_of_each(graph,
          "guardianWithoutIdentifier": {"name": {"full": "Anna Svensson"}, "birthDate": "1971-03-03",
                                        "gender": "FEMALE", "citizenship": "SWE"}},
     ]  # fmt: skip
-    assert fields_logged(nation, request_id) == {unnumbered.ward: "family identity", unnumbered.guardian: "family"}
+    assert fields_logged(nation, request_id) == {unnumbered.ward: "guardianship identity",
+                                                 unnumbered.guardian: "guardianship"}  # fmt: skip
 
 
 async def test_a_name_without_a_number_needs_the_identity_scope_and_a_parent_is_not_given_it(

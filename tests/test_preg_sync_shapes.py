@@ -21,7 +21,7 @@ from test_sync import rig as rig  # noqa: PLC0414 - the fixture, with the contra
 FIELDS = "{ street postalCode postalPlace countryCode region addressUnknown stayElsewhere addressProtection }"
 QUERY = f"""query($n: ID!) {{ person(nin: $n) {{
   address {{ street municipality {{ code }} }}
-  residentialAddress {FIELDS} presentAddress {FIELDS} foreignPostalAddress {FIELDS}
+  residentialAddress {FIELDS} presentAddress {FIELDS} foreignPostalAddress {FIELDS} sharedResidence {FIELDS}
 }} }}"""
 
 
@@ -71,10 +71,12 @@ async def test_addresses_abroad_and_unknown_arrive_through_the_contract_and_reac
     elsewhere = by_shape[("PRESENT", False, True, True)]
     unknown = by_shape[("RESIDENTIAL", False, True, False)]
     postal = next(r for s, r in by_shape.items() if s[0] == "FOREIGN_POSTAL")
+    [shared] = _open(url, "SELECT * FROM preg_address WHERE kind = 'SHARED' ORDER BY nin LIMIT 1")
     graded = next(r for r in rows if r.kind == "FOREIGN_POSTAL" and r.confidentiality == "StrictlyConfidential")
 
     answers = {}
-    for name, row in (("abroad", abroad), ("elsewhere", elsewhere), ("unknown", unknown), ("postal", postal)):
+    for name, row in (("abroad", abroad), ("elsewhere", elsewhere), ("unknown", unknown), ("postal", postal),
+                      ("shared", shared)):  # fmt: skip
         body, _ = await _ask(rig, url, QUERY, {"n": row.nin}, role="admin")
         assert "errors" not in body, body
         answers[name] = body["data"]["person"]
@@ -92,6 +94,9 @@ async def test_addresses_abroad_and_unknown_arrive_through_the_contract_and_reac
     assert answers["unknown"]["address"] == {"street": None, "municipality": {"code": unknown.municipality_code}}
     assert answers["postal"]["foreignPostalAddress"]["countryCode"] == postal.country_code
     assert answers["postal"]["foreignPostalAddress"]["street"] == postal.street
+    assert (answers["shared"]["sharedResidence"]["street"], answers["shared"]["sharedResidence"]["postalCode"]) == (
+        shared.street, shared.postal_code)  # fmt: skip
+    assert answers["shared"]["address"]["street"] != shared.street  # the child's own home is the other parent's
 
     # A strictly confidential person abroad: the whole address is hidden from a caller without the right,
     # and their log says only that they were found; an admin's log names the protected-address scope.
@@ -149,5 +154,6 @@ async def test_holders_children_and_guardians_without_a_number_arrive_through_th
     # Each numbered person whose data left is logged; the persons without a number have no log to keep.
     named = {e["responsible"]["nin"] for e in data["child"]["parentalResponsibility"] if e["responsible"]}
     named |= {e["child"]["nin"] for e in data["holder"]["parentalResponsibilityFor"] if e["child"]}
-    expected = dict.fromkeys(named, "family") | dict.fromkeys(variables.values(), "family identity")
+    expected = dict.fromkeys(named, "family") | dict.fromkeys((holder_abroad.nin, child_abroad.nin), "family identity")
+    expected[guardian.nin] = "guardianship identity"
     assert {nin: fields for nin, (fields, _) in _logged(url, request_id).items()} == expected

@@ -384,6 +384,7 @@ def write_people(world: World, people: People) -> None:
         addresses.extend(_shaped_addresses(world, abroad, people, i, shapes.get(i), level))
     relations = world.table("preg_parent_relation", ("child_nin", "parent_nin", "role"))
     relations.extend((people.nin[c], people.nin[p], role) for c, p, role in people.parents)
+    addresses.extend(_shared_residences(world, people))
     _responsibility(world, people, rng)
     _guardianship(world, people, rng)
 
@@ -405,6 +406,35 @@ ABROAD = (
     ("ES", "Calle Mayor", "29620", "Torremolinos", "Andalucía"), ("US", "Main Street", "02139", "Cambridge", "MA"),
 )  # fmt: skip
 STAYS_ELSEWHERE = ("Military", "OnSvalbard", "Commuter")
+
+
+SHARED_RESIDENCE_RATE = 0.1  # of minors whose father lives elsewhere
+
+
+def _shared_residences(world: World, people: People) -> list[tuple[Any, ...]]:
+    """Delt bosted: a share of the minors living with their mother also live at their father's address.
+
+    From a stream of its own; the period begins with the agreement and the address is a copy of the
+    father's (graded as his is); a nation of 1,000 or more has at least one.
+    """
+    rng = world.rng("preg-shared-residence")
+    candidates = [
+        (child, father) for child, father, role in people.parents
+        if role == "FATHER" and people.age(child, world.as_of) < 18 and people.status[child] == "RESIDENT"
+        and people.status[father] == "RESIDENT" and people.death[father] is None
+        and people.street[father] is not None and people.street[father] != people.street[child]
+        and people.protection[child] == "UGRADERT"
+    ]  # fmt: skip
+    chosen = [pair for pair in candidates if rng.random() < SHARED_RESIDENCE_RATE]
+    if not chosen and candidates and len(people) >= 1000:
+        chosen = [rng.choice(candidates)]
+    rows = []
+    for child, father in chosen:
+        since = random_date(rng, people.birth[child], world.as_of)
+        rows.append((people.nin[child], "SHARED", since, None, people.street[father], people.postal_code[father],
+                     people.postal_place[father], people.municipality[father], people.district[father],
+                     PROTECTION_LEVELS[people.protection[father]], *NORWEGIAN))  # fmt: skip
+    return rows
 
 
 def _address_shapes(world: World, people: People) -> dict[int, str]:

@@ -94,8 +94,8 @@ class AddressPeriod(PregBase):
     __tablename__ = "preg_address"
 
     nin: Mapped[str] = mapped_column(String(11), primary_key=True)
-    # RESIDENTIAL | PRESENT | POSTAL | FOREIGN_POSTAL (bostedsadresse, oppholdsadresse, kontaktadresse,
-    # kontaktadresse i utlandet)
+    # RESIDENTIAL | PRESENT | SHARED | POSTAL | FOREIGN_POSTAL (bostedsadresse, oppholdsadresse, delt bosted,
+    # kontaktadresse, kontaktadresse i utlandet)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
     valid_to: Mapped[date | None] = mapped_column(Date)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from graphql import GraphQLError
 
-from helsegraf.authz.requirements import ADDRESS, ADDRESS_PROTECTION, FAMILY, IDENTITY
+from helsegraf.authz.requirements import ADDRESS, ADDRESS_PROTECTION, FAMILY, GUARDIANSHIP, IDENTITY
 from helsegraf.execution.executor import mark_released
 from helsegraf.execution.preload import preload
 from helsegraf.identifiers import InvalidIdentifierError, parse_nin
@@ -125,9 +125,9 @@ async def _period_municipality(info: Info, parents: list[DatedAddress]) -> list[
 
 @strawberry.type(
     description="An address over a half-open period [validFrom, validTo): a bostedsadresse, an oppholdsadresse, "
-    "a postadresse or a postadresse abroad. An address abroad has a countryCode; an address the register does "
-    "not know has addressUnknown (a residential one keeps its municipality). Besides the person's protection "
-    "(which hides the whole address), each address has its own grading (adressegradering): a graded "
+    "a delt bosted, a postadresse or a postadresse abroad. An address abroad has a countryCode; an address the "
+    "register does not know has addressUnknown (a residential one keeps its municipality). Besides the person's "
+    "protection (which hides the whole address), each address has its own grading (adressegradering): a graded "
     "address's parts are null, with a redaction each, for callers who may not "
     "see protected addresses."
 )
@@ -230,6 +230,10 @@ async def _postal_address(info: Info, parents: list[Person], at: date | None = N
 
 async def _residential_address(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
     return list(await _dated("RESIDENTIAL")(info, parents, at))
+
+
+async def _shared_residence(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
+    return list(await _dated("SHARED")(info, parents, at))
 
 
 async def _foreign_postal_address(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
@@ -415,7 +419,7 @@ async def _guardians(info: Info, parents: list[GuardianshipEntry]) -> list[Any]:
 @strawberry.type(
     name="Guardianship",
     description="Vergemål or fremtidsfullmakt: a guardian acting for the person. An entry is a release of the "
-    "guardian it names, and is logged for them.",
+    "guardian it names, and is logged for them (under guardianship).",
 )
 class GuardianshipEntry:
     """One guardian, the kind of guardianship and its scope."""
@@ -642,6 +646,13 @@ class PersonPreg:
         "unless the caller may see them.",
         batch=_residential_address,
     )
+    shared_residence: DatedAddress | None = personal(
+        ADDRESS,
+        description="Delt bosted: a child's home at the parent it does not live with, on date `at` (default "
+        "today), as the register copied it when the agreement was made (it is not updated if that parent moves); "
+        "null for protected addresses unless the caller may see them.",
+        batch=_shared_residence,
+    )
     foreign_postal_address: DatedAddress | None = personal(
         ADDRESS,
         description="Postadresse i utlandet (kontaktadresse i utlandet): where the person's post goes abroad on "
@@ -662,8 +673,9 @@ class PersonPreg:
         relates=True,
     )
     guardianship: list[GuardianshipEntry] | None = personal(
-        FAMILY,
-        description="Vergemål and fremtidsfullmakt: the person's guardians (under the family scope).",
+        GUARDIANSHIP,
+        description="Vergemål and fremtidsfullmakt: the person's guardians (preg:guardianship, a scope of its own: "
+        "family relations do not open it).",
         batch=_guardianship,
         relates=True,
     )

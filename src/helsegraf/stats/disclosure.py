@@ -8,7 +8,10 @@ unrelated key. The perturbation table (`PTABLE`, published in the graph as
 `statistics { perturbationTable }`) maps (true count, cell key) to noise in -2 .. +2; the published
 value is the true count plus that noise. Published values under 5 are suppressed (empty cells too, so
 that "suppressed" does not tell an empty cell from a small one). Totals are cells of their own: they
-are counted and perturbed from their own records, never summed from published cells.
+are counted and perturbed from their own records, never summed from published cells. Because the same
+records always give the same value, two cells whose records differ by a small group of lists would be
+equal exactly where that group has nobody: the engine withholds such counts (`MIN_GROUP`,
+`WITHHELD_SMALL_GROUP`, engine._ListGroups, docs/statistics.md).
 
 Parameters (also in the README): cell keys 0..255; noise -2..+2; for counts of 2 or more the noise is
 0 with probability 0.30, +-1 with 0.20 each and +-2 with 0.15 each (mean 0, variance 1.6, mean

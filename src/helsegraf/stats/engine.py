@@ -10,7 +10,9 @@ Counts of persons (listed persons, health personnel) are published through the c
 (stats/disclosure.py): each cell is counted from its own records, so totals and margins are cells of
 their own. Counts of lists, listetak and GPs by public attributes (municipality, speciality) are public
 in FLR and HPR and stay exact. Free places (listetak minus list sizes) and GPs by gender are counts of
-persons in disguise and are perturbed too.
+persons in disguise and are perturbed too. A count of listed persons by age group or gender whose list
+restriction would part a small group of lists (1-9 persons) from the rest of its municipality is
+withheld as SMALL_GROUP (`_ListGroups`).
 
 **Reference dates.** Every count of persons (every perturbed measure, with any breakdown) is computed
 at the table's reference date: `at` snapped to the last quarter end on or before it (`reference_date`),
@@ -494,19 +496,18 @@ class Engine:
         groups: _ListGroups | None = None
         if not person_dims and only is None:
             grouped = await self.per_list(on)
-        elif only is None:
-            # Every list's size comes from the same scan: the small-group rule needs no statement of its own.
-            sizes: dict[int, int] = {}
-            grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, None, sizes)
-            groups = _ListGroups(lists, sizes)
+        elif not person_dims:
+            grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, only)
         else:
-            # A filtered scan sees only the chosen lists; the rule needs every list's size (the per-list
-            # scan, read once per date and shared with free places and the key figures).
-            grouped, per_list = await asyncio.gather(
-                sql.listed_persons(self.db, self.flr_keys, on, person_dims, only), self.per_list(on)
-            )
-            if person_dims:
-                groups = _ListGroups(lists, {contract_id: n for contract_id, _p, n, _k in per_list})
+            # By age or gender, the small-group rule needs the size of every list of the table's area, also
+            # of those a list attribute filters out: the scan takes the area's lists (the filter's
+            # municipalities or counties, else all), counts their sizes from the same rows (no statement of
+            # its own), and the list attributes are applied while combining.
+            area = [x.id for x in lists.values() if _in_area(f, x)]
+            only = area if len(area) < len(lists) else None
+            sizes: dict[int, int] = {}
+            grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, only, sizes)
+            groups = _ListGroups(lists, sizes)
         # Combining groups into cells is CPU work (up to lists x age groups x genders groups): it runs in
         # a worker thread, so that the event loop keeps answering other requests (and /healthz) meanwhile.
         await asyncio.to_thread(self._combine_persons, request, values, lists, grouped, person_dims, only, groups)
@@ -521,9 +522,10 @@ class Engine:
         # cell -> measure -> [count, key sum]; each cell gathers its own records' keys.
         sums: dict[Any, dict[Measure, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
         wanted = [m for m in request.measures if m in PERSON_MEASURES]
+        by_list = only is not None or any(d in f.restricted for d in LIST_DIMENSIONS)
         for contract_id, person, n, key_sum in grouped:
             x = lists.get(contract_id)
-            if x is None or (only is not None and not _passes(f, x)):
+            if x is None or (by_list and not _passes(f, x)):
                 continue
             if not all(f.allows(d, person[d]) for d in person_dims if d in f.restricted):
                 continue
@@ -713,6 +715,11 @@ def _on_list_of(measure: Measure, x: _List) -> bool:
     return True
 
 
+def _in_area(f: Filter, x: _List) -> bool:
+    """Tell whether a list lies in the filter's area (its municipalities and counties; any list attributes)."""
+    return f.allows(Dimension.MUNICIPALITY, x.municipality) and f.allows(Dimension.COUNTY, x.county)
+
+
 def _passes(f: Filter, x: _List) -> bool:
     return all(f.allows(d, x.value(d)) for d in LIST_DIMENSIONS if d in f.restricted)
 
@@ -784,10 +791,19 @@ class _ListGroups:
         self.small_area = {m for m, found in groups.items() if 0 < sum(found.values()) < MIN_GROUP}
         self.blocks = {m: _blocks(found) for m, found in groups.items()}
         self._decided: dict[Any, bool] = {}
+        self._cells: dict[Any, bool] = {}
 
     def withheld(self, f: Filter, cell: tuple[tuple[Dimension, str], ...], measure: Measure) -> bool:
         """Tell whether a cell of listed persons by age group or gender singles out a small group of lists."""
-        key = dict(cell)
+        # The decision depends on the cell's area and list attributes only (one filter per table): cells
+        # of every age group and gender of an area share it.
+        lists_of = tuple(c for c in cell if c[0] not in PERSON_DIMENSIONS)
+        decided = self._cells.get((lists_of, measure))
+        if decided is None:
+            decided = self._cells[lists_of, measure] = self._withheld(f, dict(lists_of), measure)
+        return decided
+
+    def _withheld(self, f: Filter, key: dict[Dimension, str], measure: Measure) -> bool:
         restriction = _restriction(f, key, measure)
         county, municipality = key.get(Dimension.COUNTY), key.get(Dimension.MUNICIPALITY)
         decided = self._decided.get((county, municipality, restriction))

@@ -245,9 +245,9 @@ def _without_id(name: Any, born: datetime | None, gender: str | None, citizenshi
     """Return the columns of a person the contract names without an identification number."""
     name = name or {}
     return {
-        "given_name": name.get("givenName"), "middle_name": name.get("middleName"),
-        "family_name": name.get("familyName"), "birth_date": _day(born), "gender": gender,
-        "citizenship": citizenship,
+        "given_name": _fit(name.get("givenName"), 100), "middle_name": _fit(name.get("middleName"), 100),
+        "family_name": _fit(name.get("familyName"), 100), "birth_date": _day(born), "gender": gender,
+        "citizenship": _fit(citizenship, 60),
     }  # fmt: skip
 
 
@@ -309,12 +309,14 @@ def _postal_street(postal: dict[str, Any]) -> str | None:
 def address_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
     """Map a document's address history onto half-open periods `[validFrom, validTo)`, by kind.
 
-    Residential (bostedsadresse) and present (oppholdsadresse) addresses are street or cadastral
-    addresses; postal (kontaktadresse) ones a post box, a street address or free-form lines. Each
+    Residential (bostedsadresse), present (oppholdsadresse) and shared (delt bosted: a child's home at
+    the other parent's, its period the register's validity, not the agreement's dates) addresses are
+    street or cadastral addresses; postal (kontaktadresse) ones a post box, a street address or free-form lines. Each
     period keeps its own grading (`addressConfidentiality`); a period without a start is not a period.
     """
     found: list[dict[str, Any]] = []
-    for kind, items in (("RESIDENTIAL", person.get("residentialAddress")), ("PRESENT", person.get("presentAddress"))):
+    for kind, items in (("RESIDENTIAL", person.get("residentialAddress")), ("PRESENT", person.get("presentAddress")),
+                        ("SHARED", person.get("sharedResidence"))):  # fmt: skip
         for a in items or ():
             if a.get("validFrom") is None:
                 continue
@@ -365,10 +367,19 @@ def _abroad(address: dict[str, Any]) -> dict[str, Any]:
         parts = [address.get(k) for k in ("addressName", "building", "floorNumber", "housingUnit", "postBox")]
     lines = [str(p) for p in parts if p]
     return {
-        "street": ", ".join(lines) if lines else None, "postal_code": address.get("postCode"),
-        "postal_place": address.get("cityOrPlaceName"), "district": address.get("districtName"),
-        "region": address.get("region"), "country_code": address.get("countryCode"), "municipality_code": None,
+        "street": _fit(", ".join(lines) if lines else None, 200), "postal_code": _fit(address.get("postCode"), 20),
+        "postal_place": _fit(address.get("cityOrPlaceName"), 100), "district": _fit(address.get("districtName"), 100),
+        "region": _fit(address.get("region"), 100), "country_code": _fit(address.get("countryCode"), 2),
+        "municipality_code": None,
     }  # fmt: skip
+
+
+def _fit(value: str | None, length: int) -> str | None:
+    """Cut a free-form value the contract does not bound to its column (an address abroad, a name without a number).
+
+    A longer value would fail the batch's insert on PostgreSQL and stop the feed on one document.
+    """
+    return value[:length] if value is not None else None
 
 
 def _abroad_or_unknown(address: dict[str, Any]) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def _form(address: dict[str, Any], street: dict[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     if address.get("country_code") is not None:
         found["foreignAddress"] = _abroad(address)
-    elif address.get("address_unknown") and address["kind"] == "RESIDENTIAL":
+    elif address.get("address_unknown") and address["kind"] in ("RESIDENTIAL", "SHARED"):
         found["unknownResidence"] = {"municipalityNumber": address["municipality_code"]}
     elif address.get("address_unknown"):
         found["isAddressUnknown"] = True
@@ -271,7 +271,7 @@ class PregSource:
         doc["name"] = [{**valid, **name}]
         doc["addressProtection"] = [{**valid, "protectionLevel": row["protection_level"]}]
         confidentiality = row["protection_level"]
-        residential, present, postal, foreign_postal = [], [], [], []
+        residential, present, postal, foreign_postal, shared = [], [], [], [], []
         for a in sorted(record.addresses, key=lambda a: (a["kind"], a["valid_from"])):
             period = {
                 "isValid": a["valid_to"] is None,
@@ -296,6 +296,8 @@ class PregSource:
             if a["kind"] == "RESIDENTIAL":
                 entry["moveDate"] = stamp(a["valid_from"])
                 residential.append(entry)
+            elif a["kind"] == "SHARED":
+                shared.append({**entry, "contractValidFrom": stamp(a["valid_from"])})
             else:
                 entry["presentAddressDate"] = stamp(a["valid_from"])
                 present.append(entry)
@@ -303,6 +305,8 @@ class PregSource:
             doc["residentialAddress"] = residential
         if present:
             doc["presentAddress"] = present
+        if shared:
+            doc["sharedResidence"] = shared
         if postal:
             doc["postalAddress"] = postal
         if foreign_postal:
