@@ -302,7 +302,11 @@ class Verifier:
             raise InvalidTokenError(msg)
         token = token.strip()
         cached = self._verified.pop(token, None)
-        if cached is not None and cached[1] > time.time() - LEEWAY_SECONDS and await self._still_held(cached):
+        if (
+            cached is not None
+            and cached[1] > time.time() - LEEWAY_SECONDS
+            and (self.remote is None or await self._still_held(cached))  # only a JWKS URL's keys change
+        ):
             self._verified[token] = cached  # now the most recently used
             return cached[0]
         verified = await self._verify(token)
@@ -312,10 +316,10 @@ class Verifier:
         return verified[0]
 
     async def _still_held(self, cached: tuple[Principal, float, str | None, Any]) -> bool:
-        """Tell whether the key that verified a remembered token is still the key set's key for its kid.
+        """Tell whether the key that verified a remembered token is still the JWKS URL's key for its kid.
 
-        Only a JWKS URL changes while the server runs; asking it also keeps its background refresh going
-        when every client reuses its token (a known key is answered from memory).
+        Asking the key set also keeps its background refresh going when every client reuses its token (a
+        known key is answered from memory).
         """
         if self.remote is None:
             return True
