@@ -46,6 +46,7 @@ IDS = {
     "doctors": "SELECT DISTINCT hpr_number FROM hpr_approval WHERE category = 'LE' ORDER BY hpr_number LIMIT 200",
 }
 PATIENTS = 4000  # each scenario cycles through the same 4,000 listed patients
+TARGET_RSS_MB = 300  # issue 16: a worker's resident memory under c8 load
 FEW = 10  # a round with fewer answers than this gives a coarse figure, marked with *
 
 
@@ -144,7 +145,8 @@ def _integrator(sides: dict[str, peers.Side], nins: list[str], options: dict[str
                     measured["rss_mb"] = _rss_mb(sides[name].process.pid)
                     rounds[name].append(measured)
                     print(f"  {size} patients c{concurrency} round {turn + 1} {name}: "
-                          f"{measured['throughput_rps']} req/s", flush=True)  # fmt: skip
+                          f"{measured['throughput_rps']} req/s, worker RSS {max(measured['rss_mb'], default=0):.0f} MB",
+                          flush=True)  # fmt: skip
             scenario[f"c{concurrency}"] = _cell(rounds)
         results[f"{size}_patients"] = scenario
     return results
@@ -275,3 +277,7 @@ def _targets(results: dict[str, Any], cells: list[tuple[str, dict[str, Any]]]) -
                    if ours["requests"] and theirs["requests"]]  # fmt: skip
         if latency:
             print(f"target <= 1.5x the baseline's latency at 1,000 patients, c1 p50: {statistics.median(latency):.2f}")
+    # helsegraf with a token and without is one server: the largest RSS of its workers over both
+    largest = max((cell[s]["rss_mb"] or 0 for _, cell in cells for s in ("helsegraf", "helsegraf_no_token")
+                   if s in cell), default=0)  # fmt: skip
+    print(f"target helsegraf worker RSS < {TARGET_RSS_MB} MB under load: largest {largest:.0f} MB")
