@@ -757,3 +757,68 @@ async def test_the_documented_perturbation_parameters_are_the_codes(graph, natio
     assert "`THRESHOLD`" in docs
     assert "`MIN_GROUP` = 10" in docs
     assert tuple(GROUPS) == AGE_LABELS
+
+
+MEASURES = ["LISTED_PERSONS", "LISTED_PERSONS_WITH_GP", "LISTED_PERSONS_WITHOUT_GP", "LISTS", "LISTS_WITH_GP",
+            "LISTS_WITHOUT_GP", "LISTS_VACANT_OVER_A_YEAR", "OPEN_LISTS", "CAPACITY", "FREE_PLACES", "GPS",
+            "GP_SPECIALISTS", "HEALTH_PERSONNEL"]  # fmt: skip
+DIMENSIONS = ["COUNTY", "MUNICIPALITY", "AGE_GROUP", "GENDER", "LIST_STATUS", "FIXED_SALARY", "OPEN_LIST",
+              "GP_SPECIALITY", "HEALTH_PERSONNEL_CATEGORY"]  # fmt: skip
+FILTERS = [{}, {"municipalities": []}, {"municipalities": ["0301"]}, {"municipalities": ["9999"]},
+           {"counties": ["46"]}, {"counties": ["03", "46"]}, {"ageGroups": ["AGE_0_5"]}, {"ageGroups": []},
+           {"genders": ["MALE"]}, {"genders": []}, {"listStatus": "WITHOUT_GP"}, {"fixedSalary": True},
+           {"openList": False}, {"gpSpecialist": False}, {"categories": ["LE"]}, {"categories": ["ZZ"]},
+           {"categories": []}, {"municipalities": ["0301"], "fixedSalary": True, "genders": ["FEMALE"]}]  # fmt: skip
+LIST_DIMENSIONS = ["COUNTY", "MUNICIPALITY", "LIST_STATUS", "FIXED_SALARY", "OPEN_LIST"]
+FAMILIES = [  # measures with dimensions they take, so that most combinations drawn from them answer
+    (MEASURES[:3], [*LIST_DIMENSIONS, "AGE_GROUP", "GENDER"]),
+    (MEASURES[3:10], LIST_DIMENSIONS),
+    (["GPS"], ["COUNTY", "MUNICIPALITY", "GENDER", "GP_SPECIALITY"]),
+]
+
+
+async def test_random_combinations_answer_or_refuse_clearly_and_persons_stay_protected(graph, nation) -> None:
+    """Combinations of features, drawn at random (a fixed seed): 1-3 measures, 0-4 dimensions, one or two
+    filters, a date of any kind, a total row or not. Each answers or is refused with BAD_USER_INPUT or
+    QUERY_TOO_COMPLEX (never INTERNAL); in an answer every count of persons is perturbed, published at 5
+    or more or withheld with a reason, and every public count is a whole number of 0 or more."""
+    import random  # noqa: PLC0415
+
+    rng = random.Random(12)
+    dates = [None, TODAY.isoformat(), "2024-06-30", "2024-07-01", "2019-02-28", "2001-06-01"]
+    outcomes: Counter = Counter()
+    for _ in range(400):
+        f: dict = {}
+        for extra in rng.sample(FILTERS, rng.choice([1, 2])):
+            f.update(extra)
+        measures, dimensions = rng.choice(FAMILIES) if rng.random() < 0.6 else (MEASURES, DIMENSIONS)
+        variables = {"m": rng.sample(measures, min(len(measures), rng.choice([1, 1, 2, 3]))),
+                     "by": rng.sample(dimensions, rng.randint(0, 4)),
+                     "f": f or None, "at": rng.choice(dates), "total": rng.random() < 0.5}  # fmt: skip
+        body = (await graph.post(TABLE, variables, token=token(nation, "analyst"))).json()
+        if body.get("errors"):
+            code = body["errors"][0]["extensions"]["code"]
+            assert code in {"BAD_USER_INPUT", "QUERY_TOO_COMPLEX"}, (variables, body["errors"])
+            outcomes[code] += 1
+            continue
+        outcomes["OK"] += 1
+        for row in body["data"]["statistics"]["table"]["rows"]:
+            for v in row["values"]:
+                if v["perturbed"]:
+                    if v["suppressed"]:
+                        assert v["value"] is None
+                        assert v["reason"] in {"SUPPRESSED", "SMALL_GROUP"}
+                    elif v["measure"] != "FREE_PLACES":
+                        assert v["value"] >= disclosure.THRESHOLD, (variables, row)
+                else:
+                    assert v["measure"] not in {
+                        "LISTED_PERSONS",
+                        "LISTED_PERSONS_WITH_GP",
+                        "LISTED_PERSONS_WITHOUT_GP",
+                        "HEALTH_PERSONNEL",
+                        "FREE_PLACES",
+                    }
+                    assert isinstance(v["value"], int)
+                    assert v["value"] >= 0
+    assert outcomes["OK"] >= 80, outcomes
+    assert outcomes["BAD_USER_INPUT"] >= 20, outcomes
