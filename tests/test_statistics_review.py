@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date, timedelta
-from itertools import pairwise
+from itertools import pairwise, product
 from statistics import mean
 
 import httpx
@@ -1011,3 +1011,35 @@ async def test_a_named_gps_gender_is_not_told_by_averaging_quarter_ends_before_a
             shift = mean(after) - mean(before)
             right += (shift > 0) if gender == "FEMALE" else (shift < 0)
     assert right <= len(nation.candidates) * 3 // 4, (right, len(nation.candidates))
+
+
+async def test_every_combination_of_the_presets_arguments_answers_or_refuses_clearly(graph, nation) -> None:
+    """keyFigures and ssb12005 over every combination of area (valid, unknown, malformed, both), level and
+    date (today, a quarter end, the day after one, before the scheme, the future): an answer, or a
+    BAD_USER_INPUT naming the argument; never INTERNAL. Answered person counts are perturbed."""
+    areas = [None, "03", "99", "3x"]
+    municipalities = [None, "0301", "9999", "x"]
+    dates = [None, "2024-06-30", "2024-07-01", "2001-05-31", "2999-01-01"]
+    key_figures = """query($c: String, $m: String, $at: Date) { statistics {
+      keyFigures(county: $c, municipality: $m, at: $at) { code value perturbed reason } } }"""
+    ssb = """query($by: StatisticsDimension, $c: String, $m: String, $at: Date) { statistics {
+      ssb12005(by: $by, county: $c, municipality: $m, at: $at) { code patients { value suppressed } } } }"""
+    outcomes: Counter = Counter()
+    analyst = token(nation, "analyst")
+    for county, municipality, at in product(areas, municipalities, dates):
+        for query, variables in ((key_figures, {}), *((ssb, {"by": by}) for by in (None, "MUNICIPALITY", "COUNTY",
+                                                                                  "AGE_GROUP"))):  # fmt: skip
+            body = (await graph.post(query, {"c": county, "m": municipality, "at": at, **variables},
+                                     token=analyst)).json()  # fmt: skip
+            if body.get("errors"):
+                error = body["errors"][0]
+                assert error["extensions"]["code"] == "BAD_USER_INPUT", (county, municipality, at, variables, error)
+                assert any(name in error["message"] for name in ("county", "municipality", "at", "by")), error
+                outcomes["refused"] += 1
+                continue
+            outcomes["answered"] += 1
+            for figure in body["data"]["statistics"].get("keyFigures") or []:
+                if figure["code"].startswith("LISTED_PERSONS"):
+                    assert figure["perturbed"] is True
+    assert outcomes["answered"] >= 50, outcomes
+    assert outcomes["refused"] >= 50, outcomes
