@@ -15,7 +15,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from itertools import pairwise, product
 from statistics import mean
 
@@ -1043,3 +1043,24 @@ async def test_every_combination_of_the_presets_arguments_answers_or_refuses_cle
                     assert figure["perturbed"] is True
     assert outcomes["answered"] >= 50, outcomes
     assert outcomes["refused"] >= 50, outcomes
+
+
+@pytest.mark.parametrize(("instant", "reference"), [
+    ("2025-03-31T21:59:00+00:00", "2024-12-31"),  # 23:59 in Oslo (CEST): still the quarter end's own day
+    ("2025-03-31T22:00:00+00:00", "2025-03-31"),  # 00:00 in Oslo: the quarter end is published
+    ("2024-12-31T22:59:00+00:00", "2024-09-30"),  # 23:59 in Oslo (CET) on 31 December
+    ("2024-12-31T23:00:00+00:00", "2024-12-31"),  # midnight in Oslo, still 31 December in UTC
+])  # fmt: skip
+async def test_the_reference_date_turns_at_midnight_in_norway_not_in_utc(graph, nation, monkeypatch, instant,
+                                                                         reference) -> None:  # fmt: skip
+    """Time zones: the day (and so the reference date of `at` omitted) is Norway's, summer and winter."""
+    import helsegraf.http.context  # noqa: PLC0415
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.fromisoformat(instant).astimezone(tz)
+
+    monkeypatch.setattr(helsegraf.http.context, "datetime", Frozen)
+    data = await graph.data(TABLE, {"m": ["LISTED_PERSONS"]}, token=token(nation, "analyst"))
+    assert data["statistics"]["table"]["referenceDate"] == reference
