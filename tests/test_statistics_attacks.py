@@ -401,7 +401,7 @@ PERSON_TABLES = [  # every measure that counts persons, with breakdowns of each 
     (["LISTED_PERSONS"], ["COUNTY", "AGE_GROUP", "GENDER"]),
     (["LISTED_PERSONS", "FREE_PLACES"], ["OPEN_LIST", "LIST_STATUS", "FIXED_SALARY"]),
     (["HEALTH_PERSONNEL"], ["HEALTH_PERSONNEL_CATEGORY"]),
-    (["GPS", "GP_SPECIALISTS"], ["MUNICIPALITY", "GENDER"]),
+    (["GPS"], ["MUNICIPALITY", "GENDER"]),
 ]
 EVERY = """query($m: [StatisticsMeasure!]!, $by: [StatisticsDimension!], $at: Date) {
   statistics { table(measures: $m, by: $by, at: $at, total: true) { at referenceDate

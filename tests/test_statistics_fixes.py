@@ -132,7 +132,7 @@ async def test_gps_by_gender_are_perturbed_counts_of_persons(graph, nation) -> N
     municipalities = sorted({p.municipality_code for p in periods})
     small = 0
     for code in municipalities:
-        by_gender = await table(graph, nation, ["GPS", "GP_SPECIALISTS"], ["GENDER"], {"municipalities": [code]})
+        by_gender = await table(graph, nation, ["GPS"], ["GENDER"], {"municipalities": [code]})
         filtered = await table(graph, nation, ["GPS"], [], {"municipalities": [code], "genders": ["MALE"]})
         exact = await table(graph, nation, ["GPS"], ["GP_SPECIALITY"], {"municipalities": [code]})
         for row in by_gender.values():
@@ -248,8 +248,8 @@ async def test_the_total_row_of_gps_by_gender_counts_every_gp_exactly(graph, nat
     areas = [None, *sorted({p.municipality_code for p in periods})]
     for area in areas:
         f = {"municipalities": [area]} if area else None
-        by_gender = await table(graph, nation, ["GPS", "GP_SPECIALISTS"], ["GENDER"], f, total=True)
-        plain = await table(graph, nation, ["GPS", "GP_SPECIALISTS"], [], f)
+        by_gender = await table(graph, nation, ["GPS"], ["GENDER"], f, total=True)
+        plain = await table(graph, nation, ["GPS"], [], f)
         total = by_gender[()]
         assert total == plain[()], area  # the same exact counts
         assert not total["GPS"]["perturbed"]
@@ -441,7 +441,8 @@ async def test_gps_by_gender_do_not_tell_a_named_gps_gender(graph, nation) -> No
 async def test_gps_by_gender_are_broken_down_by_area_only(graph, nation) -> None:
     """Cells of GPs of one gender cut by list or speciality too were many routes, each with noise of its own,
     to sets of GPs differing by named GPs (the list's GPs are public): averaged, their differences gave a GP's
-    gender. By gender, GPs take COUNTY or MUNICIPALITY only; GP_SPECIALISTS by GENDER stays one route."""
+    gender. By gender, GPs take COUNTY or MUNICIPALITY only, and GP_SPECIALISTS (a cut by speciality) no GENDER:
+    GPS minus GP_SPECIALISTS by gender were the non-specialists by gender (tests/test_statistics_review.py)."""
     analyst = token(nation, "analyst")
     others = {"FIXED_SALARY": {"fixedSalary": True}, "OPEN_LIST": {"openList": True},
               "LIST_STATUS": {"listStatus": "WITH_GP"}, "GP_SPECIALITY": {"gpSpecialist": True}}  # fmt: skip
@@ -456,7 +457,7 @@ async def test_gps_by_gender_are_broken_down_by_area_only(graph, nation) -> None
                 error = body["errors"][0]
                 assert error["extensions"]["code"] == "BAD_USER_INPUT", (variables, body)
                 assert dimension in error["message"], error
-    for measures, by, f in ((["GPS", "GP_SPECIALISTS"], ["COUNTY", "GENDER"], None),
+    for measures, by, f in ((["GPS"], ["COUNTY", "GENDER"], None),
                             (["GPS"], ["GENDER"], {"municipalities": ["0301"]}),
                             (["GPS"], [], {"genders": ["MALE"], "counties": ["03"]}),
                             (["GPS"], ["GP_SPECIALITY", "FIXED_SALARY"], None)):  # fmt: skip

@@ -96,7 +96,10 @@ ALLOWED: Final[dict[Measure, frozenset[Dimension]]] = {
     **{m: frozenset({*LIST_DIMENSIONS, Dimension.AGE_GROUP, Dimension.GENDER})
        for m in (Measure.LISTED_PERSONS, Measure.LISTED_PERSONS_WITH_GP, Measure.LISTED_PERSONS_WITHOUT_GP)},
     Measure.GPS: frozenset({*LIST_DIMENSIONS, Dimension.GENDER, Dimension.GP_SPECIALITY}),
-    Measure.GP_SPECIALISTS: frozenset({*LIST_DIMENSIONS, Dimension.GENDER}),
+    # Not by GENDER: specialists are GPs cut by speciality (public in HPR), and GPS by GENDER of an area
+    # minus GP_SPECIALISTS by GENDER of it would be its non-specialists by gender, a fresh draw of noise at
+    # every area level and quarter end (GPS by GENDER beside GP_SPECIALITY is refused for the same reason).
+    Measure.GP_SPECIALISTS: frozenset(LIST_DIMENSIONS),
     Measure.HEALTH_PERSONNEL: frozenset({Dimension.HEALTH_PERSONNEL_CATEGORY}),
 }  # fmt: skip
 AGE_GROUPS: Final = ((0, 5), (6, 15), (16, 19), (20, 29), (30, 39), (40, 49), (50, 59), (60, 69), (70, 79), (80, None))
