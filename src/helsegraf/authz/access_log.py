@@ -146,8 +146,8 @@ class AccessLogLoader(DataLoader):  # type: ignore[type-arg]
         for numbers, before_id, first in keys:
             shapes[before_id, first].update(numbers)
         found: dict[tuple[str, int | None, int], list[Row[Any]]] = defaultdict(list)
-        for (before_id, first), numbers in shapes.items():
-            nins = sorted(numbers)
+        for (before_id, first), shape_numbers in shapes.items():
+            nins = sorted(shape_numbers)
             if self.db.is_postgres(AUDIT):
                 for row in await self.db.fetch(AUDIT, _pages_by_person(nins, before_id, first + 1)):
                     found[row.nin, before_id, first].append(row)

@@ -73,7 +73,7 @@ def _business_type(row: tuple[Any, ...], organizations: dict[str, tuple[Any, ...
     if org is None:
         return None
     if org[2] in {"RHF", "HF"}:
-        return org[2]
+        return str(org[2])
     if org[2] == "KOMM":
         return "KO"
     return "LK" if org[3] == "86.211" else "SH"  # SN2007 86.211: allmenn legetjeneste

@@ -103,7 +103,7 @@ def _person_fields(
     alternative = _table(world, "hpr_alternative_id", ("id", "hpr_number", "type", "value"))
     alternative_ids = Serial(rng, start=1, max_gap=2)
     midnight = datetime(world.as_of.year, world.as_of.month, world.as_of.day, tzinfo=UTC)
-    extra: list[tuple[Any, ...]] = []
+    extra: list[list[Any]] = []
     for row in persons.rows:
         hpr_number, nin = row[0], row[1]
         gender = GENDER_CODE[people.gender[index[nin]]] if nin in index else rng.choice("12")

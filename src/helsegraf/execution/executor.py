@@ -36,13 +36,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Awaitable
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, cast
 
 from graphql import (
     GraphQLBoolean,
     GraphQLField,
     GraphQLID,
     GraphQLInt,
+    GraphQLLeafType,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLString,
@@ -131,7 +132,12 @@ async def _marked_later(result: Awaitable[Any], group: str, grounds: str) -> Any
 # (an Int also within 32 bits) is its own serialised form.
 _INT_MIN: Final = -(2**31)
 _INT_MAX: Final = 2**31 - 1
-_UNCHANGED: Final = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool, GraphQLInt: int}
+_UNCHANGED: Final[dict[GraphQLLeafType, type]] = {
+    GraphQLString: str,
+    GraphQLID: str,
+    GraphQLBoolean: bool,
+    GraphQLInt: int,
+}
 
 
 class _Step:
@@ -151,7 +157,7 @@ class _Step:
         self.leaf = plain.attribute if plain is not None else None
         self.listed = plain.listed if plain is not None else False
         self.compute = getattr(resolve, COMPUTED, None) if plain is not None else None
-        self.unchanged = _UNCHANGED.get(plain.leaf) if plain is not None else None  # type: ignore[call-overload]
+        self.unchanged = _UNCHANGED.get(plain.leaf) if plain is not None else None
         # One object read from an attribute or preloaded for an edge (as `Executor._direct` reads it).
         self.object_attribute: str | None = getattr(resolve, PLAIN_OBJECT, None)
         node = details[0].node
@@ -411,7 +417,7 @@ def _unchanged_value(step: _Step, source: Any, unchanged: type) -> Any:
         except Exception:  # noqa: BLE001 - execute_field's path calls it again and reports it
             return _ABSENT
     if not step.listed:
-        if type(value) is unchanged and (unchanged is not int or _INT_MIN <= value <= _INT_MAX):
+        if type(value) is unchanged and (unchanged is not int or _INT_MIN <= cast("int", value) <= _INT_MAX):
             return value
         return _ABSENT
     if type(value) is not list and type(value) is not tuple:

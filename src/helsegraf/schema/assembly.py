@@ -15,8 +15,8 @@ import asyncio
 import copy
 import inspect
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 import strawberry
 from graphql import GraphQLError, GraphQLNonNull, GraphQLObjectType
@@ -25,6 +25,7 @@ from strawberry.federation.schema_directives import External, Key, Requires
 from strawberry.types import ExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
+from strawberry.types.fields.resolver import StrawberryResolver
 
 from helsegraf.execution.executor import Executor, PlainExecutor, relating_resolver
 from helsegraf.execution.preload import (
@@ -259,7 +260,9 @@ def _resolver(schema: RegisterSchema, graphql_field: Any, field: StrawberryField
     elif schema.fast and field.base_resolver is None and not field.extensions and not field.arguments:
         resolve = attribute_resolver(field.python_name, graphql_field.type)
     elif schema.fast and policy is None and _computed_from_self(field):
-        resolve = computed_resolver(field.base_resolver.wrapped_func, graphql_field.type)  # type: ignore[union-attr]
+        # _computed_from_self admitted only a plain function with a base resolver.
+        compute = cast("Callable[[Any], Any]", cast("StrawberryResolver[Any]", field.base_resolver).wrapped_func)
+        resolve = computed_resolver(compute, graphql_field.type)
     if policy is not None and policy.relates:
         resolve = relating_resolver(resolve, policy.requirement.group)
     return resolve

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 
@@ -372,7 +372,7 @@ async def _authorizations(
     requisition_right: str | None = None,
 ) -> list[Any]:
     ask = _Ask(
-        _code_argument("category", category).upper(),  # type: ignore[union-attr] - category is required
+        cast("str", _code_argument("category", category)).upper(),  # category is required, so never None
         at,
         _code_argument("speciality", speciality),
         _code_argument("requisitionRight", requisition_right),

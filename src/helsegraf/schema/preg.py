@@ -175,11 +175,13 @@ def _dated(kind: str) -> Any:
 
 
 async def _present_address(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
-    return await _dated("PRESENT")(info, parents, at)
+    answers: list[Any] = await _dated("PRESENT")(info, parents, at)
+    return answers
 
 
 async def _postal_address(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
-    return await _dated("POSTAL")(info, parents, at)
+    answers: list[Any] = await _dated("POSTAL")(info, parents, at)
+    return answers
 
 
 @strawberry.type(description="A Norwegian identification number the person has or had (folkeregisteridentifikator).")
@@ -343,7 +345,7 @@ async def _parental_responsibility_for(info: Info, parents: list[Person]) -> lis
 def _member(enum: type[Enum], value: str | None) -> Any:
     """Return the enum member for a contract word, or None for a word the graph does not know."""
     word = _word(value)
-    return enum[word] if word in enum.__members__ else None
+    return enum[word] if word is not None and word in enum.__members__ else None
 
 
 async def _guardianship(info: Info, parents: list[Person]) -> list[Any]:

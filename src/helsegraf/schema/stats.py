@@ -73,6 +73,8 @@ MunicipalityRef = Annotated["Municipality", strawberry.lazy("helsegraf.schema.ko
 CodeRef = Annotated["Code", strawberry.lazy("helsegraf.schema.kodeverk")]
 STATISTICS_QUERY_LOG: Final = Requirement("statistics-query-log", ("audit:read",))
 
+# strawberry.enum registers the engine's own enums under their GraphQL names and returns them: fields are
+# annotated with Measure and Dimension themselves, which the type checker knows as classes.
 StatisticsMeasure = strawberry.enum(Measure, name="StatisticsMeasure",
                                     description="What a statistics table counts.")  # fmt: skip
 StatisticsDimension = strawberry.enum(Dimension, name="StatisticsDimension",
@@ -156,7 +158,7 @@ class PersonCount:
 class DimensionValue:
     """A row's coordinate."""
 
-    dimension: StatisticsDimension = strawberry.field(description="The dimension.")  # type: ignore[valid-type]
+    dimension: Dimension = strawberry.field(description="The dimension.")
     code: str = strawberry.field(description="The value: a code (0301, 03, LE), an age group, FEMALE, YES, WITH_GP...")
     label: str | None = strawberry.field(description="The value's name, where it has one (Oslo, Lege...).")
 
@@ -165,7 +167,7 @@ class DimensionValue:
 class MeasureValue:
     """A cell."""
 
-    measure: StatisticsMeasure = strawberry.field(description="The measure.")  # type: ignore[valid-type]
+    measure: Measure = strawberry.field(description="The measure.")
     value: int | None = strawberry.field(description="The value; null when suppressed.")
     perturbed: bool = strawberry.field(description="True for counts of persons: the value carries noise of -2..+2.")
     suppressed: bool = strawberry.field(description="True when a count of persons came out under 5 and is withheld.")
@@ -187,8 +189,8 @@ class StatisticsTable:
                                 "describe it.")  # fmt: skip
     reference_date: date = strawberry.field(description=REFERENCE_DATE + " The table's perturbed values (counts of "
                                             "persons, free places, GPs by gender) describe it.")  # fmt: skip
-    measures: list[StatisticsMeasure] = strawberry.field(description="The measures.")  # type: ignore[valid-type]
-    by: list[StatisticsDimension] = strawberry.field(description="The dimensions.")  # type: ignore[valid-type]
+    measures: list[Measure] = strawberry.field(description="The measures.")
+    by: list[Dimension] = strawberry.field(description="The dimensions.")
     rows: list[StatisticsRow] = strawberry.field(description="Every combination of dimension values, total last.")
 
 
@@ -417,8 +419,8 @@ class Statistics:
     async def table(
         self,
         info: Info,
-        measures: list[StatisticsMeasure],  # type: ignore[valid-type]
-        by: list[StatisticsDimension] | None = None,  # type: ignore[valid-type]
+        measures: list[Measure],
+        by: list[Dimension] | None = None,
         filter: StatisticsFilter | None = None,  # noqa: A002 - the argument's public name
         at: date | None = None,
         total: bool = False,
@@ -471,7 +473,7 @@ class Statistics:
     async def ssb12005(
         self,
         info: Info,
-        by: StatisticsDimension | None = Dimension.MUNICIPALITY,  # type: ignore[valid-type]
+        by: Dimension | None = Dimension.MUNICIPALITY,
         county: str | None = None,
         municipality: str | None = None,
         at: date | None = None,

@@ -421,8 +421,8 @@ class Engine:
         by, f = request.by, request.filter
         domains = [[v for v in domain(d) if f.allows(d, v)] for d in by]
         cells = 1
-        for values in domains:
-            cells *= max(1, len(values))
+        for values_of in domains:
+            cells *= max(1, len(values_of))
         (budget or CellBudget()).take(cells * len(request.measures))  # before any read: aliases run concurrently
         keys = [tuple(zip(by, combo, strict=True)) for combo in product(*domains)]
         if request.total and by:
@@ -432,7 +432,7 @@ class Engine:
         ref = self.reference_date(on)  # counts of persons are computed there; public counts at `on`
         if wanted & {Measure.LISTED_PERSONS, Measure.LISTED_PERSONS_WITH_GP, Measure.LISTED_PERSONS_WITHOUT_GP}:
             await self._persons(ref, request, values)
-        public = [m for m in request.measures if m in LIST_MEASURES and m is not Measure.FREE_PLACES]
+        public: list[Measure] = [m for m in request.measures if m in LIST_MEASURES and m is not Measure.FREE_PLACES]
         if public:
             await self._list_measures(on, request, values, public)
         if Measure.FREE_PLACES in wanted:  # listetak minus listed persons: a count of persons
@@ -477,7 +477,9 @@ class Engine:
     async def _persons(self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]) -> None:
         lists = await self.lists(on)
         f = request.filter
-        person_dims = [d for d in (Dimension.AGE_GROUP, Dimension.GENDER) if d in request.by or d in f.restricted]
+        person_dims: list[Dimension] = [
+            d for d in (Dimension.AGE_GROUP, Dimension.GENDER) if d in request.by or d in f.restricted
+        ]
         chosen = [x for x in lists.values() if all(f.allows(d, x.value(d)) for d in LIST_DIMENSIONS
                                                     if d in f.restricted)]  # fmt: skip
         only = [x.id for x in chosen] if len(chosen) < len(lists) else None

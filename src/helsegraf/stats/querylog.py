@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 from helsegraf.models.audit import StatisticsQuery
 from helsegraf.registers import AUDIT
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from helsegraf.db import Database
 
-QUERY_LOG = StatisticsQuery.__table__
+QUERY_LOG = cast("Table", StatisticsQuery.__table__)  # typed as FromClause; a model with __tablename__ maps a Table
 OUTCOME = "outcome"  # kept in the parameters' JSON: the key an entry's outcome is read from
 
 
