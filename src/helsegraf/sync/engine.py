@@ -46,6 +46,7 @@ import threading
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,7 +58,7 @@ from sqlalchemy import Connection, Index, PrimaryKeyConstraint, Table, create_en
 from sqlalchemy import Engine as DatabaseEngine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.schema import AddConstraint, CreateIndex
+from sqlalchemy.schema import CreateIndex
 
 from helsegraf.models import METADATA
 
@@ -167,18 +168,19 @@ class Adapter(ABC):
     # -- bulk load (PostgreSQL): a bootstrap into empty tables builds their indexes once, at the end --
 
     bulk_tables: tuple[str, ...] = ()  # the register's tables a bulk load appends to (none: no bulk load)
+    bulk_kept: tuple[str, ...] = ()  # primary keys or indexes of those a bulk load keeps (its own lookups need them)
 
     def bulk_resume(self, conn: Connection) -> None:  # noqa: B027 - optional hook
         """Read the keys a bulk load has appended so far (it is starting, or resuming after a crash)."""
 
-    def apply_bulk(self, conn: Connection, batch: Batch) -> int | None:
-        """Append a batch whose records are all new to the (index-less) tables; return the records written.
+    def bulk_new(self, batch: Batch) -> bool:
+        """Tell whether every record of a batch is new to the bulk load (False: the load ends before it)."""
+        del batch
+        return False
 
-        Return None, having written nothing, when a record of the batch may be stored already: the
-        engine then builds the indexes and applies the batch with `apply`.
-        """
-        del conn, batch
-        return None
+    def apply_bulk(self, conn: Connection, batch: Batch) -> int:
+        """Append a batch of new records (`bulk_new`) to the index-less tables; return the records written."""
+        return self.apply(conn, batch)
 
     def bulk_end(self) -> None:  # noqa: B027 - optional hook
         """Forget the keys of a finished bulk load."""
@@ -371,6 +373,7 @@ DIRECT_COPY_FROM = 1000  # rows from which an upsert first tries a plain COPY in
 BULK_FROM = 100_000  # entries behind from which a bootstrap into empty tables loads in bulk (HELSEGRAF_SYNC_BULK_FROM)
 PREFETCH = 2  # batches whose documents are fetched while earlier ones are applied
 BULK_MAINTENANCE_WORK_MEM = "256MB"  # for building a bulk load's indexes (sorts in memory, not on disk)
+BULK_BUILDERS = 2  # a bulk load's indexes built side by side
 
 
 class Engine:
@@ -531,15 +534,11 @@ class Engine:
 
     def _apply(self, batch: Batch, state: FeedState) -> int:
         """Apply a batch and move its cursor in one transaction."""
+        if self._bulk and not self.adapter.bulk_new(batch):
+            self._finish_bulk(state.position)  # a record may be stored already: the bulk load ends before this batch
         now = datetime.now(UTC)
-        built = False
         with self.writing() as conn:
-            written = self.adapter.apply_bulk(conn, batch) if self._bulk else None
-            if written is None:
-                if self._bulk:  # a record may be stored already: the bulk load ends with this batch
-                    self._build_indexes(conn)
-                    built = True
-                written = self.adapter.apply(conn, batch)
+            written = self.adapter.apply_bulk(conn, batch) if self._bulk else self.adapter.apply(conn, batch)
             skips = skip_table(self.register)
             rows = [
                 {"feed": batch.feed, "event_id": str(abs(position)), "reason": reason[:200], "at": now}
@@ -556,8 +555,6 @@ class Engine:
             if batch.head is not None and state.position >= batch.head:
                 state.last_synced_at = now
             write_state(conn, self.register, state)
-        if built:
-            self._bulk_done()
         for position, reason in batch.skipped.items():
             self._error("skipped", f"{batch.feed} entry {abs(position)} skipped: {reason}")
         return written
@@ -571,10 +568,11 @@ class Engine:
         inserted into a large B-tree costs a page visit (and, after a checkpoint, a full-page image
         in the WAL), so a load into indexed tables slows down as they grow. Instead the adapter's
         tables lose their primary keys and indexes (in one transaction), batches are appended with
-        COPY, and the indexes are built once, sorted, at the end (`_build_indexes`): when the feed is
-        current, or at the first batch with a record that may be stored already. A crash in between
-        leaves index-less tables and a cursor at a batch boundary; the next run sees the missing
-        indexes and goes on appending from there. PostgreSQL only (SQLite loads the ordinary way).
+        COPY, and the indexes are built once, sorted, at the end (`_finish_bulk`): when the feed is
+        current, or before the first batch with a record that may be stored already. A crash in between
+        leaves index-less tables (or some of their indexes) and a cursor at a batch boundary; the next
+        run sees what is missing and goes on appending from there. PostgreSQL only (SQLite loads the
+        ordinary way).
         """
         names = self.adapter.bulk_tables
         if not names or self._indexed or self.engine.dialect.name != "postgresql":
@@ -589,26 +587,48 @@ class Engine:
                     self._indexed = True
                     return False
                 for table in tables:
-                    drop_indexes(conn, table)
+                    drop_indexes(conn, table, self.adapter.bulk_kept)
                 log.info("sync %s: bulk load of %d entries: indexes built after it", self.register, behind,
                          extra={"register": self.register})  # fmt: skip
             self.adapter.bulk_resume(conn)
         return True
 
-    def _build_indexes(self, conn: Connection) -> None:
-        """Build the indexes a bulk load left out (inside the caller's transaction), then gather statistics."""
-        tables = [METADATA[self.register].tables[name] for name in self.adapter.bulk_tables]
-        conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{BULK_MAINTENANCE_WORK_MEM}'")
-        for _table, index in missing_indexes(conn, tables):
-            conn.execute(AddConstraint(index) if isinstance(index, PrimaryKeyConstraint) else CreateIndex(index))
-        for table in tables:
-            conn.exec_driver_sql(f'ANALYZE "{table.name}"')
+    def _finish_bulk(self, position: int) -> None:
+        """Build the indexes a bulk load left out, `BULK_BUILDERS` at a time, then leave bulk mode.
 
-    def _bulk_done(self) -> None:
-        """Leave bulk mode (its indexes are built and committed)."""
+        Each index is built (and committed) in a transaction of its own, so the builds run side by
+        side on their own connections; a primary key is built as its unique index, then made the
+        constraint, in one transaction. A crash in between leaves some indexes missing, which the next
+        run's bulk load builds. Statistics are gathered after (autovacuum may be off, or late).
+        """
+        tables = [METADATA[self.register].tables[name] for name in self.adapter.bulk_tables]
+        with self.engine.connect() as conn:
+            missing = missing_indexes(conn, tables)
+
+        def build(item: tuple[Table, Index | PrimaryKeyConstraint]) -> None:
+            table, index = item
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{BULK_MAINTENANCE_WORK_MEM}'")
+                conn.exec_driver_sql("SET LOCAL max_parallel_maintenance_workers = 0")  # the builds run side by side
+                if isinstance(index, PrimaryKeyConstraint):
+                    quote = conn.dialect.identifier_preparer.quote
+                    name, columns = quote(str(index.name)), ", ".join(quote(c.name) for c in index.columns)
+                    conn.exec_driver_sql(f"CREATE UNIQUE INDEX {name} ON {quote(table.name)} ({columns})")
+                    conn.exec_driver_sql(
+                        f"ALTER TABLE {quote(table.name)} ADD CONSTRAINT {name} PRIMARY KEY USING INDEX {name}"
+                    )
+                else:
+                    conn.execute(CreateIndex(index))
+
+        with ThreadPoolExecutor(BULK_BUILDERS) as pool:
+            list(pool.map(build, missing))
+        with self.engine.begin() as conn:
+            for table in tables:
+                conn.exec_driver_sql(f'ANALYZE "{table.name}"')
         self._bulk, self._indexed = False, True
         self.adapter.bulk_end()
-        log.info("sync %s: bulk load done, indexes built", self.register, extra={"register": self.register})
+        log.info("sync %s: bulk load done at entry %d, %d indexes built", self.register, position, len(missing),
+                 extra={"register": self.register})  # fmt: skip
 
     def _persist_errors(self) -> None:
         """Store the error count of the feed that failed (its position is left as it was)."""
@@ -619,11 +639,6 @@ class Engine:
             stored = read_states(conn, self.register, [state.feed])[state.feed]
             stored.errors = max(stored.errors, state.errors)
             write_state(conn, self.register, stored)
-
-    def _finish_bulk(self) -> None:
-        with self.writing() as conn:
-            self._build_indexes(conn)
-        self._bulk_done()
 
     def _progressed(self, feed: str, position: int, head: int, _done: object) -> None:
         self.on_progress(self.register, feed, position, head)
@@ -662,7 +677,7 @@ class Engine:
         if pending is not None:
             await pending  # its error, if it failed
         if self._bulk:  # the feed is current: build the indexes
-            await asyncio.to_thread(self._finish_bulk)
+            await asyncio.to_thread(self._finish_bulk, state.position)
         self.status.positions[feed] = state.position
         self.status.heads[feed] = head
 
@@ -720,13 +735,15 @@ def missing_indexes(conn: Connection, tables: Sequence[Table]) -> list[tuple[Tab
     return [(table, index) for table, index in declared if str(index.name) not in present]
 
 
-def drop_indexes(conn: Connection, table: Table) -> None:
-    """Drop a table's primary key and the indexes its model declares (a bulk load builds them afterwards)."""
+def drop_indexes(conn: Connection, table: Table, keep: Sequence[str] = ()) -> None:
+    """Drop a table's primary key and the indexes its model declares, but those named in `keep`."""
     quote = conn.dialect.identifier_preparer.quote
-    name = quote(str(table.primary_key.name))
-    conn.exec_driver_sql(f"ALTER TABLE {quote(table.name)} DROP CONSTRAINT IF EXISTS {name}")
+    if str(table.primary_key.name) not in keep:
+        name = quote(str(table.primary_key.name))
+        conn.exec_driver_sql(f"ALTER TABLE {quote(table.name)} DROP CONSTRAINT IF EXISTS {name}")
     for index in table.indexes:
-        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {quote(str(index.name))}")
+        if str(index.name) not in keep:
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {quote(str(index.name))}")
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str],

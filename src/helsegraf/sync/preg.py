@@ -512,6 +512,9 @@ class PregAdapter(Adapter):
 
     bulk_tables = ("preg_person", "preg_identification_number", "preg_address", "preg_parent_relation",
                    "preg_parental_responsibility", "preg_guardianship")  # fmt: skip
+    # Persons keep their key: a redirect (a merged duplicate, a changed number) updates a loaded person
+    # by number, wherever in the load that person came. One B-tree of numbers stays small and cached.
+    bulk_kept = ("pk_preg_person",)
 
     def bulk_resume(self, conn: Connection) -> None:
         """Read the numbers and person ids loaded so far (hashed: a collision only ends the bulk load early)."""
@@ -523,28 +526,31 @@ class PregAdapter(Adapter):
             ).scalars()
         }
 
-    def apply_bulk(self, conn: Connection, batch: Batch) -> int | None:
-        """Append the batch's rows if none can be stored already; None otherwise.
+    def bulk_new(self, batch: Batch) -> bool:
+        """Tell whether none of the batch's rows can be stored already.
 
         Every row a document produces is keyed by its current number (persons, addresses, relations,
         responsibility, guardianship) or by its person id (identification numbers), so the batch's
-        rows are all new when none of its documents' numbers and person ids was loaded before, and no
-        redirect names a stored number. Within the batch, rows are unique as in `apply`.
+        rows are all new when none of its documents' numbers and person ids was loaded before. Within
+        the batch, rows are made unique as in `apply`.
         """
         rows = batch.rows
         if not isinstance(rows, CopyRows):
-            return None
-        nins, ids = {hash(n) for n in rows.nins}, {hash(i) for i in rows.mapped}
-        if not (nins.isdisjoint(self._loaded_nins) and ids.isdisjoint(self._loaded_ids)):
-            return None
-        if any(hash(old) in nins or hash(old) in self._loaded_nins for old, _current in rows.redirects):
-            return None
+            return False
+        return self._loaded_nins.isdisjoint(hash(n) for n in rows.nins) and self._loaded_ids.isdisjoint(
+            hash(i) for i in rows.mapped
+        )
+
+    def apply_bulk(self, conn: Connection, batch: Batch) -> int:
+        """Append the batch's rows (all new: `bulk_new`) to the index-less tables, then redirect as `apply` does."""
+        rows: CopyRows = batch.rows
         data = rows.unique()
         for part, model, _keys in PARTS:
             if part in data.text:
                 copy_append(conn, _table(model), data.columns[part], data.text[part])
-        self._loaded_nins |= nins
-        self._loaded_ids |= ids
+        _redirect(conn, rows.redirects)  # by the persons' key, which a bulk load keeps
+        self._loaded_nins.update(hash(n) for n in data.nins)
+        self._loaded_ids.update(hash(i) for i in rows.mapped)
         return len(data.nins)
 
     def bulk_end(self) -> None:
