@@ -43,6 +43,7 @@ import logging
 import operator
 import random
 import threading
+import time
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
@@ -601,6 +602,7 @@ class Engine:
         constraint, in one transaction. A crash in between leaves some indexes missing, which the next
         run's bulk load builds. Statistics are gathered after (autovacuum may be off, or late).
         """
+        started = time.monotonic()
         tables = [METADATA[self.register].tables[name] for name in self.adapter.bulk_tables]
         with self.engine.connect() as conn:
             missing = missing_indexes(conn, tables)
@@ -627,8 +629,8 @@ class Engine:
                 conn.exec_driver_sql(f'ANALYZE "{table.name}"')
         self._bulk, self._indexed = False, True
         self.adapter.bulk_end()
-        log.info("sync %s: bulk load done at entry %d, %d indexes built", self.register, position, len(missing),
-                 extra={"register": self.register})  # fmt: skip
+        log.info("sync %s: bulk load done at entry %d, %d indexes built in %.1f s", self.register, position,
+                 len(missing), time.monotonic() - started, extra={"register": self.register})  # fmt: skip
 
     def _persist_errors(self) -> None:
         """Store the error count of the feed that failed (its position is left as it was)."""
