@@ -35,13 +35,17 @@ FIELD_SCOPES: dict[tuple[str, str], str] = {
     ("Query", "statistics"): "stats:read", ("Query", "statisticsQueryLog"): "audit:read",
     ("Person", "presentAddress"): "preg:address", ("Person", "postalAddress"): "preg:address",
     ("Person", "parentalResponsibility"): "preg:family", ("Person", "parentalResponsibilityFor"): "preg:family",
-    ("Person", "guardianship"): "preg:family",
+    ("Person", "guardianship"): "preg:guardianship",
+    ("Person", "residentialAddress"): "preg:address", ("Person", "foreignPostalAddress"): "preg:address",
+    ("Person", "sharedResidence"): "preg:address",
 }  # fmt: skip
 # Personal fields of objects reached only through a person's personal field (each decided again by the
 # object's own grading): declared like the rest, checked role by role in test_preg_model.py.
 NESTED_FIELD_SCOPES: dict[tuple[str, str], str] = {
     **{("DatedAddress", f): "preg:address" for f in ("street", "postalCode", "postalPlace", "district",
-                                                     "validFrom", "validTo", "municipality", "addressProtection")},
+                                                     "validFrom", "validTo", "municipality", "addressProtection",
+                                                     "countryCode", "region", "addressUnknown", "stayElsewhere")},
+    **{("PersonWithoutIdentifier", f): "preg:identity" for f in ("name", "birthDate", "gender", "citizenship")},
 }  # fmt: skip
 # A citizen sees these on their own record (and, but for the access log, their children's under 16).
 SELF_FIELDS = {f for (t, f) in FIELD_SCOPES if t == "Person"} | {"GpAtTime.gp"}  # a batch answer about a person

@@ -23,6 +23,7 @@ SDL_TYPES = {
     "RESH": "ReshUnit ReshService ReshParentLink",
     "FLR": "GpContract GpPeriod GpAssignment GpAtTime OutOfOfficeLocation FlrCode",
     "Kodeverk": "Code CodeVersion RegisterCode",
+    "PREG": "DatedAddress ParentalResponsibility Guardianship PersonWithoutIdentifier IdentificationNumber",
 }
 HPR_WSDL = (
     "Person Godkjenning Spesialitet Rekvisisjonsrett Tilleggskompetanse Vilkår AdministrativReaksjon "
@@ -70,6 +71,28 @@ def test_every_sdl_field_of_the_registers_types_is_in_its_table(register: str) -
     }
 
     assert missing == {}
+
+
+# The parts of Persontjenesten's person document the PREG section must account for, property by property.
+PREG_SCHEMAS = (
+    "Person PresentAddress ResidentialAddress SharedResidence ContactAddress ForeignContactAddress "
+    "InternationalAddress FreeFormInternationalAddress ParentalResponsibility RelatedBiPerson "
+    "GuardianshipOrFuturePowerOfAttorney GuardianOrProxy IdentifyingInformation "
+    "NorwegianIdentificationNumber FamilyRelation MaritalStatus Citizenship AddressProtection PersonName "
+    "PersonStatus PersonGender Birth Death Name UnknownResidence"
+)
+
+
+def test_every_property_of_the_person_document_is_accounted_for() -> None:
+    import yaml  # noqa: PLC0415
+
+    document = yaml.safe_load((CONTRACTS / "persontjenesten-openapi.yaml").read_text(encoding="utf-8"))
+    schemas = document["components"]["schemas"]
+    told = set(re.findall(r"\w+", _sections()["PREG"]))
+
+    missing = {name: sorted(set(schemas[name]["properties"]) - told) for name in PREG_SCHEMAS.split()}
+
+    assert {name: found for name, found in missing.items() if found} == {}
 
 
 @pytest.mark.parametrize("register", sorted(WSDL_TYPES))

@@ -30,7 +30,8 @@ GROUPS = {
     ("HealthPersonnel", "birthDate"): "health-personnel", ("HealthPersonnel", "person"): "health-personnel",
     ("GpContract", "patients"): "gp", ("Person", "presentAddress"): "address", ("Person", "postalAddress"): "address",
     ("Person", "parentalResponsibility"): "family", ("Person", "parentalResponsibilityFor"): "family",
-    ("Person", "guardianship"): "family",
+    ("Person", "guardianship"): "guardianship", ("Person", "residentialAddress"): "address",
+    ("Person", "foreignPostalAddress"): "address", ("Person", "sharedResidence"): "address",
 }  # fmt: skip
 # Relation entries that name another person, and where that person's nin is in the entry (released too).
 NAMED = {"parentalResponsibility": "responsible", "parentalResponsibilityFor": "child", "guardianship": "guardian"}
@@ -39,7 +40,10 @@ PERSON_LEAVES = {"name": "{ full }", "birthDate": "", "gender": "", "status": ""
                  "postalAddress": "{ street addressProtection }",
                  "parentalResponsibility": "{ type responsible { nin } }",
                  "parentalResponsibilityFor": "{ type child { nin } }",
-                 "guardianship": "{ type scope guardian { nin } }"}  # fmt: skip
+                 "guardianship": "{ type scope guardian { nin } }",
+                 "residentialAddress": "{ street addressUnknown }",
+                 "foreignPostalAddress": "{ street countryCode addressProtection }",
+                 "sharedResidence": "{ street validFrom }"}  # fmt: skip
 ROLES = ("anonymous", "citizen", "clinician", "integrator", "integrator", "admin", "admin", "analyst")
 
 
@@ -254,7 +258,8 @@ async def test_the_access_log_is_exactly_what_the_response_released(graph, natio
     rendered = render(fields)
     query = f"query($yes: Boolean!) {{ {rendered} }}" if "$yes" in rendered else f"{{ {rendered} }}"
     scopes = tuple(data.draw(st.lists(st.sampled_from(["flr:patient-list", "flr:read", "preg:identity",
-                                                       "hpr:extended", "preg:family"]), unique=True)))  # fmt: skip
+                                                       "hpr:extended", "preg:family", "preg:guardianship"]),
+                                   unique=True)))  # fmt: skip
     bearer = None if role == "anonymous" else token(
         nation, role, pid=pid, hpr_number=samples["gpHprNumber"] if role == "clinician" else None,
         scopes=scopes if role == "integrator" else ())  # fmt: skip

@@ -40,6 +40,9 @@ IDENTITY = Requirement("identity", ("preg:identity",), SELF_OR_PARENT)
 ADDRESS = Requirement("address", ("preg:address",), SELF_OR_PARENT, address=True)
 ADDRESS_PROTECTION = Requirement("address", ("preg:address",), SELF_OR_PARENT)
 FAMILY = Requirement("family", ("preg:family",), SELF_OR_PARENT)
+# Vergemål tells that an adult cannot manage their own affairs, often for reasons of health: a scope of its
+# own (CONTRACT.md's list extended), so that family relations do not open it and it needs no family relations.
+GUARDIANSHIP = Requirement("guardianship", ("preg:guardianship",), SELF_OR_PARENT)
 GP = Requirement("gp", ("flr:read",), SELF_OR_PARENT, location=True)
 PERSON_HEALTH_PERSONNEL = Requirement("health-personnel", ("hpr:extended",), SELF_OR_PARENT)
 HPR_EXTENDED = Requirement("health-personnel", ("hpr:extended",))
@@ -48,6 +51,6 @@ ACCESS_LOG = Requirement("access-log", ("audit:read",), SELF_ONLY)
 STATISTICS = Requirement("statistics", ("stats:read",))
 
 SCOPES: Final = (
-    "preg:identity", "preg:address", "preg:protected-address", "preg:family", "flr:read",
+    "preg:identity", "preg:address", "preg:protected-address", "preg:family", "preg:guardianship", "flr:read",
     "flr:patient-list", "hpr:extended", "audit:read", "stats:read",
 )  # fmt: skip

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
+from typing import Any
 
 from helsegraf.data import reference
 from helsegraf.data.world import WeightedChoice, World, apportion, random_date
@@ -322,11 +323,9 @@ def write_people(world: World, people: People) -> None:
     numbers = world.table(
         "preg_identification_number", ("number", "person_id", "number_type", "status", "valid_from", "valid_to")
     )
-    addresses = world.table(
-        "preg_address",
-        ("nin", "kind", "valid_from", "valid_to", "street", "postal_code", "postal_place", "municipality_code",
-         "district", "confidentiality"),
-    )  # fmt: skip
+    addresses = world.table("preg_address", ADDRESS_COLUMNS)
+    shapes = _address_shapes(world, people)
+    abroad = world.rng("preg-address-abroad")  # the content of addresses abroad and unknown ones
     # Each address's own grading (addressConfidentiality) is the person's level; a share of unprotected
     # persons' postal addresses are client addresses (graded on their own), from a stream of their own.
     grading = world.rng("preg-address-grading")
@@ -347,6 +346,9 @@ def write_people(world: World, people: People) -> None:
         address = (None,) * 5 if secret_abroad else (
             people.street[i], people.postal_code[i], people.postal_place[i], people.municipality[i], people.district[i]
         )  # fmt: skip
+        registered = address[0] is not None  # before a shape takes the address away (the draws stay the same)
+        if shapes.get(i) == "residence-unknown":  # no fixed abode: the register knows the municipality only
+            address = (None, None, None, people.municipality[i], None)
         rows.append((
             people.nin[i], people.given[i], people.middle[i], people.family[i], people.birth[i], people.gender[i],
             status, people.death[i], *address, people.protection[i], pid,
@@ -356,48 +358,208 @@ def write_people(world: World, people: People) -> None:
             (people.nin[i], pid, "DNumber" if d_number else "NationalIdentityNumber", "InUse", people.birth[i], None)
         )
         level = PROTECTION_LEVELS[people.protection[i]]
-        if address[0] is not None:
+        unknown = shapes.get(i) == "residence-unknown"
+        if registered:
             earliest = max(people.birth[i], world.days_before(MOVED_WITHIN_YEARS * 365))
             moved = random_date(rng, earliest, world.as_of) if earliest < world.as_of else people.birth[i]
-            addresses.append((people.nin[i], "RESIDENTIAL", moved, None, people.street[i], people.postal_code[i],
-                                   people.postal_place[i], people.municipality[i], people.district[i],
-                                   level))  # fmt: skip
+            if unknown:
+                addresses.append((people.nin[i], "RESIDENTIAL", moved, None, None, None, None, people.municipality[i],
+                                  None, level, None, None, True, None))  # fmt: skip
+            else:
+                addresses.append((people.nin[i], "RESIDENTIAL", moved, None, people.street[i], people.postal_code[i],
+                                  people.postal_place[i], people.municipality[i], people.district[i],
+                                  level, *NORWEGIAN))  # fmt: skip
             if rng.random() < POSTAL_ADDRESS_RATE:
                 box = f"Postboks {rng.randint(1, 9999)}"
                 client = level == "Unclassified" and grading.random() < CLIENT_ADDRESS_RATE
                 graded = "ClientAddress" if client else level
                 addresses.append((people.nin[i], "POSTAL", moved, None, box, people.postal_code[i],
-                                       people.postal_place[i], None, None, graded))  # fmt: skip
-        if rng.random() < PRESENT_ADDRESS_RATE and address[0] is not None and 18 <= age <= 30:
-            addresses.append((people.nin[i], "PRESENT", world.days_before(rng.randrange(30, 900)), None,
-                                   f"Studentbyen {rng.randint(1, 400)}", people.postal_code[i],
-                                   people.postal_place[i], people.municipality[i], None, level))  # fmt: skip
+                                  people.postal_place[i], None, None, graded, *NORWEGIAN))  # fmt: skip
+        if rng.random() < PRESENT_ADDRESS_RATE and registered and 18 <= age <= 30:
+            began, number = world.days_before(rng.randrange(30, 900)), rng.randint(1, 400)
+            if shapes.get(i) not in PRESENT_SHAPES:  # one present address at a time
+                addresses.append((people.nin[i], "PRESENT", began, None, f"Studentbyen {number}",
+                                  people.postal_code[i], people.postal_place[i], people.municipality[i], None,
+                                  level, *NORWEGIAN))  # fmt: skip
+        addresses.extend(_shaped_addresses(world, abroad, people, i, shapes.get(i), level))
     relations = world.table("preg_parent_relation", ("child_nin", "parent_nin", "role"))
     relations.extend((people.nin[c], people.nin[p], role) for c, p, role in people.parents)
+    addresses.extend(_shared_residences(world, people))
     _responsibility(world, people, rng)
     _guardianship(world, people, rng)
 
 
+ADDRESS_COLUMNS = (
+    "nin", "kind", "valid_from", "valid_to", "street", "postal_code", "postal_place", "municipality_code",
+    "district", "confidentiality", "country_code", "region", "address_unknown", "stay_elsewhere",
+)  # fmt: skip
+NORWEGIAN = (None, None, None, None)  # an address in Norway: no country, region, unknown or stay elsewhere
+# Persons whose addresses take the contract's rarer shapes, each from the stream "preg-address-shapes":
+# (shape, who may have it, share of them). A nation of 1,000 or more has at least one of each.
+PRESENT_SHAPES = ("present-abroad", "present-unknown")
+SHAPE_RATES = (("present-abroad", 0.004), ("present-unknown", 0.002), ("residence-unknown", 0.001),
+               ("postal-abroad", 0.5))  # fmt: skip
+# Places abroad: country (ISO 3166-1 alpha-2, as the contract sends it), street, post code, city, region.
+ABROAD = (
+    ("SE", "Storgatan", "411 01", "Göteborg", "Västra Götaland"), ("DK", "Nørregade", "1165", "København K", None),
+    ("GB", "High Street", "EH1 1SR", "Edinburgh", "Scotland"), ("DE", "Hauptstraße", "10115", "Berlin", None),
+    ("ES", "Calle Mayor", "29620", "Torremolinos", "Andalucía"), ("US", "Main Street", "02139", "Cambridge", "MA"),
+)  # fmt: skip
+STAYS_ELSEWHERE = ("Military", "OnSvalbard", "Commuter")
+
+
+SHARED_RESIDENCE_RATE = 0.1  # of minors whose father lives elsewhere
+
+
+def _shared_residences(world: World, people: People) -> list[tuple[Any, ...]]:
+    """Delt bosted: a share of the minors living with their mother also live at their father's address.
+
+    From a stream of its own; the period begins with the agreement and the address is a copy of the
+    father's (graded as his is); a nation of 1,000 or more has at least one.
+    """
+    rng = world.rng("preg-shared-residence")
+    candidates = [
+        (child, father) for child, father, role in people.parents
+        if role == "FATHER" and people.age(child, world.as_of) < 18 and people.status[child] == "RESIDENT"
+        and people.status[father] == "RESIDENT" and people.death[father] is None
+        and people.street[father] is not None and people.street[father] != people.street[child]
+        and people.protection[child] == "UGRADERT"
+    ]  # fmt: skip
+    chosen = [pair for pair in candidates if rng.random() < SHARED_RESIDENCE_RATE]
+    if not chosen and candidates and len(people) >= 1000:
+        chosen = [rng.choice(candidates)]
+    rows = []
+    for child, father in chosen:
+        since = random_date(rng, people.birth[child], world.as_of)
+        rows.append((people.nin[child], "SHARED", since, None, people.street[father], people.postal_code[father],
+                     people.postal_place[father], people.municipality[father], people.district[father],
+                     PROTECTION_LEVELS[people.protection[father]], *NORWEGIAN))  # fmt: skip
+    return rows
+
+
+def _address_shapes(world: World, people: People) -> dict[int, str]:
+    """Choose the persons whose addresses are abroad or unknown (their own stream: the rest is unchanged).
+
+    A young resident staying abroad (a present address abroad); a resident whose present address is
+    unknown, with a stay elsewhere (in military service, on Svalbard, commuting); a resident with no
+    fixed abode (an unknown residence in the municipality); an emigrant with a postal address abroad.
+    """
+    rng = world.rng("preg-address-shapes")
+    rolls = [rng.random() for _ in range(len(people))]
+    chosen: dict[int, str] = {}
+    for shape, rate in SHAPE_RATES:
+        eligible = [i for i in range(len(people)) if i not in chosen and _may_have(world, people, i, shape)]
+        found = [i for i in eligible if rolls[i] < rate]
+        if not found and eligible and len(people) >= 1000:
+            found = [rng.choice(eligible)]
+        chosen.update(dict.fromkeys(found, shape))
+    return chosen
+
+
+def _may_have(world: World, people: People, i: int, shape: str) -> bool:
+    if shape == "postal-abroad":
+        return people.status[i] == "EMIGRATED"
+    age = people.age(i, world.as_of)
+    ages = {"present-abroad": (19, 30), "present-unknown": (18, 40), "residence-unknown": (25, 60)}[shape]
+    return (people.status[i] == "RESIDENT" and people.street[i] is not None and people.protection[i] == "UGRADERT"
+            and people.death[i] is None and ages[0] <= age <= ages[1])  # fmt: skip
+
+
+def _shaped_addresses(
+    world: World, rng: random.Random, people: People, i: int, shape: str | None, level: str
+) -> list[tuple[Any, ...]]:
+    """Return the address rows of a person's rarer shape (and every strictly-confidential-abroad person's)."""
+    secret_abroad = people.protection[i] == "STRENGT_FORTROLIG_UTLAND"
+    if shape is None and not secret_abroad:
+        return []
+    nin = people.nin[i]
+    country, name, post_code, city, region = rng.choice(ABROAD)
+    street = f"{name} {rng.randint(1, 90)}"
+    since = world.days_before(rng.randrange(30, 1500))
+    if secret_abroad or shape == "postal-abroad":
+        # Only their foreign postal address is registered (no Norwegian one): free-form lines, no region.
+        return [(nin, "FOREIGN_POSTAL", since, None, street, post_code, city, None, None, level, country, None, None,
+                 None)]  # fmt: skip
+    if shape == "present-abroad":
+        return [(nin, "PRESENT", since, None, street, post_code, city, None, None, level, country, region, None, None)]
+    if shape == "present-unknown":
+        stay = rng.choice(STAYS_ELSEWHERE)
+        return [(nin, "PRESENT", since, None, None, None, None, None, None, level, None, None, True, stay)]
+    return []
+
+
+WITHOUT_ID_COLUMNS = ("given_name", "middle_name", "family_name", "birth_date", "gender", "citizenship")
+# Persons without a Norwegian identification number the register names by name, birth date, gender and
+# citizenship (synthetic): a father abroad sharing responsibility, a child abroad, a guardian from abroad.
+ABROAD_GIVEN = {"Male": ("Erik", "Piotr", "Jonas", "Ahmed", "Lukas"), "Female": ("Anna", "Maria", "Sofia", "Ewa")}
+ABROAD_FAMILY = (("Svensson", "SWE"), ("Nowak", "POL"), ("Schmidt", "DEU"), ("Jensen", "DNK"), ("Kazlauskas", "LTU"))
+FATHER_ABROAD_RATE = 0.25  # of minors whose only registered parent is the mother
+CHILD_ABROAD_RATE = 0.002  # of residents 25 to 50: responsible for a child without a Norwegian number
+GUARDIAN_ABROAD_RATE = 0.25  # of guardianships
+
+
+def _without_id(rng: random.Random, gender: str, born: date) -> tuple[Any, ...]:
+    family, citizenship = rng.choice(ABROAD_FAMILY)
+    return (rng.choice(ABROAD_GIVEN[gender]), None, family, born, gender, citizenship)
+
+
 def _responsibility(world: World, people: People, rng: random.Random) -> None:
-    """Foreldreansvar for minors: joint for both registered parents, now and then the mother alone."""
+    """Foreldreansvar for minors: joint for both registered parents, now and then the mother alone.
+
+    From a stream of their own (the rest is unchanged): now and then a mother alone on the register
+    shares it with a father without a Norwegian number, and a resident holds it for a child abroad
+    who has none (the contract's entries "without identifier"; a nation of 1,000 has one of each).
+    """
     table = world.table("preg_parental_responsibility", ("child_nin", "responsible_nin", "responsibility_type"))
+    others = world.table("preg_responsibility_without_id",
+                         ("nin", "position", "role", "responsibility_type", *WITHOUT_ID_COLUMNS))  # fmt: skip
+    abroad = world.rng("preg-without-id")
     by_child: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for child, parent, role in people.parents:
         if people.age(child, world.as_of) < 18 and people.death[parent] is None:
             by_child[child].append((parent, role))
+    alone: list[int] = []
     for child, parents in by_child.items():
         roles = {role: parent for parent, role in parents}
         if len(roles) == 2 and rng.random() >= ONLY_MOTHER_RESPONSIBLE_RATE:
             table.extend((people.nin[child], people.nin[p], "Joint") for p in roles.values())
         elif "MOTHER" in roles:
             table.append((people.nin[child], people.nin[roles["MOTHER"]], "Mother"))
+            if len(roles) == 1:
+                alone.append(len(table) - 1)
         else:
             table.append((people.nin[child], people.nin[roles["FATHER"]], "Father"))
+    shared = [row for row in alone if abroad.random() < FATHER_ABROAD_RATE]
+    if not shared and alone and len(people) >= 1000:
+        shared = [abroad.choice(alone)]
+    by_nin = {nin: i for i, nin in enumerate(people.nin)} if shared else {}
+    for row in shared:
+        child_nin, mother_nin, _ = table[row]
+        table[row] = (child_nin, mother_nin, "Joint")
+        born = people.birth[by_nin[mother_nin]] - timedelta(days=abroad.randrange(-5 * 365, 10 * 365))
+        others.append((child_nin, 0, "RESPONSIBLE", "Joint", *_without_id(abroad, "Male", born)))
+    holders = [i for i in range(len(people)) if people.status[i] == "RESIDENT" and people.death[i] is None
+               and 25 <= people.age(i, world.as_of) <= 50]  # fmt: skip
+    abroad_children = [i for i in holders if abroad.random() < CHILD_ABROAD_RATE]
+    if not abroad_children and holders and len(people) >= 1000:
+        abroad_children = [abroad.choice(holders)]
+    for i in abroad_children:
+        kind = "Mother" if people.gender[i] == "FEMALE" else "Father"
+        born = world.days_before(abroad.randrange(365, 15 * 365))
+        others.append((people.nin[i], 0, "CHILD", kind, *_without_id(abroad, abroad.choice(("Male", "Female")), born)))
 
 
 def _guardianship(world: World, people: People, rng: random.Random) -> None:
-    """Vergemål for a share of the very old, with a younger adult as guardian."""
-    table = world.table("preg_guardianship", ("nin", "guardian_nin", "guardianship_type", "scope"))
+    """Vergemål for a share of the very old, with a younger adult as guardian.
+
+    From a stream of their own, a share of the guardians have no Norwegian number (named by name and
+    birth date instead; a nation of 1,000 has one); a guardianship covers personal matters when its
+    scope is personal.
+    """
+    table = world.table("preg_guardianship", ("nin", "guardian_nin", "guardianship_type", "scope", "in_personal_scope"))
+    others = world.table("preg_guardian_without_id", ("nin", "position", "guardianship_type", "scope",
+                                                      "in_personal_scope", *WITHOUT_ID_COLUMNS))  # fmt: skip
+    abroad = world.rng("preg-guardian-without-id")
     adults = [i for i in range(len(people)) if 30 <= people.age(i, world.as_of) <= 65 and people.death[i] is None]
     if not adults:
         return
@@ -405,7 +567,20 @@ def _guardianship(world: World, people: People, rng: random.Random) -> None:
     chosen = [i for i in old if rng.random() < GUARDIANSHIP_RATE]
     if not chosen and old and len(people) >= 1000:
         chosen = [rng.choice(old)]  # at least one in a nation of a thousand or more
+    unidentified = {i for i in chosen[1:] if abroad.random() < GUARDIAN_ABROAD_RATE}  # the first keeps a number
+
+    def without_id(i: int, scope: str) -> None:
+        born = world.days_before(abroad.randrange(30 * 365, 65 * 365))
+        gender = abroad.choice(("Male", "Female"))
+        others.append((people.nin[i], 0, "Adult", scope, "Personal" in scope, *_without_id(abroad, gender, born)))
+
     for i in chosen:
         guardian = rng.choice(adults)
         scope = rng.choice(("PersonalAndFinancialInterests", "FinancialInterests"))
-        table.append((people.nin[i], people.nin[guardian], "Adult", scope))
+        if i in unidentified:
+            without_id(i, scope)
+        else:
+            table.append((people.nin[i], people.nin[guardian], "Adult", scope, "Personal" in scope))
+    spare = [i for i in old if i not in set(chosen)]
+    if not unidentified and spare and len(people) >= 1000:
+        without_id(abroad.choice(spare), "PersonalAndFinancialInterests")

@@ -13,10 +13,12 @@ from helsegraf.loaders.base import MAX_BATCH, GroupLoader, RowLoader
 from helsegraf.models.preg import (
     AddressPeriod,
     Guardianship,
+    GuardianWithoutId,
     IdentificationNumber,
     ParentalResponsibility,
     ParentRelation,
     Person,
+    ResponsibilityWithoutId,
 )
 from helsegraf.registers import PREG
 
@@ -34,6 +36,10 @@ HELD = ParentalResponsibility.__table__
 RESPONSIBILITIES = select(HELD).order_by(HELD.c.child_nin, HELD.c.responsible_nin)
 GUARDIANSHIP = Guardianship.__table__
 GUARDIANSHIPS = select(GUARDIANSHIP).order_by(GUARDIANSHIP.c.guardian_nin)
+HELD_WITHOUT_ID = ResponsibilityWithoutId.__table__
+RESPONSIBILITIES_WITHOUT_ID = select(HELD_WITHOUT_ID).order_by(HELD_WITHOUT_ID.c.position)
+GUARDIAN_WITHOUT_ID = GuardianWithoutId.__table__
+GUARDIANS_WITHOUT_ID = select(GUARDIAN_WITHOUT_ID).order_by(GUARDIAN_WITHOUT_ID.c.position)
 
 
 class PregLoaders:
@@ -80,6 +86,16 @@ class PregLoaders:
     def guardianship_by_nin(self) -> GroupLoader[str]:
         """GuardianshipByNinLoader: a person's guardians (vergemål, fremtidsfullmakt)."""
         return GroupLoader(self.db, PREG, GUARDIANSHIPS, GUARDIANSHIP.c.nin)
+
+    @cached_property
+    def responsibility_without_id_by_nin(self) -> GroupLoader[str]:
+        """ResponsibilityWithoutIdByNinLoader: a person's responsibility entries whose other end has no number."""
+        return GroupLoader(self.db, PREG, RESPONSIBILITIES_WITHOUT_ID, HELD_WITHOUT_ID.c.nin)
+
+    @cached_property
+    def guardians_without_id_by_nin(self) -> GroupLoader[str]:
+        """GuardiansWithoutIdByNinLoader: a person's guardians who have no number."""
+        return GroupLoader(self.db, PREG, GUARDIANS_WITHOUT_ID, GUARDIAN_WITHOUT_ID.c.nin)
 
     @cached_property
     def addresses_by_nin(self) -> GroupLoader[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, Index, String
+from sqlalchemy import Boolean, Date, DateTime, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from helsegraf.models.base import register_metadata, sync_tables
@@ -86,7 +86,7 @@ class IdentificationNumber(PregBase):
 
 
 class AddressPeriod(PregBase):
-    """A residential, present or postal address over a half-open period `[valid_from, valid_to)`.
+    """A residential, present, postal or foreign postal address over a half-open period `[valid_from, valid_to)`.
 
     A move closes the open period of that kind and opens a new one; periods are never deleted.
     """
@@ -94,17 +94,28 @@ class AddressPeriod(PregBase):
     __tablename__ = "preg_address"
 
     nin: Mapped[str] = mapped_column(String(11), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(12), primary_key=True)  # RESIDENTIAL | PRESENT | POSTAL
+    # RESIDENTIAL | PRESENT | SHARED | POSTAL | FOREIGN_POSTAL (bostedsadresse, oppholdsadresse, delt bosted,
+    # kontaktadresse, kontaktadresse i utlandet)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
     valid_to: Mapped[date | None] = mapped_column(Date)
     street: Mapped[str | None] = mapped_column(String(200))
-    postal_code: Mapped[str | None] = mapped_column(String(4))
+    postal_code: Mapped[str | None] = mapped_column(String(20))  # a foreign post code is no four digits
     postal_place: Mapped[str | None] = mapped_column(String(100))
     municipality_code: Mapped[str | None] = mapped_column(String(4))
     district: Mapped[str | None] = mapped_column(String(100))
     # The address's own grading (addressConfidentiality, the contract's words): Unclassified, ClientAddress,
     # Confidential or StrictlyConfidential; null when the source gave none (read as the person's protection).
     confidentiality: Mapped[str | None] = mapped_column(String(30))
+    # An address abroad (a foreign present address, every foreign postal address): ISO 3166-1 alpha-2 as
+    # the contract sends it, and the region; null for Norwegian addresses (preg_0004).
+    country_code: Mapped[str | None] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(100))
+    # The register knows the person lives (or stays) here but not where: a residential address's
+    # unknownResidence (the municipality only) or a present address's isAddressUnknown; else null.
+    address_unknown: Mapped[bool | None] = mapped_column(Boolean)
+    # A present address's stayElsewhere (oppholdAnnetSted): Military, Abroad, OnSvalbard or Commuter.
+    stay_elsewhere: Mapped[str | None] = mapped_column(String(20))
 
 
 class ParentalResponsibility(PregBase):
@@ -127,6 +138,52 @@ class Guardianship(PregBase):
     guardian_nin: Mapped[str] = mapped_column(String(11), primary_key=True)
     guardianship_type: Mapped[str] = mapped_column(String(40))  # GuardianshipType
     scope: Mapped[str | None] = mapped_column(String(60))  # GuardianshipScope
+    # isGuardianshipInPersonalScope: the guardian acts in personal matters (consent to health care among them).
+    in_personal_scope: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class ResponsibilityWithoutId(PregBase):
+    """Foreldreansvar whose other end has no Norwegian identification number (preg_0005).
+
+    On a child's document, a holder without one (`responsibleWithoutIdentifier`, role RESPONSIBLE);
+    on a holder's document, a child without one (`subjectOfResponsibilityWithoutIdentifier`, role
+    CHILD). The contract carries such a person by name, birth date, gender and citizenship.
+    """
+
+    __tablename__ = "preg_responsibility_without_id"
+
+    nin: Mapped[str] = mapped_column(String(11), primary_key=True)  # whose document lists the entry
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # its place among the document's entries
+    role: Mapped[str] = mapped_column(String(11))  # RESPONSIBLE | CHILD: who the person without a number is
+    responsibility_type: Mapped[str] = mapped_column(String(10))  # ParentalResponsibilityType
+    given_name: Mapped[str | None] = mapped_column(String(100))
+    middle_name: Mapped[str | None] = mapped_column(String(100))
+    family_name: Mapped[str | None] = mapped_column(String(100))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    gender: Mapped[str | None] = mapped_column(String(6))  # the contract's Gender: Female | Male
+    citizenship: Mapped[str | None] = mapped_column(String(60))  # as sent
+
+
+class GuardianWithoutId(PregBase):
+    """A guardian (vergemål, fremtidsfullmakt) without a Norwegian identification number (preg_0005).
+
+    The contract names such a guardian by `name` and `guardianInformation` (or the deprecated
+    `nameBirthDate`) instead of `identificationNumber`.
+    """
+
+    __tablename__ = "preg_guardian_without_id"
+
+    nin: Mapped[str] = mapped_column(String(11), primary_key=True)  # the person under guardianship
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # its place among the document's entries
+    guardianship_type: Mapped[str] = mapped_column(String(40))  # GuardianshipType
+    scope: Mapped[str | None] = mapped_column(String(60))  # GuardianshipScope
+    in_personal_scope: Mapped[bool | None] = mapped_column(Boolean)
+    given_name: Mapped[str | None] = mapped_column(String(100))
+    middle_name: Mapped[str | None] = mapped_column(String(100))
+    family_name: Mapped[str | None] = mapped_column(String(100))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    gender: Mapped[str | None] = mapped_column(String(6))
+    citizenship: Mapped[str | None] = mapped_column(String(60))
 
 
 SYNC_CURSOR, SYNC_SKIP = sync_tables(PregBase.metadata, "preg")

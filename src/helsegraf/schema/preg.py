@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from graphql import GraphQLError
 
-from helsegraf.authz.requirements import ADDRESS, ADDRESS_PROTECTION, FAMILY, IDENTITY
+from helsegraf.authz.requirements import ADDRESS, ADDRESS_PROTECTION, FAMILY, GUARDIANSHIP, IDENTITY
 from helsegraf.execution.executor import mark_released
 from helsegraf.execution.preload import preload
 from helsegraf.identifiers import InvalidIdentifierError, parse_nin
@@ -94,13 +94,29 @@ class Period:
     valid_from: date
     valid_to: date | None
     address_protection: str
+    country_code: str | None = None
+    region: str | None = None
+    address_unknown: bool | None = None
+    stay_elsewhere: str | None = None
 
     @classmethod
     def of(cls, row: Any) -> Period:
         """Read a `preg_address` row; an ungraded period (no grading given) is unprotected by itself."""
         grading = PROTECTION_WORDS.get(row.confidentiality or "Unclassified", "STRENGT_FORTROLIG")
+        unknown = bool(row.address_unknown) if row.address_unknown is not None else None  # SQLite answers 0/1
         return cls(row.street, row.postal_code, row.postal_place, row.municipality_code, row.district,
-                   row.valid_from, row.valid_to, grading)  # fmt: skip
+                   row.valid_from, row.valid_to, grading, row.country_code, row.region, unknown,
+                   row.stay_elsewhere)  # fmt: skip
+
+
+@strawberry.enum(description="Opphold annet sted: why a present address is elsewhere (the contract's StayElsewhere).")
+class StayElsewhere(Enum):
+    """In military service, in the foreign service, on Svalbard, or commuting."""
+
+    MILITARY = strawberry.enum_value("MILITARY", description="Militær: in military service.")
+    ABROAD = strawberry.enum_value("ABROAD", description="Utenriks: in the foreign service.")
+    ON_SVALBARD = strawberry.enum_value("ON_SVALBARD", description="På Svalbard.")
+    COMMUTER = strawberry.enum_value("COMMUTER", description="Pendler: commuting.")
 
 
 async def _period_municipality(info: Info, parents: list[DatedAddress]) -> list[Any]:
@@ -108,13 +124,15 @@ async def _period_municipality(info: Info, parents: list[DatedAddress]) -> list[
 
 
 @strawberry.type(
-    description="An address over a half-open period [validFrom, validTo): an oppholdsadresse or a postadresse. "
-    "Besides the person's protection (which hides the whole address), each address has its own grading "
-    "(adressegradering): a graded address's parts are null, with a redaction each, for callers who may not "
+    description="An address over a half-open period [validFrom, validTo): a bostedsadresse, an oppholdsadresse, "
+    "a delt bosted, a postadresse or a postadresse abroad. An address abroad has a countryCode; an address the "
+    "register does not know has addressUnknown (a residential one keeps its municipality). Besides the person's "
+    "protection (which hides the whole address), each address has its own grading (adressegradering): a graded "
+    "address's parts are null, with a redaction each, for callers who may not "
     "see protected addresses."
 )
 class DatedAddress:
-    """One period of a present or postal address, decided part by part by its own grading."""
+    """One period of an address of one kind, decided part by part by its own grading."""
 
     subject: strawberry.Private[str]  # whose address it is (the person's current number)
     row: strawberry.Private[Period]
@@ -154,9 +172,35 @@ class DatedAddress:
         """Return the grading."""
         return AddressProtection(self.row.address_protection)
 
+    @personal(ADDRESS, description="The country of an address abroad (ISO 3166-1 alpha-2, as the register "
+              "sends it); null for an address in Norway.")  # fmt: skip
+    def country_code(self) -> str | None:
+        """Return the country of an address abroad."""
+        return self.row.country_code
+
+    @personal(ADDRESS, description="The region (state, province, county) of an address abroad, when given.")
+    def region(self) -> str | None:
+        """Return the region."""
+        return self.row.region
+
+    @personal(ADDRESS, description="True when the register does not know the address (ukjent bosted for a "
+              "residential address, which names the municipality only; adressen er ukjent for a present one); "
+              "false otherwise.")  # fmt: skip
+    def address_unknown(self) -> bool | None:
+        """Return whether the address is unknown."""
+        return bool(self.row.address_unknown)
+
+    @personal(ADDRESS, description="For a present address: why the person stays elsewhere (opphold annet sted); "
+              "null when not given.")  # fmt: skip
+    def stay_elsewhere(self) -> StayElsewhere | None:
+        """Return the reason for the stay elsewhere."""
+        word = _word(self.row.stay_elsewhere)
+        return StayElsewhere[word] if word is not None and word in StayElsewhere.__members__ else None
+
     municipality: MunicipalityRef | None = personal(
-        ADDRESS, description="The municipality (kommune); null for postal addresses.", batch=_period_municipality
-    )
+        ADDRESS, description="The municipality (kommune); null for postal addresses and addresses abroad.",
+        batch=_period_municipality,
+    )  # fmt: skip
 
 
 def _dated(kind: str) -> Any:
@@ -182,6 +226,18 @@ async def _present_address(info: Info, parents: list[Person], at: date | None = 
 async def _postal_address(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
     answers: list[Any] = await _dated("POSTAL")(info, parents, at)
     return answers
+
+
+async def _residential_address(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
+    return list(await _dated("RESIDENTIAL")(info, parents, at))
+
+
+async def _shared_residence(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
+    return list(await _dated("SHARED")(info, parents, at))
+
+
+async def _foreign_postal_address(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
+    return list(await _dated("FOREIGN_POSTAL")(info, parents, at))
 
 
 @strawberry.type(description="A Norwegian identification number the person has or had (folkeregisteridentifikator).")
@@ -272,9 +328,54 @@ def _word(value: str | None) -> str | None:
     return _CAMEL.sub("_", value).upper() if value else None
 
 
-async def _ends(info: Info, nins: list[str]) -> list[Any]:
-    """Return the persons at the ends of relation entries; null where the register holds no record."""
+async def _ends(info: Info, nins: list[str | None]) -> list[Any]:
+    """Return the persons at the ends of relation entries; null where the register holds no record (or no number)."""
     return list(await refs.persons(info, nins))
+
+
+@strawberry.type(
+    name="PersonWithoutIdentifier",
+    description="A person the register names without a Norwegian identification number (a holder of parental "
+    "responsibility, a child or a guardian abroad): by name, birth date, gender and citizenship. The parts are "
+    "identity data (preg:identity); there is no number to keep an access log under, so a release is logged "
+    "only for the person whose record names them.",
+)
+class PersonWithoutId:
+    """Someone without a Norwegian number, as the contract carries them (RelatedBiPerson, GuardianOrProxy)."""
+
+    given_name: strawberry.Private[str | None]
+    middle_name: strawberry.Private[str | None]
+    family_name: strawberry.Private[str | None]
+    born: strawberry.Private[date | None]
+    sex: strawberry.Private[str | None]
+    country: strawberry.Private[str | None]
+
+    @classmethod
+    def of(cls, row: Any) -> PersonWithoutId:
+        """Read a row of preg_responsibility_without_id or preg_guardian_without_id."""
+        return cls(given_name=row.given_name, middle_name=row.middle_name, family_name=row.family_name,
+                   born=row.birth_date, sex=row.gender, country=row.citizenship)  # fmt: skip
+
+    @personal(IDENTITY, description="The name, as the register has it.")
+    def name(self) -> PersonName | None:
+        """Return the name."""
+        return PersonName.of(self.given_name or "", self.middle_name, self.family_name or "")
+
+    @personal(IDENTITY, description="Birth date (fødselsdato), when the register has it.")
+    def birth_date(self) -> date | None:
+        """Return the birth date."""
+        return self.born
+
+    @personal(IDENTITY, description="Kjønn, when the register has it.")
+    def gender(self) -> Gender | None:
+        """Return the gender (the contract's Female and Male)."""
+        word = (self.sex or "").upper()
+        return Gender[word] if word in Gender.__members__ else None
+
+    @personal(IDENTITY, description="Citizenship (statsborgerskap), as the register sends it.")
+    def citizenship(self) -> str | None:
+        """Return the citizenship."""
+        return self.country
 
 
 async def _holders(info: Info, parents: list[ParentalResponsibility]) -> list[Any]:
@@ -292,15 +393,22 @@ async def _held_children(info: Info, parents: list[ParentalResponsibility]) -> l
 class ParentalResponsibility:
     """Who holds responsibility for whom, and of which kind."""
 
-    subject: strawberry.Private[str]  # the other person the entry names (logged as released)
-    responsible_nin: strawberry.Private[str]
-    child_nin: strawberry.Private[str]
+    subject: strawberry.Private[str | None]  # the other person the entry names (logged as released), if numbered
+    responsible_nin: strawberry.Private[str | None]
+    child_nin: strawberry.Private[str | None]
     type: ParentalResponsibilityType | None = strawberry.field(description="The kind of responsibility.")
     responsible: PersonRef | None = edge_field(
-        _holders, description="Who holds it; null when the register holds no record of them."
+        _holders, description="Who holds it; null when the register holds no record of them, or they have no number."
     )
     child: PersonRef | None = edge_field(
-        _held_children, description="The child it is held for; null when the register holds no record of them."
+        _held_children,
+        description="The child it is held for; null when the register holds no record of them, or it has no number.",
+    )
+    responsible_without_identifier: PersonWithoutId | None = strawberry.field(
+        default=None, description="The holder, when they have no Norwegian identification number."
+    )
+    child_without_identifier: PersonWithoutId | None = strawberry.field(
+        default=None, description="The child, when it has no Norwegian identification number."
     )
 
 
@@ -311,17 +419,26 @@ async def _guardians(info: Info, parents: list[GuardianshipEntry]) -> list[Any]:
 @strawberry.type(
     name="Guardianship",
     description="Vergemål or fremtidsfullmakt: a guardian acting for the person. An entry is a release of the "
-    "guardian it names, and is logged for them.",
+    "guardian it names, and is logged for them (under guardianship).",
 )
 class GuardianshipEntry:
     """One guardian, the kind of guardianship and its scope."""
 
-    subject: strawberry.Private[str]  # the guardian (logged as released)
-    guardian_nin: strawberry.Private[str]
+    subject: strawberry.Private[str | None]  # the guardian (logged as released), if numbered
+    guardian_nin: strawberry.Private[str | None]
     type: GuardianshipType | None = strawberry.field(description="The kind of guardianship.")
     scope: GuardianshipScope | None = strawberry.field(description="What the guardian acts in; null when not given.")
+    in_personal_scope: bool | None = strawberry.field(
+        default=None,
+        description="Whether the guardian acts in personal matters (consent to health care among them; the "
+        "contract's isGuardianshipInPersonalScope); null when not given.",
+    )
     guardian: PersonRef | None = edge_field(
-        _guardians, description="The guardian; null when the register holds no record of them."
+        _guardians,
+        description="The guardian; null when the register holds no record of them, or they have no number.",
+    )
+    guardian_without_identifier: PersonWithoutId | None = strawberry.field(
+        default=None, description="The guardian, when they have no Norwegian identification number."
     )
 
 
@@ -332,14 +449,41 @@ def _responsibility(row: Any, other: str) -> ParentalResponsibility:
     )  # fmt: skip
 
 
+def _responsibility_without_id(row: Any, nin: str) -> ParentalResponsibility:
+    """Return an entry whose other end has no number: a holder (on the child's record) or a child (on the holder's)."""
+    other, holder = PersonWithoutId.of(row), row.role == "RESPONSIBLE"
+    return ParentalResponsibility(
+        subject=None, responsible_nin=None if holder else nin, child_nin=nin if holder else None,
+        type=_member(ParentalResponsibilityType, row.responsibility_type),
+        responsible_without_identifier=other if holder else None, child_without_identifier=None if holder else other,
+    )  # fmt: skip
+
+
+async def _with_unnumbered(info: Info, parents: list[Person], loader: Any) -> tuple[list[str], Any, Any]:
+    """Load a person's entries by number and the entries naming someone without a number, at once."""
+    nins = [_current(p) for p in parents]
+    numbered, unnumbered = await asyncio.gather(
+        loader.load_many(nins), info.context.loaders.responsibility_without_id_by_nin.load_many(nins)
+    )
+    return nins, numbered, unnumbered
+
+
 async def _parental_responsibility(info: Info, parents: list[Person]) -> list[Any]:
-    groups = await info.context.loaders.responsibility_by_child.load_many([_current(p) for p in parents])
-    return [[_responsibility(r, r.responsible_nin) for r in rows] for rows in groups]
+    nins, groups, others = await _with_unnumbered(info, parents, info.context.loaders.responsibility_by_child)
+    return [
+        [_responsibility(r, r.responsible_nin) for r in rows]
+        + [_responsibility_without_id(r, nin) for r in unnumbered if r.role == "RESPONSIBLE"]
+        for nin, rows, unnumbered in zip(nins, groups, others, strict=True)
+    ]
 
 
 async def _parental_responsibility_for(info: Info, parents: list[Person]) -> list[Any]:
-    groups = await info.context.loaders.responsibility_by_holder.load_many([_current(p) for p in parents])
-    return [[_responsibility(r, r.child_nin) for r in rows] for rows in groups]
+    nins, groups, others = await _with_unnumbered(info, parents, info.context.loaders.responsibility_by_holder)
+    return [
+        [_responsibility(r, r.child_nin) for r in rows]
+        + [_responsibility_without_id(r, nin) for r in unnumbered if r.role == "CHILD"]
+        for nin, rows, unnumbered in zip(nins, groups, others, strict=True)
+    ]
 
 
 def _member(enum: type[Enum], value: str | None) -> Any:
@@ -348,8 +492,16 @@ def _member(enum: type[Enum], value: str | None) -> Any:
     return enum[word] if word is not None and word in enum.__members__ else None
 
 
+def _flag(value: Any) -> bool | None:
+    return bool(value) if value is not None else None  # SQLite answers 0 and 1
+
+
 async def _guardianship(info: Info, parents: list[Person]) -> list[Any]:
-    groups = await info.context.loaders.guardianship_by_nin.load_many([_current(p) for p in parents])
+    nins = [_current(p) for p in parents]
+    loaders = info.context.loaders
+    groups, others = await asyncio.gather(
+        loaders.guardianship_by_nin.load_many(nins), loaders.guardians_without_id_by_nin.load_many(nins)
+    )
     return [
         [
             GuardianshipEntry(
@@ -357,10 +509,22 @@ async def _guardianship(info: Info, parents: list[Person]) -> list[Any]:
                 guardian_nin=r.guardian_nin,
                 type=_member(GuardianshipType, r.guardianship_type),
                 scope=_member(GuardianshipScope, r.scope),
+                in_personal_scope=_flag(r.in_personal_scope),
             )
             for r in rows
         ]
-        for rows in groups
+        + [
+            GuardianshipEntry(
+                subject=None,
+                guardian_nin=None,
+                type=_member(GuardianshipType, r.guardianship_type),
+                scope=_member(GuardianshipScope, r.scope),
+                in_personal_scope=_flag(r.in_personal_scope),
+                guardian_without_identifier=PersonWithoutId.of(r),
+            )
+            for r in unnumbered
+        ]
+        for rows, unnumbered in zip(groups, others, strict=True)
     ]
 
 
@@ -475,6 +639,27 @@ class PersonPreg:
         "null for protected addresses unless the caller may see them.",
         batch=_postal_address,
     )
+    residential_address: DatedAddress | None = personal(
+        ADDRESS,
+        description="Bostedsadresse on date `at` (default today), with its period: `address` is the one in force "
+        "today; an unknown residence (addressUnknown) names the municipality only. Null for protected addresses "
+        "unless the caller may see them.",
+        batch=_residential_address,
+    )
+    shared_residence: DatedAddress | None = personal(
+        ADDRESS,
+        description="Delt bosted: a child's home at the parent it does not live with, on date `at` (default "
+        "today), as the register copied it when the agreement was made (it is not updated if that parent moves); "
+        "null for protected addresses unless the caller may see them.",
+        batch=_shared_residence,
+    )
+    foreign_postal_address: DatedAddress | None = personal(
+        ADDRESS,
+        description="Postadresse i utlandet (kontaktadresse i utlandet): where the person's post goes abroad on "
+        "date `at` (default today), with its own grading; null for protected addresses unless the caller may "
+        "see them.",
+        batch=_foreign_postal_address,
+    )
     parental_responsibility: list[ParentalResponsibility] | None = personal(
         FAMILY,
         description="Foreldreansvar for this person: who holds parental responsibility for them, and of which kind.",
@@ -488,8 +673,9 @@ class PersonPreg:
         relates=True,
     )
     guardianship: list[GuardianshipEntry] | None = personal(
-        FAMILY,
-        description="Vergemål and fremtidsfullmakt: the person's guardians (under the family scope).",
+        GUARDIANSHIP,
+        description="Vergemål and fremtidsfullmakt: the person's guardians (preg:guardianship, a scope of its own: "
+        "family relations do not open it).",
         batch=_guardianship,
         relates=True,
     )

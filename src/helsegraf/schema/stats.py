@@ -139,6 +139,13 @@ REFERENCE_DATE: Final = ("The date counts of persons describe: the last quarter 
                          "itself, which may not be after today.")  # fmt: skip
 
 
+REASON: Final = ("Why the value is null: SMALL_GROUP (withheld whatever its value: a count of listed persons "
+                 "by age group or gender whose list restriction would part a group of lists holding 1-9 persons "
+                 "from the rest, or whose area has a municipality with 1-9 listed persons; or a count of 1-9 "
+                 "persons' lists in all), or SUPPRESSED (the perturbed count is under 5, or the cell is empty); "
+                 "null when there is a value.")  # fmt: skip
+
+
 @strawberry.type(description="A count of persons: perturbed (cell key method), suppressed when under 5, and counted "
                  "at the reference date (the last quarter end on or before the date asked for).")  # fmt: skip
 class PersonCount:
@@ -147,11 +154,13 @@ class PersonCount:
     value: int | None = strawberry.field(description="The perturbed count, or null when suppressed.")
     suppressed: bool = strawberry.field(description="True when the perturbed count is under 5 and withheld.")
     reference_date: date = strawberry.field(description=REFERENCE_DATE)
+    reason: str | None = strawberry.field(default=None, description=REASON)
 
     @classmethod
     def of(cls, published: Perturbed, reference_date: date) -> PersonCount:
         """Show a published count."""
-        return cls(value=published.value, suppressed=published.suppressed, reference_date=reference_date)
+        return cls(value=published.value, suppressed=published.suppressed, reference_date=reference_date,
+                   reason=published.reason)  # fmt: skip
 
 
 @strawberry.type(description="A dimension's value in a row of a table.")
@@ -170,7 +179,8 @@ class MeasureValue:
     measure: Measure = strawberry.field(description="The measure.")
     value: int | None = strawberry.field(description="The value; null when suppressed.")
     perturbed: bool = strawberry.field(description="True for counts of persons: the value carries noise of -2..+2.")
-    suppressed: bool = strawberry.field(description="True when a count of persons came out under 5 and is withheld.")
+    suppressed: bool = strawberry.field(description="True when a count of persons is withheld (see reason).")
+    reason: str | None = strawberry.field(default=None, description=REASON)
 
 
 @strawberry.type(description="A row of a table: its dimension values (none for the total) and its measures.")
@@ -211,9 +221,10 @@ class KeyFigure:
                                 "ratio with one in it, both of whose parts are then taken at the reference "
                                 "date).")  # fmt: skip
     reference_date: date = strawberry.field(description=REFERENCE_DATE)
-    reason: str | None = strawberry.field(description="Why the value is null: SUPPRESSED (a count of persons in it "
-                                          "is under 5, or empty) or NO_DENOMINATOR (a ratio over zero, e.g. no "
-                                          "lists); null when there is a value.")  # fmt: skip
+    reason: str | None = strawberry.field(description="Why the value is null: SMALL_GROUP (a count of persons in "
+                                          "it is withheld as a small group, see PersonCount.reason), SUPPRESSED "
+                                          "(a count of persons in it is under 5, or empty) or NO_DENOMINATOR (a "
+                                          "ratio over zero, e.g. no lists); null when there is a value.")  # fmt: skip
 
 
 @strawberry.type(description="A row of SSB table 12005: GP lists and listed patients in an area.")
@@ -380,7 +391,8 @@ async def _logged(info: Info, table: str, parameters: dict[str, Any], work: Call
 
 def _shown(value: int | Perturbed, measure: Measure) -> MeasureValue:
     if isinstance(value, Perturbed):
-        return MeasureValue(measure=measure, value=value.value, perturbed=True, suppressed=value.suppressed)
+        return MeasureValue(measure=measure, value=value.value, perturbed=True, suppressed=value.suppressed,
+                            reason=value.reason)  # fmt: skip
     return MeasureValue(measure=measure, value=value, perturbed=False, suppressed=False)
 
 

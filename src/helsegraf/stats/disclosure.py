@@ -8,7 +8,10 @@ unrelated key. The perturbation table (`PTABLE`, published in the graph as
 `statistics { perturbationTable }`) maps (true count, cell key) to noise in -2 .. +2; the published
 value is the true count plus that noise. Published values under 5 are suppressed (empty cells too, so
 that "suppressed" does not tell an empty cell from a small one). Totals are cells of their own: they
-are counted and perturbed from their own records, never summed from published cells.
+are counted and perturbed from their own records, never summed from published cells. Because the same
+records always give the same value, two cells whose records differ by a small group of lists would be
+equal exactly where that group has nobody: the engine withholds such counts (`MIN_GROUP`,
+`WITHHELD_SMALL_GROUP`, engine._ListGroups, docs/statistics.md).
 
 Parameters (also in the README): cell keys 0..255; noise -2..+2; for counts of 2 or more the noise is
 0 with probability 0.30, +-1 with 0.20 each and +-2 with 0.15 each (mean 0, variance 1.6, mean
@@ -42,6 +45,7 @@ from sqlalchemy import BigInteger, ColumnElement, cast, literal
 from helsegraf.authz.opaque import load_secret
 
 THRESHOLD: Final = 5  # published values under this are suppressed
+MIN_GROUP: Final = 10  # a group of lists holding 1 .. MIN_GROUP - 1 persons is a small group (engine._ListGroups)
 CELL_KEYS: Final = 256  # cell keys are 0 .. CELL_KEYS - 1
 MAX_NOISE: Final = 2
 SECRET_ENV: Final = "HELSEGRAF_STATS_SECRET"  # noqa: S105 - the variable's name, not a secret
@@ -83,10 +87,21 @@ def noise(count: int, cell_key: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Perturbed:
-    """A published count of persons: the perturbed value, or suppressed."""
+    """A published count of persons: the perturbed value, or suppressed (why: `reason`)."""
 
     value: int | None
     suppressed: bool
+    small_group: bool = False  # withheld whatever its value: it would single out a small group of lists' persons
+
+    @property
+    def reason(self) -> str | None:
+        """Return why the value is withheld: SMALL_GROUP, SUPPRESSED (under 5, or empty), or None (published)."""
+        if not self.suppressed:
+            return None
+        return "SMALL_GROUP" if self.small_group else "SUPPRESSED"
+
+
+WITHHELD_SMALL_GROUP: Final = Perturbed(None, suppressed=True, small_group=True)
 
 
 def publish(count: int, key_sum: int) -> Perturbed:

@@ -10,7 +10,9 @@ Counts of persons (listed persons, health personnel) are published through the c
 (stats/disclosure.py): each cell is counted from its own records, so totals and margins are cells of
 their own. Counts of lists, listetak and GPs by public attributes (municipality, speciality) are public
 in FLR and HPR and stay exact. Free places (listetak minus list sizes) and GPs by gender are counts of
-persons in disguise and are perturbed too.
+persons in disguise and are perturbed too. A count of listed persons by age group or gender whose list
+restriction would part a small group of lists (1-9 persons) from the rest of its municipality is
+withheld as SMALL_GROUP (`_ListGroups`).
 
 **Reference dates.** Every count of persons (every perturbed measure, with any breakdown) is computed
 at the table's reference date: `at` snapped to the last quarter end on or before it (`reference_date`),
@@ -34,7 +36,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from helsegraf.data import codes, reference
 from helsegraf.stats import sql
-from helsegraf.stats.disclosure import KeyParameters, Perturbed, publish, stats_secret
+from helsegraf.stats.disclosure import (
+    MIN_GROUP,
+    WITHHELD_SMALL_GROUP,
+    KeyParameters,
+    Perturbed,
+    publish,
+    stats_secret,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -74,6 +83,7 @@ class Dimension(Enum):
     HEALTH_PERSONNEL_CATEGORY = "helsepersonellkategori of the approval"
 
 
+PERSON_DIMENSIONS: Final = (Dimension.AGE_GROUP, Dimension.GENDER)  # of the listed person, not of the list
 PERSON_MEASURES: Final = frozenset({Measure.LISTED_PERSONS, Measure.LISTED_PERSONS_WITH_GP,
                                     Measure.LISTED_PERSONS_WITHOUT_GP, Measure.HEALTH_PERSONNEL})  # fmt: skip
 LIST_DIMENSIONS: Final = (Dimension.COUNTY, Dimension.MUNICIPALITY, Dimension.LIST_STATUS, Dimension.FIXED_SALARY,
@@ -483,26 +493,39 @@ class Engine:
         chosen = [x for x in lists.values() if all(f.allows(d, x.value(d)) for d in LIST_DIMENSIONS
                                                     if d in f.restricted)]  # fmt: skip
         only = [x.id for x in chosen] if len(chosen) < len(lists) else None
+        groups: _ListGroups | None = None
         if not person_dims and only is None:
             grouped = await self.per_list(on)
-        else:
+        elif not person_dims:
             grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, only)
+        else:
+            # By age or gender, the small-group rule needs the size of every list of the table's area, also
+            # of those a list attribute filters out: the scan takes the area's lists (the filter's
+            # municipalities or counties, else all), counts their sizes from the same rows (no statement of
+            # its own), and the list attributes are applied while combining.
+            area = [x.id for x in lists.values() if _in_area(f, x)]
+            only = area if len(area) < len(lists) else None
+            sizes: dict[int, int] = {}
+            grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, only, sizes)
+            groups = _ListGroups(lists, sizes)
         # Combining groups into cells is CPU work (up to lists x age groups x genders groups): it runs in
         # a worker thread, so that the event loop keeps answering other requests (and /healthz) meanwhile.
-        await asyncio.to_thread(self._combine_persons, request, values, lists, grouped, person_dims, only)
+        await asyncio.to_thread(self._combine_persons, request, values, lists, grouped, person_dims, only, groups)
 
     @staticmethod
     def _combine_persons(
         request: TableRequest, values: dict[Any, dict[Measure, Any]], lists: dict[int, _List],
         grouped: list[tuple[int, dict[Dimension, str], int, int]], person_dims: list[Dimension], only: list[int] | None,
+        groups: _ListGroups | None,
     ) -> None:  # fmt: skip
         f = request.filter
         # cell -> measure -> [count, key sum]; each cell gathers its own records' keys.
         sums: dict[Any, dict[Measure, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
         wanted = [m for m in request.measures if m in PERSON_MEASURES]
+        by_list = only is not None or any(d in f.restricted for d in LIST_DIMENSIONS)
         for contract_id, person, n, key_sum in grouped:
             x = lists.get(contract_id)
-            if x is None or (only is not None and not _passes(f, x)):
+            if x is None or (by_list and not _passes(f, x)):
                 continue
             if not all(f.allows(d, person[d]) for d in person_dims if d in f.restricted):
                 continue
@@ -514,10 +537,16 @@ class Engine:
                     total = sums[cell][measure]
                     total[0] += n
                     total[1] += key_sum
+        by_person = any(d in f.restricted for d in PERSON_DIMENSIONS)
         for cell, by_measure in values.items():
+            of_persons = by_person or any(d in PERSON_DIMENSIONS for d, _v in cell)
             for measure in wanted:
                 count, key_sum = sums[cell][measure] if cell in sums else (0, 0)
-                by_measure[measure] = publish(count, key_sum)
+                if groups is not None and of_persons:
+                    small = groups.withheld(f, cell, measure)
+                else:
+                    small = 0 < count < MIN_GROUP  # every age and gender: the cell's lists' persons in all
+                by_measure[measure] = WITHHELD_SMALL_GROUP if small else publish(count, key_sum)
 
     async def _list_measures(  # noqa: C901, PLR0912 - one contribution per measure
         self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]], wanted: list[Measure]
@@ -669,7 +698,9 @@ class Engine:
 
 def _free_places(capacity: int, persons: int, key_sum: int) -> Perturbed:
     """Return a cell's free places: its open lists' listetak minus their perturbed listed persons."""
-    published = publish(persons, key_sum)
+    # Withheld as LISTED_PERSONS on the same open lists is (a small group, or under 5): else capacity
+    # minus free places would publish the count the other route withholds.
+    published = WITHHELD_SMALL_GROUP if 0 < persons < MIN_GROUP else publish(persons, key_sum)
     if published.suppressed and capacity:
         return published  # a handful of persons on the open lists: their count is withheld, so is this
     return Perturbed(max(0, capacity - (published.value or 0)), suppressed=False)
@@ -682,6 +713,11 @@ def _on_list_of(measure: Measure, x: _List) -> bool:
     if measure is Measure.LISTED_PERSONS_WITHOUT_GP:
         return not x.has_gp
     return True
+
+
+def _in_area(f: Filter, x: _List) -> bool:
+    """Tell whether a list lies in the filter's area (its municipalities and counties; any list attributes)."""
+    return f.allows(Dimension.MUNICIPALITY, x.municipality) and f.allows(Dimension.COUNTY, x.county)
 
 
 def _passes(f: Filter, x: _List) -> bool:
@@ -712,3 +748,115 @@ def _cells_of(values: dict[Any, Any], attributes: dict[Dimension, str]) -> list[
     # Every row of a table has the table's dimensions; the total row has none (every group is in it).
     shapes = values.shapes if isinstance(values, _Cells) else [()]
     return [key for key in (tuple((d, attributes[d]) for d in shape) for shape in shapes) if key in values]
+
+
+# --- small groups of lists ---------------------------------------------------------------------
+
+LIST_ATTRIBUTES: Final = (Dimension.LIST_STATUS, Dimension.FIXED_SALARY, Dimension.OPEN_LIST)
+_Combination = tuple[str, str, str]  # a list's LIST_ATTRIBUTES values: one list group of a municipality
+
+
+class _ListGroups:
+    """The small-group rule for counts of listed persons by age group or gender (docs/statistics.md).
+
+    The same persons always give the same value, so two cells whose persons differ by a few give equal
+    values exactly where those few have nobody: a cell of "all lists of a municipality" beside one that
+    leaves out its one list of three patients (fixed salary, say) showed, by age group and gender, where
+    those three are (list sizes are public). A municipality's *list groups* are its lists of one
+    combination of list status, fixed salary and open list, each holding its listed persons at the
+    reference date over every age and gender. A group of 1 .. MIN_GROUP - 1 persons is tied to the group
+    of MIN_GROUP or more nearest to it (fewest attributes apart, then the largest): they form a *block*;
+    every other group is a block of its own. A count of listed persons by age group or gender is
+    withheld (SMALL_GROUP) when its list restriction (LIST_STATUS, FIXED_SALARY, OPEN_LIST in `by` or
+    `filter`, or a measure of lists with or without a GP) takes part of a block of a municipality in its
+    area, or when its area holds a municipality whose lists hold 1 .. MIN_GROUP - 1 persons in all.
+    So every published count of that kind counts whole blocks, of MIN_GROUP persons or more; two of them
+    (any areas, restrictions, filters, dates' breakdowns) differ by whole blocks or by nothing, and an
+    equality tells at most that MIN_GROUP or more persons have nobody in a cell, never where a smaller
+    group's persons are. The decision reads list sizes only (public, `GpContract.listSize`), never the
+    cell's own count, so "withheld" says nothing of the cell's value.
+    """
+
+    def __init__(self, lists: dict[int, _List], sizes: dict[int, int]) -> None:
+        groups: dict[str, dict[_Combination, int]] = defaultdict(lambda: defaultdict(int))
+        self.county: dict[str, str] = {}
+        for x in lists.values():
+            combination = (x.value(Dimension.LIST_STATUS), x.value(Dimension.FIXED_SALARY),
+                           x.value(Dimension.OPEN_LIST))  # fmt: skip
+            groups[x.municipality][combination] += sizes.get(x.id, 0)
+            self.county[x.municipality] = x.county
+        self.in_county: dict[str, list[str]] = defaultdict(list)
+        for municipality, county in sorted(self.county.items()):
+            self.in_county[county].append(municipality)
+        self.small_area = {m for m, found in groups.items() if 0 < sum(found.values()) < MIN_GROUP}
+        self.blocks = {m: _blocks(found) for m, found in groups.items()}
+        self._decided: dict[Any, bool] = {}
+        self._cells: dict[Any, bool] = {}
+
+    def withheld(self, f: Filter, cell: tuple[tuple[Dimension, str], ...], measure: Measure) -> bool:
+        """Tell whether a cell of listed persons by age group or gender singles out a small group of lists."""
+        # The decision depends on the cell's area and list attributes only (one filter per table): cells
+        # of every age group and gender of an area share it.
+        lists_of = tuple(c for c in cell if c[0] not in PERSON_DIMENSIONS)
+        decided = self._cells.get((lists_of, measure))
+        if decided is None:
+            decided = self._cells[lists_of, measure] = self._withheld(f, dict(lists_of), measure)
+        return decided
+
+    def _withheld(self, f: Filter, key: dict[Dimension, str], measure: Measure) -> bool:
+        restriction = _restriction(f, key, measure)
+        county, municipality = key.get(Dimension.COUNTY), key.get(Dimension.MUNICIPALITY)
+        decided = self._decided.get((county, municipality, restriction))
+        if decided is None:
+            if municipality is not None:
+                area = [municipality] if municipality in self.county else []
+            elif county is not None:
+                area = self.in_county.get(county, [])
+            else:
+                area = list(self.county)
+            area = [m for m in area if f.allows(Dimension.MUNICIPALITY, m) and f.allows(Dimension.COUNTY,
+                                                                                      self.county[m])]  # fmt: skip
+            decided = restriction is not None and any(
+                m in self.small_area or any(_cuts(block, restriction) for block in self.blocks[m]) for m in area
+            )
+            self._decided[county, municipality, restriction] = decided
+        return decided
+
+
+def _blocks(found: dict[_Combination, int]) -> list[tuple[_Combination, ...]]:
+    """Return a municipality's blocks of more than one list group (a small group tied to its nearest large one)."""
+    persons = {c: n for c, n in found.items() if n > 0}
+    small = sorted(c for c, n in persons.items() if n < MIN_GROUP)
+    large = sorted(c for c, n in persons.items() if n >= MIN_GROUP)
+    if not small:
+        return []
+    if not large:  # only small groups: together (the municipality itself is small unless they add up)
+        return [tuple(small)]
+    tied: dict[_Combination, list[_Combination]] = defaultdict(list)
+    for c in small:
+        nearest = min(large, key=lambda g: (sum(a != b for a, b in zip(c, g, strict=True)), -persons[g], g))
+        tied[nearest].append(c)
+    return [(g, *tied[g]) for g in sorted(tied)]
+
+
+def _restriction(f: Filter, key: dict[Dimension, str], measure: Measure) -> tuple[str | None, ...] | None:
+    """Return a cell's restriction of each list attribute (None: any value), or None when it admits no list."""
+    asked: list[str | None] = []
+    for dimension, value in zip(LIST_ATTRIBUTES, (f.list_status, f.fixed_salary, f.open_list), strict=True):
+        wanted = {key[dimension]} if dimension in key else set()
+        if value is not None:
+            wanted.add(value if isinstance(value, str) else _yes(value))
+        if dimension is Dimension.LIST_STATUS and measure is Measure.LISTED_PERSONS_WITH_GP:
+            wanted.add("WITH_GP")
+        if dimension is Dimension.LIST_STATUS and measure is Measure.LISTED_PERSONS_WITHOUT_GP:
+            wanted.add("WITHOUT_GP")
+        if len(wanted) > 1:
+            return None  # contradictory: the cell holds nobody
+        asked.append(next(iter(wanted)) if wanted else None)
+    return tuple(asked)
+
+
+def _cuts(block: tuple[_Combination, ...], restriction: tuple[str | None, ...]) -> bool:
+    """Tell whether a restriction takes some of a block's list groups and leaves others."""
+    taken = {all(r is None or r == v for r, v in zip(restriction, c, strict=True)) for c in block}
+    return len(taken) == 2  # noqa: PLR2004 - both taken and left

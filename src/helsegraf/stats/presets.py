@@ -48,12 +48,15 @@ class KeyFigure:
     at: date  # the date the figure describes: `at`, or the reference date for one with a count of persons
     suppressed: bool = False
     perturbed: bool = False
+    small_group: bool = False  # withheld because a count in it is (engine._ListGroups)
 
     @property
     def reason(self) -> str | None:
-        """Return why the value is null: SUPPRESSED (a count of persons in it is under 5) or NO_DENOMINATOR."""
+        """Return why the value is null: SMALL_GROUP, SUPPRESSED (a count in it under 5) or NO_DENOMINATOR."""
         if self.value is not None:
             return None
+        if self.small_group:
+            return "SMALL_GROUP"
         return "SUPPRESSED" if self.suppressed else "NO_DENOMINATOR"
 
 
@@ -70,6 +73,10 @@ def _value(cell: int | Perturbed) -> tuple[float | None, bool]:
     if isinstance(cell, Perturbed):
         return (None, True) if cell.suppressed else (float(cell.value or 0), False)
     return float(cell), False
+
+
+def _small(cell: int | Perturbed) -> bool:
+    return isinstance(cell, Perturbed) and cell.small_group
 
 
 def _ratio(numerator: int | Perturbed, denominator: int | Perturbed, scale: float) -> tuple[float | None, bool]:
@@ -107,12 +114,14 @@ async def key_figures(engine: Engine, area: Filter, on: date) -> list[KeyFigure]
     def count(code: str, label: str, measure: Measure) -> None:
         value, suppressed = _value(main[measure])
         perturbed = isinstance(main[measure], Perturbed)
-        figures.append(KeyFigure(code, label, "COUNT", value, ref if perturbed else on, suppressed, perturbed))
+        figures.append(KeyFigure(code, label, "COUNT", value, ref if perturbed else on, suppressed, perturbed,
+                                 _small(main[measure])))  # fmt: skip
 
     def ratio(code: str, label: str, unit: str, top: int | Perturbed, bottom: int | Perturbed, scale: float) -> None:
         value, suppressed = _ratio(top, bottom, scale)
         perturbed = isinstance(top, Perturbed) or isinstance(bottom, Perturbed)
-        figures.append(KeyFigure(code, label, unit, value, ref if perturbed else on, suppressed, perturbed))
+        figures.append(KeyFigure(code, label, unit, value, ref if perturbed else on, suppressed, perturbed,
+                                 _small(top) or _small(bottom)))  # fmt: skip
 
     count("GPS", "Fastleger", Measure.GPS)
     count("GP_SPECIALISTS", "Fastleger som er spesialister i allmennmedisin", Measure.GP_SPECIALISTS)

@@ -77,12 +77,19 @@ def age_label(born: date, on: date) -> str:
 
 
 async def listed_persons(
-    db: Database, keys: KeyParameters, on: date, person_dims: Sequence[Dimension], only: Sequence[int] | None
+    db: Database,
+    keys: KeyParameters,
+    on: date,
+    person_dims: Sequence[Dimension],
+    only: Sequence[int] | None,
+    sizes: dict[int, int] | None = None,
 ) -> list[tuple[int, dict[Dimension, str], int, int]]:
     """Return (list, person dimension values, listed persons, sum of their record keys) groups at a date.
 
     One grouped statement; memberships recorded without the patient's birth date or gender (older
-    rows) are looked up in PREG, a second and third statement only when there are any.
+    rows) are looked up in PREG, a second and third statement only when there are any. `sizes`, when
+    given, is filled from the same rows with each list's listed persons in all (every membership, also
+    those whose age or gender neither register knows): the engine's small-group rule reads them.
     """
     from helsegraf.stats.engine import Dimension  # noqa: PLC0415
 
@@ -101,6 +108,8 @@ async def listed_persons(
     groups: list[tuple[int, dict[Dimension, str], int, int]] = []
     incomplete = False
     for row in rows:
+        if sizes is not None:
+            sizes[row.contract_id] = sizes.get(row.contract_id, 0) + int(row.n)
         person = {}
         if Dimension.AGE_GROUP in person_dims:
             person[Dimension.AGE_GROUP] = row.age_group

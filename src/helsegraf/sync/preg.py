@@ -31,10 +31,12 @@ from helsegraf.models.preg import (
     PROTECTION_WORDS,
     AddressPeriod,
     Guardianship,
+    GuardianWithoutId,
     IdentificationNumber,
     ParentalResponsibility,
     ParentRelation,
     Person,
+    ResponsibilityWithoutId,
 )
 from helsegraf.sync.credentials import ASSERTION_TYPE, ClientKey, DPoPKey
 from helsegraf.sync.engine import (
@@ -128,12 +130,15 @@ class Rows:
     relations: list[dict[str, Any]] = field(default_factory=list)
     responsibility: list[dict[str, Any]] = field(default_factory=list)
     guardianship: list[dict[str, Any]] = field(default_factory=list)
+    responsibility_without_id: list[dict[str, Any]] = field(default_factory=list)  # the other end has no number
+    guardians_without_id: list[dict[str, Any]] = field(default_factory=list)
     redirects: list[tuple[str, str]] = field(default_factory=list)  # (old nin, current nin)
     mapped: set[str] = field(default_factory=set)  # the person ids these rows are of
 
     def extend(self, other: Rows) -> None:
         """Add another batch part's rows."""
-        for name in ("persons", "numbers", "addresses", "relations", "responsibility", "guardianship", "redirects"):
+        for name in ("persons", "numbers", "addresses", "relations", "responsibility", "guardianship", "redirects",
+                     "responsibility_without_id", "guardians_without_id"):  # fmt: skip
             getattr(self, name).extend(getattr(other, name))
         self.mapped |= other.mapped
 
@@ -142,7 +147,7 @@ STAMPED = ("status", "name", "gender", "birth", "addressProtection", "residentia
            "citizenship")  # fmt: skip
 
 
-def rows_of(person: dict[str, Any], rows: Rows) -> None:  # noqa: C901 - one document, part by part
+def rows_of(person: dict[str, Any], rows: Rows) -> None:
     """Map one person document (a `dicts.Person`, validated against the contract) onto PREG's rows."""
     get = person.get
     numbers = get("norwegianIdentificationNumber") or []
@@ -183,7 +188,7 @@ def rows_of(person: dict[str, Any], rows: Rows) -> None:  # noqa: C901 - one doc
         "death_date": _day(death.get("deceasedDate")) if death else None,
         "street": _street(street), "postal_code": city.get("postalCode") if city else None,
         "postal_place": city.get("cityName") if city else None,
-        "municipality_code": street.get("municipalityNumber") if street is not None else None,
+        "municipality_code": street.get("municipalityNumber") if street is not None else _unknown_in(home),
         "district": home.get("urbanDistrictName") if home is not None else None, "address_protection": words,
         "person_id": person_id, "protection_level": level,
         "marital_status": marital.get("status") if marital is not None else None,
@@ -209,20 +214,93 @@ def rows_of(person: dict[str, Any], rows: Rows) -> None:  # noqa: C901 - one doc
             rows.relations.append(
                 {"child_nin": current, "parent_nin": relation["relatedPerson"], "role": PARENT_ROLES[role]}
             )
-    for responsibility in get("parentalResponsibility") or ():
-        responsible, kind = responsibility.get("responsible"), responsibility.get("responsibilityType")
-        if responsibility.get("isValid") and responsible and kind:
+    responsibility_rows(person, current, rows)
+    guardianship_rows(person, current, rows)
+
+
+def responsibility_rows(person: dict[str, Any], current: str, rows: Rows) -> None:
+    """Map `parentalResponsibility` (foreldreansvar) in force: each entry names its child and its holder.
+
+    On a child's document an entry names the holder, by number (`responsible`) or, for a holder
+    without one, by name and birth date (`responsibleWithoutIdentifier`). On a holder's document an
+    entry names a child without a number (`subjectOfResponsibilityWithoutIdentifier`); one naming a
+    child by number is that child's, whose own document carries it (so it is not taken from here).
+    Organisations holding responsibility (`responsibleOrganization`) are left out.
+    """
+    unidentified = 0
+    for responsibility in person.get("parentalResponsibility") or ():
+        kind = responsibility.get("responsibilityType")
+        if not responsibility.get("isValid") or not kind:
+            continue
+        responsible, subject = responsibility.get("responsible"), responsibility.get("subjectOfResponsibility")
+        child_without = responsibility.get("subjectOfResponsibilityWithoutIdentifier")
+        holder_without = responsibility.get("responsibleWithoutIdentifier")
+        if child_without is not None:
+            role, other = "CHILD", child_without
+        elif subject and subject != current:
+            continue
+        elif responsible:
             rows.responsibility.append({
                 "child_nin": current, "responsible_nin": responsible, "responsibility_type": kind,
             })  # fmt: skip
-    for guardianship in get("guardianshipOrFuturePowerOfAttorney") or ():
+            continue
+        elif holder_without is not None:
+            role, other = "RESPONSIBLE", holder_without
+        else:
+            continue
+        rows.responsibility_without_id.append({
+            "nin": current, "position": unidentified, "role": role, "responsibility_type": kind,
+            **_without_id(other.get("name"), other.get("birthDate"), other.get("gender"), other.get("citizenship")),
+        })  # fmt: skip
+        unidentified += 1
+
+
+def _without_id(name: Any, born: datetime | None, gender: str | None, citizenship: str | None) -> dict[str, Any]:
+    """Return the columns of a person the contract names without an identification number."""
+    name = name or {}
+    return {
+        "given_name": _fit(name.get("givenName"), 100), "middle_name": _fit(name.get("middleName"), 100),
+        "family_name": _fit(name.get("familyName"), 100), "birth_date": _day(born), "gender": gender,
+        "citizenship": _fit(citizenship, 60),
+    }  # fmt: skip
+
+
+def guardianship_rows(person: dict[str, Any], current: str, rows: Rows) -> None:
+    """Map `guardianshipOrFuturePowerOfAttorney` in force: a guardian by number, or by name and birth date.
+
+    A guardian without a number is named by `name` and `guardianInformation` (or the deprecated
+    `nameBirthDate`); the office (`office`) and the guardian's service areas are left out.
+    """
+    unidentified = 0
+    for guardianship in person.get("guardianshipOrFuturePowerOfAttorney") or ():
         guardian = guardianship.get("guardian")
-        if guardianship.get("isValid") and guardian is not None and guardian.get("identificationNumber"):
-            rows.guardianship.append({
-                "nin": current, "guardian_nin": guardian["identificationNumber"],
-                "guardianship_type": guardianship.get("guardianshipType") or "Adult",
-                "scope": guardian.get("guardianshipScope"),
-            })  # fmt: skip
+        if not guardianship.get("isValid") or guardian is None:
+            continue
+        common = {
+            "nin": current, "guardianship_type": guardianship.get("guardianshipType") or "Adult",
+            "scope": guardian.get("guardianshipScope"),
+            "in_personal_scope": guardian.get("isGuardianshipInPersonalScope"),
+        }  # fmt: skip
+        if guardian.get("identificationNumber"):
+            rows.guardianship.append({**common, "guardian_nin": guardian["identificationNumber"]})
+            continue
+        known = guardian.get("guardianInformation") or {}
+        old = guardian.get("nameBirthDate") or {}
+        name = guardian.get("name") or known.get("personName") or old.get("name")
+        citizenships = known.get("citizenship") or [old.get("citizenship")]
+        if name is None and known.get("birthDate") is None and old.get("birthDate") is None:
+            continue  # nobody named: nothing to hold
+        born, gender = known.get("birthDate") or old.get("birthDate"), known.get("gender") or old.get("gender")
+        rows.guardians_without_id.append(
+            {**common, "position": unidentified, **_without_id(name, born, gender, citizenships[0])}
+        )
+        unidentified += 1
+
+
+def _unknown_in(home: dict[str, Any] | None) -> str | None:
+    """Return the municipality of an unknown residence (`unknownResidence`: the register knows no more)."""
+    unknown = home.get("unknownResidence") if home is not None else None
+    return unknown.get("municipalityNumber") if unknown is not None else None
 
 
 def _postal_street(postal: dict[str, Any]) -> str | None:
@@ -245,12 +323,14 @@ def _postal_street(postal: dict[str, Any]) -> str | None:
 def address_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
     """Map a document's address history onto half-open periods `[validFrom, validTo)`, by kind.
 
-    Residential (bostedsadresse) and present (oppholdsadresse) addresses are street or cadastral
-    addresses; postal (kontaktadresse) ones a post box, a street address or free-form lines. Each
+    Residential (bostedsadresse), present (oppholdsadresse) and shared (delt bosted: a child's home at
+    the other parent's, its period the register's validity, not the agreement's dates) addresses are
+    street or cadastral addresses; postal (kontaktadresse) ones a post box, a street address or free-form lines. Each
     period keeps its own grading (`addressConfidentiality`); a period without a start is not a period.
     """
     found: list[dict[str, Any]] = []
-    for kind, items in (("RESIDENTIAL", person.get("residentialAddress")), ("PRESENT", person.get("presentAddress"))):
+    for kind, items in (("RESIDENTIAL", person.get("residentialAddress")), ("PRESENT", person.get("presentAddress")),
+                        ("SHARED", person.get("sharedResidence"))):  # fmt: skip
         for a in items or ():
             if a.get("validFrom") is None:
                 continue
@@ -266,6 +346,7 @@ def address_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
                 "street": street, "postal_code": c.get("postalCode") if c else None,
                 "postal_place": c.get("cityName") if c else None, "municipality_code": municipality,
                 "district": a.get("urbanDistrictName"), "confidentiality": a.get("addressConfidentiality"),
+                **NOT_ABROAD, **_abroad_or_unknown(a),
             })  # fmt: skip
     for postal in person.get("postalAddress") or ():
         form = postal.get("postBoxAddress") or postal.get("streetAddress") or postal.get("freeFormPostalAddress")
@@ -277,7 +358,76 @@ def address_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
             "valid_to": _day(postal.get("validTo")), "street": _postal_street(postal),
             "postal_code": c.get("postalCode") if c else None, "postal_place": c.get("cityName") if c else None,
             "municipality_code": None, "district": None,
-            "confidentiality": postal.get("addressConfidentiality"),
+            "confidentiality": postal.get("addressConfidentiality"), **NOT_ABROAD,
+        })  # fmt: skip
+    found.extend(foreign_postal_rows(person, current))
+    return found
+
+
+# The columns an address period has beyond a Norwegian address's (preg_0004), as a Norwegian one has them.
+NOT_ABROAD: dict[str, Any] = {"country_code": None, "region": None, "address_unknown": None, "stay_elsewhere": None}
+
+
+def _abroad(address: dict[str, Any]) -> dict[str, Any]:
+    """Map an `InternationalAddress` or a `FreeFormInternationalAddress` onto a period's columns.
+
+    The street is the address name with the building, floor, housing unit and post box (or the
+    free-form lines), joined by commas, as the post office writes them on one line; the C/O name
+    is left out, as for Norwegian addresses.
+    """
+    if address.get("addressLine") is not None:
+        parts = list(address["addressLine"])
+    else:
+        parts = [address.get(k) for k in ("addressName", "building", "floorNumber", "housingUnit", "postBox")]
+    lines = [str(p) for p in parts if p]
+    return {
+        "street": _fit(", ".join(lines) if lines else None, 200), "postal_code": _fit(address.get("postCode"), 20),
+        "postal_place": _fit(address.get("cityOrPlaceName"), 100), "district": _fit(address.get("districtName"), 100),
+        "region": _fit(address.get("region"), 100), "country_code": _fit(address.get("countryCode"), 2),
+        "municipality_code": None,
+    }  # fmt: skip
+
+
+def _fit(value: str | None, length: int) -> str | None:
+    """Cut a free-form value the contract does not bound to its column (an address abroad, a name without a number).
+
+    A longer value would fail the batch's insert on PostgreSQL and stop the feed on one document.
+    """
+    return value[:length] if value is not None else None
+
+
+def _abroad_or_unknown(address: dict[str, Any]) -> dict[str, Any]:
+    """Return what a residential or present address says beyond a Norwegian street or cadastral address.
+
+    A present address abroad (`foreignAddress`); an address the register does not know
+    (`isAddressUnknown`, or a residential `unknownResidence`, which names only the municipality);
+    a stay elsewhere (`stayElsewhere`).
+    """
+    found: dict[str, Any] = {}
+    foreign = address.get("foreignAddress")
+    if foreign is not None:
+        found |= _abroad(foreign)
+    unknown = address.get("unknownResidence")
+    if unknown is not None:
+        found |= {"address_unknown": True, "municipality_code": unknown.get("municipalityNumber")}
+    if address.get("isAddressUnknown"):
+        found["address_unknown"] = True
+    if address.get("stayElsewhere") is not None:
+        found["stay_elsewhere"] = address["stayElsewhere"]
+    return found
+
+
+def foreign_postal_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
+    """Map `foreignPostalAddress` (kontaktadresse i utlandet) onto FOREIGN_POSTAL periods, each with its grading."""
+    found: list[dict[str, Any]] = []
+    for postal in person.get("foreignPostalAddress") or ():
+        form = postal.get("foreignAddress") or postal.get("freeFormForeignAddress")
+        if postal.get("validFrom") is None or form is None:
+            continue
+        found.append({
+            "nin": current, "kind": "FOREIGN_POSTAL", "valid_from": postal["validFrom"].date(),
+            "valid_to": _day(postal.get("validTo")), "confidentiality": postal.get("addressConfidentiality"),
+            **NOT_ABROAD, **_abroad(form),
         })  # fmt: skip
     return found
 
@@ -489,6 +639,8 @@ class PregAdapter(Adapter):
             (_table(ParentRelation), "child_nin", rows.relations, ("child_nin", "parent_nin")),
             (_table(ParentalResponsibility), "child_nin", rows.responsibility, ("child_nin", "responsible_nin")),
             (_table(Guardianship), "nin", rows.guardianship, ("nin", "guardian_nin")),
+            (_table(ResponsibilityWithoutId), "nin", rows.responsibility_without_id, ("nin", "position")),
+            (_table(GuardianWithoutId), "nin", rows.guardians_without_id, ("nin", "position")),
         ):
             _delete_of(conn, table, key, nins)
             upsert(conn, table, _unique(found, *keys), keys)

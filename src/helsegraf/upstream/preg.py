@@ -72,6 +72,78 @@ def _street(street: str | None, postal_code: str | None, postal_place: str | Non
     return address
 
 
+def _abroad(address: dict[str, Any], *, free_form: bool = False) -> dict[str, Any]:
+    """Return an address period abroad as the contract's `InternationalAddress` or `FreeFormInternationalAddress`."""
+    parts = {"postCode": address["postal_code"], "cityOrPlaceName": address["postal_place"],
+             "countryCode": address.get("country_code")}  # fmt: skip
+    if free_form:
+        return {"addressLine": [address["street"]] if address["street"] else [], **parts}
+    named = {"addressName": address["street"], "districtName": address["district"], "region": address.get("region")}
+    return {k: v for k, v in {**named, **parts}.items() if v is not None}
+
+
+def _form(address: dict[str, Any], street: dict[str, Any]) -> dict[str, Any]:
+    """Return a residential or present period's address: abroad, unknown, with a stay elsewhere, or a street."""
+    found: dict[str, Any] = {}
+    if address.get("country_code") is not None:
+        found["foreignAddress"] = _abroad(address)
+    elif address.get("address_unknown") and address["kind"] in ("RESIDENTIAL", "SHARED"):
+        found["unknownResidence"] = {"municipalityNumber": address["municipality_code"]}
+    elif address.get("address_unknown"):
+        found["isAddressUnknown"] = True
+    elif street:
+        found["streetAddress"] = street
+    if address.get("stay_elsewhere") is not None:
+        found["stayElsewhere"] = address["stay_elsewhere"]
+    return found
+
+
+def _without_id_entries(world: World, by_nin: dict[str, PersonRecord]) -> None:
+    """Give each record its entries naming a person without a Norwegian number."""
+    for name, attribute in (("preg_responsibility_without_id", "without_id"),
+                            ("preg_guardian_without_id", "guardians_without_id")):  # fmt: skip
+        columns = world.tables[name].columns
+        for values in world.tables[name].rows:
+            entry = dict(zip(columns, values, strict=True))
+            getattr(by_nin[entry["nin"]], attribute).append(entry)
+
+
+def _position(entry: dict[str, Any]) -> int:
+    return int(entry["position"])
+
+
+def _name(entry: dict[str, Any]) -> dict[str, Any]:
+    name = {"givenName": entry["given_name"], "middleName": entry["middle_name"], "familyName": entry["family_name"]}
+    return {k: v for k, v in name.items() if v is not None}
+
+
+def _responsibility_without_id(valid: dict[str, Any], nin: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """Return an entry naming a holder (on a child's document) or a child (on a holder's) without a number."""
+    other = {"name": _name(entry), "birthDate": stamp(entry["birth_date"]), "gender": entry["gender"],
+             "citizenship": entry["citizenship"]}  # fmt: skip
+    if entry["role"] == "CHILD":
+        return {**valid, "responsibilityType": entry["responsibility_type"], "responsible": nin,
+                "subjectOfResponsibilityWithoutIdentifier": other}  # fmt: skip
+    return {**valid, "responsibilityType": entry["responsibility_type"], "subjectOfResponsibility": nin,
+            "responsibleWithoutIdentifier": other}  # fmt: skip
+
+
+def _personal(guardian: dict[str, Any], personal: bool | None) -> dict[str, Any]:
+    return {**guardian, "isGuardianshipInPersonalScope": bool(personal)} if personal is not None else guardian
+
+
+def _guardian_without_id(valid: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    """Return a guardianship whose guardian has no number: named by `name` and `guardianInformation`."""
+    citizenship = [entry["citizenship"]] if entry["citizenship"] is not None else None
+    guardian = {
+        "name": _name(entry), "guardianshipScope": entry["scope"],
+        "guardianInformation": {"personName": _name(entry), "birthDate": stamp(entry["birth_date"]),
+                                "gender": entry["gender"], "citizenship": citizenship},
+    }  # fmt: skip
+    return {**valid, "guardianshipType": entry["guardianship_type"],
+            "guardian": _personal(guardian, entry["in_personal_scope"])}  # fmt: skip
+
+
 @dataclass
 class PersonRecord:
     """One person as the fake holds it: the PREG rows that describe them, by kind."""
@@ -84,6 +156,10 @@ class PersonRecord:
     children: list[tuple[str, str]] = field(default_factory=list)  # (child nin, my role)
     responsible: list[tuple[str, str]] = field(default_factory=list)  # (responsible nin, type)
     guardians: list[tuple[str, str, str | None]] = field(default_factory=list)  # (nin, type, scope)
+    personal_scope: dict[str, bool | None] = field(default_factory=dict)  # guardian nin -> in personal scope
+    # Entries naming a person without a Norwegian number (preg_responsibility_without_id, preg_guardian_without_id).
+    without_id: list[dict[str, Any]] = field(default_factory=list)
+    guardians_without_id: list[dict[str, Any]] = field(default_factory=list)
     sequence: int = 0
 
 
@@ -113,8 +189,10 @@ class PregSource:
             by_nin[parent].children.append((child, role))
         for child, responsible, kind in world.tables["preg_parental_responsibility"].rows:
             by_nin[child].responsible.append((responsible, kind))
-        for nin, guardian, kind, scope in world.tables["preg_guardianship"].rows:
+        for nin, guardian, kind, scope, personal in world.tables["preg_guardianship"].rows:
             by_nin[nin].guardians.append((guardian, kind, scope))
+            by_nin[nin].personal_scope[guardian] = personal
+        _without_id_entries(world, by_nin)
         self.events: list[tuple[int, str, str]] = []
         self._documents: dict[str, bytes] = {}
         self._nins: Any = None
@@ -193,7 +271,7 @@ class PregSource:
         doc["name"] = [{**valid, **name}]
         doc["addressProtection"] = [{**valid, "protectionLevel": row["protection_level"]}]
         confidentiality = row["protection_level"]
-        residential, present, postal = [], [], []
+        residential, present, postal, foreign_postal, shared = [], [], [], [], []
         for a in sorted(record.addresses, key=lambda a: (a["kind"], a["valid_from"])):
             period = {
                 "isValid": a["valid_to"] is None,
@@ -202,6 +280,9 @@ class PregSource:
                 "validTo": stamp(a["valid_to"]),
                 "addressConfidentiality": a.get("confidentiality") or confidentiality,
             }
+            if a["kind"] == "FOREIGN_POSTAL":
+                foreign_postal.append({**period, "freeFormForeignAddress": _abroad(a, free_form=True)})
+                continue
             street = _street(a["street"], a["postal_code"], a["postal_place"])
             if a["kind"] == "POSTAL":
                 box = (a["street"] or "").removeprefix("Postboks ")
@@ -209,12 +290,14 @@ class PregSource:
                 continue
             if a["municipality_code"] is not None:
                 street["municipalityNumber"] = a["municipality_code"]
-            entry: dict[str, Any] = {**period, "streetAddress": street}
+            entry: dict[str, Any] = {**period, **_form(a, street)}
             if a["district"] is not None:
                 entry["urbanDistrictName"] = a["district"]
             if a["kind"] == "RESIDENTIAL":
                 entry["moveDate"] = stamp(a["valid_from"])
                 residential.append(entry)
+            elif a["kind"] == "SHARED":
+                shared.append({**entry, "contractValidFrom": stamp(a["valid_from"])})
             else:
                 entry["presentAddressDate"] = stamp(a["valid_from"])
                 present.append(entry)
@@ -222,9 +305,13 @@ class PregSource:
             doc["residentialAddress"] = residential
         if present:
             doc["presentAddress"] = present
+        if shared:
+            doc["sharedResidence"] = shared
         if postal:
             doc["postalAddress"] = postal
-        if row["address_protection"] == "STRENGT_FORTROLIG_UTLAND":
+        if foreign_postal:
+            doc["foreignPostalAddress"] = foreign_postal
+        elif row["address_protection"] == "STRENGT_FORTROLIG_UTLAND":  # a person born since, without a period
             doc["foreignPostalAddress"] = [
                 {**valid, "addressConfidentiality": confidentiality, "foreignAddress": {"countryCode": "SE"}}
             ]
@@ -241,20 +328,23 @@ class PregSource:
         ]
         if relations:
             doc["familyRelation"] = relations
-        if record.responsible:
-            doc["parentalResponsibility"] = [
-                {**valid, "responsibilityType": kind, "responsible": nin, "subjectOfResponsibility": row["nin"]}
-                for nin, kind in record.responsible
-            ]
-        if record.guardians:
-            doc["guardianshipOrFuturePowerOfAttorney"] = [
-                {
-                    **valid,
-                    "guardianshipType": kind,
-                    "guardian": {"identificationNumber": nin, "guardianshipScope": scope},
-                }
-                for nin, kind, scope in record.guardians
-            ]
+        responsibility = [
+            {**valid, "responsibilityType": kind, "responsible": nin, "subjectOfResponsibility": row["nin"]}
+            for nin, kind in record.responsible
+        ] + [_responsibility_without_id(valid, row["nin"], e) for e in sorted(record.without_id, key=_position)]
+        if responsibility:
+            doc["parentalResponsibility"] = responsibility
+        guardianships = [
+            {
+                **valid,
+                "guardianshipType": kind,
+                "guardian": _personal({"identificationNumber": nin, "guardianshipScope": scope},
+                                      record.personal_scope.get(nin)),
+            }
+            for nin, kind, scope in record.guardians
+        ] + [_guardian_without_id(valid, e) for e in sorted(record.guardians_without_id, key=_position)]  # fmt: skip
+        if guardianships:
+            doc["guardianshipOrFuturePowerOfAttorney"] = guardianships
         return doc
 
     # -- a day of changes ------------------------------------------------------------------------

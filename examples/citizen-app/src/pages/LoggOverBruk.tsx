@@ -51,6 +51,7 @@ const GROUPS: Record<string, string> = {
   identity: 'navn og personopplysninger',
   address: 'adresse',
   family: 'familie',
+  guardianship: 'vergemål',
   gp: 'fastlege',
   'health-personnel': 'helsepersonellopplysninger',
   'access-log': 'logg over bruk',
