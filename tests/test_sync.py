@@ -483,6 +483,18 @@ def test_copy_rows_of_documents_sharing_a_number_keep_the_last_row_per_key() -> 
     assert apart.unique().text["addresses"].count(b"\n") == len(first["residentialAddress"]) + 1
 
 
+def test_every_part_of_the_rows_has_its_table_in_the_copy_path_and_the_bulk_load() -> None:
+    """A part added to `Rows` (a new PREG table) must be written on PostgreSQL too (PARTS, bulk_tables)."""
+    from dataclasses import fields  # noqa: PLC0415
+
+    from helsegraf.sync.preg import PARTS, REPLACED, PregAdapter, Rows  # noqa: PLC0415
+
+    parts = {part for part, _model, _keys in PARTS}
+    assert parts == {f.name for f in fields(Rows)} - {"redirects", "mapped"}
+    assert parts >= REPLACED
+    assert set(PregAdapter.bulk_tables) == {model.__tablename__ for _part, model, _keys in PARTS}
+
+
 def test_the_bulk_form_is_encoded_as_urlencode_encodes_it() -> None:
     from urllib.parse import urlencode  # noqa: PLC0415
 

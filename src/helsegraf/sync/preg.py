@@ -663,7 +663,8 @@ class PregAdapter(Adapter):
     # -- bulk load (engine.py, `Engine._bulk_mode`) ------------------------------------------------
 
     bulk_tables = ("preg_person", "preg_identification_number", "preg_address", "preg_parent_relation",
-                   "preg_parental_responsibility", "preg_guardianship")  # fmt: skip
+                   "preg_parental_responsibility", "preg_guardianship", "preg_responsibility_without_id",
+                   "preg_guardian_without_id")  # the tables of PARTS  # fmt: skip
     # Persons keep their key: a redirect (a merged duplicate, a changed number) updates a loaded person
     # by number, wherever in the load that person came. One B-tree of numbers stays small and cached.
     bulk_kept = ("pk_preg_person",)
@@ -781,8 +782,12 @@ PARTS = (
     ("relations", ParentRelation, ("child_nin", "parent_nin")),
     ("responsibility", ParentalResponsibility, ("child_nin", "responsible_nin")),
     ("guardianship", Guardianship, ("nin", "guardian_nin")),
+    ("responsibility_without_id", ResponsibilityWithoutId, ("nin", "position")),
+    ("guardians_without_id", GuardianWithoutId, ("nin", "position")),
 )
-REPLACED = frozenset({"relations", "responsibility", "guardianship"})  # no periods: replaced whole
+# No periods: a person's rows are replaced by what the document says now.
+REPLACED = frozenset({"relations", "responsibility", "guardianship", "responsibility_without_id",
+                      "guardians_without_id"})  # fmt: skip
 KEEP = {"persons": ("replaced_by",)}  # written on insert only (a redirect sets it)
 
 
