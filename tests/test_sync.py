@@ -495,6 +495,23 @@ def test_every_part_of_the_rows_has_its_table_in_the_copy_path_and_the_bulk_load
     assert set(PregAdapter.bulk_tables) == {model.__tablename__ for _part, model, _keys in PARTS}
 
 
+def test_copy_rows_of_answers_whose_rows_list_their_columns_in_another_order_agree() -> None:
+    """The mapping may build a row's keys in another order (an address abroad); the COPY text follows the table."""
+    from helsegraf.sync.preg import CopyRows, Rows  # noqa: PLC0415
+
+    columns = [c.name for c in METADATA["preg"].tables["preg_address"].columns]
+    first, second = Rows(), Rows()
+    first.addresses.append(dict.fromkeys(columns) | {"nin": "01010112345", "kind": "RESIDENTIAL", "street": "Vei 1"})
+    second.addresses.append({c: first.addresses[0][c] for c in reversed(columns)} | {"nin": "02020212345"})
+    rows = CopyRows.of(first)
+    rows.extend(CopyRows.of(second))
+    assert rows.columns["addresses"] == tuple(columns)
+    lines = rows.unique().text["addresses"].splitlines()
+    assert [line.split(b"\t")[:3] for line in lines] == [
+        [b"01010112345", b"RESIDENTIAL", b"\\N"], [b"02020212345", b"RESIDENTIAL", b"\\N"],
+    ]  # fmt: skip
+
+
 def test_the_bulk_form_is_encoded_as_urlencode_encodes_it() -> None:
     from urllib.parse import urlencode  # noqa: PLC0415
 

@@ -822,11 +822,15 @@ class CopyRows:
         """Format one answer's rows."""
         made = cls(nins=[r["nin"] for r in rows.persons], redirects=rows.redirects, mapped=rows.mapped)
         transformer = Transformer()
-        for part, _model, keys in PARTS:
+        for part, model, keys in PARTS:
             found = _unique(getattr(rows, part), *keys)
             if not found:
                 continue
-            columns = tuple(found[0])
+            # In the table's column order: rows may list their keys in another order (answers must agree).
+            columns = tuple(c.name for c in _table(model).columns if c.name in found[0])
+            if len(columns) != len(found[0]):
+                msg = f"{part}: rows with columns the table does not have"
+                raise SyncError(msg)
             values = operator.itemgetter(*columns)
             formatter = TextFormatter(transformer)
             out = bytearray()
