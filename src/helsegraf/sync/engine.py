@@ -22,6 +22,8 @@ How a register is followed (DESIGN.md, "Living registers"):
   the cursor then moves past it. What may succeed later (a 500, a timeout, a 429, a source that
   went back in time) is **retried** with exponential backoff and full jitter, obeying Retry-After;
   the cursor does not move.
+* A **bulk load** (PostgreSQL): a bootstrap of many entries into empty tables appends to tables
+  without their indexes and builds them once at the end (`Engine._bulk_mode`); crash-safe too.
 * One sync per register at a time: PostgreSQL's `pg_try_advisory_lock`, or on SQLite an exclusive
   lock on a file beside the database; a second `helsegraf sync` refuses to start (`SyncLockedError`).
 * Lag: `last_synced_at` is the last moment the engine saw that it had applied everything the source
