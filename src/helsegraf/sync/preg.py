@@ -666,8 +666,10 @@ class PregAdapter(Adapter):
                    "preg_parental_responsibility", "preg_guardianship", "preg_responsibility_without_id",
                    "preg_guardian_without_id")  # the tables of PARTS  # fmt: skip
     # Persons keep their key: a redirect (a merged duplicate, a changed number) updates a loaded person
-    # by number, wherever in the load that person came. One B-tree of numbers stays small and cached.
-    bulk_kept = ("pk_preg_person",)
+    # by number, wherever in the load that person came; one B-tree of numbers stays small and cached.
+    # Their municipality and replaced_by indexes are kept too: few distinct values (replaced_by is
+    # almost always null), so each row goes to one of a few hot pages, cheaper than a build at the end.
+    bulk_kept = ("pk_preg_person", "ix_preg_person_municipality_code", "ix_preg_person_replaced_by")
 
     def bulk_resume(self, conn: Connection) -> None:
         """Read the numbers and person ids loaded so far (hashed: a collision only ends the bulk load early)."""
