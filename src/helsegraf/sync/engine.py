@@ -37,7 +37,6 @@ its feeds, implement `head`, `page`, `documents` and `apply`, and register it in
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import fcntl
 import functools
@@ -374,7 +373,7 @@ Progress = Callable[[str, str, int, int | None], None]  # (register, feed, posit
 BATCH_SIZE = 10_000  # entries per transaction (HELSEGRAF_SYNC_BATCH)
 DIRECT_COPY_FROM = 1000  # rows from which an upsert first tries a plain COPY into the table (PostgreSQL)
 BULK_FROM = 100_000  # entries behind from which a bootstrap into empty tables loads in bulk (HELSEGRAF_SYNC_BULK_FROM)
-PREFETCH = 2  # batches whose documents are fetched while earlier ones are applied
+PREFETCH = 2  # batches whose documents are fetched (queued) while earlier ones are applied
 BULK_MAINTENANCE_WORK_MEM = "256MB"  # for building a bulk load's indexes (sorts in memory, not on disk)
 BULK_BUILDERS = 2  # a bulk load's indexes built side by side
 
@@ -462,31 +461,44 @@ class Engine:
         raise SyncError(f"sync {self.register}: {what} failed {self.max_attempts} times; giving up for now")
 
     async def _batches(self, feed: str, after: int, head: int) -> AsyncGenerator[Batch]:
-        """Yield batches with their documents, fetching those of up to `PREFETCH` batches ahead of the applier.
+        """Yield batches with their documents, fetched up to `PREFETCH` batches ahead of the applier.
 
-        The pages of the next batch are read while the documents of the batches before it are fetched
-        (and the one before those applied), so neither the source's round trips nor the applier wait on
-        each other. Batches come out in order; a batch whose documents failed raises when its turn comes.
+        A producer reads the pages of batch after batch and starts fetching each one's documents,
+        while the batches before it are fetched and applied, so neither the source's round trips, the
+        document fetches nor the applier wait on each other. Batches come out in order; a batch whose
+        documents failed, or a page that failed, raises when its turn comes.
         """
-        pages = self._pages(feed, after, head)
-        pending: collections.deque[asyncio.Task[Batch]] = collections.deque()
+        queue: asyncio.Queue[asyncio.Future[Batch] | None] = asyncio.Queue(PREFETCH)
+
+        async def produce() -> None:
+            try:
+                async with contextlib.aclosing(self._pages(feed, after, head)) as pages:
+                    async for batch in pages:
+                        task = asyncio.create_task(self._documents(batch))
+                        try:
+                            await queue.put(task)
+                        except asyncio.CancelledError:
+                            task.cancel()
+                            raise
+            except Exception as exc:  # noqa: BLE001 - handed to the consumer, after the batches before it
+                failed: asyncio.Future[Batch] = asyncio.get_running_loop().create_future()
+                failed.set_exception(exc)
+                await queue.put(failed)
+            else:
+                await queue.put(None)
+
+        producer = asyncio.create_task(produce())
         try:
-            more = True
-            while True:
-                while more and len(pending) < PREFETCH:
-                    batch = await anext(pages, None)
-                    if batch is None:
-                        more = False
-                    else:
-                        pending.append(asyncio.create_task(self._documents(batch)))
-                if not pending:
-                    return
-                yield await pending.popleft()
+            while (item := await queue.get()) is not None:
+                yield await item
         finally:
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            await pages.aclose()
+            producer.cancel()
+            left: list[asyncio.Future[Any]] = [producer]
+            while not queue.empty():
+                if (item := queue.get_nowait()) is not None:
+                    item.cancel()
+                    left.append(item)
+            await asyncio.gather(*left, return_exceptions=True)
 
     async def _documents(self, batch: Batch) -> Batch:
         await self._call(f"{batch.feed} documents of {len(batch.entries)} entries",
