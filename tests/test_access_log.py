@@ -76,6 +76,23 @@ async def test_a_query_that_releases_nothing_personal_writes_nothing(graph, nati
     assert entries(nation, anonymous) == []
 
 
+async def test_with_authorisation_switched_off_for_benchmarks_the_graph_answers_and_logs_nothing(
+    make_graph, nation
+) -> None:
+    """`AuthSettings(mode="disabled")` (bench graph's comparison, never from the environment): all data, no log."""
+    from helsegraf.authz.tokens import AuthSettings  # noqa: PLC0415
+
+    graph = await make_graph(auth=AuthSettings(mode="disabled"))
+    request_id = uuid.uuid4().hex
+    nin = nation.samples["personWithGp"]
+
+    body = await graph.query(NAMES, {"nins": [nin]}, token=None, **{"x-request-id": request_id})
+
+    assert body["data"]["persons"][0]["name"]["full"]
+    assert "extensions" not in body  # nothing redacted
+    assert entries(nation, request_id) == []
+
+
 async def test_family_and_patient_lists_log_the_persons_they_reveal(graph, nation) -> None:
     child, parent = nation.samples["childWithParent"], nation.samples["parentOfChild"]
     request_id = uuid.uuid4().hex

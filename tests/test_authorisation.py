@@ -37,7 +37,7 @@ FIELD_SCOPES: dict[tuple[str, str], str] = {
     ("Person", "parentalResponsibility"): "preg:family", ("Person", "parentalResponsibilityFor"): "preg:family",
     ("Person", "guardianship"): "preg:guardianship",
     ("Person", "residentialAddress"): "preg:address", ("Person", "foreignPostalAddress"): "preg:address",
-    ("Person", "sharedResidence"): "preg:address",
+    ("Person", "sharedResidence"): "preg:address", ("Person", "legalCapacityRestrictions"): "preg:guardianship",
 }  # fmt: skip
 # Personal fields of objects reached only through a person's personal field (each decided again by the
 # object's own grading): declared like the rest, checked role by role in test_preg_model.py.

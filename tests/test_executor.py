@@ -293,3 +293,45 @@ async def test_the_integrator_query_is_completed_from_its_plan(make_graph, natio
     assert answers[0] == answers[1]
     assert any(p["gp"] and p["gp"]["officeCommunicationParty"] for p in answers[0]["persons"])
     assert any(p["gp"] is None for p in answers[0]["persons"])
+
+
+def test_a_marked_copy_is_what_copy_copy_makes() -> None:
+    """`mark_released` copies each object it marks; a plain object's quick copy equals copy.copy's, others use it."""
+    import copy  # noqa: PLC0415
+    import dataclasses  # noqa: PLC0415
+    import enum  # noqa: PLC0415
+
+    from helsegraf.execution.executor import RELEASED_AS, _copy, mark_released  # noqa: PLC0415
+
+    class Plain:
+        def __init__(self) -> None:
+            self.subject, self.row = "01010112345", ("row",)
+
+    class Own(Plain):
+        def __copy__(self) -> Own:
+            made = Own()
+            made.copied_by_own = True
+            return made
+
+    class Reduced(Plain):
+        def __reduce__(self) -> tuple[Any, ...]:
+            return (Reduced, ())
+
+    @dataclasses.dataclass(slots=True)
+    class Slotted:
+        subject: str = "x"
+
+    class Colour(enum.Enum):
+        RED = 1
+
+    for original in (Plain(), Own(), Reduced(), Slotted(), Colour.RED):
+        quick, slow = _copy(original), copy.copy(original)
+        assert type(quick) is type(slow)
+        assert getattr(quick, "__dict__", None) == getattr(slow, "__dict__", None)
+        assert (quick is original) == (slow is original)  # an enum member is its own copy
+    person = Plain()
+    marked = mark_released([person, person], "gp", "flr:read")
+    assert len({id(person), *map(id, marked)}) == 3  # two new objects, the original left alone
+    assert marked[0].__dict__[RELEASED_AS] == ("gp", "flr:read")
+    assert RELEASED_AS not in person.__dict__  # the shared original keeps no mark
+    assert marked[0].row is person.row  # a shallow copy, as before

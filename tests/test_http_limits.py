@@ -110,6 +110,20 @@ async def test_cost_limit_counts_list_sizes(make_graph, nation) -> None:
                                                       "maximum": cost - 1}  # fmt: skip
 
 
+async def test_a_document_asked_again_is_measured_by_the_sizes_of_its_variables(make_graph, nation) -> None:
+    """A measure kept for a document asked again (by its lists' lengths) never lets a longer list past the limit."""
+    nins = [r.nin for r in db_rows(nation, "SELECT nin FROM preg_person ORDER BY nin LIMIT 21")]
+    cost = check(parse(QUERY), build_schema()._schema, None, {"nins": nins[:20]}, Limits())  # noqa: SLF001
+    graph = await make_graph(http=HttpSettings(max_cost=cost))
+
+    for asked in (nins[:20], nins, nins[1:], nins[:20], nins[:1], nins):
+        body = (await graph.post(QUERY, {"nins": asked})).json()
+        if len(asked) <= 20:  # the size the limit was measured for
+            assert "errors" not in body, (len(asked), body)
+        else:
+            assert refusal(body)["extensions"]["value"] > cost
+
+
 async def test_a_query_that_would_touch_millions_of_rows_is_refused_before_it_runs(graph) -> None:
     query = ("{ gpContracts(first: 100) { edges { node { patients(first: 100) { edges { node { name { full } "
              "gpHistory { contract { gps { gp { approvals { category { text } } } } } } } } } } } } }")  # fmt: skip

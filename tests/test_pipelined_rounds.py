@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import psycopg
@@ -183,6 +184,8 @@ async def test_rounds_stay_within_one_database(postgres_nation) -> None:
         [None, "a", None, "NULL"],
         [3, None, None],
         [None, None],
+        ["01814694352", "x", "", " spaced ", "{brace}", "com,ma", "NULL", "æøå", "a b,c}"],  # joined in one call
+        [],
     ],
 )
 async def test_keys_reach_postgresql_whole_as_array_text(postgres_nation, keys) -> None:
@@ -193,3 +196,17 @@ async def test_keys_reach_postgresql_whole_as_array_text(postgres_nation, keys) 
     with psycopg.connect(postgres_nation.settings.effective_database_url.replace("+psycopg", "")) as conn:
         back = conn.execute(f"SELECT unnest(%s::{cast})", (array_literal(keys),)).fetchall()
     assert [row[0] for row in back] == keys
+
+
+async def test_datetimes_reach_postgresql_whole_as_array_text(postgres_nation) -> None:
+    """Access-log times go as ISO 8601 array text, each distinct one formatted once; every instant survives."""
+    from helsegraf.db import array_literal  # noqa: PLC0415
+
+    at = datetime(2026, 12, 3, 10, 11, 12, 345678, tzinfo=UTC)
+    oslo = datetime(2026, 7, 1, 23, 59, 59, tzinfo=timezone(timedelta(hours=2)))
+    times = [at, at, None, oslo, at.replace(microsecond=0), at]
+    text = array_literal(times)
+    assert isinstance(text, str)
+    with psycopg.connect(postgres_nation.settings.effective_database_url.replace("+psycopg", "")) as conn:
+        back = conn.execute("SELECT unnest(%s::timestamptz[])", (text,)).fetchall()
+    assert [row[0] for row in back] == times

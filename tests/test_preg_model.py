@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import text
@@ -913,6 +914,85 @@ async def test_a_name_without_a_number_needs_the_identity_scope_and_a_parent_is_
     assert unnamed == {"name": None, "birthDate": None, "gender": None, "citizenship": None}
     assert {reason for path, reason in reasons(mine).items() if path[2] == 1} == {"NOT_SELF"}
     assert logged(nation, parent_request)[unnumbered.child] == ("family identity", "parent")
+
+
+def test_restrictions_of_legal_capacity_map_to_periods() -> None:
+    from helsegraf.sync.preg import legal_capacity_rows  # noqa: PLC0415
+
+    document = _document(
+        deprivedLegalAuthority=[{"validFrom": "2020-01-01T00:00:00Z", "validTo": "2022-01-01T00:00:00Z"},
+                                {"isValid": True}],  # no start: not a period
+        legalAuthority=[{"validFrom": "2022-01-01T00:00:00Z", "isValid": True, "legalAuthorityScope": "Limited"},
+                        {"validFrom": "2023-01-01T00:00:00Z"}],  # no scope: nothing restricted
+    )  # fmt: skip
+
+    assert legal_capacity_rows(document, "ward") == [
+        {"nin": "ward", "kind": "DEPRIVED", "valid_from": date(2020, 1, 1), "valid_to": date(2022, 1, 1)},
+        {"nin": "ward", "kind": "LIMITED", "valid_from": date(2022, 1, 1), "valid_to": None},
+    ]
+
+
+async def test_legal_capacity_follows_its_periods_under_the_guardianship_scope(graph, nation, families) -> None:
+    periods = [("DEPRIVED", date(2020, 1, 1), date(2022, 1, 1)), ("LIMITED", date(2022, 1, 1), None)]
+    engine = nation.engine()
+    with engine.begin() as conn:
+        for kind, since, until in periods:
+            insert = "INSERT INTO preg_legal_capacity (nin, kind, valid_from, valid_to) VALUES (:n, :k, :f, :t)"
+            conn.execute(text(insert), {"n": families.ward, "k": kind, "f": since, "t": until})
+    query = ("query($n: ID!, $at: Date) { person(nin: $n) { legalCapacityRestrictions(at: $at) { kind validFrom "
+             "validTo } } }")  # fmt: skip
+    request_id, family = uuid.uuid4().hex, uuid.uuid4().hex
+    try:
+        today = await graph.data(query, {"n": families.ward}, **{"x-request-id": request_id})
+        then = await graph.data(query, {"n": families.ward, "at": "2021-06-01"})
+        before = await graph.data(query, {"n": families.ward, "at": "2019-06-01"})
+        refused = (await graph.post(query, {"n": families.ward}, token=token(nation, "integrator", scopes=(
+            "preg:family",)), **{"x-request-id": family})).json()  # fmt: skip
+        released = fields_logged(nation, request_id)
+        refused_log = logged(nation, family)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM preg_legal_capacity WHERE nin = :n"), {"n": families.ward})
+        engine.dispose()
+
+    assert today["person"]["legalCapacityRestrictions"] == [
+        {"kind": "LIMITED", "validFrom": "2022-01-01", "validTo": None}
+    ]
+    assert then["person"]["legalCapacityRestrictions"] == [
+        {"kind": "DEPRIVED", "validFrom": "2020-01-01", "validTo": "2022-01-01"}
+    ]
+    assert before["person"]["legalCapacityRestrictions"] == []
+    assert released == {families.ward: "guardianship identity"}
+    assert refused["data"]["person"]["legalCapacityRestrictions"] is None
+    assert reasons(refused) == {("person", "legalCapacityRestrictions"): "MISSING_SCOPE"}
+    assert refused_log == {}
+
+
+def test_every_part_the_sync_reads_is_an_information_part_it_asks_for() -> None:
+    """Persontjenesten sends only the parts asked for (`informationParts`); the fake sends all of them."""
+    from helsegraf.sync.preg import INFORMATION_PARTS, Rows, rows_of  # noqa: PLC0415
+    from helsegraf.upstream.contracts import persontjenesten as pt  # noqa: PLC0415
+
+    class Reading(dict):
+        read: ClassVar[set[str]] = set()
+
+        def get(self, key, default=None):
+            self.read.add(key)
+            return super().get(key, default)
+
+    document = Reading(_document(
+        norwegianIdentificationNumber=[{"identificationNumber": "01018012345", "status": "InUse"}],
+        name=[{"isValid": True, "givenName": "A", "familyName": "B"}], gender=[{"isValid": True, "gender": "Male"}],
+        birth=[{"isValid": True, "birthDate": "1980-01-01T00:00:00Z"}],
+        status=[{"isValid": True, "status": "Resident"}],
+    ))  # fmt: skip
+
+    rows_of(document, Rows())
+
+    asked = {part[0].upper() + part[1:] for part in Reading.read - {"id", "sequenceNumber"}}
+    assert asked <= {p.value for p in pt.InformationPart}
+    assert asked <= set(INFORMATION_PARTS), asked - set(INFORMATION_PARTS)
+    assert {"SharedResidence", "DeprivedLegalAuthority", "LegalAuthority", "ForeignPostalAddress"} <= asked
 
 
 # ------------------------------------------------------------------ 3. status, marital status, citizenship

@@ -157,3 +157,13 @@ async def test_holders_children_and_guardians_without_a_number_arrive_through_th
     expected = dict.fromkeys(named, "family") | dict.fromkeys((holder_abroad.nin, child_abroad.nin), "family identity")
     expected[guardian.nin] = "guardianship identity"
     assert {nin: fields for nin, (fields, _) in _logged(url, request_id).items()} == expected
+
+    # Restrictions of legal capacity, one of each kind, answered under the guardianship scope.
+    restricted = _open(url, "SELECT nin, kind, valid_from FROM preg_legal_capacity ORDER BY kind")
+    assert {r.kind for r in restricted} == {"DEPRIVED", "LIMITED"}
+    query = "query($n: ID!) { person(nin: $n) { legalCapacityRestrictions { kind validFrom } } }"
+    for row in restricted:
+        body, _ = await _ask(rig, url, query, {"n": row.nin}, role="admin")
+        assert body["data"]["person"]["legalCapacityRestrictions"] == [
+            {"kind": row.kind, "validFrom": str(row.valid_from)}
+        ]

@@ -23,7 +23,8 @@ SDL_TYPES = {
     "RESH": "ReshUnit ReshService ReshParentLink",
     "FLR": "GpContract GpPeriod GpAssignment GpAtTime OutOfOfficeLocation FlrCode",
     "Kodeverk": "Code CodeVersion RegisterCode",
-    "PREG": "DatedAddress ParentalResponsibility Guardianship PersonWithoutIdentifier IdentificationNumber",
+    "PREG": "DatedAddress ParentalResponsibility Guardianship PersonWithoutIdentifier IdentificationNumber "
+    "LegalCapacityRestriction",
 }
 HPR_WSDL = (
     "Person Godkjenning Spesialitet Rekvisisjonsrett Tilleggskompetanse Vilkår AdministrativReaksjon "
@@ -79,7 +80,7 @@ PREG_SCHEMAS = (
     "InternationalAddress FreeFormInternationalAddress ParentalResponsibility RelatedBiPerson "
     "GuardianshipOrFuturePowerOfAttorney GuardianOrProxy IdentifyingInformation "
     "NorwegianIdentificationNumber FamilyRelation MaritalStatus Citizenship AddressProtection PersonName "
-    "PersonStatus PersonGender Birth Death Name UnknownResidence"
+    "PersonStatus PersonGender Birth Death Name UnknownResidence DeprivedLegalAuthority LegalAuthority"
 )
 
 

@@ -32,6 +32,7 @@ GROUPS = {
     ("Person", "parentalResponsibility"): "family", ("Person", "parentalResponsibilityFor"): "family",
     ("Person", "guardianship"): "guardianship", ("Person", "residentialAddress"): "address",
     ("Person", "foreignPostalAddress"): "address", ("Person", "sharedResidence"): "address",
+    ("Person", "legalCapacityRestrictions"): "guardianship",
 }  # fmt: skip
 # Relation entries that name another person, and where that person's nin is in the entry (released too).
 NAMED = {"parentalResponsibility": "responsible", "parentalResponsibilityFor": "child", "guardianship": "guardian"}
@@ -43,7 +44,8 @@ PERSON_LEAVES = {"name": "{ full }", "birthDate": "", "gender": "", "status": ""
                  "guardianship": "{ type scope guardian { nin } }",
                  "residentialAddress": "{ street addressUnknown }",
                  "foreignPostalAddress": "{ street countryCode addressProtection }",
-                 "sharedResidence": "{ street validFrom }"}  # fmt: skip
+                 "sharedResidence": "{ street validFrom }",
+                 "legalCapacityRestrictions": "{ kind validFrom }"}  # fmt: skip
 ROLES = ("anonymous", "citizen", "clinician", "integrator", "integrator", "admin", "admin", "analyst")
 
 

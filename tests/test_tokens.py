@@ -283,3 +283,48 @@ async def test_a_development_token_from_another_home_names_the_key_this_server_k
 def test_the_min_refetch_interval_is_validated() -> None:
     with pytest.raises(AuthConfigError, match="HELSEGRAF_AUTH_JWKS_MIN_REFETCH_S"):
         AuthSettings.from_env({"HELSEGRAF_AUTH_JWKS_MIN_REFETCH_S": "soon"})
+
+
+async def test_a_remembered_token_is_checked_once_and_refused_once_it_expires(nation, monkeypatch) -> None:
+    """The verified-token cache saves the signature check, never the expiry: past exp + leeway it is refused."""
+    from helsegraf.authz import tokens  # noqa: PLC0415
+
+    decoded: list[str] = []
+    decode = tokens.jwt.decode
+    monkeypatch.setattr(tokens.jwt, "decode", lambda token, *a, **k: decoded.append(token) or decode(token, *a, **k))
+    verifier = tokens.Verifier(AuthSettings(), nation.settings.home)
+    expires = int(time.time()) - tokens.LEEWAY_SECONDS + 2  # accepted for about two more seconds (the leeway)
+    ending = _signed(nation, _claims(exp=expires, sub="ending"))
+
+    first = await verifier.verify(f"Bearer {ending}")
+    again = await verifier.verify(f"Bearer {ending}")
+
+    assert first == again
+    assert first.subject == "ending"
+    assert decoded == [ending]  # the second request did not check the signature again
+    await asyncio.sleep(max(0.0, expires + tokens.LEEWAY_SECONDS - time.time()) + 0.05)
+    with pytest.raises(tokens.InvalidTokenError, match="expired"):
+        await verifier.verify(f"Bearer {ending}")
+    assert decoded == [ending, ending]  # refused by a full check, not by the stale memory
+    with pytest.raises(tokens.InvalidTokenError, match="signature"):  # another text is checked in full
+        await verifier.verify(f"Bearer {_tampered(_signed(nation, _claims(sub='other')))}")
+
+
+async def test_the_verified_token_cache_is_bounded_and_forgets_the_least_recently_used(nation, monkeypatch) -> None:
+    from helsegraf.authz import tokens  # noqa: PLC0415
+
+    decoded: list[str] = []
+    decode = tokens.jwt.decode
+    monkeypatch.setattr(tokens.jwt, "decode", lambda token, *a, **k: decoded.append(token) or decode(token, *a, **k))
+    monkeypatch.setattr(tokens, "VERIFIED_CACHE_SIZE", 2)
+    verifier = tokens.Verifier(AuthSettings(), nation.settings.home)
+    a, b, c = (_signed(nation, _claims(sub=name)) for name in "abc")
+
+    for bearer in (a, b, a, c):  # `a` used again before `c` arrives: `b` is the least recently used
+        await verifier.verify(f"Bearer {bearer}")
+    assert decoded == [a, b, c]
+    assert (await verifier.verify(f"Bearer {a}")).subject == "a"
+    assert decoded == [a, b, c]  # still remembered
+    assert (await verifier.verify(f"Bearer {b}")).subject == "b"
+    assert decoded == [a, b, c, b]  # forgotten, so checked again
+    assert len(verifier._verified) == 2  # noqa: SLF001 - the bound itself

@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from conftest import TODAY, db_rows, sealed, token
 from helsegraf.authz.age import anniversary, is_under
-from helsegraf.authz.guard import children_under_16
+from helsegraf.authz.guard import Guard, children_under_16
 from helsegraf.authz.release import FIELD, OBJECT, Record, released_in
 from helsegraf.http.observability import MASK, JsonFormatter, PlainFormatter, mask_identity_numbers
 from helsegraf.identifiers import make_nin, nin_check_digits
@@ -338,6 +338,52 @@ def test_a_release_counts_only_where_it_reached_the_response() -> None:
     found = released_in(records, data, [["other", "gp", "contract"], ["third", "name"]])
 
     assert {s: r.groups for s, r in found.items()} == {"a": {"gp"}, "d": {"gp"}}
+
+
+WITHOUT_ERRORS = [
+    (
+        "query($n: [ID!]!) { persons(nins: $n) { nin gp { gp { hprNumber name { full } } gpHerId "
+        "contract { id office { orgNumber name } } officeCommunicationParty { herId electronicAddresses } } } }"
+    ),
+    "query($c: ID!) { gpContract(id: $c) { patients(first: 3) { edges { node { nin name { full } gp { gpHerId } } } } } }",  # noqa: E501
+    (
+        "query($n: [ID!]!) { persons(nins: $n) { nin a: name { full } parents { nin name { full } } children { nin } "
+        "address { street } gpHistory { gpHerId } } }"
+    ),
+    "query($n: [ID!]!) { persons(nins: $n) { ... on Person { nin gp @skip(if: true) { gpHerId } birthDate } } }",
+]
+
+
+@pytest.mark.parametrize("query", WITHOUT_ERRORS)
+@pytest.mark.parametrize("role", ["clinician", "admin", "citizen", "integrator"])
+async def test_a_response_without_errors_logs_what_a_walk_of_it_finds(graph, nation, monkeypatch, query, role) -> None:
+    """Without errors the log takes every record at once (fast paths on): the same as checking each in the response."""
+    taken: list[tuple[Guard, dict]] = []
+    every = Guard.released_without_errors
+
+    def spied(self: Guard) -> dict:
+        taken.append((self, every(self)))
+        return taken[-1][1]
+
+    monkeypatch.setattr(Guard, "released_without_errors", spied)
+    samples = nation.samples
+    nins = [samples[k] for k in ("personWithGp", "parentOfChild", "childWithParent", "protectedAddressPerson")]
+    pid = samples["parentOfChild"] if role == "citizen" else None
+    bearer = clinician(nation) if role == "clinician" else token(nation, role, pid=pid)
+
+    response = await graph.post(query, {"n": nins, "c": samples["gpContractId"]} if "$c" in query else {"n": nins},
+                                token=bearer)  # fmt: skip
+
+    body = response.json()
+    assert response.status_code == 200, body
+    assert not body.get("errors"), body
+    if not nation.settings.fast_paths:
+        assert taken == []  # the slow path checks every record in the response
+        return
+    assert len(taken) == 1
+    guard, released = taken[0]
+    assert released == released_in(guard.records, body["data"], [])
+    assert released or role != "admin"  # an admin may see them all: the check compared something
 
 
 async def test_the_flr_subgraph_types_its_patient_pages_as_pages_of_persons(make_graph, nation) -> None:

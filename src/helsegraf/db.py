@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -231,18 +232,32 @@ def libpq_url(url: str) -> str:
 
 
 def array_literal(values: Sequence[Any]) -> Any:
-    """Return values as PostgreSQL's array text (`{1,NULL}`, `{"a",NULL}`) when all are ints or all strings.
+    """Return values as PostgreSQL's array text (`{1,NULL}`, `{"a",NULL}`) when all are ints, strings or datetimes.
 
     None is NULL. The statement casts the parameter to the column's array type, and PostgreSQL reads
     the text with the array type's input function. psycopg's own list dumper inspects and dumps each
     element in Python: at a thousand keys (or access-log rows) that was a fifth of a request's CPU.
-    Anything else (dates, booleans, mixed types) goes to psycopg as the list it is.
+    Strings without a quote or a backslash (identity numbers, codes, the access log's repeated actor
+    columns) are joined in one call; datetimes go as ISO 8601 text, each distinct one formatted once
+    (a request's access-log rows share one time). Anything else (dates, booleans, mixed types) goes to
+    psycopg as the list it is.
     """
+    if all(type(value) is str for value in values):
+        joined = "".join(values)
+        if '"' not in joined and "\\" not in joined:
+            return '{"' + '","'.join(values) + '"}' if values else "{}"
+        return "{" + ",".join(_quoted(value) for value in values) + "}"
     if all(type(value) is int or value is None for value in values):
         return "{" + ",".join("NULL" if value is None else str(value) for value in values) + "}"
     if all(type(value) is str or value is None for value in values):
         # Every string quoted, with backslash and quote escaped: "NULL", commas and braces stay text.
         return "{" + ",".join("NULL" if value is None else _quoted(value) for value in values) + "}"
+    if all(type(value) is datetime or value is None for value in values):
+        formatted: dict[datetime, str] = {}
+        for value in values:
+            if value is not None and value not in formatted:
+                formatted[value] = '"' + value.isoformat() + '"'
+        return "{" + ",".join("NULL" if value is None else formatted[value] for value in values) + "}"
     return list(values)
 
 
@@ -361,6 +376,7 @@ class Database:
         self._pg_dialect = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it unannotated
         self._compiled: dict[Any, SQLCompiler] = {}
         self._templates: dict[tuple[int, str, bool], Any] = {}
+        self._inserts: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {}  # `append`'s statements
 
     def for_request(self) -> Database:
         """Return the database as one request sees it: the same engines and pools, with rounds of its own.
@@ -641,13 +657,16 @@ class Database:
                 for start in range(0, count, SQLITE_ROWS_PER_INSERT):
                     await conn.execute(insert(table).values(rows[start : start + SQLITE_ROWS_PER_INSERT]))
             return
-        columns = {c.key: c for c in table.columns}
-        cast = {k: columns[k].type.compile(dialect=self._pg_dialect) for k in (*shared, *varying)}
-        arrays = ", ".join(f"%({k})s::{cast[k]}[]" for k in varying)
-        values = ", ".join([*(f"%({k})s::{cast[k]}" for k in shared), *(f"u.{k}" for k in varying)])
-        names = ", ".join(f'"{k}"' for k in (*shared, *varying))
-        sql = (f"INSERT INTO {table.name} ({names}) SELECT {values} "  # noqa: S608 - names are the model's
-               f"FROM unnest({arrays}) AS u({', '.join(varying)})")  # fmt: skip
+        shape = (table.name, tuple(shared), tuple(varying))
+        sql = self._inserts.get(shape)
+        if sql is None:  # one statement per table and set of columns, built once
+            columns = {c.key: c for c in table.columns}
+            cast = {k: columns[k].type.compile(dialect=self._pg_dialect) for k in (*shared, *varying)}
+            arrays = ", ".join(f"%({k})s::{cast[k]}[]" for k in varying)
+            values = ", ".join([*(f"%({k})s::{cast[k]}" for k in shared), *(f"u.{k}" for k in varying)])
+            names = ", ".join(f'"{k}"' for k in (*shared, *varying))
+            sql = self._inserts[shape] = (f"INSERT INTO {table.name} ({names}) SELECT {values} "  # noqa: S608
+                                          f"FROM unnest({arrays}) AS u({', '.join(varying)})")  # fmt: skip
         arrays_as_text = {k: array_literal(v) for k, v in varying.items()}
         await self._run_pg(store, sql, {**shared, **arrays_as_text}, fetch=False, binary=True)
 

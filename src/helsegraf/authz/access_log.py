@@ -44,7 +44,9 @@ def entry_rows(
     Actor fields are stored whole; the caller's request id and purpose were checked when the request
     arrived (http/context.py), and token claims when the token was verified.
     """
-    subjects = sorted(released, key=lambda s: (isinstance(s, int), str(s)))
+    # Identity numbers first, then HPR numbers (of health workers without one), each in text order.
+    subjects: list[Any] = sorted(s for s in released if not isinstance(s, int))
+    subjects += sorted((s for s in released if isinstance(s, int)), key=str)
     actor = {
         "at": at, "request_id": request_id, "subject": principal.subject, "role": principal.role,
         "hpr_number": principal.hpr_number, "org_number": principal.org_number, "client_id": principal.client_id,
@@ -53,9 +55,14 @@ def entry_rows(
     rows: dict[str, list[Any]] = {name: [value] * len(subjects) for name, value in actor.items()}
     rows["nin"] = [s if isinstance(s, str) else None for s in subjects]
     rows["subject_hpr_number"] = [s if isinstance(s, int) else None for s in subjects]
-    rows["fields"] = [" ".join(sorted(released[s].groups)) for s in subjects]
-    rows["scopes"] = [" ".join(sorted(released[s].grounds)) for s in subjects]
+    rows["fields"] = [_words(released[s].groups) for s in subjects]
+    rows["scopes"] = [_words(released[s].grounds) for s in subjects]
     return rows
+
+
+def _words(names: set[str]) -> str:
+    """Return names sorted and space-separated (the log's field groups and scopes)."""
+    return " ".join(sorted(names)) if len(names) > 1 else next(iter(names), "")
 
 
 def _retrieved(done: asyncio.Future[None]) -> None:

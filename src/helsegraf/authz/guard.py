@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from helsegraf.authz.age import is_under
 from helsegraf.authz.principal import Principal
-from helsegraf.authz.release import FIELD, OBJECT, Record, Released, Subject, path_keys, released_in
+from helsegraf.authz.release import FIELD, OBJECT, Record, Released, Subject, path_keys, released_all, released_in
 from helsegraf.authz.requirements import IDENTITY, SELF_OR_PARENT, Requirement
 
 MISSING_SCOPE: Final = "MISSING_SCOPE"
@@ -69,7 +69,9 @@ class Guard:
     own_numbers: frozenset[str] = frozenset()  # the citizen's numbers: the token's pid and the one now in use
     redactions: list[dict[str, Any]] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
-    _scope_grounds: dict[Requirement, str | None] = field(default_factory=dict)
+    # Each requirement's scope decision, made once per request: by the requirement's identity (hashing the
+    # frozen dataclass, field by field, on each of a thousand patients' fields cost more than the decision).
+    _scope_grounds: dict[int, tuple[Requirement, str | None]] = field(default_factory=dict)
 
     @property
     def pid(self) -> str | None:
@@ -78,10 +80,12 @@ class Guard:
 
     def _grounds(self, requirement: Requirement) -> str | None:
         """Return the scopes that grant a requirement (space-separated), or None when the token lacks them."""
-        if requirement not in self._scope_grounds:
-            granted = self.principal.has(requirement.scopes)
-            self._scope_grounds[requirement] = " ".join(requirement.scopes) if granted else None
-        return self._scope_grounds[requirement]
+        known = self._scope_grounds.get(id(requirement))
+        if known is not None and known[0] is requirement:
+            return known[1]
+        grounds = " ".join(requirement.scopes) if self.principal.has(requirement.scopes) else None
+        self._scope_grounds[id(requirement)] = (requirement, grounds)  # held: its id stays its own
+        return grounds
 
     def judge(self, requirement: Requirement, source: Any) -> tuple[str | None, str]:
         """Return `(reason, grounds)`: why `source`'s field may not be released, or None and what granted it."""
@@ -158,6 +162,10 @@ class Guard:
     def released_in(self, data: Any, error_paths: list[list[str | int]]) -> dict[Subject, Released]:
         """Return what the completed response `data` released, per subject (see authz/release.py)."""
         return released_in(self.records, data, error_paths)
+
+    def released_without_errors(self) -> dict[Subject, Released]:
+        """Return what a completed response without errors released: every record (see authz/release.py)."""
+        return released_all(self.records)
 
     def redactions_as_lists(self) -> list[dict[str, Any]]:
         """Return the redactions with their paths as lists, for `extensions.redactions`."""

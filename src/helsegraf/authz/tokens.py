@@ -229,13 +229,20 @@ class RemoteKeySet:
 class Verifier:
     """Verifies bearer tokens and turns them into principals.
 
-    A token that verified is remembered until it expires (at most VERIFIED_CACHE_SIZE of them), so a
-    client that reuses its token pays for the signature check once, not on every request.
+    A token that verified is remembered until it expires (at most VERIFIED_CACHE_SIZE of them, the
+    least recently used forgotten first), so a client that reuses its token pays for the signature
+    check once, not on every request. A remembered token is accepted only within the same expiry
+    (and leeway) as a fresh check would allow; the key is the whole token text, so any other text
+    (a changed signature, claims or header) is checked in full. With a JWKS URL, a remembered token is
+    also accepted only while the key that verified it is still the one the key set holds for its `kid`:
+    a key withdrawn from the JWKS (rotated out, or revoked) stops its tokens at the next refresh, as it
+    does for tokens not seen before.
     """
 
     def __init__(self, settings: AuthSettings, home: Path) -> None:
         self.settings = settings
-        self._verified: dict[str, tuple[Principal, float]] = {}
+        # token -> (principal, exp, the kid and key that verified it)
+        self._verified: dict[str, tuple[Principal, float, str | None, Any]] = {}
         self.remote: RemoteKeySet | None = None
         self._keys: dict[str | None, Any] = {}
         self._known = ""
@@ -294,16 +301,32 @@ class Verifier:
             msg = "the Authorization header must be 'Bearer <token>'"
             raise InvalidTokenError(msg)
         token = token.strip()
-        cached = self._verified.get(token)
-        if cached is not None and cached[1] > time.time() - LEEWAY_SECONDS:
+        cached = self._verified.pop(token, None)
+        if (
+            cached is not None
+            and cached[1] > time.time() - LEEWAY_SECONDS
+            and (self.remote is None or await self._still_held(cached))  # only a JWKS URL's keys change
+        ):
+            self._verified[token] = cached  # now the most recently used
             return cached[0]
-        principal, expires = await self._verify(token)
+        verified = await self._verify(token)
         if len(self._verified) >= VERIFIED_CACHE_SIZE:
-            self._verified.pop(next(iter(self._verified)))
-        self._verified[token] = (principal, expires)
-        return principal
+            self._verified.pop(next(iter(self._verified)))  # the least recently used
+        self._verified[token] = verified
+        return verified[0]
 
-    async def _verify(self, token: str) -> tuple[Principal, float]:
+    async def _still_held(self, cached: tuple[Principal, float, str | None, Any]) -> bool:
+        """Tell whether the key that verified a remembered token is still the JWKS URL's key for its kid.
+
+        Asking the key set also keeps its background refresh going when every client reuses its token (a
+        known key is answered from memory).
+        """
+        if self.remote is None:
+            return True
+        key = await self.remote.key(cached[2])
+        return key is not None and bool(key == cached[3])  # a refetched key set holds equal, new key objects
+
+    async def _verify(self, token: str) -> tuple[Principal, float, str | None, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -335,4 +358,4 @@ class Verifier:
             raise InvalidTokenError("the token's signature does not verify") from None
         except jwt.PyJWTError as exc:
             raise InvalidTokenError(f"the token is invalid: {exc}") from None
-        return Principal.from_claims(claims), float(claims["exp"])
+        return Principal.from_claims(claims), float(claims["exp"]), header.get("kid"), key

@@ -24,6 +24,7 @@ TABLE_ORDER = (
     "kodeverk_code_system", "kodeverk_code", "kodeverk_code_version",
     "preg_person", "preg_parent_relation", "preg_identification_number", "preg_address",
     "preg_parental_responsibility", "preg_guardianship", "preg_responsibility_without_id", "preg_guardian_without_id",
+    "preg_legal_capacity",
     "hpr_person", "hpr_approval", "hpr_speciality", "hpr_requisition_right", "hpr_suspension",
     "hpr_alternative_id", "hpr_administrative_reaction", "hpr_additional_competence", "hpr_condition",
     "bed_organization",

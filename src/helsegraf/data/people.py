@@ -582,5 +582,26 @@ def _guardianship(world: World, people: People, rng: random.Random) -> None:
         else:
             table.append((people.nin[i], people.nin[guardian], "Adult", scope, "Personal" in scope))
     spare = [i for i in old if i not in set(chosen)]
+    wards = list(chosen)
     if not unidentified and spare and len(people) >= 1000:
-        without_id(abroad.choice(spare), "PersonalAndFinancialInterests")
+        wards.append(abroad.choice(spare))
+        without_id(wards[-1], "PersonalAndFinancialInterests")
+    _legal_capacity(world, people, wards)
+
+
+LEGAL_CAPACITY_RATE = 0.3  # of persons under guardianship
+
+
+def _legal_capacity(world: World, people: People, wards: list[int]) -> None:
+    """Rettslig handleevne: a share of the persons under guardianship are deprived of it or have it limited.
+
+    From a stream of its own; a nation of 1,000 or more has one of each kind (when it has two wards).
+    """
+    table = world.table("preg_legal_capacity", ("nin", "kind", "valid_from", "valid_to"))
+    rng = world.rng("preg-legal-capacity")
+    chosen = [i for i in wards if rng.random() < LEGAL_CAPACITY_RATE]
+    if len(chosen) < 2 and len(wards) >= 2 and len(people) >= 1000:  # one of each kind
+        chosen = wards[:2]
+    for n, i in enumerate(chosen):
+        since = world.days_before(rng.randrange(30, 3 * 365))
+        table.append((people.nin[i], "DEPRIVED" if n % 2 == 0 else "LIMITED", since, None))

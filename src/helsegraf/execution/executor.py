@@ -66,6 +66,8 @@ from helsegraf.execution.preload import (
 from helsegraf.schema.base import POLICY
 
 _ABSENT: Final = object()
+_NOT_ONE_OBJECT: Final = (list, Exception)
+_NOTHING: Final[dict[str, Any]] = {}  # a tuple: `list | Exception` would build a union on every call
 # Set (in an object's __dict__) on an object a personal edge released: (field group, grounds).
 RELEASED_AS: Final = "_helsegraf_released_as"
 # Argument defaults that leave a field's preload key empty (see preload.arg_key); compared by identity,
@@ -95,7 +97,7 @@ def mark_released(value: Any, group: str, grounds: str) -> Any:
     if isinstance(value, list):
         value = list(value)
     for obj, container, place in _related_objects(value):
-        marked = copy.copy(obj)
+        marked = _copy(obj)
         marked.__dict__[RELEASED_AS] = (group, grounds)
         if container is None:
             value = marked
@@ -104,6 +106,33 @@ def mark_released(value: Any, group: str, grounds: str) -> Any:
         else:
             container.node = marked
     return value
+
+
+_PLAIN_COPY: dict[type, bool] = {}
+_COPY_PROTOCOL: Final = ("__reduce_ex__", "__reduce__", "__getstate__")
+
+
+def _copy(obj: Any) -> Any:
+    """Return `copy.copy(obj)`: for an object copied as a plain one, the same copy made without copy's protocol.
+
+    copy.copy of an ordinary object (no __copy__, __reduce__, __getstate__ or __slots__ of its own) makes a
+    new instance with the same __dict__, through `__reduce_ex__` and copyreg: here directly, at a fraction of
+    the cost (a thousand persons marked per request). Any other object is copied by copy.copy.
+    """
+    cls: Any = type(obj)
+    plain = _PLAIN_COPY.get(cls)
+    if plain is None:
+        plain = _PLAIN_COPY[cls] = (
+            not hasattr(cls, "__copy__") and "__slots__" not in cls.__dict__
+            and all(getattr(cls, name) is getattr(object, name) for name in _COPY_PROTOCOL)
+            and getattr(cls, "__setstate__", None) is None and type(cls) is type
+            and all("__slots__" not in base.__dict__ for base in cls.__mro__[1:-1])
+        )  # fmt: skip
+    if not plain:
+        return copy.copy(obj)
+    new = cls.__new__(cls)
+    new.__dict__.update(obj.__dict__)
+    return new
 
 
 def relating_resolver(original: Any, group: str) -> Any:
@@ -144,7 +173,7 @@ class _Step:
     """One field of a selection on one object type, planned once per request (see `Executor.execute_fields`)."""
 
     __slots__ = ("child", "compute", "details", "field_def", "leaf", "listed", "name", "object_attribute",
-                 "object_type", "preloaded_as", "requirement", "unchanged")  # fmt: skip
+                 "object_type", "preloaded_as", "preloaded_key", "requirement", "unchanged")  # fmt: skip
 
     def __init__(self, name: str, details: FieldDetailsList, field_def: GraphQLField | None) -> None:
         self.name = name
@@ -164,6 +193,7 @@ class _Step:
         edge = field_def is not None and self.object_attribute is None and getattr(resolve, PRELOADED, False)
         plain_edge = edge and not node.arguments and all(_neutral(a.default_value) for a in field_def.args.values())  # type: ignore[union-attr]
         self.preloaded_as: str | None = node.name.value if plain_edge else None
+        self.preloaded_key = (self.preloaded_as, ())  # what `preloaded` looks up for a field without arguments
         object_type = get_nullable_type(field_def.type) if field_def is not None else None
         usable = isinstance(object_type, GraphQLObjectType) and object_type.is_type_of is None
         self.object_type = object_type if usable and (self.object_attribute or self.preloaded_as) else None
@@ -252,20 +282,24 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         if step.object_attribute is not None:
             value = getattr(source, step.object_attribute, _ABSENT)
         else:
-            value = preloaded(source, step.preloaded_as)  # type: ignore[arg-type]  # set when not an attribute
-        if value is _ABSENT or value is MISSING or value is None or isinstance(value, list | Exception):
+            attached = getattr(source, "__dict__", _NOTHING).get("_preloaded")  # `preloaded`, inline
+            value = MISSING if attached is None else attached.get(step.preloaded_key, MISSING)
+        if value is _ABSENT or value is MISSING or value is None or isinstance(value, _NOT_ONE_OBJECT):
             return super().execute_field(parent_type, source, step.details, path, None)
         object_type: GraphQLObjectType = step.object_type  # type: ignore[assignment]  # a planned object step
         self._note_release(value, path)
         try:
-            collected = self.collect_subfields(object_type, step.details)
-            if collected.new_defer_usages:
-                completed = self.collect_and_execute_subfields(object_type, step.details, path, value, None)
-            else:
-                child = step.child
-                if child is None or child[0] is not collected.grouped_field_set:
+            # A step lives for one request, and its selection below is the same for every object it
+            # completes (graphql-core memoises it per type and field nodes): collected once, then planned.
+            child = step.child
+            if child is None:
+                collected = self.collect_subfields(object_type, step.details)
+                if not collected.new_defer_usages:
                     gfs = collected.grouped_field_set
                     child = step.child = (gfs, self._plan(object_type, gfs))
+            if child is None:  # incremental delivery (@defer) below: graphql-core's own path
+                completed = self.collect_and_execute_subfields(object_type, step.details, path, value, None)
+            else:
                 completed = self._run(object_type, value, path, child[1])
         except Exception as raw_error:  # noqa: BLE001 - located and reported as graphql-core does
             self.handle_field_error(raw_error, step.field_def.type, step.details, path)  # type: ignore[union-attr]
@@ -378,7 +412,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         object_type = get_nullable_type(return_type)
         if not isinstance(object_type, GraphQLObjectType) or object_type.is_type_of is not None:
             return _ABSENT
-        if value is _ABSENT or value is MISSING or value is None or isinstance(value, list | Exception):
+        if value is _ABSENT or value is MISSING or value is None or isinstance(value, _NOT_ONE_OBJECT):
             return _ABSENT
         # What complete_value does for an object, without the resolve-info object it would not use.
         self._note_release(value, path)
@@ -422,7 +456,8 @@ def _unchanged_value(step: _Step, source: Any, unchanged: type) -> Any:
         return _ABSENT
     if type(value) is not list and type(value) is not tuple:
         return _ABSENT
-    if all(type(item) is unchanged for item in value) and (
+    kinds = set(map(type, value))  # every item of exactly the scalar's type (or none at all)
+    if (not kinds or (len(kinds) == 1 and unchanged in kinds)) and (
         unchanged is not int or all(_INT_MIN <= item <= _INT_MAX for item in value)
     ):
         return list(value)

@@ -175,10 +175,18 @@ async def _level(info: Any, objects: list[Any], details: FieldDetailsList, graph
             field = graphql_field.extensions["strawberry-definition"]
             child_type = get_named_type(graphql_field.type)
             groups[key] = (field, _python_args(info, field, graphql_args), child_type, list(field_details))
+    # Only edges with a batch function, and plain attributes holding objects, have anything to load: a
+    # leaf gets no task of its own, and a single edge is awaited directly rather than through gather.
     tasks = [
-        _field(info, objects, key, field, args, child, found) for key, (field, args, child, found) in groups.items()
+        _field(info, objects, key, field, args, child, found)
+        for key, (field, args, child, found) in groups.items()
+        if field.metadata.get("batch") is not None
+        or (field.base_resolver is None and isinstance(child, GraphQLObjectType))
     ]
-    await asyncio.gather(*tasks)
+    if len(tasks) == 1:
+        await tasks[0]
+    elif tasks:
+        await asyncio.gather(*tasks)
 
 
 def _python_args(info: Any, field: Any, values: Mapping[str, Any]) -> dict[str, Any]:

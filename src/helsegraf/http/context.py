@@ -136,8 +136,11 @@ class ContextFactory:
                 body["extensions"]["redactions"] = redactions
                 if self.settings.auth.redactions_as_errors:
                     body.setdefault("errors", []).extend(_forbidden(r) for r in redactions)
-            error_paths = [e["path"] for e in body.get("errors") or () if e.get("path")]
-            released = guard.released_in(data, error_paths)
+            errors = body.get("errors")
+            if not errors and isinstance(data, dict) and self.settings.fast_paths:
+                released = guard.released_without_errors()  # nothing was nulled: every record is in `data`
+            else:
+                released = guard.released_in(data, [e["path"] for e in errors or () if e.get("path")])
             if released:
                 await self._log(context, guard.principal, released)
         if self.settings.debug and context.sql is not None:

@@ -10,7 +10,8 @@ after its variables were coerced (so `first: $n` is costed with the value sent, 
 - **aliases**: the aliased fields of the operation with its fragments expanded, introspection included.
 - **cost**: the number of field values the operation could produce: each field costs 1, times the size
   of every list above it. A list's size is its `first` (page size, default 20), the length of its list
-  argument (`persons(nins: [...])`), or an assumed typical size.
+  argument (`persons(nins: [...])`, `gpsAtTime(queries: [...])`, `_entities(representations: [...])`), or an
+  assumed typical size.
 
 Every measure is linear in the document: a fragment is measured once per page size it is spread
 under and its measure reused wherever it is spread, so `fragment F1 { ...F0 ...F0 } … F30 { ...F29
@@ -25,6 +26,7 @@ aliases count like any other field's (1,100 aliases under `__schema` are refused
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -74,7 +76,9 @@ ASSUMED_LIST_SIZES: Final = {
 # The number of values of each statistics dimension (stats/engine.py), for a table's cost.
 TABLE_DIMENSION_SIZES: Final = {"MUNICIPALITY": 360, "COUNTY": 15, "AGE_GROUP": 10, "GENDER": 2,
                                 "HEALTH_PERSONNEL_CATEGORY": 40}  # fmt: skip
-SIZE_ARGUMENTS: Final = ("first", "nins", "representations")
+SIZE_ARGUMENTS: Final = ("first", "nins", "representations", "queries")
+# Root lists sized by their list argument whose items are not pages: what is below them keeps the default page.
+LISTS_OF_QUESTIONS: Final = ("persons", "gpsAtTime")
 INTROSPECTION: Final = ("__schema", "__type")
 SATURATED: Final = 2**53 - 1  # measures stop growing here (and stay exact in JSON)
 MAX_INT_DIGITS: Final = 20  # no Int or ID the schema takes is longer (an Int has at most 10 digits and a sign)
@@ -188,6 +192,7 @@ class _Measurer:
         self.schema, self.variables = schema, variables
         self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         self.memo: dict[tuple[str, int], Measure] = {}
+        self.read_values = False  # a variable was read whole (a statistics table's arguments), not only its size
 
     def size(self, field: FieldNode) -> int | None:
         for argument in field.arguments or ():
@@ -237,6 +242,7 @@ class _Measurer:
 
     def argument(self, field: FieldNode, name: str) -> Any:
         """Return an argument's value as a Python value (variables resolved), or None."""
+        self.read_values = True
         for argument in field.arguments or ():
             if argument.name.value == name:
                 value: Any = argument.value
@@ -293,7 +299,7 @@ class _Measurer:
         size = self.size(field)
         # Connections: `first` sizes the edges below; the connection itself is one value.
         multiplier = 1
-        child_page = size if size is not None and name != "persons" else DEFAULT_PAGE
+        child_page = size if size is not None and name not in LISTS_OF_QUESTIONS else DEFAULT_PAGE
         if is_list:
             typical = ASSUMED_LIST_SIZES.get(name, DEFAULT_LIST)
             multiplier = page if name == "edges" else typical if size is None else size
@@ -317,9 +323,55 @@ def _literal(value: Any) -> Any:
 def measure(
     schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: dict[str, Any]
 ) -> Measure:
-    """Measure an operation of a valid document with its coerced variables."""
+    """Measure an operation of a valid document with its coerced variables.
+
+    The measure reads the variables only through their sizes (a list's length, an Int's value) unless a
+    statistics table reads its arguments whole: such a measure is kept for the operation and those sizes
+    while the operation lives, so a document asked again (a trusted one, or one kept parsed) with lists
+    of the same lengths is not walked again.
+    """
+    sizes = tuple((name, _size_of(value)) for name, value in variables.items())
+    kept = _MEASURED.get(id(operation))
+    if kept is not None and (kept[0]() is not operation or kept[1] is not schema):
+        kept = None
+    if kept is not None and sizes in kept[2]:
+        return kept[2][sizes]
     measurer = _Measurer(schema, document, variables)
-    return measurer.selection_set(operation.selection_set, schema.get_root_type(operation.operation), DEFAULT_PAGE)
+    found = measurer.selection_set(operation.selection_set, schema.get_root_type(operation.operation), DEFAULT_PAGE)
+    if not measurer.read_values:
+        if kept is None:
+            kept = _MEASURED[id(operation)] = (weakref.ref(operation, _forget(id(operation))), schema, {})
+        if len(kept[2]) >= MEASURED_KEPT:
+            kept[2].clear()
+        kept[2][sizes] = found
+    return found
+
+
+MEASURED_KEPT: Final = 256  # measures kept per operation (each a few sizes and three numbers)
+# By the operation's identity, the operation held weakly: the measures of a document live as long as the
+# document does (kept parsed, or planned), and a document the server drops (refused, asked once, or out
+# of the parse cache) takes its measures with it rather than being kept alive by them.
+_MEASURED: dict[int, tuple[weakref.ref[OperationDefinitionNode], GraphQLSchema, dict[tuple[Any, ...], Measure]]] = {}
+
+
+def _forget(key: int) -> Any:
+    """Return the callback that drops an operation's measures when the operation is collected."""
+
+    def forget(ref: weakref.ref[OperationDefinitionNode]) -> None:
+        entry = _MEASURED.get(key)
+        if entry is not None and entry[0] is ref:
+            del _MEASURED[key]
+
+    return forget
+
+
+def _size_of(value: Any) -> Any:
+    """Return what a measure may read of a variable without reading it whole: a list's length, an Int."""
+    if isinstance(value, list):
+        return ("list", len(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return ("int", value)
+    return None
 
 
 class LimitsContext(ValidationContext):

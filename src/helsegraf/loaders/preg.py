@@ -15,6 +15,7 @@ from helsegraf.models.preg import (
     Guardianship,
     GuardianWithoutId,
     IdentificationNumber,
+    LegalCapacity,
     ParentalResponsibility,
     ParentRelation,
     Person,
@@ -40,6 +41,8 @@ HELD_WITHOUT_ID = ResponsibilityWithoutId.__table__
 RESPONSIBILITIES_WITHOUT_ID = select(HELD_WITHOUT_ID).order_by(HELD_WITHOUT_ID.c.position)
 GUARDIAN_WITHOUT_ID = GuardianWithoutId.__table__
 GUARDIANS_WITHOUT_ID = select(GUARDIAN_WITHOUT_ID).order_by(GUARDIAN_WITHOUT_ID.c.position)
+CAPACITY = LegalCapacity.__table__
+CAPACITIES = select(CAPACITY).order_by(CAPACITY.c.valid_from, CAPACITY.c.kind)
 
 
 class PregLoaders:
@@ -96,6 +99,11 @@ class PregLoaders:
     def guardians_without_id_by_nin(self) -> GroupLoader[str]:
         """GuardiansWithoutIdByNinLoader: a person's guardians who have no number."""
         return GroupLoader(self.db, PREG, GUARDIANS_WITHOUT_ID, GUARDIAN_WITHOUT_ID.c.nin)
+
+    @cached_property
+    def legal_capacity_by_nin(self) -> GroupLoader[str]:
+        """LegalCapacityByNinLoader: the periods a person's legal capacity was restricted."""
+        return GroupLoader(self.db, PREG, CAPACITIES, CAPACITY.c.nin)
 
     @cached_property
     def addresses_by_nin(self) -> GroupLoader[str]:

@@ -186,4 +186,19 @@ class GuardianWithoutId(PregBase):
     citizenship: Mapped[str | None] = mapped_column(String(60))
 
 
+class LegalCapacity(PregBase):
+    """A restriction of the person's legal capacity (rettslig handleevne) over `[valid_from, valid_to)` (preg_0006).
+
+    DEPRIVED: deprived of it (`deprivedLegalAuthority`); LIMITED: limited (`legalAuthority` with
+    `legalAuthorityScope` Limited). Kept whole, as address periods are.
+    """
+
+    __tablename__ = "preg_legal_capacity"
+
+    nin: Mapped[str] = mapped_column(String(11), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # DEPRIVED | LIMITED
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+
 SYNC_CURSOR, SYNC_SKIP = sync_tables(PregBase.metadata, "preg")

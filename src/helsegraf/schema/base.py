@@ -51,6 +51,11 @@ class OpenGuard:
         del subject
         return True
 
+    def existence_grounds(self, subject: Any) -> str | None:
+        """Allow the caller to learn whether anyone exists, on no grounds (nothing is logged)."""
+        del subject
+        return ""
+
     def stranger_reason(self, requirement: Requirement) -> str | None:
         """Allow the field."""
         del requirement

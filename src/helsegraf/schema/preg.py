@@ -492,6 +492,35 @@ def _member(enum: type[Enum], value: str | None) -> Any:
     return enum[word] if word is not None and word in enum.__members__ else None
 
 
+@strawberry.enum(description="How the person's legal capacity (rettslig handleevne) is restricted.")
+class LegalCapacityKind(Enum):
+    """Deprived of it, or limited."""
+
+    DEPRIVED = strawberry.enum_value("DEPRIVED", description="Fratatt rettslig handleevne (deprivedLegalAuthority).")
+    LIMITED = strawberry.enum_value("LIMITED", description="Begrenset (legalAuthority, scope Limited).")
+
+
+@strawberry.type(
+    description="A restriction of the person's legal capacity over a half-open period [validFrom, validTo)."
+)
+class LegalCapacityRestriction:
+    """One period of a restriction of legal capacity."""
+
+    kind: LegalCapacityKind = strawberry.field(description="Deprived or limited.")
+    valid_from: date = strawberry.field(description="The first day of the period.")
+    valid_to: date | None = strawberry.field(description="The day it ended (not part of it); null while in force.")
+
+
+async def _legal_capacity(info: Info, parents: list[Person], at: date | None = None) -> list[Any]:
+    on = at or info.context.today
+    groups = await info.context.loaders.legal_capacity_by_nin.load_many([_current(p) for p in parents])
+    return [
+        [LegalCapacityRestriction(kind=LegalCapacityKind(r.kind), valid_from=r.valid_from, valid_to=r.valid_to)
+         for r in rows if is_valid_on(r, on) and r.kind in LegalCapacityKind.__members__]
+        for rows in groups
+    ]  # fmt: skip
+
+
 def _flag(value: Any) -> bool | None:
     return bool(value) if value is not None else None  # SQLite answers 0 and 1
 
@@ -678,6 +707,12 @@ class PersonPreg:
         "family relations do not open it).",
         batch=_guardianship,
         relates=True,
+    )
+    legal_capacity_restrictions: list[LegalCapacityRestriction] | None = personal(
+        GUARDIANSHIP,
+        description="Restrictions of the person's legal capacity (rettslig handleevne) in force on date `at` "
+        "(default today): deprived of it or limited (preg:guardianship, as guardianship).",
+        batch=_legal_capacity,
     )
     identification_numbers: list[IdentificationNumber] | None = personal(
         IDENTITY, description="Every identification number the person has or had, with type and status.", batch=_numbers

@@ -33,6 +33,7 @@ from helsegraf.models.preg import (
     Guardianship,
     GuardianWithoutId,
     IdentificationNumber,
+    LegalCapacity,
     ParentalResponsibility,
     ParentRelation,
     Person,
@@ -63,6 +64,7 @@ INFORMATION_PARTS = (
     "NorwegianIdentificationNumber", "Status", "Gender", "Birth", "Death", "Name", "AddressProtection",
     "ResidentialAddress", "PresentAddress", "PostalAddress", "ForeignPostalAddress", "MaritalStatus",
     "Citizenship", "FamilyRelation", "ParentalResponsibility", "GuardianshipOrFuturePowerOfAttorney",
+    "SharedResidence", "DeprivedLegalAuthority", "LegalAuthority",
 )  # fmt: skip
 PROTECTION = PROTECTION_WORDS  # the graph's protection words for the contract's levels
 PARENT_ROLES = {"Mother": "MOTHER", "Father": "FATHER", "CoMother": "CO_MOTHER"}
@@ -132,13 +134,14 @@ class Rows:
     guardianship: list[dict[str, Any]] = field(default_factory=list)
     responsibility_without_id: list[dict[str, Any]] = field(default_factory=list)  # the other end has no number
     guardians_without_id: list[dict[str, Any]] = field(default_factory=list)
+    legal_capacity: list[dict[str, Any]] = field(default_factory=list)  # periods, kept whole
     redirects: list[tuple[str, str]] = field(default_factory=list)  # (old nin, current nin)
     mapped: set[str] = field(default_factory=set)  # the person ids these rows are of
 
     def extend(self, other: Rows) -> None:
         """Add another batch part's rows."""
         for name in ("persons", "numbers", "addresses", "relations", "responsibility", "guardianship", "redirects",
-                     "responsibility_without_id", "guardians_without_id"):  # fmt: skip
+                     "responsibility_without_id", "guardians_without_id", "legal_capacity"):  # fmt: skip
             getattr(self, name).extend(getattr(other, name))
         self.mapped |= other.mapped
 
@@ -216,6 +219,22 @@ def rows_of(person: dict[str, Any], rows: Rows) -> None:
             )
     responsibility_rows(person, current, rows)
     guardianship_rows(person, current, rows)
+    rows.legal_capacity.extend(legal_capacity_rows(person, current))
+
+
+def legal_capacity_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
+    """Map `deprivedLegalAuthority` (DEPRIVED) and `legalAuthority` with a Limited scope (LIMITED) onto periods.
+
+    Every entry with a start is a period `[validFrom, validTo)`, kept whole as address periods are.
+    """
+    found = []
+    for kind, items in (("DEPRIVED", person.get("deprivedLegalAuthority")), ("LIMITED", person.get("legalAuthority"))):
+        for entry in items or ():
+            if entry.get("validFrom") is None or (kind == "LIMITED" and entry.get("legalAuthorityScope") != "Limited"):
+                continue
+            found.append({"nin": current, "kind": kind, "valid_from": entry["validFrom"].date(),
+                          "valid_to": _day(entry.get("validTo"))})  # fmt: skip
+    return found
 
 
 def responsibility_rows(person: dict[str, Any], current: str, rows: Rows) -> None:
@@ -631,6 +650,8 @@ class PregAdapter(Adapter):
         upsert(conn, _table(IdentificationNumber), _unique(rows.numbers, "number", "person_id"),
                ["number", "person_id"])  # fmt: skip
         upsert(conn, _table(AddressPeriod), _unique(rows.addresses, "nin", "kind", "valid_from"),
+               ["nin", "kind", "valid_from"])  # fmt: skip
+        upsert(conn, _table(LegalCapacity), _unique(rows.legal_capacity, "nin", "kind", "valid_from"),
                ["nin", "kind", "valid_from"])  # fmt: skip
         # Relations, responsibility and guardianship mirror the document's current state (they carry
         # no periods): a person's rows are replaced by what the document says now.

@@ -101,7 +101,8 @@ def _form(address: dict[str, Any], street: dict[str, Any]) -> dict[str, Any]:
 def _without_id_entries(world: World, by_nin: dict[str, PersonRecord]) -> None:
     """Give each record its entries naming a person without a Norwegian number."""
     for name, attribute in (("preg_responsibility_without_id", "without_id"),
-                            ("preg_guardian_without_id", "guardians_without_id")):  # fmt: skip
+                            ("preg_guardian_without_id", "guardians_without_id"),
+                            ("preg_legal_capacity", "legal_capacity")):  # fmt: skip
         columns = world.tables[name].columns
         for values in world.tables[name].rows:
             entry = dict(zip(columns, values, strict=True))
@@ -160,6 +161,7 @@ class PersonRecord:
     # Entries naming a person without a Norwegian number (preg_responsibility_without_id, preg_guardian_without_id).
     without_id: list[dict[str, Any]] = field(default_factory=list)
     guardians_without_id: list[dict[str, Any]] = field(default_factory=list)
+    legal_capacity: list[dict[str, Any]] = field(default_factory=list)  # preg_legal_capacity periods
     sequence: int = 0
 
 
@@ -345,6 +347,15 @@ class PregSource:
         ] + [_guardian_without_id(valid, e) for e in sorted(record.guardians_without_id, key=_position)]  # fmt: skip
         if guardianships:
             doc["guardianshipOrFuturePowerOfAttorney"] = guardianships
+        for kind, part, extra in (("DEPRIVED", "deprivedLegalAuthority", {}),
+                                  ("LIMITED", "legalAuthority", {"legalAuthorityScope": "Limited"})):  # fmt: skip
+            periods = sorted((e for e in record.legal_capacity if e["kind"] == kind), key=lambda e: e["valid_from"])
+            if periods:
+                doc[part] = [
+                    {**valid, "isValid": e["valid_to"] is None, "validFrom": stamp(e["valid_from"]),
+                     "validTo": stamp(e["valid_to"]), **extra}
+                    for e in periods
+                ]  # fmt: skip
         return doc
 
     # -- a day of changes ------------------------------------------------------------------------
