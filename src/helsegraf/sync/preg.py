@@ -685,7 +685,7 @@ class PregAdapter(Adapter):
 
     bulk_tables = ("preg_person", "preg_identification_number", "preg_address", "preg_parent_relation",
                    "preg_parental_responsibility", "preg_guardianship", "preg_responsibility_without_id",
-                   "preg_guardian_without_id")  # the tables of PARTS  # fmt: skip
+                   "preg_guardian_without_id", LegalCapacity.__tablename__)  # the tables of PARTS  # fmt: skip
     # Persons keep their key: a redirect (a merged duplicate, a changed number) updates a loaded person
     # by number, wherever in the load that person came; one B-tree of numbers stays small and cached.
     # Their municipality and replaced_by indexes are kept too: few distinct values (replaced_by is
@@ -802,6 +802,7 @@ PARTS = (
     ("persons", Person, ("nin",)),
     ("numbers", IdentificationNumber, ("number", "person_id")),
     ("addresses", AddressPeriod, ("nin", "kind", "valid_from")),
+    ("legal_capacity", LegalCapacity, ("nin", "kind", "valid_from")),
     ("relations", ParentRelation, ("child_nin", "parent_nin")),
     ("responsibility", ParentalResponsibility, ("child_nin", "responsible_nin")),
     ("guardianship", Guardianship, ("nin", "guardian_nin")),
