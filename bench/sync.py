@@ -18,6 +18,7 @@ events behind), sampled every second from the cursor table as /metrics reads it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import resource
 import statistics
@@ -33,11 +34,13 @@ import psycopg
 from bench.common import database_name, database_url, recreate_database, table, write_results
 from helsegraf.config import Settings
 from helsegraf.migrate import upgrade
+from helsegraf.sync import engine as sync_engine
 from helsegraf.sync.engine import Engine, lag_seconds
 from helsegraf.sync.preg import PregAdapter, PregSource
 
 DATABASE = os.environ.get("HELSEGRAF_BENCH_SYNC_DATABASE") or database_name("sync")
 TICKS = os.sysconf("SC_CLK_TCK")
+BULK_FROM = int(os.environ.get("HELSEGRAF_SYNC_BULK_FROM") or sync_engine.BULK_FROM)  # as `helsegraf sync` reads it
 EVENTS_PER_DAY_PER_SCALE = 10  # five moves, two births (two events each), a death, ... (upstream/preg.py)
 
 
@@ -96,7 +99,7 @@ async def _bootstrap(
     limits = httpx.Limits(max_connections=2 * concurrency)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         adapter = PregAdapter(_source(url), concurrency=concurrency, workers=workers)
-        engine = Engine(adapter, database, client, batch_size=batch)
+        engine = Engine(adapter, database, client, batch_size=batch, bulk_from=BULK_FROM)
         fake_before, own_before = _cpu_of(fake), time.process_time()
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
@@ -151,6 +154,9 @@ def run(
     persons: int, concurrency: int, rate: int, interval: float, duration: float, workers: int = 0, batch: int = 10_000
 ) -> None:
     """Measure bootstrap persons/s and follow lag; print a table and store the results."""
+    sync_log = logging.getLogger("helsegraf.sync")  # the engine's own lines (a bulk load's start and end)
+    sync_log.setLevel(logging.INFO)
+    sync_log.addHandler(logging.StreamHandler(sys.stdout))
     database = recreate_database(DATABASE)
     upgrade(Settings(home=Path(os.environ.get("HELSEGRAF_HOME", "/tmp")), database_url=database), stores=["preg"])  # noqa: S108 - a default home for the migration's files only
     print(f"starting the Persontjenesten fake with {persons:,} persons ...", flush=True)

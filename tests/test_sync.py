@@ -25,7 +25,7 @@ from helsegraf.migrate import upgrade
 from helsegraf.models import METADATA
 from helsegraf.sync import Sources, adapters
 from helsegraf.sync.bed import BedSource
-from helsegraf.sync.engine import Backoff, Engine, SyncLockedError, register_lock
+from helsegraf.sync.engine import Backoff, Engine, SyncLockedError, missing_indexes, register_lock
 from helsegraf.sync.preg import PregSource
 from helsegraf.upstream.contracts import openapi_document
 from helsegraf.upstream.server import Upstream
@@ -449,40 +449,171 @@ class Crash(Exception):  # noqa: N818 - what it stands for
     """The sync process dying."""
 
 
-async def test_killing_sync_at_any_batch_and_restarting_gives_the_same_database(rig: Rig) -> None:
-    """Crash inside a batch's transaction (after its rows were written, before the commit), restart, compare."""
+def _assert_same(url: str, expected_url: str, registers: tuple[str, ...]) -> None:
+    """Compare the registers' tables and cursors of two databases row by row."""
+    for register in registers:
+        for table in [*register_tables(register), f"{register}_sync_cursor"]:
+            rows, expected = table_rows(url, table), table_rows(expected_url, table)
+            if table.endswith("_sync_cursor"):  # times differ between runs; positions and counts may not
+                rows, expected = ([r[:4] + r[6:] for r in rs] for rs in (rows, expected))
+            assert rows == expected, table
+
+
+def test_copy_rows_of_documents_sharing_a_number_keep_the_last_row_per_key() -> None:
+    """Two answers whose documents share a current number: as COPY text, the same rows as `apply` keeps."""
+    import orjson  # noqa: PLC0415
+
+    from helsegraf.sync.preg import CopyRows, map_answer  # noqa: PLC0415
+    from helsegraf.upstream.preg import PregSource as Fake  # noqa: PLC0415
+
+    fake = Fake(generate(50, SEED))
+    first = orjson.loads(fake.document(next(iter(fake.people))) or b"{}")
+    second = {**first, "id": "00000000-0000-4000-8000-000000000001"}
+    second["name"] = [{**first["name"][0], "familyName": "Tvilling"}]
+    second["residentialAddress"] = [*first.get("residentialAddress", []), {
+        **first["residentialAddress"][0], "validFrom": "2001-02-03T00:00:00Z", "isValid": False,
+    }]  # fmt: skip
+    answers = [orjson.dumps([document]) for document in (first, second)]
+    apart, together = CopyRows(), map_answer(orjson.dumps([first, second]), copy=True)[0]
+    for answer in answers:
+        apart.extend(map_answer(answer, copy=True)[0])
+    assert apart.nins == together.nins == [first["norwegianIdentificationNumber"][-1]["identificationNumber"]] * 2
+    assert apart.unique() == together.unique()
+    assert b"Tvilling" in apart.unique().text["persons"]
+    assert apart.unique().text["addresses"].count(b"\n") == len(first["residentialAddress"]) + 1
+
+
+def test_every_part_of_the_rows_has_its_table_in_the_copy_path_and_the_bulk_load() -> None:
+    """A part added to `Rows` (a new PREG table) must be written on PostgreSQL too (PARTS, bulk_tables)."""
+    from dataclasses import fields  # noqa: PLC0415
+
+    from helsegraf.sync.preg import PARTS, REPLACED, PregAdapter, Rows  # noqa: PLC0415
+
+    parts = {part for part, _model, _keys in PARTS}
+    assert parts == {f.name for f in fields(Rows)} - {"redirects", "mapped"}
+    assert parts >= REPLACED
+    assert set(PregAdapter.bulk_tables) == {model.__tablename__ for _part, model, _keys in PARTS}
+
+
+def test_copy_rows_of_answers_whose_rows_list_their_columns_in_another_order_agree() -> None:
+    """The mapping may build a row's keys in another order (an address abroad); the COPY text follows the table."""
+    from helsegraf.sync.preg import CopyRows, Rows  # noqa: PLC0415
+
+    columns = [c.name for c in METADATA["preg"].tables["preg_address"].columns]
+    first, second = Rows(), Rows()
+    first.addresses.append(dict.fromkeys(columns) | {"nin": "01010112345", "kind": "RESIDENTIAL", "street": "Vei 1"})
+    second.addresses.append({c: first.addresses[0][c] for c in reversed(columns)} | {"nin": "02020212345"})
+    rows = CopyRows.of(first)
+    rows.extend(CopyRows.of(second))
+    assert rows.columns["addresses"] == tuple(columns)
+    lines = rows.unique().text["addresses"].splitlines()
+    assert [line.split(b"\t")[:3] for line in lines] == [
+        [b"01010112345", b"RESIDENTIAL", b"\\N"], [b"02020212345", b"RESIDENTIAL", b"\\N"],
+    ]  # fmt: skip
+
+
+def test_the_bulk_form_is_encoded_as_urlencode_encodes_it() -> None:
+    from urllib.parse import urlencode  # noqa: PLC0415
+
+    from helsegraf.sync.preg import bulk_form  # noqa: PLC0415
+
+    ids = ["c1123f62-75e6-429f-9053-748c57cfead0", "a b&c=d", "æøå/+", "x~y.z_"]
+    assert bulk_form(ids) == urlencode({"personIds": ids}, doseq=True).encode()
+
+
+def _check_bulk_crash(url: str, crash_at: int) -> None:
+    """After a crash in the first PREG batch the tables lack indexes; in the second (repeats), they have them."""
+    if crash_at == 1:
+        assert "pk_preg_address" in _missing_indexes(url)  # the crash came in the middle of a bulk load
+    elif crash_at == 2:
+        assert _missing_indexes(url) == []  # built before the batch that crashed
+        _drop_index(url, "ix_preg_person_person_id")  # and a crash in the middle of building them
+
+
+def _drop_index(url: str, name: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP INDEX "{name}"'))
+    finally:
+        engine.dispose()
+
+
+def _missing_indexes(url: str) -> list[str]:
+    """Name the PREG primary keys and indexes the models declare that a PostgreSQL database lacks."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            tables = list(METADATA["preg"].tables.values())
+            return [str(index.name) for _table, index in missing_indexes(conn, tables)]
+    finally:
+        engine.dispose()
+
+
+async def test_a_bulk_bootstrap_builds_the_indexes_after_the_load_and_gives_the_same_database(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bootstrap into empty tables (PostgreSQL: index-less, indexes built at the end) equals an ordinary one.
+
+    The day of changes after the nation's PersonPopulated events names persons loaded already: the
+    bulk load ends at that batch (its indexes built in the batch's transaction) and the rest is
+    applied the ordinary way.
+    """
+    rig.upstream.day_of_changes(scale=3)
+    ordinary, bulk = rig.database("ordinary"), rig.database("bulk")
+    await rig.sync_once(ordinary, batch_size=1000, bulk_from=10**9)
+    with caplog.at_level("INFO", logger="helsegraf.sync"):
+        await rig.sync_once(bulk, batch_size=1000, bulk_from=1)
+    _assert_same(bulk, ordinary, ("preg",))
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    if rig.backend == "postgres":
+        assert "bulk load of" in logged
+        assert "bulk load done at entry 1000," in logged  # the first batch was appended; the second repeats persons
+        assert _missing_indexes(bulk) == []
+    else:
+        assert "bulk load" not in logged  # SQLite loads the ordinary way
+
+
+@pytest.mark.parametrize("bulk_from", [10**9, 1], ids=["ordinary", "bulk"])
+async def test_killing_sync_at_any_batch_and_restarting_gives_the_same_database(rig: Rig, bulk_from: int) -> None:
+    """Crash inside a batch's transaction (after its rows were written, before the commit), restart, compare.
+
+    With `bulk` (PostgreSQL) the first PREG batch is a bulk load's: the crash leaves the tables without
+    indexes, and the restart goes on appending, then builds them. The second names persons loaded
+    already: the indexes are built before it; that crash is followed by one in the middle of the
+    builds (an index dropped again), so the restart resumes the bulk load over the rows it has.
+    """
     rig.upstream.day_of_changes(scale=3)
     uninterrupted = rig.database("whole")
-    batches = {"batch_size": 1000}  # a page a batch, so PREG and BED take several (applied counts are per batch)
+    batches = {"batch_size": 1000, "bulk_from": bulk_from}  # a page a batch, so PREG and BED take several
     await rig.sync_once(uninterrupted, **batches)
-    for crash_at in (1, 3):  # the first PREG batch, the first BED batch
+    for crash_at in (1, 2, 3):  # the first PREG batch (bulk: before any row), the second, the first BED batch
         url = rig.database(f"crashed{crash_at}")
         engines = rig.engines(url, **batches)
         calls = {"n": 0}
         for engine in engines:
-            original = engine.adapter.apply
+            for method in ("apply", "apply_bulk"):
+                original = getattr(engine.adapter, method)
 
-            def crashing(conn: Any, batch: Any, original: Any = original) -> int:
-                written = original(conn, batch)
-                calls["n"] += 1  # noqa: B023
-                if calls["n"] == crash_at:  # noqa: B023
-                    raise Crash  # the process dies mid-transaction
-                return written
+                def crashing(conn: Any, batch: Any, original: Any = original) -> int:
+                    written = original(conn, batch)
+                    calls["n"] += 1  # noqa: B023
+                    if calls["n"] == crash_at:  # noqa: B023
+                        raise Crash  # the process dies mid-transaction
+                    return written
 
-            engine.adapter.apply = crashing  # type: ignore[method-assign]
+                setattr(engine.adapter, method, crashing)
         with pytest.raises(Crash):  # noqa: PT012
             for engine in engines:
                 await engine.run_once()
         for engine in engines:
             engine.close()
+        if rig.backend == "postgres" and bulk_from == 1:
+            _check_bulk_crash(url, crash_at)
         await rig.sync_once(url, **batches)
-        for register in SYNCED:
-            for table in [*register_tables(register), f"{register}_sync_cursor"]:
-                rows = table_rows(url, table)
-                expected = table_rows(uninterrupted, table)
-                if table.endswith("_sync_cursor"):  # times differ between runs; positions and counts may not
-                    rows, expected = ([r[:4] + r[6:] for r in rs] for rs in (rows, expected))
-                assert rows == expected, (crash_at, table)
+        if rig.backend == "postgres":
+            assert _missing_indexes(url) == []
+        _assert_same(url, uninterrupted, SYNCED)
 
 
 async def test_an_unreachable_source_keeps_the_graph_answering_with_lag_growing(rig: Rig) -> None:

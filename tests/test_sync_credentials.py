@@ -116,15 +116,15 @@ async def test_bulk_calls_in_workers_carry_proofs_made_in_the_engine(fake: Fake,
     engine; the workers run in threads here so that they reach the in-memory fake."""
     from helsegraf.sync import preg  # noqa: PLC0415
 
-    def fetch(api: str, headers: dict[str, str], timeout: float | None, chunk: list[str]) -> Any:
+    def fetch(api: str, headers: dict[str, str], timeout: float | None, chunk: list[str], copy: bool) -> Any:
         del timeout
 
         async def call() -> httpx.Response:
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.upstream.app())) as client:
-                return await client.post(f"{api}/person/bulk-by-id", params=preg.BULK_PARAMS,
-                                         data={"personIds": chunk}, headers=headers)  # fmt: skip
+                return await client.post(f"{api}/person/bulk-by-id?{preg.BULK_QUERY}", content=preg.bulk_form(chunk),
+                                         headers={**headers, **preg.FORM})  # fmt: skip
 
-        return preg.map_answer(preg.check(asyncio.run(call()), "person/bulk-by-id").content)
+        return preg.map_answer(preg.check(asyncio.run(call()), "person/bulk-by-id").content, copy=copy)
 
     pool = ThreadPoolExecutor(2)
     monkeypatch.setattr(preg, "fetch_and_map", fetch)

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from helsegraf.sync.ar import ArAdapter, ArSource
-from helsegraf.sync.bed import BedAdapter, BedSource
-from helsegraf.sync.credentials import ClientKey, DPoPKey, env_flag, key_from_env, load_private_key
-from helsegraf.sync.engine import BATCH_SIZE, Adapter
-from helsegraf.sync.flr import FlrAdapter, FlrSource
-from helsegraf.sync.hpr import HprAdapter, HprSource
-from helsegraf.sync.kodeverk import KodeverkAdapter, KodeverkSource
-from helsegraf.sync.preg import PregAdapter, PregSource
-from helsegraf.sync.resh import ReshAdapter, ReshSourceAddress
+from helsegraf.sync.engine import BATCH_SIZE, BULK_FROM, Adapter
+
+if TYPE_CHECKING:  # the adapters are imported where they are made: a PREG worker process needs only PREG's
+    from helsegraf.sync.ar import ArSource
+    from helsegraf.sync.bed import BedSource
+    from helsegraf.sync.flr import FlrSource
+    from helsegraf.sync.hpr import HprSource
+    from helsegraf.sync.kodeverk import KodeverkSource
+    from helsegraf.sync.preg import PregSource
+    from helsegraf.sync.resh import ReshSourceAddress
 
 SYNCABLE = ("preg", "bed", "hpr", "ar", "kodeverk", "resh", "flr")
 DEFAULT_UPSTREAM = "http://127.0.0.1:8700"
@@ -40,11 +42,21 @@ class Sources:
     concurrency: int = 4
     batch: int = BATCH_SIZE  # entries per transaction
     workers: int = 0  # worker processes for PREG's bulk calls, validation and mapping (0: in the engine's)
+    bulk_from: int = BULK_FROM  # entries behind from which a bootstrap into empty tables builds indexes after it
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
 def sources_from_env(env: Mapping[str, str]) -> Sources:
     """Read HELSEGRAF_SYNC_* (defaults: the fakes of `helsegraf upstream` on 127.0.0.1:8700)."""
+    from helsegraf.sync.ar import ArSource  # noqa: PLC0415 - see the imports above
+    from helsegraf.sync.bed import BedSource  # noqa: PLC0415
+    from helsegraf.sync.credentials import ClientKey, DPoPKey, env_flag, key_from_env, load_private_key  # noqa: PLC0415
+    from helsegraf.sync.flr import FlrSource  # noqa: PLC0415
+    from helsegraf.sync.hpr import HprSource  # noqa: PLC0415
+    from helsegraf.sync.kodeverk import KodeverkSource  # noqa: PLC0415
+    from helsegraf.sync.preg import PregSource  # noqa: PLC0415
+    from helsegraf.sync.resh import ReshSourceAddress  # noqa: PLC0415
+
     upstream = env.get("HELSEGRAF_UPSTREAM_URL", DEFAULT_UPSTREAM).rstrip("/")
     preg_url = env.get("HELSEGRAF_SYNC_PREG_URL") or f"{upstream}/persontjenesten"
     token_url = env.get("HELSEGRAF_SYNC_PREG_TOKEN_URL")
@@ -88,11 +100,20 @@ def sources_from_env(env: Mapping[str, str]) -> Sources:
         concurrency=int(env.get("HELSEGRAF_SYNC_CONCURRENCY") or 4),
         batch=int(env.get("HELSEGRAF_SYNC_BATCH") or BATCH_SIZE),
         workers=int(env.get("HELSEGRAF_SYNC_WORKERS") or 0),
+        bulk_from=int(env.get("HELSEGRAF_SYNC_BULK_FROM") or BULK_FROM),
     )
 
 
 def adapters(sources: Sources, registers: frozenset[str] | set[str]) -> list[Adapter]:
     """Return the adapters of the chosen registers, in a stable order."""
+    from helsegraf.sync.ar import ArAdapter  # noqa: PLC0415 - see the imports above
+    from helsegraf.sync.bed import BedAdapter  # noqa: PLC0415
+    from helsegraf.sync.flr import FlrAdapter  # noqa: PLC0415
+    from helsegraf.sync.hpr import HprAdapter  # noqa: PLC0415
+    from helsegraf.sync.kodeverk import KodeverkAdapter  # noqa: PLC0415
+    from helsegraf.sync.preg import PregAdapter  # noqa: PLC0415
+    from helsegraf.sync.resh import ReshAdapter  # noqa: PLC0415
+
     made: list[Adapter] = []
     if "preg" in registers:
         made.append(PregAdapter(sources.preg, concurrency=sources.concurrency, workers=sources.workers))

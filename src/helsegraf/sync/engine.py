@@ -22,6 +22,8 @@ How a register is followed (DESIGN.md, "Living registers"):
   the cursor then moves past it. What may succeed later (a 500, a timeout, a 429, a source that
   went back in time) is **retried** with exponential backoff and full jitter, obeying Retry-After;
   the cursor does not move.
+* A **bulk load** (PostgreSQL): a bootstrap of many entries into empty tables appends to tables
+  without their indexes and builds them once at the end (`Engine._bulk_mode`); crash-safe too.
 * One sync per register at a time: PostgreSQL's `pg_try_advisory_lock`, or on SQLite an exclusive
   lock on a file beside the database; a second `helsegraf sync` refuses to start (`SyncLockedError`).
 * Lag: `last_synced_at` is the last moment the engine saw that it had applied everything the source
@@ -42,9 +44,11 @@ import logging
 import operator
 import random
 import threading
+import time
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,10 +56,11 @@ from typing import IO, Any
 
 import httpx
 import psycopg
-from sqlalchemy import Connection, Table, create_engine, select, text
+from sqlalchemy import Connection, Index, PrimaryKeyConstraint, Table, create_engine, literal, select, text
 from sqlalchemy import Engine as DatabaseEngine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.schema import CreateIndex
 
 from helsegraf.models import METADATA
 
@@ -158,6 +163,29 @@ class Adapter(ABC):
 
     async def authenticate(self, client: httpx.AsyncClient) -> None:  # noqa: B027 - optional hook
         """Obtain credentials if the source needs them (called before the first call and on a 401)."""
+
+    def bind(self, dialect: str) -> None:  # noqa: B027 - optional hook
+        """Learn which database the batches go to ("postgresql", "sqlite"), before the first batch."""
+
+    # -- bulk load (PostgreSQL): a bootstrap into empty tables builds their indexes once, at the end --
+
+    bulk_tables: tuple[str, ...] = ()  # the register's tables a bulk load appends to (none: no bulk load)
+    bulk_kept: tuple[str, ...] = ()  # primary keys or indexes of those a bulk load keeps (its own lookups need them)
+
+    def bulk_resume(self, conn: Connection) -> None:  # noqa: B027 - optional hook
+        """Read the keys a bulk load has appended so far (it is starting, or resuming after a crash)."""
+
+    def bulk_new(self, batch: Batch) -> bool:
+        """Tell whether every record of a batch is new to the bulk load (False: the load ends before it)."""
+        del batch
+        return False
+
+    def apply_bulk(self, conn: Connection, batch: Batch) -> int:
+        """Append a batch of new records (`bulk_new`) to the index-less tables; return the records written."""
+        return self.apply(conn, batch)
+
+    def bulk_end(self) -> None:  # noqa: B027 - optional hook
+        """Forget the keys of a finished bulk load."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release what the adapter holds (worker processes)."""
@@ -344,6 +372,10 @@ def write_state(conn: Connection, register: str, state: FeedState) -> None:
 Progress = Callable[[str, str, int, int | None], None]  # (register, feed, position, head)
 BATCH_SIZE = 10_000  # entries per transaction (HELSEGRAF_SYNC_BATCH)
 DIRECT_COPY_FROM = 1000  # rows from which an upsert first tries a plain COPY into the table (PostgreSQL)
+BULK_FROM = 100_000  # entries behind from which a bootstrap into empty tables loads in bulk (HELSEGRAF_SYNC_BULK_FROM)
+PREFETCH = 2  # batches whose documents are fetched (queued) while earlier ones are applied
+BULK_MAINTENANCE_WORK_MEM = "256MB"  # for building a bulk load's indexes (sorts in memory, not on disk)
+BULK_BUILDERS = 2  # a bulk load's indexes built side by side
 
 
 class Engine:
@@ -359,9 +391,11 @@ class Engine:
         backoff: Backoff | None = None,
         max_attempts: int = 8,
         batch_size: int = BATCH_SIZE,
+        bulk_from: int = BULK_FROM,
     ) -> None:
         self.adapter, self.client = adapter, client
         self.batch_size = max(1, batch_size)
+        self.bulk_from = bulk_from
         self.register = adapter.register
         self.engine = create_engine(database_url, hide_parameters=True, **sqlite_options(database_url))
         self._write_lock = file_write_lock(database_url)
@@ -372,6 +406,9 @@ class Engine:
         self.errors: dict[str, int] = {}
         self._authenticated = False
         self._state: FeedState | None = None
+        self._bulk = False  # appending to index-less tables (see `_bulk_mode`)
+        self._indexed = False  # the bulk tables' indexes were seen complete: no bulk load from here on
+        adapter.bind(self.engine.dialect.name)
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[Connection]:
@@ -423,8 +460,53 @@ class Engine:
                 await asyncio.sleep(wait)
         raise SyncError(f"sync {self.register}: {what} failed {self.max_attempts} times; giving up for now")
 
-    async def _batches(self, feed: str, after: int, head: int) -> AsyncIterator[Batch]:
-        """Fetch pages (up to `batch_size` entries) and their documents ahead of the applier (one batch in flight)."""
+    async def _batches(self, feed: str, after: int, head: int) -> AsyncGenerator[Batch]:
+        """Yield batches with their documents, fetched up to `PREFETCH` batches ahead of the applier.
+
+        A producer reads the pages of batch after batch and starts fetching each one's documents,
+        while the batches before it are fetched and applied, so neither the source's round trips, the
+        document fetches nor the applier wait on each other. Batches come out in order; a batch whose
+        documents failed, or a page that failed, raises when its turn comes.
+        """
+        queue: asyncio.Queue[asyncio.Future[Batch] | None] = asyncio.Queue(PREFETCH)
+
+        async def produce() -> None:
+            try:
+                async with contextlib.aclosing(self._pages(feed, after, head)) as pages:
+                    async for batch in pages:
+                        task = asyncio.create_task(self._documents(batch))
+                        try:
+                            await queue.put(task)
+                        except asyncio.CancelledError:
+                            task.cancel()
+                            raise
+            except Exception as exc:  # noqa: BLE001 - handed to the consumer, after the batches before it
+                failed: asyncio.Future[Batch] = asyncio.get_running_loop().create_future()
+                failed.set_exception(exc)
+                await queue.put(failed)
+            else:
+                await queue.put(None)
+
+        producer = asyncio.create_task(produce())
+        try:
+            while (item := await queue.get()) is not None:
+                yield await item
+        finally:
+            producer.cancel()
+            left: list[asyncio.Future[Any]] = [producer]
+            while not queue.empty():
+                if (item := queue.get_nowait()) is not None:
+                    item.cancel()
+                    left.append(item)
+            await asyncio.gather(*left, return_exceptions=True)
+
+    async def _documents(self, batch: Batch) -> Batch:
+        await self._call(f"{batch.feed} documents of {len(batch.entries)} entries",
+                         functools.partial(self.adapter.documents, self.client, batch))  # fmt: skip
+        return batch
+
+    async def _pages(self, feed: str, after: int, head: int) -> AsyncGenerator[Batch]:
+        """Read pages (up to `batch_size` entries a batch) and yield each batch, without its documents."""
         position = after
         while True:
             entries: list[Entry] = []
@@ -449,8 +531,6 @@ class Engine:
             batch = Batch(feed, sorted(entries, key=lambda e: e.position), head=head)
             if contiguous:
                 self._gaps(batch, after)
-            await self._call(f"{feed} documents of {len(batch.entries)} entries",
-                             functools.partial(self.adapter.documents, self.client, batch))  # fmt: skip
             yield batch
             if all(e.reread for e in batch.entries):
                 return  # only the overlap was read again: nothing after the cursor
@@ -469,9 +549,11 @@ class Engine:
 
     def _apply(self, batch: Batch, state: FeedState) -> int:
         """Apply a batch and move its cursor in one transaction."""
+        if self._bulk and not self.adapter.bulk_new(batch):
+            self._finish_bulk(state.position)  # a record may be stored already: the bulk load ends before this batch
         now = datetime.now(UTC)
         with self.writing() as conn:
-            written = self.adapter.apply(conn, batch)
+            written = self.adapter.apply_bulk(conn, batch) if self._bulk else self.adapter.apply(conn, batch)
             skips = skip_table(self.register)
             rows = [
                 {"feed": batch.feed, "event_id": str(abs(position)), "reason": reason[:200], "at": now}
@@ -491,6 +573,78 @@ class Engine:
         for position, reason in batch.skipped.items():
             self._error("skipped", f"{batch.feed} entry {abs(position)} skipped: {reason}")
         return written
+
+    # -- bulk load ---------------------------------------------------------------------------------
+
+    def _bulk_mode(self, state: FeedState, head: int) -> bool:
+        """Tell whether this run appends to index-less tables, dropping their indexes to start one.
+
+        A bootstrap of many entries (`bulk_from`) into empty tables is a bulk load: every random key
+        inserted into a large B-tree costs a page visit (and, after a checkpoint, a full-page image
+        in the WAL), so a load into indexed tables slows down as they grow. Instead the adapter's
+        tables lose their primary keys and indexes (in one transaction), batches are appended with
+        COPY, and the indexes are built once, sorted, at the end (`_finish_bulk`): when the feed is
+        current, or before the first batch with a record that may be stored already. A crash in between
+        leaves index-less tables (or some of their indexes) and a cursor at a batch boundary; the next
+        run sees what is missing and goes on appending from there. PostgreSQL only (SQLite loads the
+        ordinary way).
+        """
+        names = self.adapter.bulk_tables
+        if not names or self._indexed or self.engine.dialect.name != "postgresql":
+            return False
+        tables = [METADATA[self.register].tables[name] for name in names]
+        with self.writing() as conn:
+            if not missing_indexes(conn, tables):
+                behind = head - state.position
+                if behind < self.bulk_from or any(
+                    conn.execute(select(literal(1)).select_from(t).limit(1)).first() for t in tables
+                ):
+                    self._indexed = True
+                    return False
+                for table in tables:
+                    drop_indexes(conn, table, self.adapter.bulk_kept)
+                log.info("sync %s: bulk load of %d entries: indexes built after it", self.register, behind,
+                         extra={"register": self.register})  # fmt: skip
+            self.adapter.bulk_resume(conn)
+        return True
+
+    def _finish_bulk(self, position: int) -> None:
+        """Build the indexes a bulk load left out, `BULK_BUILDERS` at a time, then leave bulk mode.
+
+        Each index is built (and committed) in a transaction of its own, so the builds run side by
+        side on their own connections; a primary key is built as its unique index, then made the
+        constraint, in one transaction. A crash in between leaves some indexes missing, which the next
+        run's bulk load builds. Statistics are gathered after (autovacuum may be off, or late).
+        """
+        started = time.monotonic()
+        tables = [METADATA[self.register].tables[name] for name in self.adapter.bulk_tables]
+        with self.engine.connect() as conn:
+            missing = missing_indexes(conn, tables)
+
+        def build(item: tuple[Table, Index | PrimaryKeyConstraint]) -> None:
+            table, index = item
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{BULK_MAINTENANCE_WORK_MEM}'")
+                conn.exec_driver_sql("SET LOCAL max_parallel_maintenance_workers = 0")  # the builds run side by side
+                if isinstance(index, PrimaryKeyConstraint):
+                    quote = conn.dialect.identifier_preparer.quote
+                    name, columns = quote(str(index.name)), ", ".join(quote(c.name) for c in index.columns)
+                    conn.exec_driver_sql(f"CREATE UNIQUE INDEX {name} ON {quote(table.name)} ({columns})")
+                    conn.exec_driver_sql(
+                        f"ALTER TABLE {quote(table.name)} ADD CONSTRAINT {name} PRIMARY KEY USING INDEX {name}"
+                    )
+                else:
+                    conn.execute(CreateIndex(index))
+
+        with ThreadPoolExecutor(BULK_BUILDERS) as pool:
+            list(pool.map(build, missing))
+        with self.engine.begin() as conn:
+            for table in tables:
+                conn.exec_driver_sql(f'ANALYZE "{table.name}"')
+        self._bulk, self._indexed = False, True
+        self.adapter.bulk_end()
+        log.info("sync %s: bulk load done at entry %d, %d indexes built in %.1f s", self.register, position,
+                 len(missing), time.monotonic() - started, extra={"register": self.register})  # fmt: skip
 
     def _persist_errors(self) -> None:
         """Store the error count of the feed that failed (its position is left as it was)."""
@@ -524,14 +678,22 @@ class Engine:
             state.last_synced_at = datetime.now(UTC)
             with self.writing() as conn:
                 write_state(conn, self.register, state)
+        self._bulk = await asyncio.to_thread(self._bulk_mode, state, head)
         pending: asyncio.Task[int] | None = None
-        async for batch in self._batches(feed, state.position, head):
-            if pending is not None:
-                await pending
-            pending = asyncio.create_task(asyncio.to_thread(self._apply, batch, state))
-            pending.add_done_callback(functools.partial(self._progressed, feed, batch.last, head))
+        try:
+            async with contextlib.aclosing(self._batches(feed, state.position, head)) as batches:
+                async for batch in batches:
+                    if pending is not None:
+                        await pending
+                    pending = asyncio.create_task(asyncio.to_thread(self._apply, batch, state))
+                    pending.add_done_callback(functools.partial(self._progressed, feed, batch.last, head))
+        finally:
+            if pending is not None:  # a batch being applied is committed (or not) before anything else happens
+                await asyncio.gather(pending, return_exceptions=True)
         if pending is not None:
-            await pending
+            await pending  # its error, if it failed
+        if self._bulk:  # the feed is current: build the indexes
+            await asyncio.to_thread(self._finish_bulk, state.position)
         self.status.positions[feed] = state.position
         self.status.heads[feed] = head
 
@@ -574,6 +736,32 @@ def lag_seconds(state: FeedState, now: datetime | None = None) -> float | None:
     return max(0.0, ((now or datetime.now(UTC)) - state.last_synced_at).total_seconds())
 
 
+def missing_indexes(conn: Connection, tables: Sequence[Table]) -> list[tuple[Table, Index | PrimaryKeyConstraint]]:
+    """Return the primary keys and indexes the tables' models declare that the database lacks (PostgreSQL)."""
+    present = set(
+        conn.exec_driver_sql(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ANY(%s)",
+            ([t.name for t in tables],),
+        ).scalars()
+    )
+    declared: list[tuple[Table, Index | PrimaryKeyConstraint]] = []
+    for table in tables:
+        key: PrimaryKeyConstraint = table.primary_key
+        declared += [(table, key), *((table, i) for i in sorted(table.indexes, key=lambda i: str(i.name)))]
+    return [(table, index) for table, index in declared if str(index.name) not in present]
+
+
+def drop_indexes(conn: Connection, table: Table, keep: Sequence[str] = ()) -> None:
+    """Drop a table's primary key and the indexes its model declares, but those named in `keep`."""
+    quote = conn.dialect.identifier_preparer.quote
+    if str(table.primary_key.name) not in keep:
+        name = quote(str(table.primary_key.name))
+        conn.exec_driver_sql(f"ALTER TABLE {quote(table.name)} DROP CONSTRAINT IF EXISTS {name}")
+    for index in table.indexes:
+        if str(index.name) not in keep:
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {quote(str(index.name))}")
+
+
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str],
            keep: Sequence[str] = ()) -> None:  # fmt: skip
     """Insert rows, or update them where their key exists; columns in `keep` are written on insert only.
@@ -588,41 +776,15 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys:
     if not rows:
         return
     columns = list(rows[0])
-    updates = [c for c in columns if c not in keys and c not in keep]
-    names = ", ".join(f'"{c}"' for c in columns)
-    conflict = ", ".join(f'"{k}"' for k in keys)
-    action = "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in updates) if updates else "DO NOTHING"
     if conn.dialect.name == "postgresql":
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         values = operator.itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
 
-        def copy_into(target: str) -> None:
-            with cursor.copy(f'COPY "{target}" ({names}) FROM STDIN') as copy:
-                write = copy.write_row
-                for row in rows:
-                    write(values(row))
+        def write(copy: psycopg.Copy) -> None:
+            write_row = copy.write_row
+            for row in rows:
+                write_row(values(row))
 
-        merged: set[str] = conn.info.setdefault("sync_merged_tables", set())
-        if len(rows) >= DIRECT_COPY_FROM and table.name not in merged:
-            # A bootstrap's rows are new: COPY them straight in. The first key already stored (a
-            # unique violation) rolls the attempt back and sends this table through the merge from
-            # then on (for this connection: a follower's rows are mostly updates).
-            try:
-                with conn.begin_nested():
-                    copy_into(table.name)
-            except psycopg.errors.UniqueViolation:
-                merged.add(table.name)
-            else:
-                return
-        stage = f"sync_stage_{table.name}"
-        conn.exec_driver_sql(
-            f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" (LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
-        )
-        conn.exec_driver_sql(f'TRUNCATE "{stage}"')
-        copy_into(stage)
-        conn.exec_driver_sql(
-            f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{stage}" ON CONFLICT ({conflict}) {action}'  # noqa: S608 - our own table and column names
-        )
+        copy_upsert(conn, table, columns, write, len(rows), keys, keep)
         return
     # The columns' own bind processors (dates and times as SQLAlchemy stores them on SQLite).
     processors = [table.c[c].type.bind_processor(conn.dialect) for c in columns]
@@ -630,5 +792,68 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys:
         tuple(p(row[c]) if p is not None else row[c] for c, p in zip(columns, processors, strict=True)) for row in rows
     ]
     placeholders = ", ".join("?" for _ in columns)
+    names, conflict, action = _upsert_clauses(columns, keys, keep)
     statement = f'INSERT INTO "{table.name}" ({names}) VALUES ({placeholders}) ON CONFLICT ({conflict}) {action}'  # noqa: S608 - our own names
     conn.exec_driver_sql(statement, parameters)
+
+
+def _upsert_clauses(columns: Sequence[str], keys: Sequence[str], keep: Sequence[str]) -> tuple[str, str, str]:
+    """Return an upsert's column list, conflict target and conflict action."""
+    updates = [c for c in columns if c not in keys and c not in keep]
+    names = ", ".join(f'"{c}"' for c in columns)
+    conflict = ", ".join(f'"{k}"' for k in keys)
+    action = "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in updates) if updates else "DO NOTHING"
+    return names, conflict, action
+
+
+def copy_upsert(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    write: Callable[[psycopg.Copy], None],
+    count: int,
+    keys: Sequence[str],
+    keep: Sequence[str] = (),
+) -> None:
+    """PostgreSQL's `upsert`: `write` puts `count` rows of `columns` into a COPY (by row or as COPY text).
+
+    The rows must be unique by `keys` (one statement may not touch a row twice).
+    """
+    names, conflict, action = _upsert_clauses(columns, keys, keep)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+    def copy_into(target: str) -> None:
+        with cursor.copy(f'COPY "{target}" ({names}) FROM STDIN') as copy:
+            write(copy)
+
+    merged: set[str] = conn.info.setdefault("sync_merged_tables", set())
+    if count >= DIRECT_COPY_FROM and table.name not in merged:
+        # A bootstrap's rows are new: COPY them straight in. The first key already stored (a
+        # unique violation) rolls the attempt back and sends this table through the merge from
+        # then on (for this connection: a follower's rows are mostly updates).
+        try:
+            with conn.begin_nested():
+                copy_into(table.name)
+        except psycopg.errors.UniqueViolation:
+            merged.add(table.name)
+        else:
+            return
+    stage = f"sync_stage_{table.name}"
+    conn.exec_driver_sql(
+        f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" (LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
+    )
+    conn.exec_driver_sql(f'TRUNCATE "{stage}"')
+    copy_into(stage)
+    conn.exec_driver_sql(
+        f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{stage}" ON CONFLICT ({conflict}) {action}'  # noqa: S608 - our own table and column names
+    )
+
+
+def copy_append(conn: Connection, table: Table, columns: Sequence[str], data: bytes) -> None:
+    """COPY rows given as COPY text straight into a table (a bulk load: the caller knows every key is new)."""
+    if not data:
+        return
+    names = ", ".join(f'"{c}"' for c in columns)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        copy.write(data)

@@ -19,8 +19,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
+from urllib.parse import quote_plus, urlencode
 
 import httpx
+from psycopg._copy_base import TextFormatter
+from psycopg.adapt import Transformer
 from pydantic import ValidationError
 from sqlalchemy import Connection, Table, and_, bindparam, delete, update
 
@@ -37,7 +40,18 @@ from helsegraf.models.preg import (
     ResponsibilityWithoutId,
 )
 from helsegraf.sync.credentials import ASSERTION_TYPE, ClientKey, DPoPKey
-from helsegraf.sync.engine import RETRY_STATUSES, Adapter, Batch, Entry, RetryableError, SyncError, check, upsert
+from helsegraf.sync.engine import (
+    RETRY_STATUSES,
+    Adapter,
+    Batch,
+    Entry,
+    RetryableError,
+    SyncError,
+    check,
+    copy_append,
+    copy_upsert,
+    upsert,
+)
 from helsegraf.upstream.contracts import dicts
 from helsegraf.upstream.contracts import persontjenesten as pt
 
@@ -453,6 +467,13 @@ class PregAdapter(Adapter):
         self._token: str | None = None
         self._scheme = "Bearer"
         self._hooked: httpx.AsyncClient | None = None
+        self._copy = False  # PostgreSQL: documents are mapped to COPY text (see CopyRows)
+        self._loaded_nins: set[int] = set()  # a bulk load's keys so far, as hashes (see apply_bulk)
+        self._loaded_ids: set[int] = set()
+
+    def bind(self, dialect: str) -> None:
+        """On PostgreSQL, map documents to COPY text where they are mapped (in the workers, if any)."""
+        self._copy = dialect == "postgresql"
 
     def close(self) -> None:
         """Stop the worker processes, if any were started."""
@@ -549,7 +570,8 @@ class PregAdapter(Adapter):
             else:
                 wanted.append(entry.key)
         ids = list(dict.fromkeys(wanted))
-        rows, reasons = Rows(), {}
+        rows: Rows | CopyRows = CopyRows() if self._copy else Rows()
+        reasons: dict[str, str] = {}
         parts = await self._fetch(client, [ids[i : i + BULK_MAX] for i in range(0, len(ids), BULK_MAX)])
         for part_rows, part_reasons in parts:
             rows.extend(part_rows)
@@ -563,7 +585,7 @@ class PregAdapter(Adapter):
                 batch.skipped[entry.position] = "person not returned by bulk-by-id"
         batch.rows = rows
 
-    async def _fetch(self, client: httpx.AsyncClient, chunks: list[list[str]]) -> list[tuple[Rows, dict[str, str]]]:
+    async def _fetch(self, client: httpx.AsyncClient, chunks: list[list[str]]) -> list[tuple[Any, dict[str, str]]]:
         """Run the bulk calls (in the worker processes if there are any); return each one's rows and reasons."""
         if self.workers > 0 and chunks:
             loop = asyncio.get_running_loop()
@@ -572,17 +594,19 @@ class PregAdapter(Adapter):
 
             def call(chunk: list[str]) -> Any:  # each call its own proof, made here (the key stays in this process)
                 headers = {**client.headers, **self.credentials("POST", url)}
-                return loop.run_in_executor(pool, fetch_and_map, self._api, headers, client.timeout.read, chunk)
+                return loop.run_in_executor(
+                    pool, fetch_and_map, self._api, headers, client.timeout.read, chunk, self._copy
+                )
 
             return list(await asyncio.gather(*(call(chunk) for chunk in chunks)))
         limit = asyncio.Semaphore(self.concurrency)
 
-        async def fetch(chunk: list[str]) -> tuple[Rows, dict[str, str]]:
+        async def fetch(chunk: list[str]) -> tuple[Any, dict[str, str]]:
             async with limit:
                 response = await client.post(
-                    f"{self._api}/person/bulk-by-id", params=BULK_PARAMS, data={"personIds": chunk}
+                    f"{self._api}/person/bulk-by-id?{BULK_QUERY}", content=bulk_form(chunk), headers=FORM
                 )
-            return map_answer(check(response, "person/bulk-by-id").content)
+            return map_answer(check(response, "person/bulk-by-id").content, copy=self._copy)
 
         return list(await asyncio.gather(*(fetch(chunk) for chunk in chunks)))
 
@@ -618,6 +642,8 @@ class PregAdapter(Adapter):
 
     def apply(self, conn: Connection, batch: Batch) -> int:
         """Upsert the batch's persons and their parts; redirect replaced numbers."""
+        if isinstance(batch.rows, CopyRows):
+            return self._apply_copy(conn, batch.rows)
         rows: Rows = batch.rows if isinstance(batch.rows, Rows) else Rows()
         persons = list({r["nin"]: r for r in rows.persons}.values())
         upsert(conn, _table(Person), persons, ["nin"], keep=["replaced_by"])
@@ -639,23 +665,93 @@ class PregAdapter(Adapter):
         ):
             _delete_of(conn, table, key, nins)
             upsert(conn, table, _unique(found, *keys), keys)
-        table = _table(Person)
-        redirects = [{"old": old, "current": current} for old, current in dict(rows.redirects).items()]
-        if redirects:
-            conn.execute(
-                update(table)
-                .where(and_(table.c.nin == bindparam("old"), table.c.nin != bindparam("current")))
-                .values(replaced_by=bindparam("current")),
-                redirects,
-            )
+        _redirect(conn, rows.redirects)
         return len(persons)
+
+    def _apply_copy(self, conn: Connection, rows: CopyRows) -> int:
+        """`apply` on PostgreSQL: the same upserts, deletes and redirects, with the rows as COPY text."""
+        data = rows.unique()
+        for part, model, keys in PARTS:
+            if part in REPLACED:  # a person's relations are replaced by what the document says now
+                _delete_of(conn, _table(model), keys[0], data.nins)
+            if part in data.text:
+                text = data.text[part]
+                copy_upsert(conn, _table(model), data.columns[part], functools.partial(_write, text),
+                            text.count(b"\n"), keys, keep=KEEP.get(part, ()))  # fmt: skip
+        _redirect(conn, rows.redirects)
+        return len(data.nins)
+
+    # -- bulk load (engine.py, `Engine._bulk_mode`) ------------------------------------------------
+
+    bulk_tables = ("preg_person", "preg_identification_number", "preg_address", "preg_parent_relation",
+                   "preg_parental_responsibility", "preg_guardianship", "preg_responsibility_without_id",
+                   "preg_guardian_without_id", LegalCapacity.__tablename__)  # the tables of PARTS  # fmt: skip
+    # Persons keep their key: a redirect (a merged duplicate, a changed number) updates a loaded person
+    # by number, wherever in the load that person came; one B-tree of numbers stays small and cached.
+    # Their municipality and replaced_by indexes are kept too: few distinct values (replaced_by is
+    # almost always null), so each row goes to one of a few hot pages, cheaper than a build at the end.
+    bulk_kept = ("pk_preg_person", "ix_preg_person_municipality_code", "ix_preg_person_replaced_by")
+
+    def bulk_resume(self, conn: Connection) -> None:
+        """Read the numbers and person ids loaded so far (hashed: a collision only ends the bulk load early)."""
+        self._loaded_nins = {hash(n) for n in conn.exec_driver_sql("SELECT nin FROM preg_person").scalars()}
+        self._loaded_ids = {
+            hash(i)
+            for i in conn.exec_driver_sql(
+                "SELECT person_id FROM preg_person UNION SELECT person_id FROM preg_identification_number"
+            ).scalars()
+        }
+
+    def bulk_new(self, batch: Batch) -> bool:
+        """Tell whether none of the batch's rows can be stored already.
+
+        Every row a document produces is keyed by its current number (persons, addresses, relations,
+        responsibility, guardianship) or by its person id (identification numbers), so the batch's
+        rows are all new when none of its documents' numbers and person ids was loaded before. Within
+        the batch, rows are made unique as in `apply`.
+        """
+        rows = batch.rows
+        if not isinstance(rows, CopyRows):
+            return False
+        return self._loaded_nins.isdisjoint(hash(n) for n in rows.nins) and self._loaded_ids.isdisjoint(
+            hash(i) for i in rows.mapped
+        )
+
+    def apply_bulk(self, conn: Connection, batch: Batch) -> int:
+        """Append the batch's rows (all new: `bulk_new`) to the index-less tables, then redirect as `apply` does."""
+        rows: CopyRows = batch.rows
+        data = rows.unique()
+        for part, model, _keys in PARTS:
+            if part in data.text:
+                copy_append(conn, _table(model), data.columns[part], data.text[part])
+        _redirect(conn, rows.redirects)  # by the persons' key, which a bulk load keeps
+        self._loaded_nins.update(hash(n) for n in data.nins)
+        self._loaded_ids.update(hash(i) for i in rows.mapped)
+        return len(data.nins)
+
+    def bulk_end(self) -> None:
+        """Forget the bulk load's keys."""
+        self._loaded_nins, self._loaded_ids = set(), set()
 
 
 BULK_PARAMS = {"informationParts": INFORMATION_PARTS, "includeHistory": "true"}
+# The bulk call's query and form, encoded here rather than by httpx per call (its URL and form encoders
+# quote character by character in Python, a tenth of a bulk call's cost): the query is the same every call.
+BULK_QUERY = urlencode(BULK_PARAMS, doseq=True)
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")  # what form encoding leaves as it is (person ids are UUIDs)
 
 
-def map_answer(content: bytes) -> tuple[Rows, dict[str, str]]:
-    """Validate one bulk-by-id answer and map its documents: the rows, and a reason per person left out."""
+def bulk_form(ids: list[str]) -> bytes:
+    """Return the form `personIds=...&personIds=...`, as `urlencode` makes it."""
+    return "&".join(f"personIds={i if _UNRESERVED.fullmatch(i) else quote_plus(i)}" for i in ids).encode()
+
+
+def map_answer(content: bytes, *, copy: bool = False) -> tuple[Any, dict[str, str]]:
+    """Validate one bulk-by-id answer and map its documents: the rows, and a reason per person left out.
+
+    With `copy` the rows come as `CopyRows` (PostgreSQL's COPY text), else as `Rows`.
+    """
     rows, reasons = Rows(), {}
     for key, document in PregAdapter._parse(content).items():  # noqa: SLF001 - the adapter's own parser
         if isinstance(document, str):
@@ -667,25 +763,135 @@ def map_answer(content: bytes) -> tuple[Rows, dict[str, str]]:
             reasons[key] = f"malformed document: {exc}"
         else:
             rows.mapped.add(key)
-    return rows, reasons
+    return (CopyRows.of(rows) if copy else rows), reasons
 
 
 _client: httpx.Client | None = None
 
 
 def fetch_and_map(
-    api: str, headers: dict[str, str], timeout: float | None, chunk: list[str]
-) -> tuple[Rows, dict[str, str]]:
+    api: str, headers: dict[str, str], timeout: float | None, chunk: list[str], copy: bool = False
+) -> tuple[Any, dict[str, str]]:
     """In a worker process: one bulk-by-id call (its own keep-alive client), validated and mapped."""
     global _client  # noqa: PLW0603 - one client per worker process, kept between calls
     if _client is None:
         _client = httpx.Client(timeout=timeout)
     try:
-        response = _client.post(f"{api}/person/bulk-by-id", params=BULK_PARAMS, data={"personIds": chunk},
-                                headers=headers)  # fmt: skip
+        response = _client.post(f"{api}/person/bulk-by-id?{BULK_QUERY}", content=bulk_form(chunk),
+                                headers={**headers, **FORM})  # fmt: skip
     except httpx.TransportError as exc:  # re-raised as the engine's own error (httpx's do not cross processes)
         raise RetryableError(f"person/bulk-by-id: {exc.__class__.__name__}") from None
-    return map_answer(check(response, "person/bulk-by-id").content)
+    return map_answer(check(response, "person/bulk-by-id").content, copy=copy)
+
+
+def _redirect(conn: Connection, pairs: list[tuple[str, str]]) -> None:
+    """Point each replaced number's person (`replaced_by`) at the number now in use."""
+    table = _table(Person)
+    redirects = [{"old": old, "current": current} for old, current in dict(pairs).items()]
+    if redirects:
+        conn.execute(
+            update(table)
+            .where(and_(table.c.nin == bindparam("old"), table.c.nin != bindparam("current")))
+            .values(replaced_by=bindparam("current")),
+            redirects,
+        )
+
+
+# The parts of `Rows` as tables, with their keys, in the order `apply` writes them.
+PARTS = (
+    ("persons", Person, ("nin",)),
+    ("numbers", IdentificationNumber, ("number", "person_id")),
+    ("addresses", AddressPeriod, ("nin", "kind", "valid_from")),
+    ("legal_capacity", LegalCapacity, ("nin", "kind", "valid_from")),
+    ("relations", ParentRelation, ("child_nin", "parent_nin")),
+    ("responsibility", ParentalResponsibility, ("child_nin", "responsible_nin")),
+    ("guardianship", Guardianship, ("nin", "guardian_nin")),
+    ("responsibility_without_id", ResponsibilityWithoutId, ("nin", "position")),
+    ("guardians_without_id", GuardianWithoutId, ("nin", "position")),
+)
+# No periods: a person's rows are replaced by what the document says now.
+REPLACED = frozenset({"relations", "responsibility", "guardianship", "responsibility_without_id",
+                      "guardians_without_id"})  # fmt: skip
+KEEP = {"persons": ("replaced_by",)}  # written on insert only (a redirect sets it)
+
+
+@dataclass
+class CopyText:
+    """A batch's rows as COPY text per part, unique by key, and its documents' current numbers."""
+
+    columns: dict[str, tuple[str, ...]]
+    text: dict[str, bytes]
+    nins: list[str]
+
+
+@dataclass
+class CopyRows:
+    """The PREG rows of a batch (or of one bulk answer) as PostgreSQL COPY text, part by part.
+
+    Mapping a document and formatting its rows happen where it was fetched (a worker process, if
+    any), so what comes back to be applied is a few byte strings per answer rather than a dict per
+    row; the text is psycopg's own COPY formatting (the same adapters as `Copy.write_row`). Rows are
+    unique by key within each answer; only documents sharing a current number (listed in `nins`)
+    can repeat a key across answers, and `unique` then keeps the last row per key, as `apply` does.
+    """
+
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    text: dict[str, list[bytes]] = field(default_factory=dict)
+    nins: list[str] = field(default_factory=list)  # each mapped document's current number
+    redirects: list[tuple[str, str]] = field(default_factory=list)
+    mapped: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, rows: Rows) -> CopyRows:
+        """Format one answer's rows."""
+        made = cls(nins=[r["nin"] for r in rows.persons], redirects=rows.redirects, mapped=rows.mapped)
+        transformer = Transformer()
+        for part, model, keys in PARTS:
+            found = _unique(getattr(rows, part), *keys)
+            if not found:
+                continue
+            # In the table's column order: rows may list their keys in another order (answers must agree).
+            columns = tuple(c.name for c in _table(model).columns if c.name in found[0])
+            if len(columns) != len(found[0]):
+                msg = f"{part}: rows with columns the table does not have"
+                raise SyncError(msg)
+            values = operator.itemgetter(*columns)
+            formatter = TextFormatter(transformer)
+            out = bytearray()
+            for row in found:
+                out += formatter.write_row(values(row))
+            out += formatter.end()
+            made.columns[part], made.text[part] = columns, [bytes(out)]
+        return made
+
+    def extend(self, other: CopyRows) -> None:
+        """Add another answer's rows."""
+        for part, columns in other.columns.items():
+            if self.columns.setdefault(part, columns) != columns:
+                msg = f"{part}: answers mapped to different columns"
+                raise SyncError(msg)
+            self.text.setdefault(part, []).extend(other.text[part])
+        self.nins.extend(other.nins)
+        self.redirects.extend(other.redirects)
+        self.mapped |= other.mapped
+
+    def unique(self) -> CopyText:
+        """Return the rows joined, unique by key (the last row per key where documents share a number)."""
+        nins = list(dict.fromkeys(self.nins))
+        text = {part: b"".join(chunks) for part, chunks in self.text.items()}
+        if len(nins) < len(self.nins):
+            for part, _model, keys in PARTS:
+                if part in text:
+                    at = [self.columns[part].index(k) for k in keys]
+                    # COPY text escapes tabs and newlines inside values: the raw ones split fields and rows.
+                    lines = text[part].split(b"\n")[:-1]  # every row ends with a newline
+                    kept = {tuple(fields[i] for i in at): line for line in lines if (fields := line.split(b"\t"))}
+                    text[part] = b"".join(line + b"\n" for line in kept.values())
+        return CopyText(self.columns, text, nins)
+
+
+def _write(text: bytes, copy: Any) -> None:
+    copy.write(text)
 
 
 def _delete_of(conn: Connection, table: Table, key: str, values: list[str]) -> None:

@@ -73,8 +73,9 @@ async def run(  # noqa: C901 - locking, bootstrap and following read as one stor
         for adapter in chosen:
             client = await stack.enter_async_context(httpx.AsyncClient(timeout=timeout, limits=limits))
             engine = Engine(
-                adapter, settings.url_for(adapter.register), client, on_progress=on_progress, batch_size=sources.batch
-            )
+                adapter, settings.url_for(adapter.register), client, on_progress=on_progress, batch_size=sources.batch,
+                bulk_from=sources.bulk_from,
+            )  # fmt: skip
             stack.callback(engine.close)
             stack.enter_context(register_lock(engine.engine, adapter.register))
             engines.append(engine)
