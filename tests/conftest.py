@@ -193,6 +193,21 @@ async def graph(nation: Nation) -> AsyncIterator[Graph]:
 TODAY = oslo_today()  # the server's notion of today (Norway's date, not the machine's)
 
 
+PUBLICATIONS = ("audit_statistics_published_cell", "audit_statistics_published_list", "audit_statistics_publication")
+
+
+def unpublish(conn: Any) -> None:
+    """Forget every stored statistics publication (stats/published.py), on a connection in a transaction.
+
+    A test that rewrites a register's past (a list added in 2010, memberships moved) plays a nation that
+    was always so: the reference dates published from the nation before are not that nation's.
+    """
+    from sqlalchemy import text  # noqa: PLC0415
+
+    for name in PUBLICATIONS:
+        conn.execute(text(f"DELETE FROM {name}"))
+
+
 def db_rows(nation: Nation, sql: str, **params: Any) -> list[Any]:
     """Run a read query against the nation's database and return its rows."""
     from types import SimpleNamespace  # noqa: PLC0415

@@ -153,6 +153,11 @@ async def test_a_gp_leaving_a_list_and_a_patient_changing_lists_reach_the_graph(
     assert body["data"]["person"]["gp"] == {"contract": {"id": str(to)}, "beginReason": {"code": "BY"}}
     flr = next(r for r in body["data"]["registers"] if r["name"] == "flr")
     assert flr["cursor"] is not None and flr["lag"] < 30  # noqa: PT018
+    # The list's listetak was lowered that day: the sync closed its period and opened one (flr_gp_contract_terms).
+    terms = [r for r in table_rows(own, "flr_gp_contract_terms") if r[0] == left_contract]
+    before = source.contracts[left_contract]["max_patients"] + 100
+    found = [(str(r[1])[:10], r[5] and str(r[5])[:10], r[2]) for r in terms]  # valid_from, valid_to, max_patients
+    assert found[-2:] == [(found[-2][0], str(today), before), (str(today), None, before - 100)]
     # The synced rows are FLR's after the day, row for row.
     rows = table_rows(own, "flr_list_membership")
     assert (membership, moved["nin"], to) in {r[:3] for r in rows}

@@ -5,19 +5,23 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, timedelta
 
-from conftest import TODAY, db_rows, token
+from conftest import TODAY, db_rows, token, unpublish
 from helsegraf.stats.engine import reference_date
 from test_statistics import assert_perturbed
 from test_statistics_tables import TABLE, table
 
 
-def db_execute(nation, sql: str) -> None:
+def db_execute(nation, sql: str, *, republish: bool = True) -> None:
+    """Run a statement on the nation's database; unless `republish` is false, as a nation that was always so
+    (its stored statistics publications are forgotten: conftest.unpublish)."""
     from sqlalchemy import text  # noqa: PLC0415
 
     engine = nation.engine()
     try:
         with engine.begin() as conn:
             conn.execute(text(sql))
+            if republish:
+                unpublish(conn)
     finally:
         engine.dispose()
 

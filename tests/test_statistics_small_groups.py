@@ -22,7 +22,16 @@ from itertools import combinations, product
 import pytest
 from sqlalchemy import text
 
-from conftest import TODAY, _seed, create_postgres_database, db_rows, drop_postgres_database, require_postgres, token
+from conftest import (
+    TODAY,
+    _seed,
+    create_postgres_database,
+    db_rows,
+    drop_postgres_database,
+    require_postgres,
+    token,
+    unpublish,
+)
 from helsegraf.stats.disclosure import MIN_GROUP
 from helsegraf.stats.engine import reference_date
 from test_statistics_attacks import group_of
@@ -59,6 +68,7 @@ def _execute(nation, *statements: tuple[str, dict]) -> None:
         with engine.begin() as conn:
             for statement, params in statements:
                 conn.execute(text(statement), params)
+            unpublish(conn)  # a nation that was always so
     finally:
         engine.dispose()
 

@@ -30,7 +30,8 @@ TABLE_ORDER = (
     "bed_organization",
     "ar_communication_party", "ar_electronic_address",
     "ar_physical_address", "ar_certificate", "ar_coverage_area", "ar_future_electronic_address",
-    "flr_gp_contract", "flr_gp_period", "flr_list_membership", "flr_coop_municipality", "flr_out_of_office",
+    "flr_gp_contract", "flr_gp_contract_terms", "flr_gp_period", "flr_list_membership", "flr_coop_municipality",
+    "flr_out_of_office",
     "resh_unit", "resh_parent_link", "resh_service",
 )  # fmt: skip
 

@@ -7,6 +7,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from helsegraf.data import reference
 from helsegraf.data.people import DISTRICTS, People
@@ -29,6 +30,7 @@ GP_CHANGE_RATE = 0.35
 SHARED_LIST_RATE = 0.05
 VACATION_SUBSTITUTE_RATE = 0.2
 OPEN_LIST_RATE = 0.45
+TERMS_CHANGE_RATE = 0.3  # lists older than two years whose listetak, open status or fixed salary changed once
 PATIENT_CHANGED_GP_RATE = 0.3
 NO_GP_RATE = 0.01
 # Fastlønn: about 1 list in 12 nationally (Helsedirektoratet 2023), most of them at municipal offices.
@@ -341,8 +343,12 @@ def _write(builder: _Builder) -> None:
         ("id", "contract_id", "hpr_number", "relationship", "substitute_for_hpr_number",
          "working_percentage", "valid_from", "valid_to"),
     )  # fmt: skip
+    terms = world.table(
+        "flr_gp_contract_terms", ("contract_id", "valid_from", "valid_to", "max_patients", "is_open", "fixed_salary")
+    )
     period_ids = Serial(rng, start=1)
     salaries = world.rng("flr-salary")  # a stream of its own: the other columns stay as they were
+    changes = world.rng("flr-terms")  # so is the lists' history of listetak, open status and fixed salary
     for contract in builder.contracts:
         is_open = contract.valid_to is None and rng.random() < OPEN_LIST_RATE
         slack = rng.randint(5, 300) if is_open else rng.randint(0, 3)
@@ -354,10 +360,32 @@ def _write(builder: _Builder) -> None:
         fixed_salary = salaries.random() < rate
         contracts.append((contract.id, office.org_number, office.municipality, office.district,
                           max_patients, is_open, fixed_salary, contract.valid_from, contract.valid_to))  # fmt: skip
+        terms.extend(_terms(changes, contract.id, contract.valid_from, contract.valid_to or world.as_of,
+                                 contract.valid_to, (max_patients, is_open, fixed_salary)))  # fmt: skip
         for p in contract.periods:
             periods.append((period_ids.take(), contract.id, p.hpr_number, p.relationship, p.substitute_for,
                             p.working_percentage, p.valid_from, p.valid_to))  # fmt: skip
     _write_gp_parties(builder)
+
+
+def _terms(
+    rng: random.Random, contract_id: int, begins: date, ends: date, valid_to: date | None, now: tuple[int, bool, bool]
+) -> list[tuple[Any, ...]]:
+    """Return a list's periods of listetak, open status and fixed salary: today's values, and for some an earlier set.
+
+    A list older than two years changed its terms once with probability TERMS_CHANGE_RATE, on a day at
+    least a year after it began and 90 days before it ended (or today): its listetak was another (lists are
+    resized as their GP's practice changes), it was closed or open the other way half the time, and it
+    switched between fixed salary and fee for service a fifth of the time.
+    """
+    max_patients, is_open, fixed_salary = now
+    if (ends - begins).days <= 2 * 365 or rng.random() >= TERMS_CHANGE_RATE:
+        return [(contract_id, begins, valid_to, max_patients, is_open, fixed_salary)]
+    changed = random_date(rng, begins + timedelta(days=365), ends - timedelta(days=90))
+    earlier = (max(300, max_patients + rng.choice((-1, 1)) * rng.randint(50, 300)),
+               is_open if rng.random() < 0.5 else not is_open,  # half the time
+               fixed_salary if rng.random() < 0.8 else not fixed_salary)  # a fifth of the time  # fmt: skip
+    return [(contract_id, begins, changed, *earlier), (contract_id, changed, valid_to, *now)]
 
 
 def _write_gp_parties(builder: _Builder) -> None:

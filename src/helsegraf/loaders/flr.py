@@ -8,17 +8,48 @@ from functools import cached_property
 from typing import Any
 
 from aiodataloader import DataLoader
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.engine import Row
 
 from helsegraf.db import Database
 from helsegraf.loaders.base import DatedLoader, GroupLoader, RowLoader, first_or_none, valid_at, valid_on_param
-from helsegraf.models.flr import CoopMunicipality, GpContract, GpPeriod, ListMembership, OutOfOfficeLocation
+from helsegraf.models.flr import (
+    CoopMunicipality,
+    GpContract,
+    GpContractTerms,
+    GpPeriod,
+    ListMembership,
+    OutOfOfficeLocation,
+)
 from helsegraf.registers import FLR
 
 CONTRACT = GpContract.__table__
 PERIOD = GpPeriod.__table__
 MEMBERSHIP = ListMembership.__table__
+TERMS = GpContractTerms.__table__
+TERM_COLUMNS = ("max_patients", "is_open", "fixed_salary")  # kept over time in flr_gp_contract_terms
+
+
+def contracts_with_terms(terms_valid: ColumnElement[bool]) -> tuple[Select[Any], dict[str, ColumnElement[Any]]]:
+    """Return every contract column, with its listetak, open status and fixed salary of the period `terms_valid` picks.
+
+    One statement over FLR's own tables: the contract, and the period of its terms valid at the date
+    (periods do not overlap, so at most one). A contract without a period there (a row written outside
+    the sync) gives its own columns. Also returns the three values as expressions, to filter on.
+    """
+    joined = CONTRACT.outerjoin(TERMS, and_(TERMS.c.contract_id == CONTRACT.c.id, terms_valid))
+    terms: dict[str, ColumnElement[Any]] = {n: func.coalesce(TERMS.c[n], CONTRACT.c[n]) for n in TERM_COLUMNS}
+    columns = [terms[c.key].label(c.key) if c.key in terms else c for c in CONTRACT.columns]
+    return select(*columns).select_from(joined), terms
+
+
+def contracts_at(on: date) -> tuple[Select[Any], dict[str, ColumnElement[Any]]]:
+    """Return the contracts valid at a date, with their terms (listetak, open status, fixed salary) at that date."""
+    statement, terms = contracts_with_terms(valid_at(TERMS, on))
+    return statement.where(valid_at(CONTRACT, on)), terms
+
+
+TERMS_BY_CONTRACT = select(TERMS).order_by(TERMS.c.valid_from)
 
 
 MEMBERSHIPS_AT = select(MEMBERSHIP).where(valid_on_param(MEMBERSHIP)).order_by(MEMBERSHIP.c.valid_from.desc())
@@ -83,6 +114,11 @@ class FlrLoaders:
         return GroupLoader(self.db, FLR, CONTRACTS_BY_ID, CONTRACT.c.office_org_number)
 
     @cached_property
+    def terms_by_contract(self) -> GroupLoader[int]:
+        """GpContractTermsByContractLoader: a list's periods of listetak, open status and fixed salary, oldest first."""
+        return GroupLoader(self.db, FLR, TERMS_BY_CONTRACT, TERMS.c.contract_id)
+
+    @cached_property
     def periods_by_contract(self) -> GroupLoader[int]:
         """GpPeriodsByContractLoader: every GP period of a contract."""
         return GroupLoader(self.db, FLR, PERIODS, PERIOD.c.contract_id)
@@ -105,11 +141,11 @@ class FlrLoaders:
 
 def contracts_query(municipality: str | None, open_only: bool, on: date) -> Select[Any]:
     """Return the filtered contracts valid at a date (without ordering or paging)."""
-    statement = select(CONTRACT).where(valid_at(CONTRACT, on))
+    statement, terms = contracts_at(on)
     if municipality is not None:
         statement = statement.where(CONTRACT.c.municipality_code == municipality)
     if open_only:
-        statement = statement.where(CONTRACT.c.is_open)
+        statement = statement.where(terms["is_open"])  # open at the date
     return statement
 
 
@@ -160,7 +196,8 @@ class PatientsLoader(DataLoader):  # type: ignore[type-arg]
 
 # -- FLR's own questions: contracts operating in a postal code, and SearchForGP --------------------------
 
-CONTRACTS_ON = select(CONTRACT).where(valid_on_param(CONTRACT))  # keyed by id or office
+# Keyed by id or office: the contracts valid at `:on`, with their terms then.
+CONTRACTS_ON = contracts_with_terms(valid_on_param(TERMS))[0].where(valid_on_param(CONTRACT))
 PERIODS_ON = select(PERIOD.c.hpr_number, PERIOD.c.contract_id).where(valid_on_param(PERIOD))  # keyed by contract
 
 

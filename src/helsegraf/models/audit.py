@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Dialect, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -90,3 +90,52 @@ class StatisticsQuery(AuditBase):
     purpose: Mapped[str | None] = mapped_column(Text)
     table_name: Mapped[str] = mapped_column(Text)  # table, keyFigures, ssb12005, gpListsByMunicipality, ...
     parameters: Mapped[str] = mapped_column(Text)  # the request's arguments as JSON (measures, by, filter, at)
+
+
+class StatisticsPublication(AuditBase):
+    """A reference date whose counts of persons are published: made once, the first time a table needs them.
+
+    Keyed by the date and the identity of the statistics secret the key sums were made under
+    (stats/published.py): a rotated secret finds no publication of its own and makes a new one.
+    """
+
+    __tablename__ = "audit_statistics_publication"
+
+    reference_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class StatisticsPublishedList(AuditBase):
+    """A GP list of a publication, with its attributes at the reference date (as the counts of persons used them)."""
+
+    __tablename__ = "audit_statistics_published_list"
+
+    reference_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    contract_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    municipality_code: Mapped[str] = mapped_column(String(4))
+    is_open: Mapped[bool] = mapped_column(Boolean)
+    fixed_salary: Mapped[bool] = mapped_column(Boolean)
+    max_patients: Mapped[int] = mapped_column(Integer)
+    has_gp: Mapped[bool] = mapped_column(Boolean)
+
+
+class StatisticsPublishedCell(AuditBase):
+    """A grouped row of a publication: a list's listed persons of one age group and gender, and their key sum.
+
+    Grouped rows, never persons: at most lists x 10 age groups x 2 genders per reference date. The key
+    sum is kept modulo 256 (a cell key is the sum of its records' keys modulo 256: nothing more is
+    needed). An age group or gender that neither FLR nor PREG gives is "" (the person counts in the
+    list's size, in no cell of that dimension).
+    """
+
+    __tablename__ = "audit_statistics_published_cell"
+
+    reference_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    contract_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    age_group: Mapped[str] = mapped_column(String(5), primary_key=True)
+    gender: Mapped[str] = mapped_column(String(6), primary_key=True)
+    persons: Mapped[int] = mapped_column(Integer)
+    key_sum: Mapped[int] = mapped_column(SmallInteger)

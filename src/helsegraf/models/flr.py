@@ -39,6 +39,25 @@ class GpContract(ValidityMixin, FlrBase):
     updated_on: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # UpdatedOn
 
 
+class GpContractTerms(ValidityMixin, FlrBase):
+    """A list's listetak, open status and fixed salary over a half-open period `[valid_from, valid_to)`.
+
+    FLR's contract gives the values as they are now (`flr_gp_contract` keeps them so); the periods keep
+    what they were: the sync closes the open period and opens another when it sees one change (at the
+    contract's UpdatedOn). Statistics and a contract asked `at` a date read the period valid then.
+    """
+
+    __tablename__ = "flr_gp_contract_terms"
+
+    contract_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("flr_gp_contract.id", ondelete="CASCADE"), primary_key=True
+    )
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    max_patients: Mapped[int] = mapped_column(Integer)
+    is_open: Mapped[bool] = mapped_column(Boolean)
+    fixed_salary: Mapped[bool] = mapped_column(Boolean)
+
+
 class CoopMunicipality(FlrBase):
     """A municipality a GP contract co-operates with (CoopMunicipalities: interkommunalt samarbeid)."""
 

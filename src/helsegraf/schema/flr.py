@@ -210,9 +210,16 @@ async def _list_size(info: Info, parents: list[GpContract], at: date | None = No
 
 async def _places(info: Info, parents: list[GpContract], at: date | None = None) -> list[Any]:
     sizes = await _sizes(info, parents, at)
+    terms: list[tuple[bool | None, int | None]] = [(p.is_open, p.max_patients) for p in parents]
+    if at is not None:  # the listetak and open status of that date (flr_gp_contract_terms), else the contract's own
+        periods = await info.context.loaders.terms_by_contract.load_many([int(p.id) for p in parents])
+        for i, rows in enumerate(periods):
+            valid = next((t for t in rows if is_valid_on(t, at)), None)
+            if valid is not None:
+                terms[i] = (valid.is_open, valid.max_patients)
     return [
-        max(0, p.max_patients - n) if p.is_open and p.max_patients is not None else 0
-        for p, n in zip(parents, sizes, strict=True)
+        max(0, max_patients - n) if is_open and max_patients is not None else 0
+        for (is_open, max_patients), n in zip(terms, sizes, strict=True)
     ]
 
 

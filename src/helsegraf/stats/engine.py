@@ -35,7 +35,7 @@ from itertools import product
 from typing import TYPE_CHECKING, Any, Final
 
 from helsegraf.data import codes, reference
-from helsegraf.stats import sql
+from helsegraf.stats import published, sql
 from helsegraf.stats.disclosure import (
     MIN_GROUP,
     WITHHELD_SMALL_GROUP,
@@ -416,10 +416,10 @@ class Engine:
         secret = stats_secret(db.settings.home)
         self.flr_keys = KeyParameters.of(secret, "flr")
         self.hpr_keys = KeyParameters.of(secret, "hpr")
+        self.key_id = published.key_identity(secret)
+        self._published: dict[date, asyncio.Future[_Published]] = {}
         self._lists: dict[date, dict[int, _List]] = {}
         self._gps: dict[date, list[tuple[int, int, str]]] = {}
-        # Per date: listed persons per list with their key sums (one scan serves persons and list sizes).
-        self._per_list: dict[date, list[tuple[int, dict[Dimension, str], int, int]]] = {}
         self._gp_attributes: dict[date, tuple[dict[int, str], set[int]]] = {}
         self._recent: dict[date, set[int]] = {}
 
@@ -480,15 +480,43 @@ class Engine:
         self._lists[on], self._gps[on] = lists, [g for g in gps if g[0] in lists]
         return lists
 
+    async def publication(self, ref: date) -> _Published:
+        """Return a reference date's published scan: listed persons per list, age group and gender, and the lists.
+
+        Made once, the first time any table needs the date, and stored (stats/published.py); every later
+        table of the date reads the stored scan, so registrations that arrive later, dated before the
+        date, never move its counts of persons. The lists' attributes are those the scan was made with.
+        """
+        # The fields of a request ask at once: they share one publication (and one scan, when it is made).
+        task = self._published.get(ref)
+        if task is None:
+            task = self._published[ref] = asyncio.ensure_future(self._publish(ref))
+        return await asyncio.shield(task)  # a cancelled field leaves the others' publication running
+
+    async def _publish(self, ref: date) -> _Published:
+        async def make() -> published.Scan:
+            lists = await self.lists(ref)
+            cells = await sql.persons_by_list_age_and_gender(self.db, self.flr_keys, ref)
+            return published.Scan(
+                [(x.id, x.municipality, x.is_open, x.fixed_salary, x.max_patients, x.has_gp) for x in lists.values()],
+                [c for c in cells if c[0] in lists],
+            )
+
+        if self.today is None or ref >= self.today:  # no request's today: nothing is published, the scan is made
+            scan = await make()
+        else:
+            scan = await published.published(self.db, ref, self.key_id, make)
+        counties = county_of()
+        frozen = {c: _List(c, m, counties.get(m, m[:2]), o, f, x, has_gp=g) for c, m, o, f, x, g in scan.lists}
+        return _Published(frozen, scan.cells)
+
     async def per_list(self, on: date) -> list[tuple[int, dict[Dimension, str], int, int]]:
-        """Return (list, {}, listed persons, their key sum) for every list at a date (read once per date)."""
-        cached = self._per_list.get(on)
-        if cached is None:
-            cached = self._per_list[on] = await sql.listed_persons(self.db, self.flr_keys, on, (), None)
-        return cached
+        """Return (list, {}, listed persons, their key sum) for every list at a reference date (published)."""
+        return (await self.publication(on)).per_list()
 
     async def _persons(self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]) -> None:
-        lists = await self.lists(on)
+        publication = await self.publication(on)
+        lists = publication.lists
         f = request.filter
         person_dims: list[Dimension] = [
             d for d in (Dimension.AGE_GROUP, Dimension.GENDER) if d in request.by or d in f.restricted
@@ -498,9 +526,9 @@ class Engine:
         only = [x.id for x in chosen] if len(chosen) < len(lists) else None
         groups: _ListGroups | None = None
         if not person_dims and only is None:
-            grouped = await self.per_list(on)
+            grouped = publication.per_list()
         elif not person_dims:
-            grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, only)
+            grouped = publication.grouped(person_dims, only)
         else:
             # By age or gender, the small-group rule needs the size of every list of the table's area, also
             # of those a list attribute filters out: the scan takes the area's lists (the filter's
@@ -509,7 +537,7 @@ class Engine:
             area = [x.id for x in lists.values() if _in_area(f, x)]
             only = area if len(area) < len(lists) else None
             sizes: dict[int, int] = {}
-            grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, only, sizes)
+            grouped = publication.grouped(person_dims, only, sizes)
             groups = _ListGroups(lists, sizes)
         # Combining groups into cells is CPU work (up to lists x age groups x genders groups): it runs in
         # a worker thread, so that the event loop keeps answering other requests (and /healthz) meanwhile.
@@ -554,7 +582,8 @@ class Engine:
     async def _list_measures(  # noqa: C901, PLR0912 - one contribution per measure
         self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]], wanted: list[Measure]
     ) -> None:
-        lists = await self.lists(on)
+        # Free places are counted at the reference date from its publication, lists and persons alike.
+        lists = (await self.publication(on)).lists if Measure.FREE_PLACES in wanted else await self.lists(on)
         # Free places are listetak minus listed persons: a count of persons in disguise. A cell's free
         # places are its open lists' listetak minus the *perturbed* count of the persons on them (the
         # records' own cell key, so the same noise as LISTED_PERSONS filtered to open lists), and
@@ -731,6 +760,51 @@ def _vacant_over_a_year(x: _List, on: date) -> bool:
     """Tell whether a list is ubesatt > 1 år: no fixed GP now nor in the past year, and older than a year."""
     started_a_year_ago = x.started is not None and (on - x.started).days > 365  # noqa: PLR2004 - a year
     return not x.has_gp and not x.gp_within_a_year and started_a_year_ago
+
+
+@dataclass
+class _Published:
+    """A reference date's published scan, as the engine reads it: lists and grouped listed persons."""
+
+    lists: dict[int, _List]
+    cells: list[published.CellRow]
+    _per_list: list[tuple[int, dict[Dimension, str], int, int]] | None = None
+
+    def per_list(self) -> list[tuple[int, dict[Dimension, str], int, int]]:
+        """Return (list, {}, listed persons, their key sum) for every list (every age and gender, known or not)."""
+        if self._per_list is None:
+            sums: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+            for contract_id, _age, _gender, n, key_sum in self.cells:
+                total = sums[contract_id]
+                total[0] += n
+                total[1] += key_sum
+            self._per_list = [(c, {}, n, k) for c, (n, k) in sums.items()]
+        return self._per_list
+
+    def grouped(
+        self, person_dims: Sequence[Dimension], only: Sequence[int] | None, sizes: dict[int, int] | None = None
+    ) -> list[tuple[int, dict[Dimension, str], int, int]]:
+        """Return (list, person dimension values, listed persons, key sum) of these lists (None: all).
+
+        A person whose age group or gender is asked and known to neither register is in no group; `sizes`,
+        when given, is filled with each list's listed persons in all (the small-group rule reads them).
+        """
+        allowed = set(only) if only is not None else None
+        sums: dict[tuple[int, tuple[str, ...]], list[int]] = defaultdict(lambda: [0, 0])
+        ask_age, ask_gender = Dimension.AGE_GROUP in person_dims, Dimension.GENDER in person_dims
+        for contract_id, age, gender, n, key_sum in self.cells:
+            if allowed is not None and contract_id not in allowed:
+                continue
+            if sizes is not None:
+                sizes[contract_id] = sizes.get(contract_id, 0) + n
+            person = ((age,) if ask_age else ()) + ((gender,) if ask_gender else ())
+            if None in person:
+                continue
+            total = sums[contract_id, person]  # type: ignore[index]  # every value is known here
+            total[0] += n
+            total[1] += key_sum
+        dims = [d for d in (Dimension.AGE_GROUP, Dimension.GENDER) if d in person_dims]
+        return [(c, dict(zip(dims, person, strict=True)), n, k) for (c, person), (n, k) in sums.items()]
 
 
 class _Cells(dict[tuple[tuple[Dimension, str], ...], dict[Measure, Any]]):

@@ -1,7 +1,8 @@
 """The statistics' SQL: one register per statement, grouped in the database.
 
-Listed persons are counted per list (and per age group and gender when asked) with the sum of their
-record keys, in FLR alone; the engine (stats/engine.py) adds lists up into cells. Health personnel
+Listed persons are counted per list, age group and gender with the sum of their record keys, in FLR
+alone, once per reference date (stats/published.py keeps the scan); the engine (stats/engine.py) adds
+lists up into cells. Health personnel
 are counted in HPR alone, distinct persons per category. No statement joins two registers.
 """
 
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Select, case, func, literal, or_, select
 
+from helsegraf.loaders import flr as flr_loaders
 from helsegraf.loaders.base import valid_at, valid_on_param
 from helsegraf.models.flr import GpContract, GpPeriod, ListMembership
 from helsegraf.models.hpr import Approval, HealthPersonnel, Speciality
@@ -22,7 +24,6 @@ from helsegraf.registers import FLR, HPR, PREG
 if TYPE_CHECKING:
     from helsegraf.db import Database
     from helsegraf.stats.disclosure import KeyParameters
-    from helsegraf.stats.engine import Dimension
 
 CONTRACT, PERIOD, MEMBERSHIP = GpContract.__table__, GpPeriod.__table__, ListMembership.__table__
 APPROVAL, SPECIALITY, PERSONNEL, PERSON = (Approval.__table__, Speciality.__table__, HealthPersonnel.__table__,
@@ -33,11 +34,10 @@ __all__ = ["FLR", "HPR", "PREG"]
 
 
 def contracts_at(on: date) -> Select[Any]:
-    """Return the lists valid at a date."""
-    c = CONTRACT.c
-    return select(c.id, c.municipality_code, c.is_open, c.fixed_salary, c.max_patients, c.valid_from).where(
-        valid_at(CONTRACT, on)
-    )
+    """Return the lists valid at a date, with their listetak, open status and fixed salary at that date."""
+    statement, _terms = flr_loaders.contracts_at(on)
+    wanted = ("id", "municipality_code", "is_open", "fixed_salary", "max_patients", "valid_from")
+    return statement.with_only_columns(*(c for c in statement.selected_columns if c.key in wanted))
 
 
 def gps_at(on: date) -> Select[Any]:
@@ -76,85 +76,44 @@ def age_label(born: date, on: date) -> str:
     return AGE_LABELS[-1]
 
 
-async def listed_persons(
-    db: Database,
-    keys: KeyParameters,
-    on: date,
-    person_dims: Sequence[Dimension],
-    only: Sequence[int] | None,
-    sizes: dict[int, int] | None = None,
-) -> list[tuple[int, dict[Dimension, str], int, int]]:
-    """Return (list, person dimension values, listed persons, sum of their record keys) groups at a date.
+async def persons_by_list_age_and_gender(
+    db: Database, keys: KeyParameters, on: date
+) -> list[tuple[int, str | None, str | None, int, int]]:
+    """Return (list, age group, gender, listed persons, sum of their record keys) at a date: the whole grouped scan.
 
-    One grouped statement; memberships recorded without the patient's birth date or gender (older
-    rows) are looked up in PREG, a second and third statement only when there are any. `sizes`, when
-    given, is filled from the same rows with each list's listed persons in all (every membership, also
-    those whose age or gender neither register knows): the engine's small-group rule reads them.
+    Every membership valid at the date counts in one row; an age group or gender that neither FLR nor
+    PREG gives is None (the person still counts in the list's size). One grouped statement, and for rows
+    recorded without the patient's birth date or gender, their memberships and PREG's persons.
     """
-    from helsegraf.stats.engine import Dimension  # noqa: PLC0415
-
     m = MEMBERSHIP.c
-    columns: list[Any] = [m.contract_id]
-    if Dimension.AGE_GROUP in person_dims:
-        columns.append(age_group(m.patient_birth_date, on).label("age_group"))
-    if Dimension.GENDER in person_dims:
-        columns.append(m.patient_gender.label("gender"))
+    columns: list[Any] = [m.contract_id, age_group(m.patient_birth_date, on).label("age_group"),
+                          m.patient_gender.label("gender")]  # fmt: skip
     where: list[Any] = [valid_at(MEMBERSHIP, on)]
-    if only is not None:
-        where.append(db.in_keys(FLR, m.contract_id, list(only)) if only else literal(False))  # noqa: FBT003
     statement = select(*columns, func.count().label("n"), func.sum(keys.sql(m.id)).label("k")).where(*where)
-    # The scan of every membership valid at the date: on a connection of its own, beside the short reads.
     rows = await db.fetch_alone(FLR, statement.group_by(*columns))
-    groups: list[tuple[int, dict[Dimension, str], int, int]] = []
+    groups: dict[tuple[int, str | None, str | None], list[int]] = {}
     incomplete = False
     for row in rows:
-        if sizes is not None:
-            sizes[row.contract_id] = sizes.get(row.contract_id, 0) + int(row.n)
-        person = {}
-        if Dimension.AGE_GROUP in person_dims:
-            person[Dimension.AGE_GROUP] = row.age_group
-        if Dimension.GENDER in person_dims:
-            person[Dimension.GENDER] = row.gender
-        if any(v is None for v in person.values()):
+        if row.age_group is None or row.gender is None:
             incomplete = True
             continue
-        groups.append((row.contract_id, person, int(row.n), int(row.k or 0)))
+        groups[row.contract_id, row.age_group, row.gender] = [int(row.n), int(row.k or 0)]
     if incomplete:
-        groups += await _looked_up_in_preg(db, keys, on, person_dims, where)
-    return groups
+        missing = or_(m.patient_birth_date.is_(None), m.patient_gender.is_(None))
+        found_rows = await db.fetch(FLR, select(m.id, m.contract_id, m.nin, m.patient_birth_date, m.patient_gender)
+                                    .where(*where, missing))  # fmt: skip
+        found = {p.nin: p for p in await db.fetch_by_keys(PREG, PREG_AGES_AND_GENDERS, PERSON.c.nin,
+                                                           sorted({r.nin for r in found_rows}))}  # fmt: skip
+        for r in found_rows:
+            born = r.patient_birth_date or getattr(found.get(r.nin), "birth_date", None)
+            gender = r.patient_gender or getattr(found.get(r.nin), "gender", None)
+            group = groups.setdefault((r.contract_id, age_label(born, on) if born else None, gender), [0, 0])
+            group[0] += 1
+            group[1] += keys.python(r.id)
+    return [(contract, age, gender, n, k) for (contract, age, gender), (n, k) in groups.items()]
 
 
 PREG_AGES_AND_GENDERS = select(PERSON.c.nin, PERSON.c.birth_date, PERSON.c.gender)
-
-
-async def _looked_up_in_preg(
-    db: Database, keys: KeyParameters, on: date, person_dims: Sequence[Dimension], where: list[Any]
-) -> list[tuple[int, dict[Dimension, str], int, int]]:
-    from helsegraf.stats.engine import Dimension  # noqa: PLC0415
-
-    m = MEMBERSHIP.c
-    # Only the rows the grouped statement left out: those missing a value that is asked for. A row with
-    # its birth date but no gender is in the age groups already when only AGE_GROUP is asked.
-    missing = [] if Dimension.AGE_GROUP not in person_dims else [m.patient_birth_date.is_(None)]
-    missing += [] if Dimension.GENDER not in person_dims else [m.patient_gender.is_(None)]
-    unknown = or_(*missing)
-    rows = await db.fetch(FLR, select(m.id, m.contract_id, m.nin, m.patient_birth_date, m.patient_gender)
-                          .where(*where, unknown))  # fmt: skip
-    found = {p.nin: p for p in await db.fetch_by_keys(PREG, PREG_AGES_AND_GENDERS, PERSON.c.nin,
-                                                       sorted({r.nin for r in rows}))}  # fmt: skip
-    groups = []
-    for r in rows:
-        born = r.patient_birth_date or getattr(found.get(r.nin), "birth_date", None)
-        gender = r.patient_gender or getattr(found.get(r.nin), "gender", None)
-        if born is None or gender is None:
-            continue  # neither register knows the person's age or gender: no cell of those can hold them
-        person = {}
-        if Dimension.AGE_GROUP in person_dims:
-            person[Dimension.AGE_GROUP] = age_label(born, on)
-        if Dimension.GENDER in person_dims:
-            person[Dimension.GENDER] = gender
-        groups.append((r.contract_id, person, 1, keys.python(r.id)))
-    return groups
 
 
 async def had_gp_within_a_year(db: Database, on: date) -> list[int]:

@@ -21,9 +21,16 @@ from typing import Any, Final
 
 import httpx
 from lxml import etree
-from sqlalchemy import Connection, Table, delete
+from sqlalchemy import Connection, Table, delete, select, update
 
-from helsegraf.models.flr import CoopMunicipality, GpContract, GpPeriod, ListMembership, OutOfOfficeLocation
+from helsegraf.models.flr import (
+    CoopMunicipality,
+    GpContract,
+    GpContractTerms,
+    GpPeriod,
+    ListMembership,
+    OutOfOfficeLocation,
+)
 from helsegraf.sync.engine import Batch, Entry, RetryableError, check, upsert
 from helsegraf.sync.window import WindowAdapter, position_of
 from helsegraf.upstream import soap
@@ -36,6 +43,7 @@ SENTINEL_YEARS: Final = frozenset({1, 9999})
 GENDERS: Final = {"1": "MALE", "2": "FEMALE"}
 MAX_ZIP_BYTES: Final = 500_000_000
 CHILDREN: Final = (GpPeriod, ListMembership, CoopMunicipality, OutOfOfficeLocation)
+TERMS: Final = ("max_patients", "is_open", "fixed_salary")  # today's in FLR; flr_gp_contract_terms keeps their past
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,7 @@ def apply_contracts(conn: Connection, contracts: list[dict[str, list[dict[str, A
     ids = [c["flr_gp_contract"][0]["id"] for c in contracts]
     table: Table = GpContract.__table__  # type: ignore[assignment]
     upsert(conn, table, [c["flr_gp_contract"][0] for c in contracts], ["id"])
+    record_terms(conn, [c["flr_gp_contract"][0] for c in contracts])
     for model in CHILDREN:
         child: Table = model.__table__  # type: ignore[assignment]
         for start in range(0, len(ids), 500):
@@ -148,6 +157,45 @@ def apply_contracts(conn: Connection, contracts: list[dict[str, list[dict[str, A
         rows = [r for c in contracts for r in c[child.name]]
         for start in range(0, len(rows), 5000):
             conn.execute(child.insert(), rows[start : start + 5000])
+
+
+def record_terms(conn: Connection, contracts: list[dict[str, Any]], today: date | None = None) -> None:
+    """Keep each contract's listetak, open status and fixed salary as periods (flr_gp_contract_terms).
+
+    A contract seen for the first time gets one period over its validity (what FLR tells: today's values).
+    When the values differ from its latest period's, that period ends and a new one begins on the day the
+    contract changed (FLR's UpdatedOn, else today); changed again on the day its period began (or after the
+    contract ended), the period takes the new values. The latest period ends when the contract does.
+    """
+    from helsegraf.http.context import oslo_today  # noqa: PLC0415 - the sync runs without the HTTP layer loaded
+
+    terms: Table = GpContractTerms.__table__  # type: ignore[assignment]
+    ids = [c["id"] for c in contracts]
+    latest: dict[int, Any] = {}
+    for start in range(0, len(ids), 500):
+        for row in conn.execute(select(terms).where(terms.c.contract_id.in_(ids[start : start + 500]))
+                                .order_by(terms.c.valid_from)):  # fmt: skip
+            latest[row.contract_id] = row
+    new: list[dict[str, Any]] = []
+    for c in contracts:
+        values = {name: c[name] for name in TERMS}
+        current = latest.get(c["id"])
+        changed_on = c["updated_on"].date() if c.get("updated_on") else (today or oslo_today())
+        if current is None:
+            new.append({"contract_id": c["id"], "valid_from": c["valid_from"] or changed_on,
+                        "valid_to": c["valid_to"], **values})  # fmt: skip
+            continue
+        mine = (terms.c.contract_id == c["id"]) & (terms.c.valid_from == current.valid_from)
+        if values == {name: getattr(current, name) for name in TERMS}:
+            if current.valid_to != c["valid_to"]:
+                conn.execute(update(terms).where(mine).values(valid_to=c["valid_to"]))
+        elif changed_on <= current.valid_from or (c["valid_to"] is not None and changed_on >= c["valid_to"]):
+            conn.execute(update(terms).where(mine).values(valid_to=c["valid_to"], **values))
+        else:
+            conn.execute(update(terms).where(mine).values(valid_to=changed_on))
+            new.append({"contract_id": c["id"], "valid_from": changed_on, "valid_to": c["valid_to"], **values})
+    if new:
+        conn.execute(terms.insert(), new)
 
 
 class FlrAdapter(WindowAdapter):

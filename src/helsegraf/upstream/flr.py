@@ -187,7 +187,7 @@ class FlrSource:
     # -- a day of changes ------------------------------------------------------------------------
 
     def day_of_changes(self, rng: random.Random, scale: int = 1) -> dict[str, list[int]]:
-        """Append a day: a GP leaves a list, a patient changes lists; each touched contract is updated."""
+        """Append a day: a GP leaves a list (its listetak is lowered), a patient changes lists; both updated."""
         del scale
         self.day += 1
         today = self.as_of + timedelta(days=self.day)
@@ -198,7 +198,9 @@ class FlrSource:
         if open_periods:
             period = rng.choice(sorted(open_periods, key=lambda p: p["id"]))
             period["valid_to"] = today
-            self.contracts[period["contract_id"]]["updated_on"] = now
+            left = self.contracts[period["contract_id"]]
+            left["updated_on"] = now
+            left["max_patients"] = max(0, left["max_patients"] - 100)  # a GP fewer: the listetak is lowered
             done["gp_left"] = [period["contract_id"], period["hpr_number"]]
         open_contracts = sorted(i for i, c in self.contracts.items() if c["valid_to"] is None)
         listed = [m for i in open_contracts for m in self.memberships[i] if m["valid_to"] is None
