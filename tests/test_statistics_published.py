@@ -253,3 +253,36 @@ async def test_public_counts_are_read_at_the_date_and_persons_at_the_publication
         db_execute(nation, f"DELETE FROM flr_gp_contract WHERE id = {copy}")
     assert after[0]["value"] == before[0]["value"] + 1  # LISTS, exact and live
     assert after[1] == before[1]  # LISTED_PERSONS, as published
+
+
+async def test_a_reference_date_can_be_published_ahead_from_the_command_line(graph, nation) -> None:
+    """`helsegraf publish-statistics --at D` stores D's reference date as the first table would (tables of it
+    then read it; asked again, it stays as it is); a date after today or not a date is refused, naming --at."""
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from helsegraf.cli import app  # noqa: PLC0415
+
+    db_execute(nation, "SELECT 1")
+    runner = CliRunner()
+    url = nation.settings.effective_database_url
+    done = await asyncio.to_thread(runner.invoke, app, ["publish-statistics", "--at", PAST.isoformat(),
+                                                        "--database-url", url])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert f"{PAST.isoformat()} is published" in done.output
+    assert stored(nation, "audit_statistics_publication", PAST) == 1
+    published_at = db_rows(nation, "SELECT published_at FROM audit_statistics_publication")[0].published_at
+    query = {"m": ["LISTED_PERSONS"], "by": ["AGE_GROUP"], "at": (PAST + timedelta(days=3)).isoformat()}
+    body = await graph.query(TABLE, query, token=token(nation, "analyst"))
+    assert body["data"]["statistics"]["table"]["referenceDate"] == PAST.isoformat()
+    assert body["extensions"]["sql"]["statements"] == 4  # the publication: three reads; the query log
+    again = await asyncio.to_thread(runner.invoke, app, ["publish-statistics", "--at", PAST.isoformat(),
+                                                         "--database-url", url])  # fmt: skip
+    assert again.exit_code == 0, again.output
+    assert db_rows(nation, "SELECT published_at FROM audit_statistics_publication")[0].published_at == published_at
+    for bad in ((TODAY + timedelta(days=1)).isoformat(), "2025-13-01"):
+        refused = await asyncio.to_thread(
+            runner.invoke, app, ["publish-statistics", "--at", bad, "--database-url", url]
+        )
+        assert refused.exit_code != 0
+        assert "--at" in refused.output
+        assert "Traceback" not in refused.output
