@@ -21,6 +21,12 @@ The same records give the same noise, so a cell whose records did not change kee
 daily counts of persons, the one cell that changed between two days named the group of the one person
 who joined or left a list that day. Snapped, every day of a quarter gives the same counts of persons,
 and two consecutive reference dates are a quarter of changes (and birthdays) apart.
+
+**Published once.** A reference date's listed persons (per list, age group and gender, with the lists'
+attributes at the date) are scanned the first time a table needs them and stored (stats/published.py);
+later tables of the date read the stored scan, so registrations dated before it but registered after
+its first publication never move its counts. List attributes at a date are read from their periods
+(flr_gp_contract_terms), not from today's row.
 """
 
 from __future__ import annotations
