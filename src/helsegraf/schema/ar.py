@@ -355,8 +355,9 @@ async def _gp_party(info: Info, parents: list[GpAssignmentAr]) -> list[Any]:
 
 async def _office_party(info: Info, parents: list[GpAssignmentAr]) -> list[Any]:
     wanted = [p.gp_her_id for p in parents]
-    rows = await info.context.loaders.parent_party_by_her_id.load_many([w for w in wanted if w is not None])
-    found = {row.child_her_id: CommunicationParty.from_row(row) for row in rows if row is not None}
+    keys = list(dict.fromkeys(w for w in wanted if w is not None))  # a GP's patients share their office's party
+    rows = await info.context.loaders.parent_party_by_her_id.load_many(keys)
+    found = {key: CommunicationParty.from_row(row) for key, row in zip(keys, rows, strict=True) if row is not None}
     return [found.get(w) if w is not None else None for w in wanted]
 
 

@@ -372,6 +372,13 @@ async def _end_reason(info: Info, parents: list[GpAssignmentFlr]) -> list[Any]:
     return await refs.codes(info, MEMBERSHIP_REASON, [p.end_code for p in parents])
 
 
+def _membership_id(self: GpAssignmentFlr) -> strawberry.ID:
+    """Return a membership's opaque id, sealed when first asked for (most answers never select it)."""
+    if self.opaque_id is None:
+        self.opaque_id = self.sealer.seal(MEMBERSHIP, self.membership_id)
+    return strawberry.ID(self.opaque_id)
+
+
 @strawberry.type
 class GpAssignmentFlr:
     """FLR's part of GpAssignment: which list a person was on, when, and who their GP was.
@@ -380,7 +387,10 @@ class GpAssignmentFlr:
     membership is personal data. Resolving one through `_entities` is decided like `Person.gp`.
     """
 
-    id: strawberry.ID = strawberry.field(description="The list membership's id (opaque).")
+    id: strawberry.ID = strawberry.field(resolver=_membership_id, description="The list membership's id (opaque).")
+    opaque_id: strawberry.Private[str | None] = None  # the id, once sealed (or as a Federation key gave it)
+    membership_id: strawberry.Private[int] = 0  # FLR's serial id of the membership
+    sealer: strawberry.Private[Any] = None
     contract_id: strawberry.Private[int] = 0
     person_nin: strawberry.Private[str | None] = None
     gp_her_id: int | None = strawberry.field(
@@ -417,7 +427,7 @@ class GpAssignmentFlr:
         A caller who may not see the membership gets the same refusal whether or not it exists.
         """
         if FLR not in info.context.registers:
-            return cls(id=id, gp_her_id=gpHerId)
+            return cls(opaque_id=str(id), gp_her_id=gpHerId)
         guard = info.context.guard
         refusal = guard.stranger_reason(GP)
         if refusal is not None and guard.pid is None:
@@ -435,12 +445,11 @@ class GpAssignmentFlr:
     @classmethod
     def from_row(cls, info: Info, row: Any, on: date) -> Any:
         """Build from a list membership row, looking at the list as it was on `on`."""
-        from helsegraf.schema.assembly import GpAssignment  # noqa: PLC0415 - the composed entity type
-
         if row.valid_to is not None and row.valid_to <= on:
             on = row.valid_to - timedelta(days=1)
-        return GpAssignment(
-            id=strawberry.ID(info.context.sealer.seal(MEMBERSHIP, row.id)),
+        return refs.entity("GpAssignment")(
+            membership_id=row.id,
+            sealer=info.context.sealer,
             contract_id=row.contract_id,
             person_nin=row.nin,
             gp_her_id=row.gp_her_id,

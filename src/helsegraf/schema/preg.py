@@ -13,9 +13,9 @@ import strawberry
 from graphql import GraphQLError
 
 from helsegraf.authz.requirements import ADDRESS, ADDRESS_PROTECTION, FAMILY, GUARDIANSHIP, IDENTITY
-from helsegraf.execution.executor import mark_released
+from helsegraf.execution.executor import RELEASED_AS
 from helsegraf.execution.preload import preload
-from helsegraf.identifiers import InvalidIdentifierError, parse_nin
+from helsegraf.identifiers import InvalidIdentifierError, nin_value
 from helsegraf.loaders.base import is_valid_on
 from helsegraf.models.preg import PROTECTION_WORDS
 from helsegraf.schema import refs
@@ -746,14 +746,18 @@ async def _persons_for(info: Info, nins: list[str], *, preloading: bool = True) 
         if "_preloaded" in stubs[nin].__dict__:
             person.__dict__["_preloaded"] = stubs[nin].__dict__["_preloaded"]
         # Found for a caller who may know it: that the person is registered has left (guard.existence_grounds).
-        answered.append(mark_released(person, IDENTITY.group, grounds) if grounds is not None else person)
+        # `person` was built for this answer (refs.persons), so it is marked as it is rather than copied
+        # as mark_released copies a shared object; a number asked twice is the same person, on the same grounds.
+        if grounds is not None:
+            person.__dict__[RELEASED_AS] = (IDENTITY.group, grounds)
+        answered.append(person)
     return answered
 
 
 def nin_argument(name: str, value: str, today: date) -> str:
     """Validate an identity number argument, naming the value and the reason when it is invalid."""
     try:
-        return parse_nin(value, today=today).value
+        return nin_value(value, today=today)
     except InvalidIdentifierError as exc:
         raise user_error(f"{name}: {echo(value)} is not a valid national identity number: {exc.reason}") from None
 
