@@ -13,7 +13,8 @@ from collections.abc import Callable, Coroutine, Hashable, Iterable, Sequence
 from datetime import date
 from typing import Any, Generic, TypeVar
 
-from aiodataloader import DataLoader
+from aiodataloader import DataLoader, enqueue_post_future_job
+from aiodataloader import Loader as Queued  # a queued key and its future
 from sqlalchemy import Date, Select, and_, bindparam, or_
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.elements import ColumnElement, KeyedColumnElement
@@ -62,14 +63,40 @@ async def _resolved(futures: list[Future[Any]]) -> list[Any]:
 
 
 class Loader(DataLoader):  # type: ignore[type-arg]
-    """A DataLoader whose `load_many` wakes its caller once per batch, not once per key (see `_resolved`)."""
+    """A DataLoader whose `load_many` wakes its caller once per batch, not once per key (see `_resolved`).
+
+    Its cache is keyed by the key itself (no `get_cache_key`), and it batches and caches (the defaults).
+    """
 
     def load_many(self, keys: Iterable[Any]) -> Coroutine[Any, Any, list[Any]]:  # type: ignore[override]
-        """Load many keys at once (cached, batched and answered exactly as by `load`); await the values in order."""
+        """Load many keys at once (cached, batched and answered exactly as by `load`); await the values in order.
+
+        What `load` does key by key, in one loop: a preloaded level asks a thousand keys at once, and
+        `load`'s calls per key (the cache key, the queueing, the check whether to schedule the batch)
+        were most of a loader's cost. As there: a cached key gets its future, a new key gets a future
+        that is cached and queued, and the batch is scheduled when the queue stops being empty.
+        """
         if not isinstance(keys, Iterable):
             msg = f"The loader.load_many() function must be called with Iterable<key> but got: {keys}."
             raise TypeError(msg)
-        return _resolved([self.load(key) for key in keys])
+        if not (self.batch and self.cache):
+            return _resolved([self.load(key) for key in keys])
+        cache, queue, create = self._cache, self._queue, self.loop.create_future
+        was_empty = not queue
+        futures = []
+        try:
+            for key in keys:
+                future = cache.get(key)
+                if future is None:
+                    if key is None:
+                        self.load(key)  # raises load's own TypeError (the keys before it stay queued, as there)
+                    future = cache[key] = create()
+                    queue.append(Queued(key=key, future=future))
+                futures.append(future)
+        finally:
+            if was_empty and queue:
+                enqueue_post_future_job(self.loop, self)
+        return _resolved(futures)
 
 
 class RowLoader(Loader, Generic[K]):
