@@ -11,6 +11,7 @@ from asyncio import Future
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Hashable, Iterable, Sequence
 from datetime import date
+from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader, enqueue_post_future_job
@@ -113,13 +114,14 @@ class RowLoader(Loader, Generic[K]):
         super().__init__(max_batch_size=MAX_BATCH)
         self.db, self.store, self.statement, self.column = db, store, statement, column
         self.key_name = key_name or column.key
+        self.key_of = attrgetter(self.key_name)
         self.label = _label(column)
 
     async def batch_load_fn(self, keys: Sequence[K]) -> list[Row[Any] | None]:
         """Fetch the rows of a batch of keys."""
         observe_batch(self.label, len(keys))
         rows = await self.db.fetch_by_keys(self.store, self.statement, self.column, keys)
-        by_key = {getattr(row, self.key_name): row for row in rows}
+        by_key = dict(zip(map(self.key_of, rows), rows, strict=True))
         return [by_key.get(key) for key in keys]
 
 
@@ -136,8 +138,8 @@ class GroupLoader(Loader, Generic[K]):
         observe_batch(self.label, len(keys))
         rows = await self.db.fetch_by_keys(self.store, self.statement, self.column, keys)
         groups: dict[Any, list[Row[Any]]] = defaultdict(list)
-        for row in rows:
-            groups[getattr(row, self.column.key)].append(row)
+        for key, row in zip(map(attrgetter(self.column.key), rows), rows, strict=True):
+            groups[key].append(row)
         return [groups.get(key, []) for key in keys]
 
 
@@ -164,8 +166,9 @@ class DatedLoader(Loader, Generic[K]):
             by_date[on].append(key)
         groups: dict[tuple[Any, date], list[Row[Any]]] = defaultdict(list)
         for on, date_keys in by_date.items():
-            for row in await self.db.fetch_by_keys(self.store, self.statement, self.column, date_keys, on=on):
-                groups[getattr(row, self.column.key), on].append(row)
+            rows = await self.db.fetch_by_keys(self.store, self.statement, self.column, date_keys, on=on)
+            for key, row in zip(map(attrgetter(self.column.key), rows), rows, strict=True):
+                groups[key, on].append(row)
         return [self.pick(groups.get(key, [])) for key in keys]
 
 

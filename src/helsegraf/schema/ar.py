@@ -298,8 +298,13 @@ class CommunicationParty:
 
     @strawberry.field(description="The party's EDI addresses (type E_EDI), where messages are delivered.")
     def electronic_addresses(self) -> list[str]:
-        """Return the EDI addresses."""
-        return [a.address for a in self.all_electronic_addresses if a.type_code == "E_EDI"]
+        """Return the EDI addresses (found once per party: an office's party is every patient of its GPs')."""
+        found: list[str] | None = self.__dict__.get("_edi_addresses")
+        if found is None:
+            found = self.__dict__["_edi_addresses"] = [
+                a.address for a in self.all_electronic_addresses if a.type_code == "E_EDI"
+            ]
+        return list(found)
 
     @classmethod
     def stub(cls, her_id: int) -> CommunicationParty:

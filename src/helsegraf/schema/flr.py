@@ -360,8 +360,14 @@ async def _assignment_contract(info: Info, parents: list[GpAssignmentFlr]) -> li
 
 async def _assignment_gp(info: Info, parents: list[GpAssignmentFlr]) -> list[Any]:
     periods = await info.context.loaders.periods_by_contract.load_many([p.contract_id for p in parents])
-    serving = [serving_period(rows, p.on or info.context.today) for p, rows in zip(parents, periods, strict=True)]
-    return await refs.health_personnel(info, [s.hpr_number if s else None for s in serving])
+    today = info.context.today
+    chosen: dict[tuple[int, date], Any] = {}  # a list's patients share its serving doctor: chosen once per date
+    wanted = []
+    for p, rows in zip(parents, periods, strict=True):
+        key = (p.contract_id, p.on or today)
+        serving = chosen[key] if key in chosen else chosen.setdefault(key, serving_period(rows, key[1]))
+        wanted.append(serving.hpr_number if serving else None)
+    return await refs.health_personnel(info, wanted)
 
 
 async def _begin_reason(info: Info, parents: list[GpAssignmentFlr]) -> list[Any]:
