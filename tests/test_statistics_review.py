@@ -604,6 +604,61 @@ async def test_a_group_of_nine_is_withheld_by_every_split_and_a_group_of_ten_is_
         assert (alone[()]["LISTED_PERSONS"]["reason"] == "SMALL_GROUP") is small
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def unknown_nation(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """The seeded nation with a fixed-salary copy of Oslo's list holding 10 persons (MIN_GROUP), 9 of whom
+    neither FLR nor PREG gives an age or a gender (a membership stored without the patient, for a number the
+    local PREG does not hold): the list's size is 10, but only one of its persons is in any cell by age or
+    gender."""
+    backend = request.param
+    home = tmp_path_factory.mktemp("unknown-ages")
+    if backend == "postgres":
+        require_postgres()
+        url = create_postgres_database("helsegraf_unknown")
+    else:
+        url = f"sqlite:///{home / 'nation.db'}"
+    seeded = _seed(url, home)
+    ids = [r.id for r in db_rows(seeded, MOVED, main=MAIN, early=EARLY.isoformat())][: disclosure.MIN_GROUP]
+    unknown = ("UPDATE flr_list_membership SET patient_birth_date = NULL, patient_gender = NULL, "
+               "nin = :nin WHERE id = :id")  # fmt: skip
+    _execute(seeded, (COPY_LIST.format(fixed="NOT fixed_salary", is_open="is_open"), {"small": SMALL, "main": MAIN}),
+             (COPY_FASTLEGE, {"small": SMALL, "main": MAIN}),
+             *((MOVE, {"small": SMALL, "id": i}) for i in ids),
+             *((unknown, {"id": i, "nin": f"0181019{n:04d}"}) for n, i in enumerate(ids[1:])))  # fmt: skip
+    seeded.known = db_rows(seeded, "SELECT patient_birth_date, patient_gender FROM flr_list_membership "  # type: ignore[attr-defined]
+                           "WHERE id = :id", id=ids[0])[0]  # fmt: skip
+    yield seeded
+    if backend == "postgres":
+        drop_postgres_database(url)
+
+
+async def test_a_group_of_ten_with_one_known_person_is_withheld_as_a_group_of_one(unknown_nation) -> None:
+    """The small-group rule counts a group's persons where the cells count them. A list of 10 whose other 9
+    persons neither FLR nor PREG gives an age or a gender holds one person in the cells by age or gender:
+    "Oslo's lists" by gender and the same without the fixed-salary list hold the same persons except that
+    one, so the two are equal in the other gender's cell and differ (3 times in 4) in that person's, which
+    tells their gender (and by age group, their age). Sized by listSize (10, not small), both were
+    published. Sized by the persons in its cells (1), the group is small: every split that parts it from
+    Oslo's list is withheld, and the splits that keep it with its block answer."""
+    nation = unknown_nation
+    sizes = Counter(r.contract_id for r in db_rows(nation, f"SELECT contract_id FROM flr_list_membership WHERE {ON}",
+                                                    on=REF.isoformat()))  # fmt: skip
+    assert sizes[SMALL] == disclosure.MIN_GROUP
+    async for graph in serve(nation):
+        for by in (["GENDER"], ["AGE_GROUP"], ["AGE_GROUP", "GENDER"]):
+            for area, f in product(({"municipalities": ["0301"]}, {"counties": ["03"]}, {}),
+                                   ({"fixedSalary": False}, {"fixedSalary": True})):  # fmt: skip
+                table = await rows(graph, nation, ["LISTED_PERSONS"], by, {**area, **f} or None, REF)
+                reasons = Counter(v["LISTED_PERSONS"]["reason"] for v in table.values())
+                assert set(reasons) == {"SMALL_GROUP"}, (by, area, f, reasons)
+            kept = await rows(graph, nation, ["LISTED_PERSONS"], by, {"municipalities": ["0301"]}, REF)
+            assert "SMALL_GROUP" not in {v["LISTED_PERSONS"]["reason"] for v in kept.values()}, by
+        # Over every age and gender the list's persons are 10, its public size: published.
+        alone = await rows(graph, nation, ["LISTED_PERSONS"], [], {"municipalities": ["0301"], "fixedSalary": True},
+                           REF)  # fmt: skip
+        assert alone[()]["LISTED_PERSONS"]["reason"] != "SMALL_GROUP"
+
+
 # --- limits, errors and the query log ----------------------------------------------------------------------
 
 

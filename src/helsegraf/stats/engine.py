@@ -491,12 +491,17 @@ class Engine:
         else:
             # By age or gender, the small-group rule needs the size of every list of the table's area, also
             # of those a list attribute filters out: the scan takes the area's lists (the filter's
-            # municipalities or counties, else all), counts their sizes from the same rows (no statement of
-            # its own), and the list attributes are applied while combining.
+            # municipalities or counties, else all), their sizes are counted from the same rows (no
+            # statement of its own), and the list attributes are applied while combining.
             area = [x.id for x in lists.values() if _in_area(f, x)]
             only = area if len(area) < len(lists) else None
-            sizes: dict[int, int] = {}
-            grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, only, sizes)
+            grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, only)
+            # A list's size for the rule is its persons in the cells by age or gender, not its listSize: a
+            # person neither FLR nor PREG gives the age or gender asked for is in no such cell, and a list
+            # of 10 holding one person of known gender parted that one from the rest as a group of one.
+            sizes: dict[int, int] = defaultdict(int)
+            for contract_id, _person, n, _key_sum in grouped:
+                sizes[contract_id] += n
             groups = _ListGroups(lists, sizes)
         # Combining groups into cells is CPU work (up to lists x age groups x genders groups): it runs in
         # a worker thread, so that the event loop keeps answering other requests (and /healthz) meanwhile.
@@ -736,7 +741,8 @@ class _ListGroups:
     leaves out its one list of three patients (fixed salary, say) showed, by age group and gender, where
     those three are (list sizes are public). A municipality's *list groups* are its lists of one
     combination of list status, fixed salary and open list, each holding its listed persons at the
-    reference date over every age and gender. A group of 1 .. MIN_GROUP - 1 persons is tied to the group
+    reference date who are in the table's cells by age or gender (a person of unknown age or gender is in
+    none of them). A group of 1 .. MIN_GROUP - 1 persons is tied to the group
     of MIN_GROUP or more nearest to it (fewest attributes apart, then the largest): they form a *block*;
     every other group is a block of its own. A count of listed persons by age group or gender is
     withheld (SMALL_GROUP) when its list restriction (LIST_STATUS, FIXED_SALARY, OPEN_LIST in `by` or
@@ -745,8 +751,8 @@ class _ListGroups:
     So every published count of that kind counts whole blocks, of MIN_GROUP persons or more; two of them
     (any areas, restrictions, filters, dates' breakdowns) differ by whole blocks or by nothing, and an
     equality tells at most that MIN_GROUP or more persons have nobody in a cell, never where a smaller
-    group's persons are. The decision reads list sizes only (public, `GpContract.listSize`), never the
-    cell's own count, so "withheld" says nothing of the cell's value.
+    group's persons are. The decision reads list sizes only (`GpContract.listSize`, less persons of
+    unknown age or gender), never the cell's own count, so "withheld" says nothing of the cell's value.
     """
 
     def __init__(self, lists: dict[int, _List], sizes: dict[int, int]) -> None:
