@@ -556,11 +556,40 @@ async def _doctor_periods(info: Info, parents: list[HealthPersonnelFlr]) -> list
     return [[GpPeriod.from_row(p) for p in rows] for rows in groups]
 
 
+GENDER: Final = "3101"  # kjønn, the code system of FLR's Person.Sex (as of HPR's gender)
+GP_GENDER_CODES: Final = {"MALE": "1", "FEMALE": "2"}
+GP_RELATIONSHIPS: Final = ("LPFL", "LPDL")  # fastlege and delelege: the GPs (stats/sql.py counts the same)
+
+
+def gp_gender_period(periods: list[Any], on: date) -> Any | None:
+    """Return the period whose gender a doctor's `gpGender` gives at a date: a GP's, valid then, with a gender."""
+    serving = [p for p in periods if p.relationship in GP_RELATIONSHIPS and is_valid_on(p, on) and p.gp_gender]
+    return serving[-1] if serving else None  # the newest (periods come oldest first)
+
+
+async def _doctor_gp_gender(info: Info, parents: list[HealthPersonnelFlr], at: date | None = None) -> list[Any]:
+    on = at or info.context.today
+    periods = await info.context.loaders.periods_by_hpr.load_many([p.hpr_number for p in parents])
+    # A date after today: a doctor whose GP period is yet to begin is not a GP yet (and the statistics,
+    # which count GPs by gender, describe no date after today either).
+    found = [gp_gender_period(rows, on) if on <= info.context.today else None for rows in periods]
+    return await refs.codes(info, GENDER, [GP_GENDER_CODES.get(p.gp_gender) if p else None for p in found])
+
+
 @strawberry.type
 class HealthPersonnelFlr:
     """FLR's fields on HealthPersonnel."""
 
     hpr_number: int
+    gp_gender: CodeRef | None = edge_field(
+        _doctor_gp_gender,
+        description="The doctor's gender as FLR holds it for a GP (the GP's Sex, code system 3101), while the doctor "
+        "serves a GP list as fastlege or delelege at a date (default today); null for a doctor who serves none then "
+        "(a substitute, a GP who has left or is yet to begin, any other health worker) and for a date after today. "
+        "Public: a GP's gender is shown to everyone "
+        "choosing a GP (helsenorge) and GPs by gender are counted exactly in `statistics`; HPR's `gender` of a "
+        "health worker stays under hpr:extended.",
+    )
     gp_contracts: list[GpContract] = edge_field(
         _doctor_contracts,
         description="The GP contracts the doctor serves at a date (default today), in any relationship.",
