@@ -288,7 +288,7 @@ async def test_a_reference_date_can_be_published_ahead_from_the_command_line(gra
         assert "Traceback" not in refused.output
 
 
-@pytest.mark.xfail(strict=True, reason="open: health personnel (and GPs by gender) are counted from HPR at each "
+@pytest.mark.xfail(strict=True, reason="open: health personnel are counted from HPR at each "
                    "request, so a backdated approval moves a published reference date's category cell")  # fmt: skip
 async def test_a_backdated_approval_moves_no_published_count_of_health_personnel(graph, nation) -> None:
     """The same attack on HPR: an approval registered late, dated before a past quarter end, moves only its

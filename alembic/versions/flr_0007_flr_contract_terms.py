@@ -4,8 +4,8 @@ FLR's contract carries a list's current MaxPatients, status and IsFixedSalary; a
 needs the values of that date. One row per period `[valid_from, valid_to)` of a contract's values;
 each contract starts with one period over its whole validity, holding today's values (what is known).
 
-Revision ID: flr_0006
-Revises: flr_0005
+Revision ID: flr_0007
+Revises: flr_0006
 Create Date: 2026-12-03 15:10:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "flr_0006"
-down_revision: str | Sequence[str] | None = "flr_0005"
+revision: str = "flr_0007"
+down_revision: str | Sequence[str] | None = "flr_0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
