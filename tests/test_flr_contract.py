@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from conftest import TODAY, db_rows, token
+from test_statistics_fixes import db_execute
 
 
 async def test_contract_fields_match_flr(graph, nation) -> None:
@@ -103,3 +104,75 @@ async def test_gps_at_time_is_capped(graph) -> None:
     body = (await graph.post("query($q: [NinAtTime!]!) { gpsAtTime(queries: $q) { nin } }", {"q": queries})).json()
 
     assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+GP_GENDER = """query($h: Int!, $at: Date) { healthPersonnel(hprNumber: $h) { hprNumber
+  gpGender(at: $at) { system code text } gender { code } } }"""
+CODE_OF = {"MALE": "1", "FEMALE": "2"}
+
+
+async def test_a_gps_gender_is_public_as_flr_holds_it_and_no_one_elses_is(graph, nation) -> None:
+    """`HealthPersonnel.gpGender` gives FLR's GP gender (3101) to anyone, only while the doctor serves a list as
+    fastlege or delelege at the date: a health worker with no GP period, a substitute, a GP who has left (asked
+    after), and a period stored without FLR's gender give null; HPR's own `gender` stays redacted."""
+    on = TODAY.isoformat()
+    valid = "p.valid_from <= :on AND (p.valid_to IS NULL OR p.valid_to > :on)"
+    gp = db_rows(nation, f"SELECT p.hpr_number, p.gp_gender FROM flr_gp_period p WHERE p.relationship = 'LPFL' AND "
+                 f"{valid} AND p.hpr_number NOT IN (SELECT hpr_number FROM flr_gp_period WHERE relationship = 'LPVI') "
+                 "ORDER BY p.hpr_number LIMIT 1", on=on)[0]  # fmt: skip
+    never, substitute = [r.hpr_number for r in db_rows(nation, "SELECT hpr_number FROM hpr_person WHERE hpr_number "
+                         "NOT IN (SELECT hpr_number FROM flr_gp_period) ORDER BY hpr_number LIMIT 2")]  # fmt: skip
+    period = db_rows(nation, "SELECT max(id) + 1 AS n FROM flr_gp_period")[0].n
+    contract = db_rows(nation, f"SELECT p.contract_id FROM flr_gp_period p WHERE p.hpr_number = :h AND {valid}",
+                       h=gp.hpr_number, on=on)[0].contract_id  # fmt: skip
+    # A substitute (vikar) on the GP's list, whose gender FLR holds too: not a GP, so not published.
+    db_execute(
+        nation,
+        "INSERT INTO flr_gp_period (id, contract_id, hpr_number, relationship, "
+        "substitute_for_hpr_number, working_percentage, valid_from, gp_gender) VALUES "
+        f"({period}, {contract}, {substitute}, 'LPVI', {gp.hpr_number}, 100, '2020-01-01', 'FEMALE')",
+    )
+    left = db_rows(nation, "SELECT p.hpr_number, p.valid_from, p.gp_gender FROM flr_gp_period p WHERE "
+                   "p.relationship = 'LPFL' AND p.valid_to IS NOT NULL AND p.valid_to <= :on AND NOT EXISTS "
+                   "(SELECT 1 FROM flr_gp_period q WHERE q.hpr_number = p.hpr_number AND "
+                   "(q.valid_to IS NULL OR q.valid_to > :on)) "
+                   "ORDER BY p.hpr_number LIMIT 1", on=on)[0]  # fmt: skip
+    assert gp.gp_gender in CODE_OF
+    assert left.gp_gender in CODE_OF
+    try:
+        await _asked_every_way(graph, nation, gp, (never, substitute), left, contract)
+    finally:
+        db_execute(nation, f"DELETE FROM flr_gp_period WHERE id = {period}")
+    # A period FLR sent without the GP's gender (stored before FLR's rows held it) tells nothing.
+    db_execute(nation, f"UPDATE flr_gp_period SET gp_gender = NULL WHERE hpr_number = {gp.hpr_number}")
+    try:
+        body = await graph.query(GP_GENDER, {"h": gp.hpr_number}, token=None)
+        assert body["data"]["healthPersonnel"]["gpGender"] is None
+    finally:
+        db_execute(nation, f"UPDATE flr_gp_period SET gp_gender = '{gp.gp_gender}' WHERE hpr_number = {gp.hpr_number}")
+
+
+async def _asked_every_way(graph, nation, gp, nobodies: tuple[int, int], left, contract: int) -> None:
+    async def asked(hpr: int, at: str | None = None, **kwargs) -> dict:
+        body = await graph.query(GP_GENDER, {"h": hpr, "at": at}, **kwargs)
+        return body["data"]["healthPersonnel"]
+
+    for who in ({"token": None}, {"token": token(nation, "citizen")}, {"token": token(nation, "analyst")}):
+        found = await asked(gp.hpr_number, **who)
+        assert found["gpGender"]["system"] == "3101"
+        assert found["gpGender"]["code"] == CODE_OF[gp.gp_gender]
+        assert found["gpGender"]["text"] == ("Kvinne" if gp.gp_gender == "FEMALE" else "Mann")
+        assert found["gender"] is None  # HPR's gender of a health worker: hpr:extended
+        for hpr in (*nobodies, left.hpr_number):
+            assert (await asked(hpr, **who))["gpGender"] is None, hpr
+    # A date after today: null (a GP-to-be is not a GP yet; the statistics describe no date after today).
+    later = (TODAY + timedelta(days=1)).isoformat()
+    assert (await asked(gp.hpr_number, later))["gpGender"] is None
+    # A GP who left: their gender at a date they served (as the statistics count them then), not after.
+    assert (await asked(left.hpr_number, left.valid_from.isoformat()))["gpGender"]["code"] == CODE_OF[left.gp_gender]
+    # Through the list the GP serves, the same value.
+    data = await graph.data("query($id: ID!) { gpContract(id: $id) { gps { hprNumber gp { gpGender { code } } } } }",
+                            {"id": str(contract)}, token=None)  # fmt: skip
+    serving = {d["hprNumber"]: d["gp"]["gpGender"] for d in data["gpContract"]["gps"]}
+    assert serving[gp.hpr_number] == {"code": CODE_OF[gp.gp_gender]}
+    assert serving[nobodies[1]] is None  # the substitute on the same list

@@ -120,6 +120,35 @@ async def test_persons_answers_each_invalid_identity_number_in_its_own_place(gra
     assert "check digit" in errors["persons", 0]["message"]
 
 
+# Numbers whose check digits hold (all but the last two) and that are still no identity number, each
+# refused for its own reason: the quick acceptance of valid numbers must not let any of them through.
+NEAR_MISSES = {
+    "01013950187": "lies in the future",  # born 2039-01-01
+    "41410112343": "cannot also carry the H-number month offset",  # a D-number with an H-number's month
+    "01014075069": "encodes no century",  # individual number 750 with year 40
+    "29020112482": "not a valid day for month 02 in 1901",  # 29 February of a common year
+    "81010112362": "check digit K1",  # an FH-number whose K1 only the 2032 rule would accept
+    "01410112376": "check digit K1",  # an H-number whose K1 only the 2032 rule would accept
+    "\uff10" * 11: "must contain only digits",  # full-width digits
+}
+
+
+async def test_persons_refuses_numbers_whose_check_digits_hold_but_are_no_identity_numbers(graph, nation) -> None:
+    nins = [nation.samples["personWithGp"], *NEAR_MISSES]
+
+    response = await graph.post("query($nins: [ID!]!) { persons(nins: $nins) { nin } }", {"nins": nins})
+
+    body = response.json()
+    assert response.status_code == 200
+    assert body["data"]["persons"] == [{"nin": nins[0]}] + [None] * len(NEAR_MISSES)
+    errors = {e["path"][1]: e for e in body["errors"]}
+    assert sorted(errors) == list(range(1, len(nins)))
+    for index, reason in enumerate(NEAR_MISSES.values(), start=1):
+        assert errors[index]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert f"nins[{index}]" in errors[index]["message"]
+        assert reason in errors[index]["message"]
+
+
 async def test_persons_refuses_more_than_a_thousand(graph, nation) -> None:
     nins = [nation.samples["personWithGp"]] * 1001
 

@@ -3,20 +3,23 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from stdnum.exceptions import InvalidComponent
 from stdnum.no import fodselsnummer, orgnr
 
 from helsegraf.identifiers import (
     InvalidIdentifierError,
+    Nin,
     NinKind,
+    _parse_nin,
     individual_number_range,
     is_valid_nin,
     is_valid_org_number,
     make_nin,
     make_org_number,
     nin_check_digits,
+    nin_value,
     org_check_digit,
     parse_nin,
     parse_org_number,
@@ -418,6 +421,75 @@ def test_arbitrary_text_never_crashes_the_validator(text):
     valid = is_valid_nin(text, today=TODAY)
 
     assert isinstance(valid, bool)
+
+
+def full_parse(value: str, today: date) -> Nin | str:
+    """What the step-by-step validator (the one that names the broken rule) says of a compact value."""
+    try:
+        return _parse_nin(value, today)
+    except InvalidIdentifierError as error:
+        return error.reason
+
+
+def check_digits_hold(first9: str, remainder: int) -> str:
+    """Nine digits completed with check digits (K1 leaving `remainder`), or the nine digits and two zeros."""
+    return with_k1_remainder(first9, remainder) or f"{first9}00"
+
+
+def made(born_individual: tuple[date, int], d_number: bool, synthetic: bool) -> str:
+    return make_nin(*born_individual, d_number=d_number, synthetic=synthetic) or "00000000000"
+
+
+# Eleven digits; with check digits that hold (so that the date, century and kind rules decide); valid ones.
+eleven_digits = st.one_of(
+    st.text(alphabet="0123456789", min_size=11, max_size=11),
+    st.builds(check_digits_hold, st.text(alphabet="0123456789", min_size=9, max_size=9), st.integers(0, 4)),
+    st.builds(
+        check_digits_hold,
+        # DD (D-numbers too), MM (H-numbers and synthetic ones too), YY and III: every date rule gets its turn
+        st.builds("{:02d}{:02d}{:02d}{:03d}".format, *map(st.integers, (0, 0, 0, 0), (79, 99, 99, 999))),
+        st.integers(0, 4),
+    ),
+    st.builds(made, birth_and_individual(), st.booleans(), st.booleans()),
+)
+dates = st.dates(min_value=date(1850, 1, 1), max_value=date(2045, 12, 31))
+
+
+@settings(max_examples=1000)
+@given(eleven_digits, dates)
+def test_the_quick_acceptance_agrees_with_the_full_validator(value, today):
+    expected = full_parse(value, today)
+
+    if isinstance(expected, str):
+        with pytest.raises(InvalidIdentifierError) as caught:
+            parse_nin(value, today=today)
+        assert caught.value.reason == expected
+        assert caught.value.value == value
+        with pytest.raises(InvalidIdentifierError):
+            nin_value(value, today=today)
+    else:
+        assert parse_nin(value, today=today) == expected
+        assert nin_value(value, today=today) == expected.value
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("01010150015", "check digit K1 does not match"),  # K1 further off than the 2032 rule allows
+        ("31049012392", "day 31 is not a valid day for month 04"),
+        ("29020112482", "day 29 is not a valid day for month 02 in 1901"),  # not a leap year
+        ("01530112388", "month 53 is not a valid month"),
+        ("41410112343", "cannot also carry the H-number month offset"),
+        ("01014075069", "individual number 750 with year 40 encodes no century"),
+        ("01013950187", "birth date 2039-01-01 lies in the future"),
+        ("\u0661" * 11, "must contain only digits"),  # Arabic-Indic digits: digits, but not ASCII ones
+    ],
+)
+def test_numbers_whose_check_digits_hold_are_still_rejected_with_their_reason(value, reason):
+    with pytest.raises(InvalidIdentifierError, match=reason):
+        parse_nin(value, today=TODAY)
+    with pytest.raises(InvalidIdentifierError, match=reason):
+        nin_value(value, today=TODAY)
 
 
 # ------------------------------------------------------------- organisation numbers

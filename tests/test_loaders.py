@@ -67,3 +67,27 @@ async def test_a_failed_batch_fails_its_caller_and_leaves_no_unretrieved_error()
     assert handler_calls == []  # no "Future exception was never retrieved"
     with pytest.raises(TypeError, match="Iterable"):
         loader.load_many(5)  # type: ignore[arg-type]
+
+
+async def test_keys_asked_one_by_one_then_many_share_one_batch() -> None:
+    loader = Doubling()
+
+    one = loader.load(4)
+    many = loader.load_many([4, 3, 3])
+
+    assert await many == [8, 6, 6]
+    assert await one == 8
+    assert loader.batches == [[4, 3]]
+
+
+async def test_a_none_key_is_refused_as_by_load_and_the_keys_before_it_are_still_answered() -> None:
+    loader, stock = Doubling(), Stock()
+
+    with pytest.raises(TypeError) as ours:
+        loader.load_many([1, None, 2])  # type: ignore[list-item]
+    with pytest.raises(TypeError) as theirs:
+        stock.load_many([1, None, 2])  # type: ignore[list-item]
+
+    assert str(ours.value) == str(theirs.value)
+    assert await asyncio.wait_for(loader.load_many([1, 2]), timeout=5) == [2, 4]  # the batch still ran
+    assert loader.batches == [[1, 2]]  # 1 stayed queued, and 2 joined it

@@ -123,24 +123,27 @@ async def test_capacity_minus_free_places_gives_no_exact_count_of_persons(graph,
     assert derived_exact / cells < 0.5
 
 
-async def test_gps_by_gender_are_perturbed_counts_of_persons(graph, nation) -> None:
-    on = TODAY.isoformat()
-    periods = db_rows(nation, "SELECT p.hpr_number, c.municipality_code FROM flr_gp_period p JOIN flr_gp_contract c "
-                      "ON c.id = p.contract_id WHERE p.relationship IN ('LPFL', 'LPDL') AND "
-                      "p.valid_from <= :on AND (p.valid_to IS NULL OR p.valid_to > :on) AND "
-                      "c.valid_from <= :on AND (c.valid_to IS NULL OR c.valid_to > :on)", on=on)  # fmt: skip
+GPS_AT = ("SELECT DISTINCT p.hpr_number, p.gp_gender, c.municipality_code FROM flr_gp_period p JOIN flr_gp_contract c "
+          "ON c.id = p.contract_id WHERE p.relationship IN ('LPFL', 'LPDL') AND "
+          "p.valid_from <= :on AND (p.valid_to IS NULL OR p.valid_to > :on) AND "
+          "c.valid_from <= :on AND (c.valid_to IS NULL OR c.valid_to > :on)")  # fmt: skip
+
+
+async def test_gps_by_gender_are_exact_counts_of_flrs_genders(graph, nation) -> None:
+    """A GP's gender is public (FLR holds it, helsenorge shows it): GPs by gender are exact at `at`, every
+    cell (small ones, 0 and 1 included) the count of FLR's GPs of that gender, by any route."""
+    periods = db_rows(nation, GPS_AT, on=TODAY.isoformat())
     municipalities = sorted({p.municipality_code for p in periods})
     small = 0
     for code in municipalities:
         by_gender = await table(graph, nation, ["GPS"], ["GENDER"], {"municipalities": [code]})
         filtered = await table(graph, nation, ["GPS"], [], {"municipalities": [code], "genders": ["MALE"]})
         exact = await table(graph, nation, ["GPS"], ["GP_SPECIALITY"], {"municipalities": [code]})
-        for row in by_gender.values():
-            for v in row.values():
-                assert v["perturbed"] is True
-                small += v["suppressed"]
-        assert filtered[()]["GPS"]["perturbed"] is True
-        assert filtered[()]["GPS"] == by_gender[("MALE",)]["GPS"]  # the same GPs, the same noise
+        for (gender,), row in by_gender.items():
+            true = len({p.hpr_number for p in periods if (p.municipality_code, p.gp_gender) == (code, gender)})
+            assert row["GPS"] == {"measure": "GPS", "value": true, "perturbed": False, "suppressed": False}, code
+            small += 0 < true < 5  # under the persons' threshold: published all the same
+        assert filtered[()]["GPS"] == by_gender[("MALE",)]["GPS"]
         assert all(not v["GPS"]["perturbed"] for v in exact.values())  # speciality is public in HPR
         assert sum(v["GPS"]["value"] for v in exact.values()) == len(
             {p.hpr_number for p in periods if p.municipality_code == code}
@@ -152,8 +155,10 @@ async def test_a_key_figure_without_a_value_says_why(graph, nation) -> None:
     data = await graph.data("""{ statistics { keyFigures(municipality: "9999") { code value suppressed reason } } }""",
                             token=token(nation, "analyst"))  # fmt: skip
     figures = {f["code"]: f for f in data["statistics"]["keyFigures"]}
-    assert figures["SHARE_WOMEN_GPS"] == {"code": "SHARE_WOMEN_GPS", "value": None, "suppressed": True,
-                                          "reason": "SUPPRESSED"}  # fmt: skip
+    # No GPs in the area: the share of women (exact counts) has no denominator; nothing is suppressed.
+    assert figures["SHARE_WOMEN_GPS"] == {"code": "SHARE_WOMEN_GPS", "value": None, "suppressed": False,
+                                          "reason": "NO_DENOMINATOR"}  # fmt: skip
+    assert figures["LISTED_PERSONS"]["reason"] == "SUPPRESSED"  # a count of persons, empty
     assert figures["SHARE_LISTS_WITHOUT_GP"]["reason"] == "NO_DENOMINATOR"
     assert figures["LISTS"]["reason"] is None
 
@@ -239,12 +244,8 @@ async def test_a_read_cancelled_mid_statement_leaves_no_lock_for_the_query_log(n
 
 async def test_the_total_row_of_gps_by_gender_counts_every_gp_exactly(graph, nation) -> None:
     """GPs are public in FLR and HPR: the total of GPs by gender is every GP of the area, exact (as GPS without
-    a breakdown publishes it); only a row of one gender (a cell, or a total under a gender filter) is perturbed."""
-    on = TODAY.isoformat()
-    periods = db_rows(nation, "SELECT p.hpr_number, c.municipality_code FROM flr_gp_period p JOIN flr_gp_contract c "
-                      "ON c.id = p.contract_id WHERE p.relationship IN ('LPFL', 'LPDL') AND "
-                      "p.valid_from <= :on AND (p.valid_to IS NULL OR p.valid_to > :on) AND "
-                      "c.valid_from <= :on AND (c.valid_to IS NULL OR c.valid_to > :on)", on=on)  # fmt: skip
+    a breakdown publishes it); a row of one gender (a cell, or a total under a gender filter) is exact too."""
+    periods = db_rows(nation, GPS_AT, on=TODAY.isoformat())
     areas = [None, *sorted({p.municipality_code for p in periods})]
     for area in areas:
         f = {"municipalities": [area]} if area else None
@@ -254,11 +255,12 @@ async def test_the_total_row_of_gps_by_gender_counts_every_gp_exactly(graph, nat
         assert total == plain[()], area  # the same exact counts
         assert not total["GPS"]["perturbed"]
         assert total["GPS"]["value"] == len({p.hpr_number for p in periods if area in {None, p.municipality_code}})
-        assert all(row["GPS"]["perturbed"] for key, row in by_gender.items() if key)
+        assert not any(row["GPS"]["perturbed"] for row in by_gender.values())
     women = await table(graph, nation, ["GPS"], ["MUNICIPALITY"], {"genders": ["FEMALE"]}, total=True)
     alone = await table(graph, nation, ["GPS"], [], {"genders": ["FEMALE"]})
-    assert women[()]["GPS"]["perturbed"] is True  # a total of women GPs is a count of one gender
-    assert women[()] == alone[()]  # the same GPs, the same noise
+    assert women[()]["GPS"]["perturbed"] is False
+    assert women[()] == alone[()]
+    assert women[()]["GPS"]["value"] == len({p.hpr_number for p in periods if p.gp_gender == "FEMALE"})
 
 
 async def test_lists_and_their_doctors_are_read_in_one_round(graph, nation) -> None:
@@ -380,86 +382,79 @@ async def test_a_day_of_membership_changes_moves_no_count_of_persons(graph, nati
 
 GP_GENDERS = """query($f: StatisticsFilter, $at: Date) { statistics { table(measures: [GPS], by: [GENDER], filter: $f,
   at: $at) { rows { key { code } values { value } } } } }"""
+GP_GENDER_OF = "query($h: Int!, $at: Date) { healthPersonnel(hprNumber: $h) { gpGender(at: $at) { code } } }"
 
 
-async def test_gps_by_gender_do_not_tell_a_named_gps_gender(graph, nation) -> None:
-    """Who serves which list is public (`GpContract.gps`), a GP's gender is not (HPR_EXTENDED). With a cell's
-    key from its own GPs, two cells whose public GPs differ by one named GP X kept the other gender's value
-    exactly (the same records): the one gender whose value moved was X's. Played with X joining a list of
-    Oslo in a quarter (two quarter ends), for six women and six men taken as X in turn; the same with X on
-    Oslo's one list of another salary (Oslo with and without it) is now refused (GPs by gender by area only)."""
+async def test_gps_by_gender_tell_of_a_named_gp_only_what_the_graph_publishes(graph, nation) -> None:
+    """Who serves which list is public (`GpContract.gps`), and so is a GP's gender (`HealthPersonnel.gpGender`):
+    with X joining a list of Oslo in a quarter, the one cell that moved between two quarter ends is X's gender,
+    by exactly one, for six women and six men taken as X in turn, and the graph tells the same (and nothing
+    before X joined). Published exactly, the statistics tell no more than the graph does."""
     q2 = reference_date(TODAY, TODAY)
     q1 = reference_date(q2 - timedelta(days=1))
-    doctors = db_rows(nation, "SELECT h.hpr_number, p.gender FROM hpr_person h JOIN preg_person p "
-                      "ON p.nin = h.nin WHERE h.hpr_number NOT IN (SELECT hpr_number FROM flr_gp_period) "
-                      "ORDER BY h.hpr_number")  # fmt: skip
-    women = [d.hpr_number for d in doctors if d.gender == "FEMALE"]
-    men = [d.hpr_number for d in doctors if d.gender == "MALE"]
-    base, candidates = women[:8] + men[:8], [(x, "FEMALE") for x in women[8:14]] + [(x, "MALE") for x in men[8:14]]
-    assert (len(base), len(candidates)) == (16, 12), (len(women), len(men))
-    oslo = db_rows(nation, "SELECT id, fixed_salary FROM flr_gp_contract WHERE municipality_code = '0301' "
-                   "AND valid_to IS NULL ORDER BY id")[0]  # fmt: skip
+    doctors = db_rows(nation, "SELECT h.hpr_number, h.gender FROM hpr_person h WHERE h.hpr_number NOT IN "
+                      "(SELECT hpr_number FROM flr_gp_period) ORDER BY h.hpr_number")  # fmt: skip
+    women = [d.hpr_number for d in doctors if d.gender == "2"]
+    men = [d.hpr_number for d in doctors if d.gender == "1"]
+    candidates = [(x, "FEMALE") for x in women[:6]] + [(x, "MALE") for x in men[:6]]
+    assert len(candidates) == 12, (len(women), len(men))
+    oslo = db_rows(nation, "SELECT id FROM flr_gp_contract WHERE municipality_code = '0301' AND valid_to IS NULL "
+                   "ORDER BY id")[0].id  # fmt: skip
     first_period = db_rows(nation, "SELECT max(id) + 1000 AS n FROM flr_gp_period")[0].n
-    lone = db_rows(nation, "SELECT max(id) + 1000 AS n FROM flr_gp_contract")[0].n  # X's list: the other salary
-    columns = "office_org_number, municipality_code, district, max_patients, is_open, valid_from, valid_to"
-    db_execute(nation, f"INSERT INTO flr_gp_contract (id, {columns}, fixed_salary) SELECT {lone}, {columns}, "
-               f"NOT fixed_salary FROM flr_gp_contract WHERE id = {oslo.id}")  # fmt: skip
     analyst = token(nation, "analyst")
 
-    async def genders(f: dict, on) -> dict:
-        data = await graph.data(GP_GENDERS, {"f": f, "at": on.isoformat()}, token=analyst)
+    async def genders(on) -> dict:
+        data = await graph.data(GP_GENDERS, {"f": {"municipalities": ["0301"]}, "at": on.isoformat()}, token=analyst)
         return {r["key"][0]["code"]: r["values"][0]["value"] for r in data["statistics"]["table"]["rows"]}
 
-    def period(i: int, contract: int, hpr: int, start: str) -> str:
-        return ("INSERT INTO flr_gp_period (id, contract_id, hpr_number, relationship, working_percentage, valid_from) "
-                f"VALUES ({first_period + i}, {contract}, {hpr}, 'LPDL', 50, '{start}')")  # fmt: skip
+    async def told(hpr: int, on) -> str | None:
+        found = (await graph.data(GP_GENDER_OF, {"h": hpr, "at": on.isoformat()}, token=None))["healthPersonnel"]
+        return {"1": "MALE", "2": "FEMALE"}[found["gpGender"]["code"]] if found["gpGender"] else None
 
-    guesses: Counter = Counter()
     try:
-        for i, hpr in enumerate(base):  # sixteen GPs on Oslo's list, their genders withheld
-            db_execute(nation, period(i, oslo.id, hpr, "2010-01-01"))
         for j, (x, gender) in enumerate(candidates):
-            n = len(base) + j
-            db_execute(nation, period(n, lone, x, (q2 - timedelta(days=10)).isoformat()))
-            oslo_only = {"municipalities": ["0301"], "fixedSalary": bool(oslo.fixed_salary)}
-            body = (await graph.post(GP_GENDERS, {"f": oslo_only, "at": q2.isoformat()}, token=analyst)).json()
-            assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body  # by area only, see below
-            oslo_all = {"municipalities": ["0301"]}
-            before, after = await genders(oslo_all, q1), await genders(oslo_all, q2)
-            moved = [g for g in ("FEMALE", "MALE") if before[g] != after[g]]
-            guesses["right" if moved == [gender] else "wrong" if len(moved) == 1 else "none"] += 1
-            db_execute(nation, f"DELETE FROM flr_gp_period WHERE id = {first_period + n}")
+            db_execute(nation, "INSERT INTO flr_gp_period (id, contract_id, hpr_number, relationship, "
+                       f"working_percentage, valid_from, gp_gender) VALUES ({first_period + j}, {oslo}, {x}, "
+                       f"'LPDL', 50, '{(q2 - timedelta(days=10)).isoformat()}', '{gender}')")  # fmt: skip
+            before, after = await genders(q1), await genders(q2)
+            assert {g: after[g] - before[g] for g in before} == {g: int(g == gender) for g in before}, (x, gender)
+            assert (await told(x, q1), await told(x, q2)) == (None, gender)
+            db_execute(nation, f"DELETE FROM flr_gp_period WHERE id = {first_period + j}")
     finally:
         db_execute(nation, f"DELETE FROM flr_gp_period WHERE id >= {first_period}")
-        db_execute(nation, f"DELETE FROM flr_gp_contract WHERE id = {lone}")
-    tries = len(candidates)
-    # One moved cell is X's gender no more often than a coincidence of noise (both cells get fresh noise).
-    assert guesses["right"] < tries / 2, guesses
-    assert guesses["right"] - guesses["wrong"] < tries / 4, guesses
 
 
-async def test_gps_by_gender_are_broken_down_by_area_only(graph, nation) -> None:
-    """Cells of GPs of one gender cut by list or speciality too were many routes, each with noise of its own,
-    to sets of GPs differing by named GPs (the list's GPs are public): averaged, their differences gave a GP's
-    gender. By gender, GPs take COUNTY or MUNICIPALITY only, and GP_SPECIALISTS (a cut by speciality) no GENDER:
-    GPS minus GP_SPECIALISTS by gender were the non-specialists by gender (tests/test_statistics_review.py)."""
-    analyst = token(nation, "analyst")
-    others = {"FIXED_SALARY": {"fixedSalary": True}, "OPEN_LIST": {"openList": True},
-              "LIST_STATUS": {"listStatus": "WITH_GP"}, "GP_SPECIALITY": {"gpSpecialist": True}}  # fmt: skip
-    for measure in ("GPS", "GP_SPECIALISTS"):
-        for dimension, f in others.items():
-            if measure == "GP_SPECIALISTS" and dimension == "GP_SPECIALITY":
-                continue  # not a dimension of specialists at all
-            for variables in ({"m": [measure], "by": ["GENDER", dimension], "f": None},
-                              {"m": [measure], "by": ["MUNICIPALITY", "GENDER"], "f": f},
-                              {"m": [measure], "by": [dimension], "f": {"genders": ["FEMALE"]}}):  # fmt: skip
-                body = (await graph.post(TABLE, {"total": False, **variables}, token=analyst)).json()
-                error = body["errors"][0]
-                assert error["extensions"]["code"] == "BAD_USER_INPUT", (variables, body)
-                assert dimension in error["message"], error
-    for measures, by, f in ((["GPS"], ["COUNTY", "GENDER"], None),
-                            (["GPS"], ["GENDER"], {"municipalities": ["0301"]}),
-                            (["GPS"], [], {"genders": ["MALE"], "counties": ["03"]}),
-                            (["GPS"], ["GP_SPECIALITY", "FIXED_SALARY"], None)):  # fmt: skip
-        body = (await graph.post(TABLE, {"m": measures, "by": by, "f": f, "total": False}, token=analyst)).json()
-        assert "errors" not in body, body
+async def test_gps_by_gender_take_every_public_breakdown_exactly(graph, nation) -> None:
+    """GPs by gender beside a list attribute or a speciality (all public) answer, exact and equal to SQL over
+    FLR and HPR; so do GP_SPECIALISTS by gender, and filters of several areas with a gender (nothing to average:
+    no noise). GP_SPECIALISTS by GP_SPECIALITY stays a mistake, named."""
+    on = TODAY.isoformat()
+    periods = db_rows(nation, "SELECT DISTINCT p.hpr_number, p.gp_gender, c.fixed_salary, c.municipality_code "
+                      "FROM flr_gp_period p JOIN flr_gp_contract c ON c.id = p.contract_id WHERE p.relationship IN "
+                      "('LPFL', 'LPDL') AND p.valid_from <= :on AND (p.valid_to IS NULL OR p.valid_to > :on) AND "
+                      "c.valid_from <= :on AND (c.valid_to IS NULL OR c.valid_to > :on)", on=on)  # fmt: skip
+    specialists = {r.hpr_number for r in db_rows(
+        nation, "SELECT a.hpr_number FROM hpr_approval a JOIN hpr_speciality s ON s.approval_id = a.id WHERE "
+                "s.code = '1' AND a.valid_from <= :on AND (a.valid_to IS NULL OR a.valid_to > :on) AND "
+                "s.valid_from <= :on AND (s.valid_to IS NULL OR s.valid_to > :on)", on=on)}  # fmt: skip
+    by_salary = await table(graph, nation, ["GPS", "GP_SPECIALISTS"], ["GENDER", "FIXED_SALARY"], total=True)
+    for key, row in by_salary.items():
+        inside = {p.hpr_number for p in periods
+                  if not key or (p.gp_gender, "YES" if p.fixed_salary else "NO") == key}  # fmt: skip
+        assert row["GPS"]["value"] == len(inside), key
+        assert row["GP_SPECIALISTS"]["value"] == len(inside & specialists), key
+        assert not row["GPS"]["perturbed"]
+        assert not row["GP_SPECIALISTS"]["perturbed"]
+    by_speciality = await table(graph, nation, ["GPS"], ["GENDER", "GP_SPECIALITY"])
+    for (gender, specialist), row in by_speciality.items():
+        inside = {p.hpr_number for p in periods if p.gp_gender == gender}
+        assert row["GPS"]["value"] == len(inside & specialists if specialist == "YES" else inside - specialists)
+    two = sorted({p.municipality_code for p in periods})[:2]
+    several = await table(graph, nation, ["GPS"], [], {"municipalities": two, "genders": ["FEMALE", "MALE"]})
+    assert several[()]["GPS"]["value"] == len({p.hpr_number for p in periods if p.municipality_code in two})
+    body = (await graph.post(TABLE, {"m": ["GP_SPECIALISTS"], "by": ["GENDER", "GP_SPECIALITY"], "f": None,
+                                     "total": False}, token=token(nation, "analyst"))).json()  # fmt: skip
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", body
+    assert "GP_SPECIALISTS" in error["message"], error
+    assert "GP_SPECIALITY" in error["message"], error

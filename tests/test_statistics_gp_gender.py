@@ -1,140 +1,179 @@
-"""A named GP's gender by every route the table builder has (SQLite and PostgreSQL, through HTTP).
+"""GPs by gender: exact counts of a public fact, and no route to anyone else's gender (SQLite and PostgreSQL).
 
-HPR's gender of a health professional is behind `hpr:extended` in the graph, so the statistics keep it
-personal: GPs by gender are perturbed counts, by area only (README, "GPs by gender"). Who serves which
-list is public. Played here: a named GP X joins a list of their own beside areas of many GPs, for six
-women and six men in turn, and the attacker compares a county with its municipality, the nation with its
-counties, two quarter ends, and filters by gender with breakdowns by gender. Which of X's two cells
-moved tells X's gender no better than a coin; the nation minus its counties, a noisy estimate of X's
-cell, points at the right gender no more often than the noise of the cells in the sum allows, and never
-gives X's cell exactly more often than a coincidence of noise.
+A GP's gender is public: FLR holds it (the GP's `Sex`), helsenorge's GP choice service shows it to every
+citizen choosing a GP, Helsedirektoratet publishes the share of GPs who are women, and the graph gives it
+as `HealthPersonnel.gpGender` while a doctor serves a list as fastlege or delelege. So GPs by gender are
+published exactly, by any area, date and public breakdown (docs/statistics.md, "GPs by gender"): played
+here against SQL over the data. What stays protected is the gender of a health worker who is not a GP (HPR's
+`gender` is behind `hpr:extended`): a substitute on a list, a doctor with no list, a GP who has left, asked
+after. No table counts them by gender, health personnel take no gender, and the graph gives them none.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
-from itertools import product
-from math import erf, sqrt
+from datetime import date, timedelta
 
 from conftest import TODAY, db_rows, token
-from helsegraf.stats import disclosure
 from helsegraf.stats.engine import reference_date
-from test_statistics_attacks import MOST_HITS
 from test_statistics_fixes import db_execute
 
-GP_TABLE = """query($by: [StatisticsDimension!], $f: StatisticsFilter, $at: Date) { statistics {
-  table(measures: [GPS], by: $by, filter: $f, at: $at) { rows { key { code } values { value } } } } }"""
-LISTS = {"0301": 1000001, "4601": 1000004, "5001": 1000007}  # the seeded nation's lists (one per county)
-COLUMNS = "office_org_number, district, max_patients, is_open, valid_from, valid_to, fixed_salary"
-OWN_LIST = 3000001  # X's list: a copy of Bergen's, in another municipality
-GENDERS = ("FEMALE", "MALE")
+TABLE = """query($m: [StatisticsMeasure!]!, $by: [StatisticsDimension!], $f: StatisticsFilter, $at: Date) {
+  statistics { table(measures: $m, by: $by, filter: $f, at: $at, total: true) { at
+    rows { key { code } values { measure value perturbed suppressed reason } } } } }"""
+GP_GENDER = "query($h: Int!, $at: Date) { healthPersonnel(hprNumber: $h) { gpGender(at: $at) { code } } }"
+PERIODS = """SELECT p.id, p.hpr_number, p.relationship, p.gp_gender, p.valid_from, c.municipality_code, c.fixed_salary
+  FROM flr_gp_period p JOIN flr_gp_contract c ON c.id = p.contract_id WHERE p.relationship IN ('LPFL', 'LPDL')
+  AND p.valid_from <= :on AND (p.valid_to IS NULL OR p.valid_to > :on)
+  AND c.valid_from <= :on AND (c.valid_to IS NULL OR c.valid_to > :on) ORDER BY p.valid_from, p.id"""
+SPECIALISTS = """SELECT a.hpr_number FROM hpr_approval a JOIN hpr_speciality s ON s.approval_id = a.id
+  WHERE s.code = '1' AND a.valid_from <= :on AND (a.valid_to IS NULL OR a.valid_to > :on)
+  AND s.valid_from <= :on AND (s.valid_to IS NULL OR s.valid_to > :on)"""
+BREAKDOWNS = (["GENDER"], ["COUNTY", "GENDER"], ["MUNICIPALITY", "GENDER"], ["GENDER", "FIXED_SALARY"],
+              ["COUNTY", "GENDER", "GP_SPECIALITY"])  # fmt: skip
 
 
-def _noise_allows(cells: int) -> float:
-    """The chance that the nation minus its counties points at the right gender: 1 + noise > noise'.
+def _county(municipality: str) -> str:
+    from helsegraf.data import reference  # noqa: PLC0415
 
-    The two genders' estimates each carry the noise of `cells` independent perturbed cells (variance 1.6
-    each, stats/disclosure.py); their difference is about normal with variance 2 x 1.6 x cells.
-    """
-    variance = 2 * cells * sum((b - a + 1) / disclosure.CELL_KEYS * n * n for a, b, n in disclosure.PTABLE[3])
-    return 0.5 * (1 + erf(1 / sqrt(2 * variance)))
+    return next(m.county_code for m in reference.municipalities() if m.code == municipality)
 
 
-async def test_no_route_tells_a_named_gps_gender_better_than_the_noise_allows(graph, nation) -> None:  # noqa: C901, PLR0915
+def expected(nation, on: date, by: list[str], measure: str) -> Counter:
+    """GPs per cell by SQL over the data: distinct GPs, each with FLR's gender (their newest period's)."""
+    periods = db_rows(nation, PERIODS, on=on.isoformat())
+    experts = {r.hpr_number for r in db_rows(nation, SPECIALISTS, on=on.isoformat())}
+    gender = {p.hpr_number: p.gp_gender for p in periods}
+    cells: dict[tuple[str, ...], set[int]] = {}
+    for p in periods:
+        if measure == "GP_SPECIALISTS" and p.hpr_number not in experts:
+            continue
+        value = {"GENDER": gender[p.hpr_number], "COUNTY": _county(p.municipality_code),
+                 "MUNICIPALITY": p.municipality_code, "FIXED_SALARY": "YES" if p.fixed_salary else "NO",
+                 "GP_SPECIALITY": "YES" if p.hpr_number in experts else "NO"}  # fmt: skip
+        cells.setdefault(tuple(value[d] for d in by), set()).add(p.hpr_number)
+        cells.setdefault((), set()).add(p.hpr_number)
+    return Counter({k: len(v) for k, v in cells.items()})
+
+
+async def test_gps_by_gender_are_flrs_counts_by_every_area_and_date(graph, nation) -> None:
+    """Every cell of GPs and GP specialists by gender, by area, list attribute and speciality, at today, quarter
+    ends and a day within a quarter, is SQL's count over FLR and HPR: exact, never suppressed (0, 1 and 2
+    too), never perturbed, at the date asked for (not the reference date of counts of persons)."""
+    analyst = token(nation, "analyst")
+    dates = [TODAY, reference_date(TODAY, TODAY), date(2024, 6, 30), date(2024, 8, 15), date(2019, 12, 31)]
+    small = 0
+    for on in dates:
+        for by in BREAKDOWNS:
+            measures = ["GPS"] if "GP_SPECIALITY" in by else ["GPS", "GP_SPECIALISTS"]
+            data = await graph.data(TABLE, {"m": measures, "by": by, "at": on.isoformat()}, token=analyst)
+            table = data["statistics"]["table"]
+            assert table["at"] == on.isoformat()
+            for measure in measures:
+                true = expected(nation, on, by, measure)
+                found = {tuple(k["code"] for k in r["key"]): v for r in table["rows"] for v in r["values"]
+                         if v["measure"] == measure}  # fmt: skip
+                for key, v in found.items():
+                    published = (v["value"], v["perturbed"], v["suppressed"], v["reason"])
+                    assert published == (true[key], False, False, None), (on, by, key)
+                    small += 0 < true[key] < 5  # a count of persons this small would be suppressed
+                assert set(true) <= set(found), (on, by)
+    assert small >= 10, small
+    # The key figure is women over the GPs whose gender is known, exact, at the date asked for.
+    figures = await graph.data("{ statistics { keyFigures { code value perturbed at } } }", token=analyst)
+    share = next(f for f in figures["statistics"]["keyFigures"] if f["code"] == "SHARE_WOMEN_GPS")
+    true = expected(nation, TODAY, ["GENDER"], "GPS")
+    assert share == {"code": "SHARE_WOMEN_GPS", "value": round(100 * true["FEMALE",] / true[()], 2),
+                     "perturbed": False, "at": TODAY.isoformat()}  # fmt: skip
+
+
+async def test_the_counts_are_the_graphs_genders_and_a_period_without_one_counts_through_preg(graph, nation) -> None:
+    """GPs by gender count what the graph publishes GP by GP (`gpGender`). A period FLR sent without the GP's
+    gender (stored before FLR's rows held it) is counted with the gender PREG holds for the doctor's nin,
+    the same person: the counts stay, while the graph gives that GP no gender until FLR's row has one."""
+    analyst = token(nation, "analyst")
+    periods = db_rows(nation, PERIODS, on=TODAY.isoformat())
+    oslo = sorted({p.hpr_number for p in periods if p.municipality_code == "0301"})
+    told: Counter = Counter()
+    for hpr in oslo:
+        gp = (await graph.data(GP_GENDER, {"h": hpr}, token=None))["healthPersonnel"]["gpGender"]
+        told[{"1": "MALE", "2": "FEMALE"}[gp["code"]]] += 1
+    query = {"m": ["GPS"], "by": ["GENDER"], "f": {"municipalities": ["0301"]}, "at": None}
+    before = (await graph.data(TABLE, query, token=analyst))["statistics"]["table"]["rows"]
+    assert {r["key"][0]["code"]: r["values"][0]["value"] for r in before if r["key"]} == {
+        g: told[g] for g in ("FEMALE", "MALE")
+    }
+    chosen = next(p for p in periods if p.municipality_code == "0301")
+    nin = db_rows(nation, "SELECT nin FROM hpr_person WHERE hpr_number = :h", h=chosen.hpr_number)[0].nin
+    assert nin is not None
+    db_execute(nation, f"UPDATE flr_gp_period SET gp_gender = NULL WHERE hpr_number = {chosen.hpr_number}")
+    try:
+        after = (await graph.data(TABLE, query, token=analyst))["statistics"]["table"]["rows"]
+        gp = (await graph.data(GP_GENDER, {"h": chosen.hpr_number}, token=None))["healthPersonnel"]["gpGender"]
+    finally:
+        db_execute(nation, f"UPDATE flr_gp_period SET gp_gender = '{chosen.gp_gender}' "
+                   f"WHERE hpr_number = {chosen.hpr_number}")  # fmt: skip
+    assert after == before
+    assert gp is None
+
+
+async def test_no_table_tells_the_gender_of_a_health_worker_who_is_not_a_gp(graph, nation) -> None:
+    """A named doctor X who is not a GP, six women and six men in turn: X a substitute (vikar) on Oslo's list
+    since before the last quarter end, with the gender FLR holds for every doctor on a list, and X with a new
+    approval in HPR. Every table of GPs by gender (the area's, the county's, the nation's, by list attribute,
+    at two quarter ends) is exactly what it is without X; health personnel take no gender (refused, naming
+    it) and stay perturbed; and the graph gives X no gender."""
+    analyst = token(nation, "analyst")
     q2 = reference_date(TODAY, TODAY)
     q1 = reference_date(q2 - timedelta(days=1))
-    doctors = db_rows(nation, "SELECT h.hpr_number, p.gender FROM hpr_person h JOIN preg_person p "
-                      "ON p.nin = h.nin WHERE h.hpr_number NOT IN (SELECT hpr_number FROM flr_gp_period) "
-                      "ORDER BY h.hpr_number")  # fmt: skip
-    women = [d.hpr_number for d in doctors if d.gender == "FEMALE"]
-    men = [d.hpr_number for d in doctors if d.gender == "MALE"]
-    assert min(len(women), len(men)) >= 30, (len(women), len(men))
-    # Eight women and eight men on each county's list: every county's cells of either gender are published.
-    base = {m: women[8 * i : 8 * i + 8] + men[8 * i : 8 * i + 8] for i, m in enumerate(LISTS)}
-    candidates = [(x, "FEMALE") for x in women[24:30]] + [(x, "MALE") for x in men[24:30]]
-    first_period = db_rows(nation, "SELECT max(id) + 1000 AS n FROM flr_gp_period")[0].n
-    analyst = token(nation, "analyst")
+    doctors = db_rows(nation, "SELECT h.hpr_number, h.gender FROM hpr_person h WHERE h.hpr_number NOT IN "
+                      "(SELECT hpr_number FROM flr_gp_period) ORDER BY h.hpr_number")  # fmt: skip
+    women = [d.hpr_number for d in doctors if d.gender == "2"][:6]
+    men = [d.hpr_number for d in doctors if d.gender == "1"][:6]
+    assert (len(women), len(men)) == (6, 6)
+    oslo = db_rows(nation, "SELECT id FROM flr_gp_contract WHERE municipality_code = '0301' AND valid_to IS NULL "
+                   "ORDER BY id")[0].id  # fmt: skip
+    fastlege = db_rows(nation, "SELECT hpr_number FROM flr_gp_period WHERE contract_id = :c AND relationship = 'LPFL' "
+                       "ORDER BY valid_from DESC", c=oslo)[0].hpr_number  # fmt: skip
+    period = db_rows(nation, "SELECT max(id) + 1000 AS n FROM flr_gp_period")[0].n
+    approval = db_rows(nation, "SELECT max(id) + 1000 AS n FROM hpr_approval")[0].n
+    breakdowns = ((["GENDER"], {"municipalities": ["0301"]}), (["COUNTY", "GENDER"], None),
+                  (["GENDER", "LIST_STATUS"], None), (["GENDER", "OPEN_LIST"], None))  # fmt: skip
+    routes = [(["GPS"], by, f, on) for by, f in breakdowns for on in (q1, q2, TODAY)]
 
-    async def cells(by: list[str], f: dict | None, on) -> dict:
-        data = await graph.data(GP_TABLE, {"by": by, "f": f, "at": on.isoformat()}, token=analyst)
-        rows = data["statistics"]["table"]["rows"]
-        found = {tuple(k["code"] for k in r["key"]): r["values"][0]["value"] for r in rows}
-        return {k[0]: v for k, v in found.items()} if by == ["GENDER"] else found
+    async def tables() -> list:
+        found = []
+        for measures, by, f, on in routes:
+            data = await graph.data(TABLE, {"m": measures, "by": by, "f": f, "at": on.isoformat()}, token=analyst)
+            found.append(data["statistics"]["table"]["rows"])
+        return found
 
-    def period(i: int, contract: int, hpr: int, start: str, relationship: str = "LPDL") -> str:
-        return ("INSERT INTO flr_gp_period (id, contract_id, hpr_number, relationship, working_percentage, valid_from) "
-                f"VALUES ({first_period + i}, {contract}, {hpr}, '{relationship}', 50, '{start}')")  # fmt: skip
+    async def doctors_now() -> None:
+        data = await graph.data(TABLE, {"m": ["HEALTH_PERSONNEL"], "by": ["HEALTH_PERSONNEL_CATEGORY"], "f": None,
+                                        "at": None}, token=analyst)  # fmt: skip
+        [le] = [r for r in data["statistics"]["table"]["rows"] if r["key"] and r["key"][0]["code"] == "LE"]
+        assert le["values"][0]["perturbed"] is True
 
-    def moved(a: dict, b: dict) -> str:
-        """The moved attacker: X's gender is the one cell that differs between two routes."""
-        differ = [g for g in GENDERS if a[g] != b[g]]
-        return "none" if len(differ) != 1 else "right" if differ == [gender] else "wrong"
-
-    guesses: dict[str, Counter] = {}
-    estimates: list[tuple[bool, bool]] = []  # (pointed at the right gender, gave X's cell exactly)
-    db_execute(nation, f"INSERT INTO flr_gp_contract (id, municipality_code, {COLUMNS}) SELECT {OWN_LIST}, '4602', "
-               f"{COLUMNS} FROM flr_gp_contract WHERE id = {LISTS['4601']}")  # fmt: skip
-    try:
-        n = 0
-        for m, hprs in base.items():
-            for hpr in hprs:
-                db_execute(nation, period(n, LISTS[m], hpr, "2010-01-01"))
-                n += 1
-        for x, gender in candidates:
-            # X alone on a list of their own in Kinn (4602), beside Bergen in county 46, since before q1.
-            db_execute(nation, f"UPDATE flr_gp_contract SET municipality_code = '4602' WHERE id = {OWN_LIST}")
-            db_execute(nation, period(n, OWN_LIST, x, "2010-01-01", "LPFL"))
-            by_area = {f"county vs municipality {on}": (await cells(["GENDER"], {"counties": ["46"]}, on),
-                                                         await cells(["GENDER"], {"municipalities": ["4601"]}, on))
-                       for on in (q1, q2)}  # fmt: skip
-            county = await cells(["COUNTY", "GENDER"], None, q2)
-            municipality = await cells(["MUNICIPALITY", "GENDER"], None, q2)
-            by_area["by county vs by municipality"] = ({g: county["46", g] for g in GENDERS},
-                                                       {g: municipality["4601", g] for g in GENDERS})  # fmt: skip
-            filtered = {}
-            for place, g in product(({"counties": ["46"]}, {"municipalities": ["4601"]}), GENDERS):
-                filtered[next(iter(place.values()))[0], g] = (await cells([], {**place, "genders": [g]}, q2))[()]
-            by_area["filter by gender"] = ({g: filtered["46", g] for g in GENDERS},
-                                           {g: filtered["4601", g] for g in GENDERS})  # fmt: skip
-            for route, (a, b) in by_area.items():
-                guesses.setdefault(route, Counter())[moved(a, b)] += 1
-            # X joins between the two quarter ends: the county's cells at q1 and at q2.
-            db_execute(nation, f"UPDATE flr_gp_period SET valid_from = '{(q2 - timedelta(days=10)).isoformat()}' "
-                       f"WHERE id = {first_period + n}")  # fmt: skip
-            before, after = (
-                await cells(["GENDER"], {"counties": ["46"]}, q1),
-                await cells(["GENDER"], {"counties": ["46"]}, q2),
-            )
-            guesses.setdefault("quarter ends", Counter())[moved(before, after)] += 1
-            # X's list in Stavanger (1103), a county of its own: the nation against its other counties.
-            db_execute(nation, f"UPDATE flr_gp_contract SET municipality_code = '1103' WHERE id = {OWN_LIST}")
-            national = await cells(["GENDER"], None, q2)
-            counties = await cells(["COUNTY", "GENDER"], None, q2)
-            if None in (*national.values(), *(counties[c, g] for c in ("03", "46", "50") for g in GENDERS)):
-                guesses.setdefault("nation vs counties", Counter())["none"] += 1  # a suppressed part: no estimate
-                db_execute(nation, f"DELETE FROM flr_gp_period WHERE id = {first_period + n}")
-                continue
-            rest = {g: national[g] - sum(counties[c, g] for c in ("03", "46", "50")) for g in GENDERS}
-            summed = {g: sum(counties[c, g] for c in ("03", "46", "50")) for g in GENDERS}
-            guesses.setdefault("nation vs counties", Counter())[moved(national, summed)] += 1
-            other = next(g for g in GENDERS if g != gender)
-            estimates.append((rest[gender] > rest[other], rest[gender] == 1 and rest[other] == 0))
-            db_execute(nation, f"DELETE FROM flr_gp_period WHERE id = {first_period + n}")
-    finally:
-        db_execute(nation, f"DELETE FROM flr_gp_period WHERE id >= {first_period}")
-        db_execute(nation, f"DELETE FROM flr_gp_contract WHERE id = {OWN_LIST}")
-    tries = len(candidates)
-    for route, found in guesses.items():
-        assert sum(found.values()) == tries, (route, found)
-        # Which cell moved names X's gender no more often than a coincidence of noise: both moved alike.
-        assert found["right"] < tries / 2, (route, found)
-        assert found["right"] - found["wrong"] < tries / 4, (route, found)
-    assert len(estimates) >= tries / 2, estimates
-    pointed = sum(right for right, _exact in estimates)
-    # A noisy estimate of X's cell: right a little more often than a coin (the noise of 4 cells each), never
-    # with certainty, and X's cell exactly (1 and 0) no more often than the noise coincides.
-    allows = _noise_allows(4)
-    made = len(estimates)
-    assert pointed <= made * allows + 2 * sqrt(made * allows * (1 - allows)), (pointed, made, allows)
-    assert sum(exact for _right, exact in estimates) / made < MOST_HITS, estimates
+    without = await tables()
+    for n, (x, gender) in enumerate([(x, "FEMALE") for x in women] + [(x, "MALE") for x in men]):
+        try:
+            db_execute(nation, "INSERT INTO flr_gp_period (id, contract_id, hpr_number, relationship, "
+                       "substitute_for_hpr_number, working_percentage, valid_from, gp_gender) VALUES "
+                       f"({period + n}, {oslo}, {x}, 'LPVI', {fastlege}, 100, '2020-01-01', '{gender}')")  # fmt: skip
+            db_execute(nation, 'INSERT INTO hpr_approval (id, hpr_number, category, "authorization", valid_from) '
+                       f"VALUES ({approval + n}, {x}, 'LE', 'AU', '2001-01-01')")  # fmt: skip
+            assert await tables() == without, (x, gender)  # a substitute is not a GP: no cell of GPs moved
+            for on in (q1, q2, TODAY):
+                assert (await graph.data(GP_GENDER, {"h": x, "at": on.isoformat()}, token=None))[
+                    "healthPersonnel"]["gpGender"] is None  # fmt: skip
+            await doctors_now()  # X counted among the doctors: a perturbed count, by category only
+            for f, by in (({"genders": [gender]}, ["HEALTH_PERSONNEL_CATEGORY"]), (None, ["GENDER"])):
+                body = (await graph.post(TABLE, {"m": ["HEALTH_PERSONNEL"], "by": by, "f": f, "at": None},
+                                         token=analyst)).json()  # fmt: skip
+                error = body["errors"][0]
+                assert error["extensions"]["code"] == "BAD_USER_INPUT", body
+                assert "HEALTH_PERSONNEL" in error["message"], error
+                assert "GENDER" in error["message"], error
+        finally:
+            db_execute(nation, f"DELETE FROM flr_gp_period WHERE id = {period + n}")
+            db_execute(nation, f"DELETE FROM hpr_approval WHERE id = {approval + n}")

@@ -477,15 +477,12 @@ async def test_health_personnel_are_perturbed_persons_and_small_categories_do_no
 # --- GPs by gender -----------------------------------------------------------------------------------------
 
 
-async def test_gp_specialists_by_gender_are_refused_as_gps_by_gender_and_speciality_are(graph, nation) -> None:
-    """GPs by gender are broken down by area only: GPS by GENDER with a speciality filter or breakdown is
-    refused, because a cell of one gender cut by speciality as well as by area differs from the area's
-    cell by named GPs (specialities are public). GP_SPECIALISTS by GENDER is the same cut by another
-    route: GPS(women of an area) minus GP_SPECIALISTS(women of the area) is the area's women who are not
-    specialists, with fresh noise at each area level and at each quarter end the area's GPs changed, and
-    with a named GP the area's only non-specialist, averaged over those draws, it tells that GP's
-    gender. It must be refused alike, naming the measure and the dimension."""
-    refused = [
+async def test_gp_specialists_by_gender_are_exact_and_so_are_gps_by_gender_and_speciality(graph, nation) -> None:
+    """With GPs by gender perturbed, GPS by GENDER minus GP_SPECIALISTS by GENDER (or GPS by GENDER and
+    GP_SPECIALITY) was a fresh draw of noise at every area and quarter end, and averaged told a named
+    non-specialist's gender; so they were refused. A GP's gender is public now, and every count of GPs exact:
+    the combinations answer, with no noise to average, and agree with each other exactly."""
+    answered = [
         (["GPS"], ["GENDER", "GP_SPECIALITY"], None),
         (["GPS"], ["GENDER"], {"gpSpecialist": True}),
         (["GP_SPECIALISTS"], ["GENDER"], None),
@@ -493,16 +490,14 @@ async def test_gp_specialists_by_gender_are_refused_as_gps_by_gender_and_special
         (["GP_SPECIALISTS"], ["COUNTY"], {"genders": ["FEMALE"]}),
         (["GPS", "GP_SPECIALISTS"], ["GENDER"], {"municipalities": ["0301"]}),
     ]
-    for measures, by, f in refused:
-        error = await refusal(graph, nation, TABLE, {"m": measures, "by": by, "f": f})
-        assert error["extensions"]["code"] == "BAD_USER_INPUT", (measures, by, f, error)
-        assert "GENDER" in error["message"], error
-        assert any(m in error["message"] for m in measures), error
-    # By area only, GPs by gender still answer, and GP_SPECIALISTS by area (public) stay exact.
-    gps = await rows(graph, nation, ["GPS"], ["COUNTY", "GENDER"], total=True)
-    assert all(v["GPS"]["perturbed"] for k, v in gps.items() if k)
-    specialists = await rows(graph, nation, ["GP_SPECIALISTS"], ["MUNICIPALITY"], total=True)
-    assert not any(v["GP_SPECIALISTS"]["perturbed"] for v in specialists.values())
+    for measures, by, f in answered:
+        found = await rows(graph, nation, measures, by, f, total=True)
+        assert found, (measures, by, f)
+        assert not any(v["perturbed"] or v["suppressed"] for row in found.values() for v in row.values())
+    by_speciality = await rows(graph, nation, ["GPS"], ["COUNTY", "GENDER", "GP_SPECIALITY"])
+    specialists = await rows(graph, nation, ["GP_SPECIALISTS"], ["COUNTY", "GENDER"])
+    for (county, gender), row in specialists.items():
+        assert row["GP_SPECIALISTS"]["value"] == by_speciality[county, gender, "YES"]["GPS"]["value"]
 
 
 # --- the small-group rule at its boundary ---------------------------------------------------------------
@@ -607,6 +602,61 @@ async def test_a_group_of_nine_is_withheld_by_every_split_and_a_group_of_ten_is_
         # Over every age and gender the small list alone is public in size: withheld exactly when 1-9.
         alone = await rows(graph, nation, ["LISTED_PERSONS"], [], {"municipalities": ["0301"], "fixedSalary": True}, on)
         assert (alone[()]["LISTED_PERSONS"]["reason"] == "SMALL_GROUP") is small
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def unknown_nation(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """The seeded nation with a fixed-salary copy of Oslo's list holding 10 persons (MIN_GROUP), 9 of whom
+    neither FLR nor PREG gives an age or a gender (a membership stored without the patient, for a number the
+    local PREG does not hold): the list's size is 10, but only one of its persons is in any cell by age or
+    gender."""
+    backend = request.param
+    home = tmp_path_factory.mktemp("unknown-ages")
+    if backend == "postgres":
+        require_postgres()
+        url = create_postgres_database("helsegraf_unknown")
+    else:
+        url = f"sqlite:///{home / 'nation.db'}"
+    seeded = _seed(url, home)
+    ids = [r.id for r in db_rows(seeded, MOVED, main=MAIN, early=EARLY.isoformat())][: disclosure.MIN_GROUP]
+    unknown = ("UPDATE flr_list_membership SET patient_birth_date = NULL, patient_gender = NULL, "
+               "nin = :nin WHERE id = :id")  # fmt: skip
+    _execute(seeded, (COPY_LIST.format(fixed="NOT fixed_salary", is_open="is_open"), {"small": SMALL, "main": MAIN}),
+             (COPY_FASTLEGE, {"small": SMALL, "main": MAIN}),
+             *((MOVE, {"small": SMALL, "id": i}) for i in ids),
+             *((unknown, {"id": i, "nin": f"0181019{n:04d}"}) for n, i in enumerate(ids[1:])))  # fmt: skip
+    seeded.known = db_rows(seeded, "SELECT patient_birth_date, patient_gender FROM flr_list_membership "  # type: ignore[attr-defined]
+                           "WHERE id = :id", id=ids[0])[0]  # fmt: skip
+    yield seeded
+    if backend == "postgres":
+        drop_postgres_database(url)
+
+
+async def test_a_group_of_ten_with_one_known_person_is_withheld_as_a_group_of_one(unknown_nation) -> None:
+    """The small-group rule counts a group's persons where the cells count them. A list of 10 whose other 9
+    persons neither FLR nor PREG gives an age or a gender holds one person in the cells by age or gender:
+    "Oslo's lists" by gender and the same without the fixed-salary list hold the same persons except that
+    one, so the two are equal in the other gender's cell and differ (3 times in 4) in that person's, which
+    tells their gender (and by age group, their age). Sized by listSize (10, not small), both were
+    published. Sized by the persons in its cells (1), the group is small: every split that parts it from
+    Oslo's list is withheld, and the splits that keep it with its block answer."""
+    nation = unknown_nation
+    sizes = Counter(r.contract_id for r in db_rows(nation, f"SELECT contract_id FROM flr_list_membership WHERE {ON}",
+                                                    on=REF.isoformat()))  # fmt: skip
+    assert sizes[SMALL] == disclosure.MIN_GROUP
+    async for graph in serve(nation):
+        for by in (["GENDER"], ["AGE_GROUP"], ["AGE_GROUP", "GENDER"]):
+            for area, f in product(({"municipalities": ["0301"]}, {"counties": ["03"]}, {}),
+                                   ({"fixedSalary": False}, {"fixedSalary": True})):  # fmt: skip
+                table = await rows(graph, nation, ["LISTED_PERSONS"], by, {**area, **f} or None, REF)
+                reasons = Counter(v["LISTED_PERSONS"]["reason"] for v in table.values())
+                assert set(reasons) == {"SMALL_GROUP"}, (by, area, f, reasons)
+            kept = await rows(graph, nation, ["LISTED_PERSONS"], by, {"municipalities": ["0301"]}, REF)
+            assert "SMALL_GROUP" not in {v["LISTED_PERSONS"]["reason"] for v in kept.values()}, by
+        # Over every age and gender the list's persons are 10, its public size: published.
+        alone = await rows(graph, nation, ["LISTED_PERSONS"], [], {"municipalities": ["0301"], "fixedSalary": True},
+                           REF)  # fmt: skip
+        assert alone[()]["LISTED_PERSONS"]["reason"] != "SMALL_GROUP"
 
 
 # --- limits, errors and the query log ----------------------------------------------------------------------
@@ -925,92 +975,67 @@ def gp_nation(tmp_path_factory: pytest.TempPathFactory):
         if hpr in base or hpr in rotating:  # specialists in general medicine; the candidates are not
             statements.append((SPECIALISE, {"id": first + i}))
     add = ("INSERT INTO flr_gp_period (id, contract_id, hpr_number, relationship, working_percentage, valid_from, "
-           "valid_to) VALUES (:id, 1000001, :hpr, 'LPDL', 50, :start, :end)")  # fmt: skip
-    statements += [
-        (add, {"id": period + j, "hpr": hpr, "start": "2023-01-01", "end": None}) for j, hpr in enumerate(base)
-    ]
+           "valid_to, gp_gender) VALUES (:id, 1000001, :hpr, 'LPDL', 50, :start, :end, :gender)")  # fmt: skip
+    gender = {d.hpr_number: d.gender for d in doctors}  # as FLR holds it
+    statements += [(add, {"id": period + j, "hpr": hpr, "start": "2023-01-01", "end": None, "gender": gender[hpr]})
+                   for j, hpr in enumerate(base)]  # fmt: skip
     statements += [(add, {"id": period + 100 + k, "hpr": hpr, "start": (q - timedelta(days=10)).isoformat(),
-                          "end": (q + timedelta(days=10)).isoformat()})
+                          "end": (q + timedelta(days=10)).isoformat(), "gender": gender[hpr]})
                    for k, (hpr, q) in enumerate(zip(rotating, GP_QUARTERS, strict=True))]  # fmt: skip
     _execute(nation, *statements)
     return nation
 
 
-async def test_the_only_non_specialist_gps_gender_is_not_told_by_gps_minus_specialists(gp_nation) -> None:
-    """A named GP X, the only GP of Oslo who is not a specialist in general medicine (specialities are
-    public), beside 16 specialists and one more around each quarter end. GPS by gender minus
-    GP_SPECIALISTS by gender is X's gender plus the noise of four cells, fresh at every quarter end (the
-    area's GPs changed); summed over ten quarter ends its sign told X's gender for 12 of 12 candidates on
-    the old engine. Now GP_SPECIALISTS by GENDER is refused, and with it the route."""
-    nation = gp_nation
-    right = refused = 0
-    async for graph in serve(nation):
-        for n, (x, gender) in enumerate(nation.candidates):
-            x_period = nation.first_period + 500 + n
-            db_execute(
-                nation,
-                "INSERT INTO flr_gp_period (id, contract_id, hpr_number, relationship, "
-                f"working_percentage, valid_from) VALUES ({x_period}, 1000001, {x}, 'LPDL', 50, '2023-01-01')",
-            )
-            differences = []
-            try:
-                for q in GP_QUARTERS:
-                    body = (await graph.post(BY_GENDER_AND_SPECIALITY, {"f": {"municipalities": ["0301"]},
-                                                                        "at": q.isoformat()},
-                                             token=token(nation, "analyst"))).json()  # fmt: skip
-                    if body.get("errors"):
-                        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-                        refused += 1
-                        continue
-                    v = {(r["key"][0]["code"], c["measure"]): c["value"]
-                         for r in body["data"]["statistics"]["table"]["rows"] for c in r["values"]}  # fmt: skip
-                    if None not in v.values():
-                        differences.append(v["FEMALE", "GPS"] - v["FEMALE", "GP_SPECIALISTS"]
-                                           - v["MALE", "GPS"] + v["MALE", "GP_SPECIALISTS"])  # fmt: skip
-            finally:
-                db_execute(nation, f"DELETE FROM flr_gp_period WHERE id = {x_period}")
-            guess = "FEMALE" if sum(differences) > 0 else "MALE" if sum(differences) < 0 else None
-            right += guess == gender
-    assert right <= len(nation.candidates) * 2 // 3, (right, len(nation.candidates))  # old engine: 12 of 12
-    assert refused == len(nation.candidates) * len(GP_QUARTERS)
+GP_GENDER_OF = "query($h: Int!, $at: Date) { healthPersonnel(hprNumber: $h) { gpGender(at: $at) { code } } }"
+SPECIALISTS_AT = ("SELECT a.hpr_number FROM hpr_approval a JOIN hpr_speciality s ON s.approval_id = a.id WHERE "
+                  "s.code = '1' AND a.valid_from <= :on AND (a.valid_to IS NULL OR a.valid_to > :on) AND "
+                  "s.valid_from <= :on AND (s.valid_to IS NULL OR s.valid_to > :on)")  # fmt: skip
+GENDER_OF_CODE = {"1": "MALE", "2": "FEMALE"}
 
 
-GPS_BY_GENDER = """query($f: StatisticsFilter, $at: Date) { statistics { table(measures: [GPS], by: [GENDER],
-  filter: $f, at: $at) { rows { key { code } values { value } } } } }"""
-
-
-@pytest.mark.xfail(strict=True, reason="open: GPs by gender get fresh noise whenever an area's GPs change, so "
-                   "quarter ends before and after a named GP joined average to that GP's gender")  # fmt: skip
-async def test_a_named_gps_gender_is_not_told_by_averaging_quarter_ends_before_and_after_they_joined(
-    gp_nation,
-) -> None:
-    """The longitudinal form of "which cell moved": X joins Oslo's list halfway through ten quarter ends at
-    which the area's other GPs change (one more GP around each). Every quarter end's women minus men is a
-    fresh draw (the cells are keyed by every GP of the area, so that the cell that moved does not name X);
-    the mean after X joined minus the mean before is X's gender plus noise that averaging shrinks. The
-    protection would be that this points at X's gender no more often than the two-quarter-end comparison
-    (tests/test_statistics_gp_gender.py: about 0.6)."""
+async def test_a_named_gps_gender_over_many_quarter_ends_is_what_the_graph_publishes(gp_nation) -> None:
+    """The longitudinal form of "which cell moved", and the specialists' route, against exact counts. X joins
+    Oslo's list halfway through ten quarter ends at which the area's other GPs change (one more GP around
+    each). Perturbed, every quarter end's women minus men was a fresh draw, and the mean after X joined minus
+    the mean before pointed at X's gender for 12 of 12 GPs: a GP's gender told by averaging, which no
+    threshold bounds. A GP's gender is public (FLR holds it; helsenorge shows it; `HealthPersonnel.gpGender`),
+    so GPs by gender are exact: each quarter end's cells are FLR's counts, they move by X exactly when X
+    joins, and the graph says the same of X at each quarter end. Nothing is left to average, and the
+    statistics tell of X no more than the graph does. The specialists' route (X the only non-specialist:
+    GPS by gender minus GP_SPECIALISTS by gender) gives the same, exactly."""
     nation = gp_nation
     joined = GP_QUARTERS[4] + timedelta(days=30)
-    right = 0
+    truth = ("SELECT p.hpr_number, p.gp_gender, p.valid_from, p.id FROM flr_gp_period p WHERE p.contract_id = 1000001 "
+             "AND p.relationship IN ('LPFL', 'LPDL') AND p.valid_from <= :on AND "
+             "(p.valid_to IS NULL OR p.valid_to > :on) ORDER BY p.valid_from, p.id")  # fmt: skip
     async for graph in serve(nation):
+        analyst = token(nation, "analyst")
         for n, (x, gender) in enumerate(nation.candidates):
             x_period = nation.first_period + 700 + n
             db_execute(nation, "INSERT INTO flr_gp_period (id, contract_id, hpr_number, relationship, "
-                       f"working_percentage, valid_from) VALUES ({x_period}, 1000001, {x}, 'LPDL', 50, "
-                       f"'{joined.isoformat()}')")  # fmt: skip
-            before, after = [], []
+                       f"working_percentage, valid_from, gp_gender) VALUES ({x_period}, 1000001, {x}, 'LPDL', 50, "
+                       f"'{joined.isoformat()}', '{gender}')")  # fmt: skip
             try:
                 for q in GP_QUARTERS:
-                    data = await graph.data(GPS_BY_GENDER, {"f": {"municipalities": ["0301"]}, "at": q.isoformat()},
-                                            token=token(nation, "analyst"))  # fmt: skip
-                    v = {r["key"][0]["code"]: r["values"][0]["value"] for r in data["statistics"]["table"]["rows"]}
-                    (after if q > joined else before).append(v["FEMALE"] - v["MALE"])
+                    asked = {"f": {"municipalities": ["0301"]}, "at": q.isoformat()}
+                    body = (await graph.post(BY_GENDER_AND_SPECIALITY, asked, token=analyst)).json()
+                    assert "errors" not in body, body
+                    v = {(r["key"][0]["code"], c["measure"]): c["value"]
+                         for r in body["data"]["statistics"]["table"]["rows"] for c in r["values"]}  # fmt: skip
+                    genders = {r.hpr_number: r.gp_gender for r in db_rows(nation, truth, on=q.isoformat())}
+                    experts = {r.hpr_number for r in db_rows(nation, SPECIALISTS_AT, on=q.isoformat())}
+                    for g in ("FEMALE", "MALE"):
+                        ours = {h for h, found in genders.items() if found == g}
+                        assert (v[g, "GPS"], v[g, "GP_SPECIALISTS"]) == (len(ours), len(ours & experts)), (q, g)
+                    # X is not a specialist: GPS minus GP_SPECIALISTS by gender counts X, in X's gender, once X
+                    # has joined (beside the list's own fastlege, whoever that is).
+                    assert x not in experts
+                    assert genders.get(x) == (gender if q > joined else None), (q, x)
+                    told = await graph.data(GP_GENDER_OF, {"h": x, "at": q.isoformat()}, token=None)
+                    code = (told["healthPersonnel"]["gpGender"] or {}).get("code")
+                    assert GENDER_OF_CODE.get(code) == (gender if q > joined else None), (q, x)
             finally:
                 db_execute(nation, f"DELETE FROM flr_gp_period WHERE id = {x_period}")
-            shift = mean(after) - mean(before)
-            right += (shift > 0) if gender == "FEMALE" else (shift < 0)
-    assert right <= len(nation.candidates) * 3 // 4, (right, len(nation.candidates))
 
 
 async def test_every_combination_of_the_presets_arguments_answers_or_refuses_clearly(graph, nation) -> None:

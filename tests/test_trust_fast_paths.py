@@ -451,6 +451,48 @@ async def test_a_request_whose_log_commit_outlasts_its_deadline_releases_nothing
     assert groups(entries(nation, request_id)).items() <= {nation.samples["personWithGp"]: "identity"}.items()
 
 
+SHARED = """query($n: [ID!]!) { persons(nins: $n) { nin gp { gpHerId
+  gp { hprNumber worker: nin birthDate name { full } }
+  contract { id maxPatients office { orgNumber name } }
+  officeCommunicationParty { herId electronicAddresses } } } }"""
+
+
+def patients_of_one_list(nation, count: int) -> list[str]:
+    """Patients on the same GP list today: they share their GP, their list and their office."""
+    [biggest] = db_rows(nation, "SELECT contract_id FROM flr_list_membership WHERE valid_to IS NULL "
+                                "GROUP BY contract_id ORDER BY count(*) DESC, contract_id LIMIT 1")  # fmt: skip
+    rows = db_rows(nation, "SELECT nin FROM flr_list_membership WHERE contract_id = :c AND valid_to IS NULL "
+                           "ORDER BY id LIMIT :n", c=biggest.contract_id, n=count)  # fmt: skip
+    return [r.nin for r in rows]
+
+
+@pytest.mark.parametrize("role", ["admin", "clinician", "integrator"])
+async def test_objects_shared_by_many_patients_are_decided_and_logged_at_every_path(pair, nation, role) -> None:
+    """A GP, list and office met once per patient are answered once and used again only where nothing below
+    them is personal: the GP's personal fields are decided (released or redacted) at each patient's path."""
+    nins = patients_of_one_list(nation, 5)
+    assert len(nins) == 5
+
+    body, rows = await pair.ask(SHARED, {"n": nins}, bearer_of(nation, role))
+
+    answers = [p["gp"] for p in body["data"]["persons"]]
+    for answer in answers[1:]:  # the same list, office and GP at every patient
+        assert answer["contract"] == answers[0]["contract"]
+        assert answer["officeCommunicationParty"] == answers[0]["officeCommunicationParty"]
+        assert answer["gp"] == answers[0]["gp"]
+    redacted = {tuple(r["path"]) for r in body.get("extensions", {}).get("redactions", [])}
+    worker = answers[0]["gp"]["worker"]
+    if role == "integrator":  # may not see a health worker's nin or birth date: redacted at every patient's path
+        assert worker is None
+        assert redacted == {
+            ("persons", i, "gp", "gp", field) for i in range(len(nins)) for field in ("worker", "birthDate")
+        }
+    else:
+        assert worker is not None
+        assert redacted == set()
+        assert groups(rows)[worker] == "health-personnel"
+
+
 # ------------------------------------------------------------------ 2. the verified-token cache
 
 ME = "{ me { nin name { full } } }"

@@ -49,6 +49,7 @@ __all__ = [
     "make_nin",
     "make_org_number",
     "nin_check_digits",
+    "nin_value",
     "org_check_digit",
     "parse_nin",
     "parse_org_number",
@@ -294,11 +295,82 @@ def _parse_fh_number(digits: str) -> Nin:
 
 def parse_nin(value: str, *, today: date | None = None) -> Nin:
     """Parse and validate a person identifier, raising InvalidIdentifierError with a reason."""
+    today = _today() if today is None else today
+    accepted = _accepted_nin(value, today)
+    if accepted is not None:
+        kind, synthetic, born, gender = accepted
+        return Nin(value=value, kind=kind, synthetic=synthetic, birth_date=born, gender=gender)
     try:
-        return _parse_nin(_compact_nin(value), _today() if today is None else today)
+        return _parse_nin(_compact_nin(value), today)
     except InvalidIdentifierError as error:
         error.value = value
         raise
+
+
+def nin_value(value: str, *, today: date | None = None) -> str:
+    """Return a valid person identifier's eleven digits (what `parse_nin(value).value` is), or raise with a reason."""
+    if today is not None and _accepted_nin(value, today) is not None:
+        return value
+    return parse_nin(value, today=today).value
+
+
+# The check-digit weights over all eleven digits: K1's sum includes K1 itself (weight 1) and not K2
+# (weight 0), K2's includes K2 (weight 1); a digit's ASCII code is 48 more than its value.
+_K1_ALL = (*_K1_WEIGHTS, 1, 0)
+_K2_ALL = (*_K2_WEIGHTS, 1)
+_K1_ASCII = ord("0") * sum(_K1_ALL)
+_K2_ASCII = ord("0") * sum(_K2_ALL)
+_OFFSET_DIGITS = frozenset(b"4567")  # a first digit of DD that is a D-number's, of MM that is an H-number's
+_ZERO = ord("0")
+_LAST_MONTH = 12
+
+
+def _accepted_nin(value: str, today: date) -> tuple[NinKind, bool, date, Gender | None] | None:  # noqa: C901, PLR0911 - one rule after another, inline
+    """Return (kind, synthetic, birth date, gender) of a compact number `_parse_nin` accepts, else None.
+
+    Callers ask for up to a thousand numbers per request, every one validated: `_parse_nin` checks
+    them rule by rule so that it can name the rule a number breaks, which costs many calls per
+    number. Here the same rules are tested at once for the usual case (eleven ASCII digits, not an
+    FH-number); what this does not accept goes to `_parse_nin`, which accepts it or gives the reason
+    (tests/test_identifiers.py checks that the two agree).
+    """
+    if len(value) != _NIN_LENGTH or not value.isascii() or not value.isdigit():
+        return None
+    b = value.encode()
+    if b[0] >= ord("8"):  # an FH-number (first digit 8 or 9): no date encoded, the classic rule only
+        return None
+    k1 = (sum(map(operator.mul, _K1_ALL, b)) - _K1_ASCII) % 11
+    h_number = b[2] in _OFFSET_DIGITS
+    if k1 and (h_number or k1 not in _K1_REMAINDERS_2032):  # H-numbers keep the classic rule
+        return None
+    if (sum(map(operator.mul, _K2_ALL, b)) - _K2_ASCII) % 11:
+        return None
+    month = (b[2] - _ZERO) * 10 + b[3] - _ZERO
+    synthetic = month > _SYNTHETIC_MONTH_OFFSET
+    month -= _SYNTHETIC_MONTH_OFFSET if synthetic else _H_MONTH_OFFSET if h_number else 0
+    d_number = b[0] in _OFFSET_DIGITS
+    if not 1 <= month <= _LAST_MONTH or (d_number and h_number):
+        return None
+    yy, individual = (b[4] - _ZERO) * 10 + b[5] - _ZERO, int(value[6:9])
+    # _CENTURY_RULES, in their order
+    if individual < 500:  # noqa: PLR2004 - the rules' bounds
+        year = 1900 + yy
+    elif individual < 750 and yy >= 54:  # noqa: PLR2004
+        year = 1800 + yy
+    elif yy < 40:  # noqa: PLR2004
+        year = 2000 + yy
+    elif individual >= 900:  # noqa: PLR2004
+        year = 1900 + yy
+    else:
+        return None
+    try:
+        born = date(year, month, (b[0] - _ZERO) * 10 + b[1] - _ZERO - (_DAY_OFFSET if d_number else 0))
+    except ValueError:  # no such day (0, 31 April, 29 February of a common year, ...)
+        return None
+    if born > today:
+        return None
+    kind = NinKind.DNR if d_number else NinKind.HNR if h_number else NinKind.FNR
+    return kind, synthetic, born, None if k1 else "MALE" if b[8] % 2 else "FEMALE"
 
 
 def _parse_nin(digits: str, today: date) -> Nin:

@@ -2,7 +2,8 @@
 
 Status (7751) beside is_open, waiting list, common list, agreement date, end reason, UpdatedOn;
 co-operating municipalities; out-of-office locations (utekontor); WorkingOnDays; begin and end
-reasons (7754) on memberships. From a random stream of its own, so every other row is unchanged.
+reasons (7754) on memberships; the GP's gender on each GP period (the doctor's own, as HPR holds it).
+From a random stream of its own, so every other row is unchanged.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ WAITING_RATE = 0.3  # of closed lists: some keep a waiting list
 MIN_CONTRACTS_FOR_EXAMPLES = 1
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
 FULL_WEEK_PERCENTAGE = 80
+GP_GENDERS = {"1": "MALE", "2": "FEMALE"}  # code system 3101, as HPR's rows hold it
 
 
 def _extend(table: Table, columns: tuple[str, ...], extra: list[tuple[Any, ...]]) -> None:
@@ -50,6 +52,11 @@ def add_contract_fields(world: World) -> None:
     _coop_and_out_of_office(world, rng, contracts)
     periods = world.tables["flr_gp_period"]
     _extend(periods, ("working_on_days",), [(_days(rng, row[5]),) for row in periods.rows])
+    # The GP's gender as FLR holds it (GPOnContractAssociation.GP.Sex): the doctor's own, as HPR has it.
+    persons = world.tables["hpr_person"]
+    number, code = persons.columns.index("hpr_number"), persons.columns.index("gender")
+    genders = {row[number]: GP_GENDERS.get(row[code]) for row in persons.rows}
+    _extend(periods, ("gp_gender",), [(genders.get(row[2]),) for row in periods.rows])
     _membership_reasons(world, rng)
 
 

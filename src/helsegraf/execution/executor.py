@@ -212,6 +212,12 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         # The plan of each selection this request completes, by the identity of graphql-core's memoised
         # grouped field set (kept alive beside its plan, so that its id cannot be reused).
         self._plans: dict[int, tuple[Any, list[_Step]]] = {}
+        # The completed selection of an object met again at another path (see `_planned_object`): by the
+        # identities of the object and of its planned selection, kept alive beside the answer.
+        self._completed: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
+        # Counts what makes a completion depend on its path: a decision or a release recorded, an error,
+        # a field graphql-core answered. A subtree during which it did not move is the same at any path.
+        self._path_bound = 0
 
     def execute_fields(
         self,
@@ -257,6 +263,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                 if step.object_type is not None:
                     result = self._planned_object(parent_type, source_value, step, field_path)
                 else:
+                    self._path_bound += 1
                     result = self.execute_field(parent_type, source_value, step.details, field_path, None)
                 if result is not Undefined:
                     results[step.name] = result
@@ -277,35 +284,53 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         an absent, null, listed or failed value takes graphql-core's path, as there.
         """
         requirement = step.requirement
-        if requirement is not None and not self.context_value.guard.decide(requirement, source, path):
-            return None
+        if requirement is not None:
+            self._path_bound += 1
+            if not self.context_value.guard.decide(requirement, source, path):
+                return None
         if step.object_attribute is not None:
             value = getattr(source, step.object_attribute, _ABSENT)
         else:
             attached = getattr(source, "__dict__", _NOTHING).get("_preloaded")  # `preloaded`, inline
             value = MISSING if attached is None else attached.get(step.preloaded_key, MISSING)
         if value is _ABSENT or value is MISSING or value is None or isinstance(value, _NOT_ONE_OBJECT):
+            self._path_bound += 1
             return super().execute_field(parent_type, source, step.details, path, None)
         object_type: GraphQLObjectType = step.object_type  # type: ignore[assignment]  # a planned object step
         self._note_release(value, path)
+        # An object shared by many parents (a thousand patients' few GPs, lists and offices) is completed
+        # once per selection: when nothing below it depended on its path (no decision, release, error or
+        # field answered by graphql-core), its answer is the same at every path, and is used again there.
+        memo = self._completed.get((id(value), id(step.child)))
+        if memo is not None and memo[0] is value and memo[1] is step.child:
+            return memo[2]
         try:
-            # A step lives for one request, and its selection below is the same for every object it
-            # completes (graphql-core memoises it per type and field nodes): collected once, then planned.
-            child = step.child
-            if child is None:
-                collected = self.collect_subfields(object_type, step.details)
-                if not collected.new_defer_usages:
-                    gfs = collected.grouped_field_set
-                    child = step.child = (gfs, self._plan(object_type, gfs))
-            if child is None:  # incremental delivery (@defer) below: graphql-core's own path
-                completed = self.collect_and_execute_subfields(object_type, step.details, path, value, None)
-            else:
-                completed = self._run(object_type, value, path, child[1])
+            completed = self._complete_planned(object_type, value, step, path)
         except Exception as raw_error:  # noqa: BLE001 - located and reported as graphql-core does
+            self._path_bound += 1
             self.handle_field_error(raw_error, step.field_def.type, step.details, path)  # type: ignore[union-attr]
             return None
         if self.is_awaitable(completed):
             return self._settled(completed, step.field_def.type, step.details, path)  # type: ignore[union-attr]
+        return completed
+
+    def _complete_planned(self, object_type: GraphQLObjectType, value: Any, step: _Step, path: Path) -> Any:
+        """Complete a planned object step's object (remembering the answer when it does not depend on its path)."""
+        # A step lives for one request, and its selection below is the same for every object it
+        # completes (graphql-core memoises it per type and field nodes): collected once, then planned.
+        child = step.child
+        if child is None:
+            collected = self.collect_subfields(object_type, step.details)
+            if not collected.new_defer_usages:
+                gfs = collected.grouped_field_set
+                child = step.child = (gfs, self._plan(object_type, gfs))
+        if child is None:  # incremental delivery (@defer) below: graphql-core's own path
+            self._path_bound += 1
+            return self.collect_and_execute_subfields(object_type, step.details, path, value, None)
+        bound = self._path_bound
+        completed = self._run(object_type, value, path, child[1])
+        if self._path_bound == bound and not self.is_awaitable(completed):
+            self._completed[id(value), id(child)] = (value, child, completed)
         return completed
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[_Step]:
@@ -354,6 +379,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         if released_as is not None:
             subject = subject_of(result)
             if subject is not None:
+                self._path_bound += 1
                 self.context_value.guard.reached(path, subject, *released_as)
 
     def _direct(

@@ -11,9 +11,11 @@ from asyncio import Future
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Hashable, Iterable, Sequence
 from datetime import date
+from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
-from aiodataloader import DataLoader
+from aiodataloader import DataLoader, enqueue_post_future_job
+from aiodataloader import Loader as Queued  # a queued key and its future
 from sqlalchemy import Date, Select, and_, bindparam, or_
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.elements import ColumnElement, KeyedColumnElement
@@ -62,14 +64,40 @@ async def _resolved(futures: list[Future[Any]]) -> list[Any]:
 
 
 class Loader(DataLoader):  # type: ignore[type-arg]
-    """A DataLoader whose `load_many` wakes its caller once per batch, not once per key (see `_resolved`)."""
+    """A DataLoader whose `load_many` wakes its caller once per batch, not once per key (see `_resolved`).
+
+    Its cache is keyed by the key itself (no `get_cache_key`), and it batches and caches (the defaults).
+    """
 
     def load_many(self, keys: Iterable[Any]) -> Coroutine[Any, Any, list[Any]]:  # type: ignore[override]
-        """Load many keys at once (cached, batched and answered exactly as by `load`); await the values in order."""
+        """Load many keys at once (cached, batched and answered exactly as by `load`); await the values in order.
+
+        What `load` does key by key, in one loop: a preloaded level asks a thousand keys at once, and
+        `load`'s calls per key (the cache key, the queueing, the check whether to schedule the batch)
+        were most of a loader's cost. As there: a cached key gets its future, a new key gets a future
+        that is cached and queued, and the batch is scheduled when the queue stops being empty.
+        """
         if not isinstance(keys, Iterable):
             msg = f"The loader.load_many() function must be called with Iterable<key> but got: {keys}."
             raise TypeError(msg)
-        return _resolved([self.load(key) for key in keys])
+        if not (self.batch and self.cache):
+            return _resolved([self.load(key) for key in keys])
+        cache, queue, create = self._cache, self._queue, self.loop.create_future
+        was_empty = not queue
+        futures = []
+        try:
+            for key in keys:
+                future = cache.get(key)
+                if future is None:
+                    if key is None:
+                        self.load(key)  # raises load's own TypeError (the keys before it stay queued, as there)
+                    future = cache[key] = create()
+                    queue.append(Queued(key=key, future=future))
+                futures.append(future)
+        finally:
+            if was_empty and queue:
+                enqueue_post_future_job(self.loop, self)
+        return _resolved(futures)
 
 
 class RowLoader(Loader, Generic[K]):
@@ -86,13 +114,14 @@ class RowLoader(Loader, Generic[K]):
         super().__init__(max_batch_size=MAX_BATCH)
         self.db, self.store, self.statement, self.column = db, store, statement, column
         self.key_name = key_name or column.key
+        self.key_of = attrgetter(self.key_name)
         self.label = _label(column)
 
     async def batch_load_fn(self, keys: Sequence[K]) -> list[Row[Any] | None]:
         """Fetch the rows of a batch of keys."""
         observe_batch(self.label, len(keys))
         rows = await self.db.fetch_by_keys(self.store, self.statement, self.column, keys)
-        by_key = {getattr(row, self.key_name): row for row in rows}
+        by_key = dict(zip(map(self.key_of, rows), rows, strict=True))
         return [by_key.get(key) for key in keys]
 
 
@@ -109,8 +138,8 @@ class GroupLoader(Loader, Generic[K]):
         observe_batch(self.label, len(keys))
         rows = await self.db.fetch_by_keys(self.store, self.statement, self.column, keys)
         groups: dict[Any, list[Row[Any]]] = defaultdict(list)
-        for row in rows:
-            groups[getattr(row, self.column.key)].append(row)
+        for key, row in zip(map(attrgetter(self.column.key), rows), rows, strict=True):
+            groups[key].append(row)
         return [groups.get(key, []) for key in keys]
 
 
@@ -137,8 +166,9 @@ class DatedLoader(Loader, Generic[K]):
             by_date[on].append(key)
         groups: dict[tuple[Any, date], list[Row[Any]]] = defaultdict(list)
         for on, date_keys in by_date.items():
-            for row in await self.db.fetch_by_keys(self.store, self.statement, self.column, date_keys, on=on):
-                groups[getattr(row, self.column.key), on].append(row)
+            rows = await self.db.fetch_by_keys(self.store, self.statement, self.column, date_keys, on=on)
+            for key, row in zip(map(attrgetter(self.column.key), rows), rows, strict=True):
+                groups[key, on].append(row)
         return [self.pick(groups.get(key, [])) for key in keys]
 
 

@@ -79,6 +79,10 @@ class GpPeriod(ValidityMixin, FlrBase):
     substitute_for_hpr_number: Mapped[int | None] = mapped_column(Integer)
     working_percentage: Mapped[int] = mapped_column(Integer)
     working_on_days: Mapped[str | None] = mapped_column(String(60))  # WorkingOnDays: "Monday,Tuesday,..."
+    # The GP's gender as FLR holds it (the association's GP: Person.Sex, from Folkeregisteret). Public for a
+    # GP (helsenorge shows it to everyone choosing a GP): the graph's `HealthPersonnel.gpGender` and the
+    # statistics' GPs by gender read it. Null on older rows: the statistics look those up in PREG.
+    gp_gender: Mapped[str | None] = mapped_column(String(6))  # FEMALE | MALE
 
 
 class ListMembership(ValidityMixin, FlrBase):

@@ -298,8 +298,13 @@ class CommunicationParty:
 
     @strawberry.field(description="The party's EDI addresses (type E_EDI), where messages are delivered.")
     def electronic_addresses(self) -> list[str]:
-        """Return the EDI addresses."""
-        return [a.address for a in self.all_electronic_addresses if a.type_code == "E_EDI"]
+        """Return the EDI addresses (found once per party: an office's party is every patient of its GPs')."""
+        found: list[str] | None = self.__dict__.get("_edi_addresses")
+        if found is None:
+            found = self.__dict__["_edi_addresses"] = [
+                a.address for a in self.all_electronic_addresses if a.type_code == "E_EDI"
+            ]
+        return list(found)
 
     @classmethod
     def stub(cls, her_id: int) -> CommunicationParty:
@@ -355,8 +360,9 @@ async def _gp_party(info: Info, parents: list[GpAssignmentAr]) -> list[Any]:
 
 async def _office_party(info: Info, parents: list[GpAssignmentAr]) -> list[Any]:
     wanted = [p.gp_her_id for p in parents]
-    rows = await info.context.loaders.parent_party_by_her_id.load_many([w for w in wanted if w is not None])
-    found = {row.child_her_id: CommunicationParty.from_row(row) for row in rows if row is not None}
+    keys = list(dict.fromkeys(w for w in wanted if w is not None))  # a GP's patients share their office's party
+    rows = await info.context.loaders.parent_party_by_her_id.load_many(keys)
+    found = {key: CommunicationParty.from_row(row) for key, row in zip(keys, rows, strict=True) if row is not None}
     return [found.get(w) if w is not None else None for w in wanted]
 
 

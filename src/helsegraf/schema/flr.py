@@ -360,8 +360,14 @@ async def _assignment_contract(info: Info, parents: list[GpAssignmentFlr]) -> li
 
 async def _assignment_gp(info: Info, parents: list[GpAssignmentFlr]) -> list[Any]:
     periods = await info.context.loaders.periods_by_contract.load_many([p.contract_id for p in parents])
-    serving = [serving_period(rows, p.on or info.context.today) for p, rows in zip(parents, periods, strict=True)]
-    return await refs.health_personnel(info, [s.hpr_number if s else None for s in serving])
+    today = info.context.today
+    chosen: dict[tuple[int, date], Any] = {}  # a list's patients share its serving doctor: chosen once per date
+    wanted = []
+    for p, rows in zip(parents, periods, strict=True):
+        key = (p.contract_id, p.on or today)
+        serving = chosen[key] if key in chosen else chosen.setdefault(key, serving_period(rows, key[1]))
+        wanted.append(serving.hpr_number if serving else None)
+    return await refs.health_personnel(info, wanted)
 
 
 async def _begin_reason(info: Info, parents: list[GpAssignmentFlr]) -> list[Any]:
@@ -372,6 +378,13 @@ async def _end_reason(info: Info, parents: list[GpAssignmentFlr]) -> list[Any]:
     return await refs.codes(info, MEMBERSHIP_REASON, [p.end_code for p in parents])
 
 
+def _membership_id(self: GpAssignmentFlr) -> strawberry.ID:
+    """Return a membership's opaque id, sealed when first asked for (most answers never select it)."""
+    if self.opaque_id is None:
+        self.opaque_id = self.sealer.seal(MEMBERSHIP, self.membership_id)
+    return strawberry.ID(self.opaque_id)
+
+
 @strawberry.type
 class GpAssignmentFlr:
     """FLR's part of GpAssignment: which list a person was on, when, and who their GP was.
@@ -380,7 +393,10 @@ class GpAssignmentFlr:
     membership is personal data. Resolving one through `_entities` is decided like `Person.gp`.
     """
 
-    id: strawberry.ID = strawberry.field(description="The list membership's id (opaque).")
+    id: strawberry.ID = strawberry.field(resolver=_membership_id, description="The list membership's id (opaque).")
+    opaque_id: strawberry.Private[str | None] = None  # the id, once sealed (or as a Federation key gave it)
+    membership_id: strawberry.Private[int] = 0  # FLR's serial id of the membership
+    sealer: strawberry.Private[Any] = None
     contract_id: strawberry.Private[int] = 0
     person_nin: strawberry.Private[str | None] = None
     gp_her_id: int | None = strawberry.field(
@@ -417,7 +433,7 @@ class GpAssignmentFlr:
         A caller who may not see the membership gets the same refusal whether or not it exists.
         """
         if FLR not in info.context.registers:
-            return cls(id=id, gp_her_id=gpHerId)
+            return cls(opaque_id=str(id), gp_her_id=gpHerId)
         guard = info.context.guard
         refusal = guard.stranger_reason(GP)
         if refusal is not None and guard.pid is None:
@@ -435,12 +451,11 @@ class GpAssignmentFlr:
     @classmethod
     def from_row(cls, info: Info, row: Any, on: date) -> Any:
         """Build from a list membership row, looking at the list as it was on `on`."""
-        from helsegraf.schema.assembly import GpAssignment  # noqa: PLC0415 - the composed entity type
-
         if row.valid_to is not None and row.valid_to <= on:
             on = row.valid_to - timedelta(days=1)
-        return GpAssignment(
-            id=strawberry.ID(info.context.sealer.seal(MEMBERSHIP, row.id)),
+        return refs.entity("GpAssignment")(
+            membership_id=row.id,
+            sealer=info.context.sealer,
             contract_id=row.contract_id,
             person_nin=row.nin,
             gp_her_id=row.gp_her_id,
@@ -541,11 +556,40 @@ async def _doctor_periods(info: Info, parents: list[HealthPersonnelFlr]) -> list
     return [[GpPeriod.from_row(p) for p in rows] for rows in groups]
 
 
+GENDER: Final = "3101"  # kjønn, the code system of FLR's Person.Sex (as of HPR's gender)
+GP_GENDER_CODES: Final = {"MALE": "1", "FEMALE": "2"}
+GP_RELATIONSHIPS: Final = ("LPFL", "LPDL")  # fastlege and delelege: the GPs (stats/sql.py counts the same)
+
+
+def gp_gender_period(periods: list[Any], on: date) -> Any | None:
+    """Return the period whose gender a doctor's `gpGender` gives at a date: a GP's, valid then, with a gender."""
+    serving = [p for p in periods if p.relationship in GP_RELATIONSHIPS and is_valid_on(p, on) and p.gp_gender]
+    return serving[-1] if serving else None  # the newest (periods come oldest first)
+
+
+async def _doctor_gp_gender(info: Info, parents: list[HealthPersonnelFlr], at: date | None = None) -> list[Any]:
+    on = at or info.context.today
+    periods = await info.context.loaders.periods_by_hpr.load_many([p.hpr_number for p in parents])
+    # A date after today: a doctor whose GP period is yet to begin is not a GP yet (and the statistics,
+    # which count GPs by gender, describe no date after today either).
+    found = [gp_gender_period(rows, on) if on <= info.context.today else None for rows in periods]
+    return await refs.codes(info, GENDER, [GP_GENDER_CODES.get(p.gp_gender) if p else None for p in found])
+
+
 @strawberry.type
 class HealthPersonnelFlr:
     """FLR's fields on HealthPersonnel."""
 
     hpr_number: int
+    gp_gender: CodeRef | None = edge_field(
+        _doctor_gp_gender,
+        description="The doctor's gender as FLR holds it for a GP (the GP's Sex, code system 3101), while the doctor "
+        "serves a GP list as fastlege or delelege at a date (default today); null for a doctor who serves none then "
+        "(a substitute, a GP who has left or is yet to begin, any other health worker) and for a date after today. "
+        "Public: a GP's gender is shown to everyone "
+        "choosing a GP (helsenorge) and GPs by gender are counted exactly in `statistics`; HPR's `gender` of a "
+        "health worker stays under hpr:extended.",
+    )
     gp_contracts: list[GpContract] = edge_field(
         _doctor_contracts,
         description="The GP contracts the doctor serves at a date (default today), in any relationship.",

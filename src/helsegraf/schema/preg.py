@@ -13,10 +13,11 @@ import strawberry
 from graphql import GraphQLError
 
 from helsegraf.authz.requirements import ADDRESS, ADDRESS_PROTECTION, FAMILY, GUARDIANSHIP, IDENTITY
-from helsegraf.execution.executor import mark_released
+from helsegraf.execution.executor import RELEASED_AS
 from helsegraf.execution.preload import preload
-from helsegraf.identifiers import InvalidIdentifierError, parse_nin
+from helsegraf.identifiers import InvalidIdentifierError, nin_value
 from helsegraf.loaders.base import is_valid_on
+from helsegraf.loaders.preg import Redirected
 from helsegraf.models.preg import PROTECTION_WORDS
 from helsegraf.schema import refs
 from helsegraf.schema.base import Info, check_list, echo, edge_field, personal, user_error
@@ -567,7 +568,8 @@ class PersonPreg:
     @classmethod
     def from_row(cls, row: Any) -> Any:
         """Build from a PREG row; a redirected row keeps the number that was asked as the key."""
-        return cls(nin=strawberry.ID(getattr(row, "asked_nin", row.nin)), row=row)
+        # (isinstance, not getattr with a default: a row without the attribute costs an AttributeError)
+        return cls(nin=strawberry.ID(row.asked_nin if isinstance(row, Redirected) else row.nin), row=row)
 
     @classmethod
     def stub(cls, nin: str) -> Any:
@@ -731,7 +733,8 @@ async def _persons_for(info: Info, nins: list[str], *, preloading: bool = True) 
     A caller who may not learn whether someone is registered gets a key-only person for an unknown
     number, as for a known one whose fields they may not see: the same answer either way.
     """
-    stubs = {nin: refs.person_stub(nin) for nin in nins}
+    stub = refs.entity("Person").stub
+    stubs = {nin: stub(nin) for nin in nins}
     if preloading:
         found, _ = await asyncio.gather(refs.persons(info, nins), preload(info, list(stubs.values())))
     else:
@@ -746,16 +749,24 @@ async def _persons_for(info: Info, nins: list[str], *, preloading: bool = True) 
         if "_preloaded" in stubs[nin].__dict__:
             person.__dict__["_preloaded"] = stubs[nin].__dict__["_preloaded"]
         # Found for a caller who may know it: that the person is registered has left (guard.existence_grounds).
-        answered.append(mark_released(person, IDENTITY.group, grounds) if grounds is not None else person)
+        # `person` was built for this answer (refs.persons), so it is marked as it is rather than copied
+        # as mark_released copies a shared object; a number asked twice is the same person, on the same grounds.
+        if grounds is not None:
+            person.__dict__[RELEASED_AS] = (IDENTITY.group, grounds)
+        answered.append(person)
     return answered
 
 
 def nin_argument(name: str, value: str, today: date) -> str:
     """Validate an identity number argument, naming the value and the reason when it is invalid."""
     try:
-        return parse_nin(value, today=today).value
+        return nin_value(value, today=today)
     except InvalidIdentifierError as exc:
-        raise user_error(f"{name}: {echo(value)} is not a valid national identity number: {exc.reason}") from None
+        raise _invalid_nin(name, value, exc) from None
+
+
+def _invalid_nin(name: str, value: str, exc: InvalidIdentifierError) -> GraphQLError:
+    return user_error(f"{name}: {echo(value)} is not a valid national identity number: {exc.reason}")
 
 
 @strawberry.type
@@ -785,10 +796,12 @@ class PregQuery:
         answers: list[Any] = []
         valid: list[str] = []
         for i, nin in enumerate(nins):
+            value = str(nin)
             try:
-                valid.append(nin_argument(f"nins[{i}]", str(nin), today))
+                valid.append(nin_value(value, today=today))
                 answers.append(None)
-            except GraphQLError as error:
-                answers.append(error)  # graphql-core reports it at ["persons", i] and answers null there
+            except InvalidIdentifierError as exc:
+                # graphql-core reports it at ["persons", i] and answers null there
+                answers.append(_invalid_nin(f"nins[{i}]", value, exc))
         found = iter(await _persons_for(info, valid))
         return [next(found) if answer is None else answer for answer in answers]

@@ -26,11 +26,17 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+_ENTITIES: dict[str, Any] = {}
+
+
 def entity(name: str) -> Any:
     """Return an entity type as composed from the registers' parts (schema/assembly.py)."""
-    from helsegraf.schema import assembly  # noqa: PLC0415 - assembly imports every register's module
+    found = _ENTITIES.get(name)  # asked for once per object built: looked up once
+    if found is None:
+        from helsegraf.schema import assembly  # noqa: PLC0415 - assembly imports every register's module
 
-    return getattr(assembly, name)
+        found = _ENTITIES[name] = getattr(assembly, name)
+    return found
 
 
 def person_stub(nin: str) -> Person:

@@ -198,7 +198,7 @@ class StatisticsTable:
     at: date = strawberry.field(description="The date asked for (default today): counts of lists, listetak and GPs "
                                 "describe it.")  # fmt: skip
     reference_date: date = strawberry.field(description=REFERENCE_DATE + " The table's perturbed values (counts of "
-                                            "persons, free places, GPs by gender) describe it.")  # fmt: skip
+                                            "persons and free places) describe it.")  # fmt: skip
     measures: list[Measure] = strawberry.field(description="The measures.")
     by: list[Dimension] = strawberry.field(description="The dimensions.")
     rows: list[StatisticsRow] = strawberry.field(description="Every combination of dimension values, total last.")

@@ -1,16 +1,18 @@
 """The table engine: measures by dimensions, filtered, at a date; each register read on its own.
 
 A table is `measures` x `by` (dimensions) x `filter` at a date. Each register is read with its own
-grouped SQL (stats/sql.py): FLR gives the lists valid at the date, their doctors, and the listed
-persons grouped per list (and per age group and gender when asked), with the sum of their record
-keys; HPR gives specialities and approvals; PREG gives GPs' genders. No statement joins registers:
+grouped SQL (stats/sql.py): FLR gives the lists valid at the date, their doctors with their genders,
+and the listed persons grouped per list (and per age group and gender when asked), with the sum of
+their record keys; HPR gives specialities and approvals (PREG the genders of GPs whose period FLR sent
+without one). No statement joins registers:
 the engine combines the grouped rows in Python, at the level of lists (thousands), never persons.
 
 Counts of persons (listed persons, health personnel) are published through the cell key method
 (stats/disclosure.py): each cell is counted from its own records, so totals and margins are cells of
-their own. Counts of lists, listetak and GPs by public attributes (municipality, speciality) are public
-in FLR and HPR and stay exact. Free places (listetak minus list sizes) and GPs by gender are counts of
-persons in disguise and are perturbed too. A count of listed persons by age group or gender whose list
+their own. Counts of lists, listetak and GPs are public in FLR and HPR and stay exact, GPs by gender too: a
+GP's gender is public (FLR holds it and helsenorge shows it to everyone choosing a GP; the graph's
+`HealthPersonnel.gpGender`). Free places (listetak minus list sizes) are a count of persons in disguise
+and are perturbed too. A count of listed persons by age group or gender whose list
 restriction would part a small group of lists (1-9 persons) from the rest of its municipality is
 withheld as SMALL_GROUP (`_ListGroups`).
 
@@ -95,11 +97,10 @@ ALLOWED: Final[dict[Measure, frozenset[Dimension]]] = {
     **{m: frozenset(LIST_DIMENSIONS) for m in LIST_MEASURES},
     **{m: frozenset({*LIST_DIMENSIONS, Dimension.AGE_GROUP, Dimension.GENDER})
        for m in (Measure.LISTED_PERSONS, Measure.LISTED_PERSONS_WITH_GP, Measure.LISTED_PERSONS_WITHOUT_GP)},
+    # GPs by any public attribute of theirs or of their lists: who serves which list, their speciality
+    # and their gender are all public, and every count of GPs is exact (docs/statistics.md).
     Measure.GPS: frozenset({*LIST_DIMENSIONS, Dimension.GENDER, Dimension.GP_SPECIALITY}),
-    # Not by GENDER: specialists are GPs cut by speciality (public in HPR), and GPS by GENDER of an area
-    # minus GP_SPECIALISTS by GENDER of it would be its non-specialists by gender, a fresh draw of noise at
-    # every area level and quarter end (GPS by GENDER beside GP_SPECIALITY is refused for the same reason).
-    Measure.GP_SPECIALISTS: frozenset(LIST_DIMENSIONS),
+    Measure.GP_SPECIALISTS: frozenset({*LIST_DIMENSIONS, Dimension.GENDER}),
     Measure.HEALTH_PERSONNEL: frozenset({Dimension.HEALTH_PERSONNEL_CATEGORY}),
 }  # fmt: skip
 AGE_GROUPS: Final = ((0, 5), (6, 15), (16, 19), (20, 29), (30, 39), (40, 49), (50, 59), (60, 69), (70, 79), (80, None))
@@ -110,7 +111,7 @@ MAX_DIMENSIONS: Final = 4
 MAX_FILTER_VALUES: Final = 400  # more than the 357 municipalities
 QUARTER_ENDS: Final = ((12, 31), (9, 30), (6, 30), (3, 31))
 MAX_CELLS: Final = 40_000  # rows x measures of one table (SSB 12005 for all municipalities: 2,142)
-UNKNOWN: Final = "UNKNOWN"  # a GP whose gender PREG does not give
+UNKNOWN: Final = "UNKNOWN"  # a GP whose gender neither FLR nor PREG gives
 
 
 class StatisticsInputError(ValueError):
@@ -276,18 +277,6 @@ def validate(request: TableRequest) -> None:  # noqa: C901, PLR0912 - one check 
                     f"({measure.value} by {dimension.value}); {measure.name} takes {allowed}"
                 )
     f = request.filter
-    gp_measures = [m for m in request.measures if m in {Measure.GPS, Measure.GP_SPECIALISTS}]
-    if gp_measures and Dimension.GENDER in (*request.by, *f.restricted):
-        # Who serves which list is public: cells of GPs of one gender cut by list or speciality as well as
-        # by area are many routes to sets of GPs that differ by named GPs, each with noise of its own, and
-        # their differences, averaged, tell those GPs' gender. By gender, GPs are broken down by area only.
-        for dimension in (*request.by, *f.restricted):
-            if dimension not in {Dimension.GENDER, Dimension.COUNTY, Dimension.MUNICIPALITY}:
-                where = "by" if dimension in request.by else "filter"
-                raise StatisticsInputError(
-                    f"{where}: {gp_measures[0].name} by GENDER takes only COUNTY or MUNICIPALITY beside it, not "
-                    f"{dimension.name} (a GP's gender is personal and who serves which list is public)"
-                )
     if perturbed(request):
         # Each filtered set of records is a cell with noise of its own, so arbitrary subsets would give
         # an analyst many overlapping cells whose differences average the noise away (S + {x} minus S
@@ -313,12 +302,8 @@ def validate(request: TableRequest) -> None:  # noqa: C901, PLR0912 - one check 
 
 
 def perturbed(request: TableRequest) -> bool:
-    """Tell whether a table holds counts of persons (perturbed): person measures, free places, GPs by gender."""
-    measures = set(request.measures)
-    gender = Dimension.GENDER in request.by or Dimension.GENDER in request.filter.restricted
-    return bool(measures & (PERSON_MEASURES | {Measure.FREE_PLACES})) or (
-        gender and bool(measures & {Measure.GPS, Measure.GP_SPECIALISTS})
-    )
+    """Tell whether a table holds counts of persons (perturbed): person measures and free places."""
+    return bool(set(request.measures) & (PERSON_MEASURES | {Measure.FREE_PLACES}))
 
 
 @dataclass
@@ -418,6 +403,7 @@ class Engine:
         self.hpr_keys = KeyParameters.of(secret, "hpr")
         self._lists: dict[date, dict[int, _List]] = {}
         self._gps: dict[date, list[tuple[int, int, str]]] = {}
+        self._gp_genders: dict[date, dict[int, str]] = {}  # FLR's gender of each GP (the newest period's)
         # Per date: listed persons per list with their key sums (one scan serves persons and list sizes).
         self._per_list: dict[date, list[tuple[int, dict[Dimension, str], int, int]]] = {}
         self._gp_attributes: dict[date, tuple[dict[int, str], set[int]]] = {}
@@ -451,7 +437,7 @@ class Engine:
         if Measure.FREE_PLACES in wanted:  # listetak minus listed persons: a count of persons
             await self._list_measures(ref, request, values, [Measure.FREE_PLACES])
         if wanted & {Measure.GPS, Measure.GP_SPECIALISTS}:
-            await self._gp_measures(on, ref, request, values)
+            await self._gp_measures(on, request, values)
         if Measure.HEALTH_PERSONNEL in wanted:
             await self._health_personnel(ref, request, values)
         rows = [Cell(k, {m: values[k][m] for m in request.measures}) for k in keys]
@@ -474,6 +460,7 @@ class Engine:
             for r in contracts
         }  # fmt: skip
         gps = [(r.contract_id, r.hpr_number, r.relationship) for r in periods]
+        self._gp_genders[on] = _gp_genders(periods)
         for contract_id, _hpr, relationship in gps:
             if relationship == "LPFL" and contract_id in lists:
                 lists[contract_id].has_gp = True
@@ -504,12 +491,17 @@ class Engine:
         else:
             # By age or gender, the small-group rule needs the size of every list of the table's area, also
             # of those a list attribute filters out: the scan takes the area's lists (the filter's
-            # municipalities or counties, else all), counts their sizes from the same rows (no statement of
-            # its own), and the list attributes are applied while combining.
+            # municipalities or counties, else all), their sizes are counted from the same rows (no
+            # statement of its own), and the list attributes are applied while combining.
             area = [x.id for x in lists.values() if _in_area(f, x)]
             only = area if len(area) < len(lists) else None
-            sizes: dict[int, int] = {}
-            grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, only, sizes)
+            grouped = await sql.listed_persons(self.db, self.flr_keys, on, person_dims, only)
+            # A list's size for the rule is its persons in the cells by age or gender, not its listSize: a
+            # person neither FLR nor PREG gives the age or gender asked for is in no such cell, and a list
+            # of 10 holding one person of known gender parted that one from the rest as a group of one.
+            sizes: dict[int, int] = defaultdict(int)
+            for contract_id, _person, n, _key_sum in grouped:
+                sizes[contract_id] += n
             groups = _ListGroups(lists, sizes)
         # Combining groups into cells is CPU work (up to lists x age groups x genders groups): it runs in
         # a worker thread, so that the event loop keeps answering other requests (and /healthz) meanwhile.
@@ -606,15 +598,19 @@ class Engine:
         return self._recent[on]
 
     async def gp_attributes(self, on: date) -> tuple[dict[int, str], set[int]]:
-        """Return the GPs' genders (PREG, through their HPR nin) and the specialists in general medicine."""
+        """Return the GPs' genders (FLR's, else PREG's) and the specialists in general medicine (HPR)."""
         cached = self._gp_attributes.get(on)
         if cached is None:
             await self.lists(on)
             numbers = sorted({hpr for _c, hpr, relationship in self._gps[on] if relationship in sql.GP_RELATIONSHIPS})
-            specialists, genders = await asyncio.gather(
-                sql.gp_specialists(self.db, numbers, on), sql.genders_of_personnel(self.db, numbers)
+            genders = dict(self._gp_genders[on])
+            # Periods stored before FLR's rows held the GP's gender: a second and third statement only then.
+            missing = [hpr for hpr in numbers if hpr not in genders]
+            specialists, looked_up = await asyncio.gather(
+                sql.gp_specialists(self.db, numbers, on),
+                sql.genders_of_personnel(self.db, missing) if missing else _nothing(),
             )
-            cached = self._gp_attributes[on] = (genders, specialists)
+            cached = self._gp_attributes[on] = (genders | looked_up, specialists)
         return cached
 
     async def prefetch(self, on: date) -> None:
@@ -625,36 +621,17 @@ class Engine:
         await asyncio.gather(self.per_list(self.reference_date(on)), self.had_gp_within_a_year(on),
                              *(self.gp_attributes(day) for day in days))  # fmt: skip
 
-    async def _gp_measures(
-        self, on: date, ref: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]
-    ) -> None:
-        # GPs by a personal attribute (gender, from PREG) are counts of persons: a cell "MALE 1" in a
-        # municipality names a GP's gender, which the graph withholds. They go through the cell key
-        # method with the GPs' HPR record keys, at the reference date; GPs by public attributes (list,
-        # area, speciality) stay exact, at `on`. A cell is of one gender when its key names one or the
-        # filter does: the total row of GPs by gender counts every GP of the area (public, exact, as GPS
-        # without a breakdown publishes it).
-        filtered = Dimension.GENDER in request.filter.restricted
-        personal = [k for k in values if filtered or any(d is Dimension.GENDER for d, _v in k)]
-        public = [k for k in values if not (filtered or any(d is Dimension.GENDER for d, _v in k))]
-        for day, keys, perturb in ((on, public, False), (ref, personal, True)):
-            if keys:
-                await self._gp_cells(day, request, values, _Cells(keys), perturb=perturb)
-
-    async def _gp_cells(  # noqa: C901 - a GP counts in its cells and in their genderless cells
-        self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]], cells: _Cells, *, perturb: bool
-    ) -> None:
+    async def _gp_measures(self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]) -> None:
+        # Every count of GPs is exact, at `on`: who serves which list (FLR), their speciality (HPR) and their
+        # gender (FLR: public for a GP, as helsenorge shows it) are public, so a cell of GPs is a count of
+        # public facts, by any breakdown. (Perturbed, a cell of GPs of one gender got fresh noise whenever its
+        # area's GPs changed, and quarter ends before and after a named GP joined averaged to that GP's
+        # gender; keyed by each gender's own GPs, the cell that moved named it. Published exactly, there is
+        # nothing to average: docs/statistics.md, "GPs by gender".)
         lists = await self.lists(on)
         genders, specialists = await self.gp_attributes(on)
         f = request.filter
         members: dict[Any, dict[Measure, set[int]]] = defaultdict(lambda: defaultdict(set))
-        # Who serves which list is public (GpContract.gps), a GP's gender is not. A cell of one gender
-        # keyed by its own GPs alone kept its value when a GP of the other gender joined the cell's area or
-        # list (the same records): the gender whose value moved named the GP who joined. So a perturbed
-        # cell's key is its GPs' keys plus those of every GP of the cell without its gender: when any GP
-        # joins or leaves, both genders get fresh noise; the same GPs, reached by any route, the same noise.
-        everyone = _Cells(sorted({_without_gender(k) for k in cells}, key=len)) if perturb else _Cells([])
-        around: dict[Any, dict[Measure, set[int]]] = defaultdict(lambda: defaultdict(set))
         wanted = [m for m in request.measures if m in {Measure.GPS, Measure.GP_SPECIALISTS}]
         for contract_id, hpr, relationship in self._gps[on]:
             x = lists[contract_id]
@@ -662,27 +639,16 @@ class Engine:
                 continue
             person = {Dimension.GENDER: genders.get(hpr, UNKNOWN),
                       Dimension.GP_SPECIALITY: _yes(hpr in specialists)}  # fmt: skip
-            if not all(f.allows(d, v) for d, v in person.items() if d in f.restricted and d is not Dimension.GENDER):
+            if not all(f.allows(d, v) for d, v in person.items() if d in f.restricted):
                 continue
             attributes = {d: x.value(d) for d in LIST_DIMENSIONS} | person
             counted = [m for m in wanted if m is Measure.GPS or hpr in specialists]
-            for cell in _cells_of(everyone, attributes) if perturb else ():
-                for measure in counted:
-                    around[cell][measure].add(hpr)
-            if not f.allows(Dimension.GENDER, person[Dimension.GENDER]):
-                continue
-            for cell in _cells_of(cells, attributes):
+            for cell in _cells_of(values, attributes):
                 for measure in counted:
                     members[cell][measure].add(hpr)  # a GP on two lists of a cell counts once
-        for cell in cells:
+        for cell, by_measure in values.items():
             for measure in wanted:
-                gps = members[cell][measure] if cell in members else set()
-                if not perturb:
-                    values[cell][measure] = len(gps)
-                    continue
-                others = around.get(_without_gender(cell), {}).get(measure, set())
-                key_sum = sum(self.hpr_keys.python(h) for h in gps) + sum(self.hpr_keys.python(h) for h in others)
-                values[cell][measure] = publish(len(gps), key_sum)
+                by_measure[measure] = len(members[cell][measure]) if cell in members else 0
 
     # --- HPR --------------------------------------------------------------------------------
 
@@ -741,9 +707,17 @@ class _Cells(dict[tuple[tuple[Dimension, str], ...], dict[Measure, Any]]):
         self.shapes = sorted({tuple(d for d, _v in key) for key in keys}, key=len)
 
 
-def _without_gender(key: tuple[tuple[Dimension, str], ...]) -> tuple[tuple[Dimension, str], ...]:
-    """Return a cell's key without its gender: the cell of the same GPs of every gender."""
-    return tuple((d, v) for d, v in key if d is not Dimension.GENDER)
+def _gp_genders(periods: Iterable[Any]) -> dict[int, str]:
+    """Return each GP's gender as FLR holds it at a date: that of their newest GP period with one."""
+    genders: dict[int, str] = {}
+    for r in sorted(periods, key=lambda r: (r.valid_from, r.id)):
+        if r.relationship in sql.GP_RELATIONSHIPS and r.gp_gender in GENDERS:
+            genders[r.hpr_number] = r.gp_gender
+    return genders
+
+
+async def _nothing() -> dict[int, str]:
+    return {}
 
 
 def _cells_of(values: dict[Any, Any], attributes: dict[Dimension, str]) -> list[Any]:
@@ -767,7 +741,8 @@ class _ListGroups:
     leaves out its one list of three patients (fixed salary, say) showed, by age group and gender, where
     those three are (list sizes are public). A municipality's *list groups* are its lists of one
     combination of list status, fixed salary and open list, each holding its listed persons at the
-    reference date over every age and gender. A group of 1 .. MIN_GROUP - 1 persons is tied to the group
+    reference date who are in the table's cells by age or gender (a person of unknown age or gender is in
+    none of them). A group of 1 .. MIN_GROUP - 1 persons is tied to the group
     of MIN_GROUP or more nearest to it (fewest attributes apart, then the largest): they form a *block*;
     every other group is a block of its own. A count of listed persons by age group or gender is
     withheld (SMALL_GROUP) when its list restriction (LIST_STATUS, FIXED_SALARY, OPEN_LIST in `by` or
@@ -776,8 +751,8 @@ class _ListGroups:
     So every published count of that kind counts whole blocks, of MIN_GROUP persons or more; two of them
     (any areas, restrictions, filters, dates' breakdowns) differ by whole blocks or by nothing, and an
     equality tells at most that MIN_GROUP or more persons have nobody in a cell, never where a smaller
-    group's persons are. The decision reads list sizes only (public, `GpContract.listSize`), never the
-    cell's own count, so "withheld" says nothing of the cell's value.
+    group's persons are. The decision reads list sizes only (`GpContract.listSize`, less persons of
+    unknown age or gender), never the cell's own count, so "withheld" says nothing of the cell's value.
     """
 
     def __init__(self, lists: dict[int, _List], sizes: dict[int, int]) -> None:

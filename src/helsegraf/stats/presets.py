@@ -99,14 +99,11 @@ async def key_figures(engine: Engine, area: Filter, on: date) -> list[KeyFigure]
     at_ref = main if ref == on else (await engine.table(TableRequest(parts, (), area, ref), on)).rows[0].values
     by_gender = await engine.table(TableRequest((Measure.GPS,), (Dimension.GENDER,), area, on), on)
     by_salary = await engine.table(TableRequest((Measure.LISTS,), (Dimension.FIXED_SALARY,), area, on), on)
-    # GPs by gender are perturbed cells (a GP's gender is personal): the share is women over women and
-    # men as published, and suppressed when either cell is.
+    # GPs by gender are exact (a GP's gender is public): the share is women over the GPs whose gender is
+    # known, at `at`, as Helsedirektoratet publishes it.
     gender = {r.key[0][1]: r.values[Measure.GPS] for r in by_gender.rows}
-    women, men = gender["FEMALE"], gender["MALE"]
-    assert isinstance(women, Perturbed)  # noqa: S101 - GPs by gender are perturbed
-    assert isinstance(men, Perturbed)  # noqa: S101
-    known: int | Perturbed = (Perturbed(None, suppressed=True) if women.suppressed or men.suppressed
-                              else Perturbed((women.value or 0) + (men.value or 0), suppressed=False))  # fmt: skip
+    women, men = int(gender["FEMALE"]), int(gender["MALE"])  # type: ignore[arg-type]
+    known = women + men
     fixed = next(int(r.values[Measure.LISTS]) for r in by_salary.rows  # type: ignore[arg-type]
                  if r.key == ((Dimension.FIXED_SALARY, "YES"),))  # fmt: skip
     figures: list[KeyFigure] = []

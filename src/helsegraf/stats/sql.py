@@ -1,8 +1,9 @@
 """The statistics' SQL: one register per statement, grouped in the database.
 
 Listed persons are counted per list (and per age group and gender when asked) with the sum of their
-record keys, in FLR alone; the engine (stats/engine.py) adds lists up into cells. Health personnel
-are counted in HPR alone, distinct persons per category. No statement joins two registers.
+record keys, in FLR alone; the engine (stats/engine.py) adds lists up into cells. GPs' genders are
+FLR's (the GP's Sex on each period), PREG's for periods stored without it. Health personnel are
+counted in HPR alone, distinct persons per category. No statement joins two registers.
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ def contracts_at(on: date) -> Select[Any]:
 
 
 def gps_at(on: date) -> Select[Any]:
-    """Return the doctors' periods on lists at a date."""
+    """Return the doctors' periods on lists at a date, with the GP's gender as FLR holds it."""
     p = PERIOD.c
-    return select(p.contract_id, p.hpr_number, p.relationship).where(valid_at(PERIOD, on))
+    return select(p.contract_id, p.hpr_number, p.relationship, p.gp_gender, p.valid_from, p.id).where(
+        valid_at(PERIOD, on)
+    )
 
 
 def _years_before(on: date, years: int) -> date:
@@ -188,7 +191,11 @@ async def gp_specialists(db: Database, numbers: Sequence[int], on: date) -> set[
 
 
 async def genders_of_personnel(db: Database, numbers: Sequence[int]) -> dict[int, str]:
-    """Return the gender of each of these health personnel: their nin from HPR, their gender from PREG."""
+    """Return the gender of each of these health personnel: their nin from HPR, their gender from PREG.
+
+    For GPs whose period FLR sent without the GP's gender (rows from before FLR's rows held it): the same
+    person's gender, as FLR's person data comes from Folkeregisteret.
+    """
     nins = {r.hpr_number: r.nin for r in await db.fetch_by_keys(HPR, PERSONNEL_NINS, PERSONNEL.c.hpr_number, numbers)
             if r.nin}  # fmt: skip
     genders = {

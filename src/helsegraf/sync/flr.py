@@ -91,7 +91,8 @@ def contract_rows(c: Any) -> dict[str, list[dict[str, Any]]]:
         {"id": p.Id, "contract_id": c.Id, "hpr_number": p.HprNumber, "relationship": _value(p.Relationship),
          "substitute_for_hpr_number": p.SubstituteForHprNumber, "working_percentage": p.WorkingPercentage,
          "valid_from": _day(p.Valid.From) if p.Valid else None, "valid_to": _day(p.Valid.To) if p.Valid else None,
-         "working_on_days": ",".join(_list(p.WorkingOnDays, "DayOfWeek")) or None}
+         "working_on_days": ",".join(_list(p.WorkingOnDays, "DayOfWeek")) or None,
+         "gp_gender": GENDERS.get(_value(p.GP.Sex) or "") if p.GP is not None else None}
         for p in _list(c.DoctorCycles, "GPOnContractAssociation")
     ]  # fmt: skip
     memberships = []

@@ -11,7 +11,8 @@ Our choices where FLR publishes nothing (docs/registers.md, "Sync"): `QueryGPCon
 `Municipality` answers every contract (paged, at most 1,000 a page); `GetGPContract` includes the
 patient list, history included, as the export does with `GetHistoricalData`; a contract's
 `UpdatedOn` moves whenever anything on it changes, its doctors and patients included; the office's
-district (a name, bydel codes are not generated) is the text of `GPOffice.District`.
+district (a name, bydel codes are not generated) is the text of `GPOffice.District`; of a doctor's `GP`
+person only `Sex` is sent (the GP's gender, public: the rest of the person is HPR's and PREG's).
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ class FlrSource:
             "AgreementDate": _moment(c["agreement_date"]),
             "CoopMunicipalities": {"Code": [code(3402, m) for m in sorted(self.coop[contract_id])]},
             "DoctorCycles": {"GPOnContractAssociation": [
-                {"GPContractId": contract_id, "HprNumber": p["hpr_number"], "Id": p["id"],
+                {"GP": {"Sex": code(3101, GENDER_CODES[p["gp_gender"]])} if p.get("gp_gender") else None,
+                 "GPContractId": contract_id, "HprNumber": p["hpr_number"], "Id": p["id"],
                  "Relationship": code(7750, p["relationship"]),
                  "SubstituteForHprNumber": p["substitute_for_hpr_number"],
                  "Valid": _period(p), "WorkingOnDays": {"DayOfWeek": p["working_on_days"].split(",")}
