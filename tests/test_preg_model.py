@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import text
@@ -21,7 +21,7 @@ from sqlalchemy import text
 from conftest import TODAY, db_rows, token
 from helsegraf.identifiers import make_nin
 from helsegraf.sync.preg import address_rows
-from helsegraf.upstream.contracts import dicts
+from helsegraf.upstream.contracts import structs
 
 DATED = "{ street postalCode postalPlace district validFrom validTo addressProtection municipality { code } }"
 PRESENT_MOVED = TODAY - timedelta(days=200)  # the first present address ended, the second began
@@ -227,8 +227,8 @@ async def test_a_bad_date_is_the_callers_error(graph, household) -> None:
 # ------------------------------------------------------------------ the contract's address forms
 
 
-def _document(**parts) -> dict:
-    return dicts.PERSON.validate_python({"id": "p-1", **parts})
+def _document(**parts) -> Any:
+    return structs.person({"id": "p-1", **parts})
 
 
 def test_every_address_form_of_the_contract_maps_to_a_period_with_its_grading() -> None:
@@ -973,12 +973,17 @@ def test_every_part_the_sync_reads_is_an_information_part_it_asks_for() -> None:
     from helsegraf.sync.preg import INFORMATION_PARTS, Rows, rows_of  # noqa: PLC0415
     from helsegraf.upstream.contracts import persontjenesten as pt  # noqa: PLC0415
 
-    class Reading(dict):
+    class Reading:
+        """A document that records the fields the mapping reads."""
+
         read: ClassVar[set[str]] = set()
 
-        def get(self, key, default=None):
-            self.read.add(key)
-            return super().get(key, default)
+        def __init__(self, document: Any) -> None:
+            self.document = document
+
+        def __getattr__(self, name: str) -> Any:
+            self.read.add(name)
+            return getattr(self.document, name)
 
     document = Reading(_document(
         norwegianIdentificationNumber=[{"identificationNumber": "01018012345", "status": "InUse"}],

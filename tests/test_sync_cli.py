@@ -177,3 +177,15 @@ def test_sync_with_worker_processes_reproduces_the_nation(backend: str, tmp_path
     finally:
         for url in made:
             drop_postgres_database(url)
+
+
+def test_worker_processes_default_to_one_per_core_and_none_on_one_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HELSEGRAF_SYNC_WORKERS unset: a worker per core the process may use (at most 8); one core: none."""
+    from helsegraf import sync  # noqa: PLC0415
+
+    for cores, workers in ((1, 0), (2, 2), (4, 4), (64, sync.MAX_DEFAULT_WORKERS)):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, n=cores: set(range(n)))
+        assert sync.default_workers() == workers
+        assert sync.sources_from_env({}).workers == workers
+        assert sync.sources_from_env({"HELSEGRAF_SYNC_WORKERS": "0"}).workers == 0
+        assert sync.sources_from_env({"HELSEGRAF_SYNC_WORKERS": "3"}).workers == 3

@@ -22,6 +22,7 @@ from typing import Any, cast
 from urllib.parse import quote_plus, urlencode
 
 import httpx
+import msgspec
 from psycopg._copy_base import TextFormatter
 from psycopg.adapt import Transformer
 from pydantic import ValidationError
@@ -52,8 +53,9 @@ from helsegraf.sync.engine import (
     copy_upsert,
     upsert,
 )
-from helsegraf.upstream.contracts import dicts
 from helsegraf.upstream.contracts import persontjenesten as pt
+from helsegraf.upstream.contracts import structs
+from helsegraf.upstream.contracts.structs import NOTHING
 
 EVENTS_PER_CALL = 1000
 BULK_MAX = 100
@@ -77,8 +79,13 @@ def snake(value: str) -> str:
     return _CAMEL.sub("_", value).upper()
 
 
-def describe(error: ValidationError) -> str:
-    """Name what is wrong with a document by location and error type only (never the values)."""
+def describe(error: ValidationError | msgspec.DecodeError) -> str:
+    """Name what is wrong with a document by location and kind only (never the values).
+
+    PREG's documents are msgspec Structs (`contracts/structs.py`); BED's are pydantic models.
+    """
+    if isinstance(error, msgspec.DecodeError):
+        return "malformed document: " + structs.describe(error)
     parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['type']}" for e in error.errors(include_input=False)[:3]]
     return "malformed document: " + "; ".join(parts)
 
@@ -104,7 +111,7 @@ def _current(items: list[Any] | None) -> Any:
     if not items:
         return None
     for item in items:
-        if item.get("isValid"):
+        if item.isValid:
             return item
     return items[-1]
 
@@ -114,12 +121,12 @@ def _day(value: datetime | None) -> Any:
 
 
 def _street(address: Any) -> str | None:
-    if address is None or address.get("addressName") is None:
+    if address is None or address.addressName is None:
         return None
-    number = address.get("addressNumber")
-    if number is None or number.get("houseNumber") is None:
-        return str(address["addressName"])
-    return f"{address['addressName']} {number['houseNumber']}{number.get('houseLetter') or ''}"
+    number = address.addressNumber
+    if number is None or number.houseNumber is None:
+        return str(address.addressName)
+    return f"{address.addressName} {number.houseNumber}{number.houseLetter or ''}"
 
 
 @dataclass
@@ -150,94 +157,93 @@ STAMPED = ("status", "name", "gender", "birth", "addressProtection", "residentia
            "citizenship")  # fmt: skip
 
 
-def rows_of(person: dict[str, Any], rows: Rows) -> None:
-    """Map one person document (a `dicts.Person`, validated against the contract) onto PREG's rows."""
-    get = person.get
-    numbers = get("norwegianIdentificationNumber") or []
-    in_use = [n for n in numbers if n.get("status") == IN_USE and n.get("identificationNumber")]
-    listed = in_use or [n for n in numbers if n.get("identificationNumber")]
-    current = listed[-1]["identificationNumber"] if listed else None
-    person_id = get("id")
+def rows_of(person: Any, rows: Rows) -> None:
+    """Map one person document (a `structs.Person`, validated against the contract) onto PREG's rows."""
+    numbers = person.norwegianIdentificationNumber or []
+    in_use = [n for n in numbers if n.status == IN_USE and n.identificationNumber]
+    listed = in_use or [n for n in numbers if n.identificationNumber]
+    current = listed[-1].identificationNumber if listed else None
+    person_id = person.id
     if current is None or person_id is None:
         msg = "document has neither an identification number nor an id"
         raise ValueError(msg)
     stamps = [
-        item["registeredAt"]
+        item.registeredAt
         for part in STAMPED
-        for item in (get(part) or ())
-        if item.get("isValid") and item.get("registeredAt") is not None
+        for item in (getattr(person, part) or ())
+        if item.isValid and item.registeredAt is not None
     ]
-    name, birth, gender, status = (_current(get("name")), _current(get("birth")), _current(get("gender")),
-                                   _current(get("status")))  # fmt: skip
-    if (name is None or birth is None or birth.get("birthDate") is None or gender is None or status is None
-            or gender.get("gender") is None or status.get("status") is None):  # fmt: skip
+    name, birth, gender, status = (_current(person.name), _current(person.birth), _current(person.gender),
+                                   _current(person.status))  # fmt: skip
+    if (name is None or birth is None or birth.birthDate is None or gender is None or status is None
+            or gender.gender is None or status.status is None):  # fmt: skip
         msg = "document lacks a name, birth date, gender or status"
         raise ValueError(msg)
-    protection = _current(get("addressProtection"))
-    level = protection.get("protectionLevel") if protection is not None else None
-    residential = [a for a in (get("residentialAddress") or ()) if a.get("isValid")]
+    protection = _current(person.addressProtection)
+    level = protection.protectionLevel if protection is not None else None
+    residential = [a for a in (person.residentialAddress or ()) if a.isValid]
     words = PROTECTION.get(level or "Unclassified", "UGRADERT")
-    if words == "STRENGT_FORTROLIG" and not residential and get("foreignPostalAddress"):
+    if words == "STRENGT_FORTROLIG" and not residential and person.foreignPostalAddress:
         words = "STRENGT_FORTROLIG_UTLAND"  # strictly confidential with only a foreign address (PDL's word)
     home = residential[-1] if residential else None
-    street = home.get("streetAddress") if home is not None else None
-    city = street.get("city") if street is not None else None
-    marital, citizenship = _current(get("maritalStatus")), _current(get("citizenship"))
-    death = get("death")
+    street = home.streetAddress if home is not None else None
+    city = street.city if street is not None else None
+    marital, citizenship = _current(person.maritalStatus), _current(person.citizenship)
+    death = person.death
     rows.persons.append({
-        "nin": current, "given_name": name.get("givenName"), "middle_name": name.get("middleName"),
-        "family_name": name.get("familyName"), "birth_date": birth["birthDate"].date(),
-        "gender": gender["gender"].upper(), "status": snake(status["status"]),
-        "death_date": _day(death.get("deceasedDate")) if death else None,
-        "street": _street(street), "postal_code": city.get("postalCode") if city else None,
-        "postal_place": city.get("cityName") if city else None,
-        "municipality_code": street.get("municipalityNumber") if street is not None else _unknown_in(home),
-        "district": home.get("urbanDistrictName") if home is not None else None, "address_protection": words,
+        "nin": current, "given_name": name.givenName, "middle_name": name.middleName,
+        "family_name": name.familyName, "birth_date": birth.birthDate.date(),
+        "gender": gender.gender.upper(), "status": snake(status.status),
+        "death_date": _day(death.deceasedDate) if death else None,
+        "street": _street(street), "postal_code": city.postalCode if city else None,
+        "postal_place": city.cityName if city else None,
+        "municipality_code": street.municipalityNumber if street is not None else _unknown_in(home),
+        "district": home.urbanDistrictName if home is not None else None, "address_protection": words,
         "person_id": person_id, "protection_level": level,
-        "marital_status": marital.get("status") if marital is not None else None,
-        "citizenship": citizenship.get("countryCode") if citizenship is not None else None,
+        "marital_status": marital.status if marital is not None else None,
+        "citizenship": citizenship.countryCode if citizenship is not None else None,
         "replaced_by": None, "last_changed": max(stamps) if stamps else None,
     })  # fmt: skip
     for n in numbers:
-        number = n.get("identificationNumber")
+        number = n.identificationNumber
         if number is None:
             continue
         rows.numbers.append({
             "number": number, "person_id": person_id,
-            "number_type": n.get("identificationNumberType") or "NationalIdentityNumber",
-            "status": n.get("status") or "InUse", "valid_from": _day(n.get("validFrom")),
-            "valid_to": _day(n.get("validTo")),
+            "number_type": n.identificationNumberType or "NationalIdentityNumber",
+            "status": n.status or "InUse", "valid_from": _day(n.validFrom),
+            "valid_to": _day(n.validTo),
         })  # fmt: skip
-        if in_use and n.get("status") == DISCONTINUED and number != current:
+        if in_use and n.status == DISCONTINUED and number != current:
             rows.redirects.append((number, current))
     rows.addresses.extend(address_rows(person, current))
-    for relation in get("familyRelation") or ():
-        role = relation.get("relatedPersonsRole")
-        if relation.get("isValid") and role in PARENT_ROLES and relation.get("relatedPerson"):
+    for relation in person.familyRelation or ():
+        role = relation.relatedPersonsRole
+        if relation.isValid and role in PARENT_ROLES and relation.relatedPerson:
             rows.relations.append(
-                {"child_nin": current, "parent_nin": relation["relatedPerson"], "role": PARENT_ROLES[role]}
+                {"child_nin": current, "parent_nin": relation.relatedPerson, "role": PARENT_ROLES[role]}
             )
     responsibility_rows(person, current, rows)
     guardianship_rows(person, current, rows)
     rows.legal_capacity.extend(legal_capacity_rows(person, current))
 
 
-def legal_capacity_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
+def legal_capacity_rows(person: Any, current: str) -> list[dict[str, Any]]:
     """Map `deprivedLegalAuthority` (DEPRIVED) and `legalAuthority` with a Limited scope (LIMITED) onto periods.
 
     Every entry with a start is a period `[validFrom, validTo)`, kept whole as address periods are.
     """
     found = []
-    for kind, items in (("DEPRIVED", person.get("deprivedLegalAuthority")), ("LIMITED", person.get("legalAuthority"))):
+    for kind, items in (("DEPRIVED", person.deprivedLegalAuthority), ("LIMITED", person.legalAuthority)):
         for entry in items or ():
-            if entry.get("validFrom") is None or (kind == "LIMITED" and entry.get("legalAuthorityScope") != "Limited"):
+            if entry.validFrom is None or (kind == "LIMITED" and entry.legalAuthorityScope != "Limited"):
                 continue
-            found.append({"nin": current, "kind": kind, "valid_from": entry["validFrom"].date(),
-                          "valid_to": _day(entry.get("validTo"))})  # fmt: skip
+            found.append({"nin": current, "kind": kind, "valid_from": entry.validFrom.date(),
+                          "valid_to": _day(entry.validTo)})  # fmt: skip
     return found
 
 
-def responsibility_rows(person: dict[str, Any], current: str, rows: Rows) -> None:
+def responsibility_rows(person: Any, current: str, rows: Rows) -> None:
     """Map `parentalResponsibility` (foreldreansvar) in force: each entry names its child and its holder.
 
     On a child's document an entry names the holder, by number (`responsible`) or, for a holder
@@ -247,13 +253,13 @@ def responsibility_rows(person: dict[str, Any], current: str, rows: Rows) -> Non
     Organisations holding responsibility (`responsibleOrganization`) are left out.
     """
     unidentified = 0
-    for responsibility in person.get("parentalResponsibility") or ():
-        kind = responsibility.get("responsibilityType")
-        if not responsibility.get("isValid") or not kind:
+    for responsibility in person.parentalResponsibility or ():
+        kind = responsibility.responsibilityType
+        if not responsibility.isValid or not kind:
             continue
-        responsible, subject = responsibility.get("responsible"), responsibility.get("subjectOfResponsibility")
-        child_without = responsibility.get("subjectOfResponsibilityWithoutIdentifier")
-        holder_without = responsibility.get("responsibleWithoutIdentifier")
+        responsible, subject = responsibility.responsible, responsibility.subjectOfResponsibility
+        child_without = responsibility.subjectOfResponsibilityWithoutIdentifier
+        holder_without = responsibility.responsibleWithoutIdentifier
         if child_without is not None:
             role, other = "CHILD", child_without
         elif subject and subject != current:
@@ -269,77 +275,76 @@ def responsibility_rows(person: dict[str, Any], current: str, rows: Rows) -> Non
             continue
         rows.responsibility_without_id.append({
             "nin": current, "position": unidentified, "role": role, "responsibility_type": kind,
-            **_without_id(other.get("name"), other.get("birthDate"), other.get("gender"), other.get("citizenship")),
+            **_without_id(other.name, other.birthDate, other.gender, other.citizenship),
         })  # fmt: skip
         unidentified += 1
 
 
 def _without_id(name: Any, born: datetime | None, gender: str | None, citizenship: str | None) -> dict[str, Any]:
     """Return the columns of a person the contract names without an identification number."""
-    name = name or {}
+    given, middle, family = (name.givenName, name.middleName, name.familyName) if name is not None else (None,) * 3
     return {
-        "given_name": _fit(name.get("givenName"), 100), "middle_name": _fit(name.get("middleName"), 100),
-        "family_name": _fit(name.get("familyName"), 100), "birth_date": _day(born), "gender": gender,
+        "given_name": _fit(given, 100), "middle_name": _fit(middle, 100),
+        "family_name": _fit(family, 100), "birth_date": _day(born), "gender": gender,
         "citizenship": _fit(citizenship, 60),
     }  # fmt: skip
 
 
-def guardianship_rows(person: dict[str, Any], current: str, rows: Rows) -> None:
+def guardianship_rows(person: Any, current: str, rows: Rows) -> None:
     """Map `guardianshipOrFuturePowerOfAttorney` in force: a guardian by number, or by name and birth date.
 
     A guardian without a number is named by `name` and `guardianInformation` (or the deprecated
     `nameBirthDate`); the office (`office`) and the guardian's service areas are left out.
     """
     unidentified = 0
-    for guardianship in person.get("guardianshipOrFuturePowerOfAttorney") or ():
-        guardian = guardianship.get("guardian")
-        if not guardianship.get("isValid") or guardian is None:
+    for guardianship in person.guardianshipOrFuturePowerOfAttorney or ():
+        guardian = guardianship.guardian
+        if not guardianship.isValid or guardian is None:
             continue
         common = {
-            "nin": current, "guardianship_type": guardianship.get("guardianshipType") or "Adult",
-            "scope": guardian.get("guardianshipScope"),
-            "in_personal_scope": guardian.get("isGuardianshipInPersonalScope"),
+            "nin": current, "guardianship_type": guardianship.guardianshipType or "Adult",
+            "scope": guardian.guardianshipScope,
+            "in_personal_scope": guardian.isGuardianshipInPersonalScope,
         }  # fmt: skip
-        if guardian.get("identificationNumber"):
-            rows.guardianship.append({**common, "guardian_nin": guardian["identificationNumber"]})
+        if guardian.identificationNumber:
+            rows.guardianship.append({**common, "guardian_nin": guardian.identificationNumber})
             continue
-        known = guardian.get("guardianInformation") or {}
-        old = guardian.get("nameBirthDate") or {}
-        name = guardian.get("name") or known.get("personName") or old.get("name")
-        citizenships = known.get("citizenship") or [old.get("citizenship")]
-        if name is None and known.get("birthDate") is None and old.get("birthDate") is None:
+        known, old = guardian.guardianInformation or NOTHING, guardian.nameBirthDate or NOTHING
+        name = guardian.name or known.personName or old.name
+        citizenships = known.citizenship or [old.citizenship]
+        if name is None and known.birthDate is None and old.birthDate is None:
             continue  # nobody named: nothing to hold
-        born, gender = known.get("birthDate") or old.get("birthDate"), known.get("gender") or old.get("gender")
+        born, gender = known.birthDate or old.birthDate, known.gender or old.gender
         rows.guardians_without_id.append(
             {**common, "position": unidentified, **_without_id(name, born, gender, citizenships[0])}
         )
         unidentified += 1
 
 
-def _unknown_in(home: dict[str, Any] | None) -> str | None:
+def _unknown_in(home: Any) -> str | None:
     """Return the municipality of an unknown residence (`unknownResidence`: the register knows no more)."""
-    unknown = home.get("unknownResidence") if home is not None else None
-    return unknown.get("municipalityNumber") if unknown is not None else None
+    unknown = home.unknownResidence if home is not None else None
+    return unknown.municipalityNumber if unknown is not None else None
 
 
-def _postal_street(postal: dict[str, Any]) -> str | None:
+def _postal_street(postal: Any) -> str | None:
     """Return the first line of a contact address: its post box, street address or free-form lines."""
-    box = postal.get("postBoxAddress")
+    box = postal.postBoxAddress
     if box is not None:
-        name = box.get("postBoxIdentification")
+        name = box.postBoxIdentification
         return f"Postboks {name}" if name and not name.startswith("Postboks") else name
-    street = postal.get("streetAddress")
-    if street is not None and street.get("addressName") is not None:
-        number = street.get("streetAddressNumber")
-        if number is None or number.get("houseNumber") is None:
-            return str(street["addressName"])
-        return f"{street['addressName']} {number['houseNumber']}{number.get('houseLetter') or ''}"
-    free = postal.get("freeFormPostalAddress")
-    lines = free.get("addressLine") if free is not None else None
+    street = postal.streetAddress
+    if street is not None and street.addressName is not None:
+        number = street.streetAddressNumber
+        if number is None or number.houseNumber is None:
+            return str(street.addressName)
+        return f"{street.addressName} {number.houseNumber}{number.houseLetter or ''}"
+    free = postal.freeFormPostalAddress
+    lines = free.addressLine if free is not None else None
     return ", ".join(lines) if lines else None
 
 
-def address_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
+def address_rows(person: Any, current: str) -> list[dict[str, Any]]:
     """Map a document's address history onto half-open periods `[validFrom, validTo)`, by kind.
 
     Residential (bostedsadresse), present (oppholdsadresse) and shared (delt bosted: a child's home at
@@ -348,36 +353,36 @@ def address_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
     period keeps its own grading (`addressConfidentiality`); a period without a start is not a period.
     """
     found: list[dict[str, Any]] = []
-    for kind, items in (("RESIDENTIAL", person.get("residentialAddress")), ("PRESENT", person.get("presentAddress")),
-                        ("SHARED", person.get("sharedResidence"))):  # fmt: skip
+    for kind, items in (("RESIDENTIAL", person.residentialAddress), ("PRESENT", person.presentAddress),
+                        ("SHARED", person.sharedResidence)):  # fmt: skip
         for a in items or ():
-            if a.get("validFrom") is None:
+            if a.validFrom is None:
                 continue
-            s, cadastral = a.get("streetAddress"), a.get("cadastralAddress")
+            s, cadastral = a.streetAddress, a.cadastralAddress
             place = s if s is not None else cadastral
-            c = place.get("city") if place is not None else None
-            municipality = s.get("municipalityNumber") if s is not None else None
-            if municipality is None and cadastral is not None and cadastral.get("cadastralNumber") is not None:
-                municipality = cadastral["cadastralNumber"].get("municipalityNumber")
-            street = _street(s) if s is not None else cadastral.get("addressAdditionalName") if cadastral else None
+            c = place.city if place is not None else None
+            municipality = s.municipalityNumber if s is not None else None
+            if municipality is None and cadastral is not None and cadastral.cadastralNumber is not None:
+                municipality = cadastral.cadastralNumber.municipalityNumber
+            street = _street(s) if s is not None else cadastral.addressAdditionalName if cadastral else None
             found.append({
-                "nin": current, "kind": kind, "valid_from": a["validFrom"].date(), "valid_to": _day(a.get("validTo")),
-                "street": street, "postal_code": c.get("postalCode") if c else None,
-                "postal_place": c.get("cityName") if c else None, "municipality_code": municipality,
-                "district": a.get("urbanDistrictName"), "confidentiality": a.get("addressConfidentiality"),
+                "nin": current, "kind": kind, "valid_from": a.validFrom.date(), "valid_to": _day(a.validTo),
+                "street": street, "postal_code": c.postalCode if c else None,
+                "postal_place": c.cityName if c else None, "municipality_code": municipality,
+                "district": a.urbanDistrictName, "confidentiality": a.addressConfidentiality,
                 **NOT_ABROAD, **_abroad_or_unknown(a),
             })  # fmt: skip
-    for postal in person.get("postalAddress") or ():
-        form = postal.get("postBoxAddress") or postal.get("streetAddress") or postal.get("freeFormPostalAddress")
-        if postal.get("validFrom") is None or form is None:
+    for postal in person.postalAddress or ():
+        form = postal.postBoxAddress or postal.streetAddress or postal.freeFormPostalAddress
+        if postal.validFrom is None or form is None:
             continue
-        c = form.get("city")
+        c = form.city
         found.append({
-            "nin": current, "kind": "POSTAL", "valid_from": postal["validFrom"].date(),
-            "valid_to": _day(postal.get("validTo")), "street": _postal_street(postal),
-            "postal_code": c.get("postalCode") if c else None, "postal_place": c.get("cityName") if c else None,
+            "nin": current, "kind": "POSTAL", "valid_from": postal.validFrom.date(),
+            "valid_to": _day(postal.validTo), "street": _postal_street(postal),
+            "postal_code": c.postalCode if c else None, "postal_place": c.cityName if c else None,
             "municipality_code": None, "district": None,
-            "confidentiality": postal.get("addressConfidentiality"), **NOT_ABROAD,
+            "confidentiality": postal.addressConfidentiality, **NOT_ABROAD,
         })  # fmt: skip
     found.extend(foreign_postal_rows(person, current))
     return found
@@ -387,22 +392,22 @@ def address_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
 NOT_ABROAD: dict[str, Any] = {"country_code": None, "region": None, "address_unknown": None, "stay_elsewhere": None}
 
 
-def _abroad(address: dict[str, Any]) -> dict[str, Any]:
+def _abroad(address: Any) -> dict[str, Any]:
     """Map an `InternationalAddress` or a `FreeFormInternationalAddress` onto a period's columns.
 
     The street is the address name with the building, floor, housing unit and post box (or the
     free-form lines), joined by commas, as the post office writes them on one line; the C/O name
     is left out, as for Norwegian addresses.
     """
-    if address.get("addressLine") is not None:
-        parts = list(address["addressLine"])
+    if address.addressLine is not None:
+        parts = list(address.addressLine)
     else:
-        parts = [address.get(k) for k in ("addressName", "building", "floorNumber", "housingUnit", "postBox")]
+        parts = [address.addressName, address.building, address.floorNumber, address.housingUnit, address.postBox]
     lines = [str(p) for p in parts if p]
     return {
-        "street": _fit(", ".join(lines) if lines else None, 200), "postal_code": _fit(address.get("postCode"), 20),
-        "postal_place": _fit(address.get("cityOrPlaceName"), 100), "district": _fit(address.get("districtName"), 100),
-        "region": _fit(address.get("region"), 100), "country_code": _fit(address.get("countryCode"), 2),
+        "street": _fit(", ".join(lines) if lines else None, 200), "postal_code": _fit(address.postCode, 20),
+        "postal_place": _fit(address.cityOrPlaceName, 100), "district": _fit(address.districtName, 100),
+        "region": _fit(address.region, 100), "country_code": _fit(address.countryCode, 2),
         "municipality_code": None,
     }  # fmt: skip
 
@@ -415,7 +420,7 @@ def _fit(value: str | None, length: int) -> str | None:
     return value[:length] if value is not None else None
 
 
-def _abroad_or_unknown(address: dict[str, Any]) -> dict[str, Any]:
+def _abroad_or_unknown(address: Any) -> dict[str, Any]:
     """Return what a residential or present address says beyond a Norwegian street or cadastral address.
 
     A present address abroad (`foreignAddress`); an address the register does not know
@@ -423,29 +428,29 @@ def _abroad_or_unknown(address: dict[str, Any]) -> dict[str, Any]:
     a stay elsewhere (`stayElsewhere`).
     """
     found: dict[str, Any] = {}
-    foreign = address.get("foreignAddress")
+    foreign = address.foreignAddress
     if foreign is not None:
         found |= _abroad(foreign)
-    unknown = address.get("unknownResidence")
+    unknown = address.unknownResidence
     if unknown is not None:
-        found |= {"address_unknown": True, "municipality_code": unknown.get("municipalityNumber")}
-    if address.get("isAddressUnknown"):
+        found |= {"address_unknown": True, "municipality_code": unknown.municipalityNumber}
+    if address.isAddressUnknown:
         found["address_unknown"] = True
-    if address.get("stayElsewhere") is not None:
-        found["stay_elsewhere"] = address["stayElsewhere"]
+    if address.stayElsewhere is not None:
+        found["stay_elsewhere"] = address.stayElsewhere
     return found
 
 
-def foreign_postal_rows(person: dict[str, Any], current: str) -> list[dict[str, Any]]:
+def foreign_postal_rows(person: Any, current: str) -> list[dict[str, Any]]:
     """Map `foreignPostalAddress` (kontaktadresse i utlandet) onto FOREIGN_POSTAL periods, each with its grading."""
     found: list[dict[str, Any]] = []
-    for postal in person.get("foreignPostalAddress") or ():
-        form = postal.get("foreignAddress") or postal.get("freeFormForeignAddress")
-        if postal.get("validFrom") is None or form is None:
+    for postal in person.foreignPostalAddress or ():
+        form = postal.foreignAddress or postal.freeFormForeignAddress
+        if postal.validFrom is None or form is None:
             continue
         found.append({
-            "nin": current, "kind": "FOREIGN_POSTAL", "valid_from": postal["validFrom"].date(),
-            "valid_to": _day(postal.get("validTo")), "confidentiality": postal.get("addressConfidentiality"),
+            "nin": current, "kind": "FOREIGN_POSTAL", "valid_from": postal.validFrom.date(),
+            "valid_to": _day(postal.validTo), "confidentiality": postal.addressConfidentiality,
             **NOT_ABROAD, **_abroad(form),
         })  # fmt: skip
     return found
@@ -543,15 +548,15 @@ class PregAdapter(Adapter):
         del feed
         response = check(await client.get(f"{self._api}/event", params={"sequenceNumber": after + 1}), "event")
         try:
-            result = dicts.EVENTS.validate_json(response.content)
-        except ValidationError as exc:
+            result = structs.EVENTS.decode(response.content)
+        except msgspec.DecodeError as exc:
             raise RetryableError(f"event page after {after}: {describe(exc)}") from None
         entries = []
-        for event in result.get("results") or ():
-            sequence = event.get("sequenceNumber")
+        for event in result.results or ():
+            sequence = event.sequenceNumber
             if sequence is None or not sequence.isdigit():
                 continue  # no place in the sequence: the gap check records it
-            entries.append(Entry(int(sequence), event.get("personId") or "", event.get("eventType") or ""))
+            entries.append(Entry(int(sequence), event.personId or "", event.eventType or ""))
         return entries
 
     async def documents(self, client: httpx.AsyncClient, batch: Batch) -> None:
@@ -620,8 +625,8 @@ class PregAdapter(Adapter):
     def _parse(content: bytes) -> dict[str, Any]:
         """Parse a bulk answer: persons by id; a document that does not parse maps to the reason."""
         try:
-            return {p["id"]: p for p in dicts.PEOPLE.validate_json(content) if p.get("id") is not None}
-        except ValidationError:
+            return {p.id: p for p in structs.PEOPLE.decode(content) if p.id is not None}
+        except msgspec.DecodeError:
             pass
         import orjson  # noqa: PLC0415 - only for the rare malformed answer
 
@@ -635,8 +640,8 @@ class PregAdapter(Adapter):
             if not isinstance(key, str):
                 continue
             try:
-                parsed[key] = dicts.PERSON.validate_python(item)
-            except ValidationError as exc:
+                parsed[key] = structs.person(item)
+            except msgspec.ValidationError as exc:
                 parsed[key] = describe(exc)
         return parsed
 
