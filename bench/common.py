@@ -105,6 +105,12 @@ def nation_database(persons: int, seed: int = 1) -> Settings:
         except Exception:  # noqa: BLE001 - a half-made database is simply made again
             populated = None
         if populated == persons:
+            from helsegraf.migrate import pending_migrations, upgrade  # noqa: PLC0415
+
+            # A nation seeded by an older version lacks later revisions' tables: bring it up to date.
+            if pending_migrations(settings):
+                print(f"migrating {name}")
+                upgrade(settings)
             print(f"reusing {name}")
             return settings
     recreate_database(name)
