@@ -872,6 +872,7 @@ async def test_random_combinations_answer_or_refuse_clearly_and_persons_stay_pro
     assert outcomes["BAD_USER_INPUT"] >= 20, outcomes
 
 
+@pytest.mark.parametrize("boundary_nation", [("sqlite", 10)], indirect=True)  # a group the rule publishes
 async def test_a_group_of_ten_averaged_with_its_support_and_size_does_not_pin_its_small_cells(  # noqa: C901
     boundary_graph, boundary_nation, monkeypatch
 ) -> None:
@@ -884,8 +885,7 @@ async def test_a_group_of_ten_averaged_with_its_support_and_size_does_not_pin_it
     recovered exactly more often than a coincidence of noise, nor pinned closer than about one draw of
     noise (the support and the size alone, spread evenly, would do better)."""
     nation, graph = boundary_nation, boundary_graph
-    if nation.small_size != disclosure.MIN_GROUP:
-        pytest.skip("a group the rule publishes: the nation with a small list of exactly 10")
+    assert nation.small_size == disclosure.MIN_GROUP
     truth = Counter()
     for row in db_rows(nation, "SELECT patient_birth_date AS born, patient_gender AS gender FROM flr_list_membership "
                        f"WHERE contract_id = :c AND {ON}", c=SMALL, on=REF.isoformat()):  # fmt: skip
