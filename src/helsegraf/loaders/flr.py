@@ -14,6 +14,7 @@ from sqlalchemy.engine import Row
 from helsegraf.db import Database
 from helsegraf.loaders.base import DatedLoader, GroupLoader, RowLoader, first_or_none, valid_at, valid_on_param
 from helsegraf.models.flr import (
+    TERM_COLUMNS,
     CoopMunicipality,
     GpContract,
     GpContractTerms,
@@ -27,7 +28,6 @@ CONTRACT = GpContract.__table__
 PERIOD = GpPeriod.__table__
 MEMBERSHIP = ListMembership.__table__
 TERMS = GpContractTerms.__table__
-TERM_COLUMNS = ("max_patients", "is_open", "fixed_salary")  # kept over time in flr_gp_contract_terms
 
 
 def contracts_with_terms(terms_valid: ColumnElement[bool]) -> tuple[Select[Any], dict[str, ColumnElement[Any]]]:

@@ -39,6 +39,10 @@ class GpContract(ValidityMixin, FlrBase):
     updated_on: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # UpdatedOn
 
 
+# A list's terms FLR holds only as they are today; flr_gp_contract_terms keeps their past.
+TERM_COLUMNS = ("max_patients", "is_open", "fixed_salary")
+
+
 class GpContractTerms(ValidityMixin, FlrBase):
     """A list's listetak, open status and fixed salary over a half-open period `[valid_from, valid_to)`.
 

@@ -24,6 +24,7 @@ from lxml import etree
 from sqlalchemy import Connection, Table, delete, select, update
 
 from helsegraf.models.flr import (
+    TERM_COLUMNS,
     CoopMunicipality,
     GpContract,
     GpContractTerms,
@@ -43,7 +44,6 @@ SENTINEL_YEARS: Final = frozenset({1, 9999})
 GENDERS: Final = {"1": "MALE", "2": "FEMALE"}
 MAX_ZIP_BYTES: Final = 500_000_000
 CHILDREN: Final = (GpPeriod, ListMembership, CoopMunicipality, OutOfOfficeLocation)
-TERMS: Final = ("max_patients", "is_open", "fixed_salary")  # today's in FLR; flr_gp_contract_terms keeps their past
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def record_terms(conn: Connection, contracts: list[dict[str, Any]], today: date 
             latest[row.contract_id] = row
     new: list[dict[str, Any]] = []
     for c in contracts:
-        values = {name: c[name] for name in TERMS}
+        values = {name: c[name] for name in TERM_COLUMNS}
         current = latest.get(c["id"])
         changed_on = c["updated_on"].date() if c.get("updated_on") else (today or oslo_today())
         if current is None:
@@ -187,7 +187,7 @@ def record_terms(conn: Connection, contracts: list[dict[str, Any]], today: date 
                         "valid_to": c["valid_to"], **values})  # fmt: skip
             continue
         mine = (terms.c.contract_id == c["id"]) & (terms.c.valid_from == current.valid_from)
-        if values == {name: getattr(current, name) for name in TERMS}:
+        if values == {name: getattr(current, name) for name in TERM_COLUMNS}:
             if current.valid_to != c["valid_to"]:
                 conn.execute(update(terms).where(mine).values(valid_to=c["valid_to"]))
         elif changed_on <= current.valid_from or (c["valid_to"] is not None and changed_on >= c["valid_to"]):
