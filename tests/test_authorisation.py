@@ -53,7 +53,8 @@ PARENT_FIELDS = SELF_FIELDS - {"accessLog"}
 PUBLIC = {
     "Person": {"nin"},
     "HealthPersonnel": {"hprNumber", "name", "approvals", "approvalHistory", "authorization", "gpContracts",
-                        "gpPeriods", "communicationParties", "lastChanged", "replacedBy", "replacedHprNumbers"},
+                        "gpPeriods", "gpGender", "communicationParties", "lastChanged", "replacedBy",
+                        "replacedHprNumbers"},
 }  # fmt: skip
 ROLE_SCOPES = {
     "anonymous": set(), "citizen": set(), "integrator": set(), "analyst": {"stats:read"},

@@ -219,6 +219,16 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         # a field graphql-core answered. A subtree during which it did not move is the same at any path.
         self._path_bound = 0
 
+    def unlink(self) -> None:
+        """Drop what this request's executor holds once its answer is built.
+
+        graphql-core's executor is a cycle of its own (its async helpers are its bound methods), so the
+        context, plans and completed objects it still refers to would wait for the collector's full pass.
+        """
+        self.context_value = None
+        self._plans.clear()
+        self._completed.clear()
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,

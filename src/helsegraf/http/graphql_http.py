@@ -340,8 +340,9 @@ class GraphQLEndpoint:
             # The context and its executor refer to each other (the preloader reaches the executor through
             # the context), and graphql-core's executor to itself (its async helpers are its bound methods):
             # left so, the request's loaders, futures and rows wait for the collector's rare full pass
-            # (hundreds of MB per worker under load). Unlinked, they are freed as soon as the answer is built.
-            prepared.executor.context_value = None
+            # (hundreds of MB per worker under load). Unlinked (with the objects the executor kept for its plans),
+            # they are freed as soon as the answer is built.
+            prepared.executor.unlink()
             if hasattr(context, "executor"):
                 context.executor = None
         body: dict[str, Any] = {"data": result.data}
