@@ -193,7 +193,12 @@ async def graph(nation: Nation) -> AsyncIterator[Graph]:
 TODAY = oslo_today()  # the server's notion of today (Norway's date, not the machine's)
 
 
-PUBLICATIONS = ("audit_statistics_published_cell", "audit_statistics_published_list", "audit_statistics_publication")
+PUBLICATIONS = (
+    "audit_statistics_published_cell",
+    "audit_statistics_published_list",
+    "audit_statistics_published_personnel",
+    "audit_statistics_publication",
+)
 
 
 def unpublish(conn: Any) -> None:

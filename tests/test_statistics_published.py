@@ -209,7 +209,7 @@ async def test_a_rotated_secret_publishes_anew_and_keeps_no_old_key_sums(graph, 
         new = published.key_identity(stats_secret(nation.settings.home))
         assert new != old
         await graph.data(TABLE, query, token=analyst)
-    for table in published.PUBLICATION, published.PUBLISHED_LIST, published.PUBLISHED_CELL:
+    for table in published.TABLES:
         assert {r.key_id for r in db_rows(nation, f"SELECT DISTINCT key_id FROM {table.name}")} == {new}, table.name
     await graph.data(TABLE, query, token=analyst)  # the nation's own secret again: published anew under it
     assert {r.key_id for r in db_rows(nation, "SELECT DISTINCT key_id FROM audit_statistics_publication")} == {old}
@@ -288,25 +288,267 @@ async def test_a_reference_date_can_be_published_ahead_from_the_command_line(gra
         assert "Traceback" not in refused.output
 
 
-@pytest.mark.xfail(strict=True, reason="open: health personnel are counted from HPR at each "
-                   "request, so a backdated approval moves a published reference date's category cell")  # fmt: skip
-async def test_a_backdated_approval_moves_no_published_count_of_health_personnel(graph, nation) -> None:
-    """The same attack on HPR: an approval registered late, dated before a past quarter end, moves only its
-    category's cell of that date's health personnel (the person's category named)."""
+# --- health personnel (HPR), published with the date's listed persons ------------------------------
+
+PERSONNEL_ROUTES = [
+    {"m": ["HEALTH_PERSONNEL"], "by": ["HEALTH_PERSONNEL_CATEGORY"], "total": True},
+    {"m": ["HEALTH_PERSONNEL"]},  # every category together: a cell of its own
+    {"m": ["HEALTH_PERSONNEL"], "f": {"categories": ["LE"]}},
+    {"m": ["HEALTH_PERSONNEL"], "by": ["HEALTH_PERSONNEL_CATEGORY"], "f": {"categories": ["SP"]}},
+    {"m": ["HEALTH_PERSONNEL", "LISTED_PERSONS", "LISTS", "GPS", "FREE_PLACES"]},  # FLR's and HPR's measures
+]
+BY_CATEGORY = """query($at: Date) { statistics { healthPersonnelByCategory(at: $at) { category { code }
+  personnel { value suppressed referenceDate } } } }"""
+APPROVAL = ('INSERT INTO hpr_approval (id, hpr_number, category, "authorization", valid_from, valid_to) VALUES '
+            "({id}, {hpr}, '{category}', '1', '{begins}', NULL)")  # fmt: skip
+
+
+async def personnel_answers(graph, nation: Nation, at: date | None, routes: list[dict] | None = None) -> list:
+    """Every route to health personnel at a date (None: `at` omitted), the builder's and the preset's."""
+    analyst = token(nation, "analyst")
+    at_ = at.isoformat() if at else None
+    found = [(await graph.data(TABLE, {**r, "at": at_}, token=analyst))["statistics"]["table"]
+             for r in routes or PERSONNEL_ROUTES]  # fmt: skip
+    found.append(await graph.data(BY_CATEGORY, {"at": at_}, token=analyst))
+    return found
+
+
+def approved(nation: Nation, on: date, category: str | None = None) -> int:
+    """Distinct persons with an approval valid at a date (of one category, or any), by SQL."""
+    where = f"{ON} AND category = :c" if category else ON
+    return db_rows(nation, f"SELECT count(DISTINCT hpr_number) AS n FROM hpr_approval WHERE {where}",
+                   on=on.isoformat(), c=category)[0].n  # fmt: skip
+
+
+def stored_personnel(nation: Nation, on: date) -> dict[str, int]:
+    rows = db_rows(nation, "SELECT category, persons FROM audit_statistics_published_personnel WHERE reference_date "
+                   "= :on", on=on.isoformat())  # fmt: skip
+    return {r.category: r.persons for r in rows}
+
+
+class Hpr:
+    """Backdated changes to HPR (registered now, dated before a reference date), undone afterwards."""
+
+    def __init__(self, nation: Nation) -> None:
+        self.nation = nation
+        top = db_rows(nation, "SELECT max(id) AS i FROM hpr_approval")[0].i
+        self.first_approval = top + 50_000
+        self.first_person = db_rows(nation, "SELECT max(hpr_number) AS n FROM hpr_person")[0].n + 50_000
+        self.approvals, self.persons, self.ended = 0, 0, []
+
+    def new_person(self) -> int:
+        """A health worker new to HPR (synthetic, no nin)."""
+        number = self.first_person + self.persons
+        self.persons += 1
+        db_execute(self.nation, "INSERT INTO hpr_person (hpr_number, given_name, family_name, birth_date, lacks_nin) "
+                   f"VALUES ({number}, 'Test', 'Person', '1980-01-01', true)", republish=False)  # fmt: skip
+        return number
+
+    def approve(self, hpr: int, category: str, begins: date) -> None:
+        db_execute(self.nation, APPROVAL.format(id=self.first_approval + self.approvals, hpr=hpr, category=category,
+                                                begins=begins.isoformat()), republish=False)  # fmt: skip
+        self.approvals += 1
+
+    def end(self, approval: int, ended: date) -> None:
+        """An approval withdrawn (ended) with a date before the reference date, registered now."""
+        db_execute(self.nation, f"UPDATE hpr_approval SET valid_to = '{ended.isoformat()}', closing_status = '2' "
+                   f"WHERE id = {approval}", republish=False)  # fmt: skip
+        self.ended.append(approval)
+
+    def undo(self) -> None:
+        db_execute(self.nation, f"DELETE FROM hpr_approval WHERE id >= {self.first_approval}", republish=False)
+        db_execute(self.nation, f"DELETE FROM hpr_person WHERE hpr_number >= {self.first_person}", republish=False)
+        for approval in self.ended:
+            db_execute(self.nation, f"UPDATE hpr_approval SET valid_to = NULL, closing_status = NULL WHERE id = "
+                       f"{approval}", republish=False)  # fmt: skip
+
+
+def lone_approvals(nation: Nation, on: date, category: str) -> list:
+    """(id, hpr number) of open-ended approvals of a category held at a date by persons with no other approval then."""
+    return db_rows(nation, f"SELECT id, hpr_number FROM hpr_approval a WHERE {ON} AND category = :c AND valid_to IS "
+                   "NULL AND (SELECT count(*) FROM hpr_approval b WHERE b.hpr_number = a.hpr_number AND "
+                   "b.valid_from <= :on AND (b.valid_to IS NULL OR b.valid_to > :on)) = 1 ORDER BY id",
+                   on=on.isoformat(), c=category)  # fmt: skip
+
+
+def other_category(nation: Nation, on: date, hpr: int) -> str:
+    """The largest category at a date that this person holds no approval of."""
+    rows = db_rows(nation, f"SELECT category, count(*) AS n FROM hpr_approval WHERE {ON} AND category NOT IN "
+                   "(SELECT category FROM hpr_approval WHERE hpr_number = :h) GROUP BY category ORDER BY n DESC, "
+                   "category", on=on.isoformat(), h=hpr)  # fmt: skip
+    return rows[0].category
+
+
+@pytest.mark.parametrize("change", ["new person, LE", "new person, SP", "another category", "withdrawn"])
+async def test_a_backdated_approval_moves_no_published_count_of_health_personnel(graph, nation, change) -> None:
+    """The late-membership attack on HPR: an approval registered late, dated before a past quarter end (a
+    new health worker's, one more category for someone already approved, or an approval withdrawn with a
+    date before it), would move only its category's cell and the total of that date, naming the person's
+    category. Asked by every route before and after, at the past date, inside its quarter, today and with
+    `at` omitted (today's counts of persons describe the last quarter end, published too): nothing moves,
+    three changes over. The true counts did move, and the date published anew counts them."""
+    db_execute(nation, "SELECT 1")  # nothing published
+    dates = [PAST, PAST + timedelta(days=10), TODAY, None]
+    before = [await personnel_answers(graph, nation, at) for at in dates]
+    true = {"": approved(nation, PAST), "LE": approved(nation, PAST, "LE")}
+    lone = [(r.id, r.hpr_number) for r in lone_approvals(nation, PAST, "LE")[:3]]
+    assert len(lone) == 3
+    hpr = Hpr(nation)
+    try:
+        for k, (approval, person) in enumerate(lone):
+            if change.startswith("new person"):
+                hpr.approve(hpr.new_person(), change[-2:], PAST - timedelta(days=30 + k))
+            elif change == "another category":
+                hpr.approve(person, other_category(nation, PAST, person), PAST - timedelta(days=30 + k))
+            else:
+                hpr.end(approval, PAST - timedelta(days=5 + k))
+            after = [await personnel_answers(graph, nation, at) for at in dates]
+            for at, old, new in zip(dates, before, after, strict=True):
+                assert new == old, (change, k, at)
+        moved = {"": approved(nation, PAST), "LE": approved(nation, PAST, "LE")}
+        expected = {"new person, LE": (3, 3), "new person, SP": (3, 0), "another category": (0, 0),
+                    "withdrawn": (-3, -3)}[change]  # fmt: skip
+        assert (moved[""] - true[""], moved["LE"] - true["LE"]) == expected  # the registers did change
+        db_execute(nation, "SELECT 1")  # published anew: the date now counts the registers as they are
+        await personnel_answers(graph, nation, PAST)
+        assert {c: stored_personnel(nation, PAST)[c] for c in moved} == moved
+    finally:
+        hpr.undo()
+        db_execute(nation, "SELECT 1")
+
+
+@pytest.mark.parametrize("first", ["HPR only", "FLR and HPR"])
+async def test_a_table_of_health_personnel_publishes_the_whole_date(graph, nation, first) -> None:
+    """A date first asked for health personnel alone is published whole (FLR's listed persons with it),
+    and a date first asked for listed persons publishes its health personnel: whichever table comes
+    first, neither a late membership nor a late approval moves any later table of the date, HPR's alone,
+    FLR's alone or the two mixed."""
+    db_execute(nation, "SELECT 1")
+    hpr_only = [{"m": ["HEALTH_PERSONNEL"], "by": ["HEALTH_PERSONNEL_CATEGORY"], "total": True}]
+    flr_only = [{"m": ["LISTED_PERSONS"], "by": ["AGE_GROUP", "GENDER"], "total": True}]
+    mixed = [{"m": ["LISTED_PERSONS", "HEALTH_PERSONNEL", "FREE_PLACES", "LISTS"]}]
+    asked = hpr_only if first == "HPR only" else mixed
+    analyst = token(nation, "analyst")
+
+    async def ask(routes: list[dict]) -> list:
+        return [(await graph.data(TABLE, {**r, "at": PAST.isoformat()}, token=analyst))["statistics"]["table"]
+                for r in routes]  # fmt: skip
+
+    first_answer = await ask(asked)
+    assert stored(nation, "audit_statistics_publication", PAST) == 1
+    assert stored(nation, "audit_statistics_published_cell", PAST) > 0
+    assert published.ANY_CATEGORY in stored_personnel(nation, PAST)
+    before = {"hpr": await ask(hpr_only), "flr": await ask(flr_only), "mixed": await ask(mixed)}
+    assert first_answer == before["hpr" if first == "HPR only" else "mixed"]
+    contract, _municipality, _county = a_list(nation, PAST)
+    first_id = db_rows(nation, "SELECT max(id) + 9000 AS n FROM flr_list_membership")[0].n
+    hpr = Hpr(nation)
+    try:
+        for i, person in enumerate(persons(nation, PAST)[:10]):
+            db_execute(nation, late(first_id + i, contract, person, PAST - timedelta(days=30)), republish=False)
+        for _ in range(5):
+            hpr.approve(hpr.new_person(), "SP", PAST - timedelta(days=20))
+        assert {"hpr": await ask(hpr_only), "flr": await ask(flr_only), "mixed": await ask(mixed)} == before
+    finally:
+        db_execute(nation, f"DELETE FROM flr_list_membership WHERE id >= {first_id}")
+        hpr.undo()
+        db_execute(nation, "SELECT 1")
+
+
+async def test_health_personnel_published_ahead_from_the_command_line_stay_as_published(graph, nation) -> None:
+    """`helsegraf publish-statistics --at D` stores D's health personnel with its listed persons (exactly
+    HPR's counts then, per category and all together); approvals registered afterwards, dated before D,
+    move no table of D."""
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from helsegraf.cli import app  # noqa: PLC0415
+
+    db_execute(nation, "SELECT 1")
+    true = {"": approved(nation, PAST), "LE": approved(nation, PAST, "LE"), "SP": approved(nation, PAST, "SP")}
+    url = nation.settings.effective_database_url
+    done = await asyncio.to_thread(CliRunner().invoke, app, ["publish-statistics", "--at", PAST.isoformat(),
+                                                             "--database-url", url])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "health personnel in" in " ".join(done.output.split())
+    kept = stored_personnel(nation, PAST)
+    assert {c: kept[c] for c in true} == true
+    hpr = Hpr(nation)
+    try:
+        for category in ("LE", "LE", "SP"):
+            hpr.approve(hpr.new_person(), category, PAST - timedelta(days=40))
+        changed = await personnel_answers(graph, nation, PAST)
+        assert approved(nation, PAST, "LE") == true["LE"] + 2
+    finally:
+        hpr.undo()
+    assert await personnel_answers(graph, nation, PAST) == changed  # as published, before and after the undo
+    assert stored_personnel(nation, PAST) == kept
+    db_execute(nation, "SELECT 1")
+
+
+async def test_a_rotated_secret_publishes_health_personnel_anew(graph, nation, monkeypatch) -> None:
+    """Health personnel's key sums are of one secret too: after a rotation the date's health personnel are
+    published anew with its listed persons, from HPR as it is then (a late approval counted), and no row
+    of the old secret's stays; back on the old secret, the date is published anew under it."""
+    db_execute(nation, "SELECT 1")
     query = {"m": ["HEALTH_PERSONNEL"], "by": ["HEALTH_PERSONNEL_CATEGORY"], "at": PAST.isoformat(), "total": True}
     analyst = token(nation, "analyst")
-    before = (await graph.data(TABLE, query, token=analyst))["statistics"]["table"]["rows"]
-    [row, *_] = db_rows(nation, f"SELECT hpr_number, category, authorization FROM hpr_approval WHERE {ON} "
-                        "ORDER BY id", on=PAST.isoformat())  # fmt: skip
-    other = db_rows(nation, "SELECT max(hpr_number) + 1 AS n, max(id) + 1 AS i FROM hpr_approval")[0]
-    moved = []
-    for k in range(3):
-        try:
-            db_execute(nation, "INSERT INTO hpr_approval (id, hpr_number, category, authorization, valid_from) VALUES "
-                       f"({other.i + k}, {other.n + k}, '{row.category}', '{row.authorization}', "
-                       f"'{(PAST - timedelta(days=30)).isoformat()}')", republish=False)  # fmt: skip
-            after = (await graph.data(TABLE, query, token=analyst))["statistics"]["table"]["rows"]
-        finally:
-            db_execute(nation, f"DELETE FROM hpr_approval WHERE id = {other.i + k}", republish=False)
-        moved += [a for a, b in zip(before, after, strict=True) if a != b]
-    assert not moved
+    await graph.data(TABLE, query, token=analyst)
+    old = published.key_identity(stats_secret(nation.settings.home))
+    kept = stored_personnel(nation, PAST)
+    hpr = Hpr(nation)
+    try:
+        hpr.approve(hpr.new_person(), "SP", PAST - timedelta(days=40))
+        with monkeypatch.context() as rotated:
+            rotated.setenv(SECRET_ENV, "a rotated statistics secret, " + os.urandom(8).hex())
+            new = published.key_identity(stats_secret(nation.settings.home))
+            await graph.data(TABLE, query, token=analyst)
+        for table in published.TABLES:
+            assert {r.key_id for r in db_rows(nation, f"SELECT DISTINCT key_id FROM {table.name}")} == {new}, table.name
+        assert stored_personnel(nation, PAST) == {**kept, "SP": kept["SP"] + 1, "": kept[""] + 1}
+        await graph.data(TABLE, query, token=analyst)
+        for table in published.TABLES:
+            assert {r.key_id for r in db_rows(nation, f"SELECT DISTINCT key_id FROM {table.name}")} == {old}, table.name
+    finally:
+        hpr.undo()
+        db_execute(nation, "SELECT 1")
+
+
+async def test_a_publication_stored_before_health_personnel_were_kept_publishes_them_once(graph, nation) -> None:
+    """A publication stored before migration audit_0006 holds no health personnel: the first tables to need
+    them (several at once) publish them once, into that publication, and a later approval dated before the
+    date moves nothing; its listed persons stay as they were published."""
+    db_execute(nation, "SELECT 1")
+    analyst = token(nation, "analyst")
+    flr = {"m": ["LISTED_PERSONS"], "by": ["GENDER"], "at": PAST.isoformat()}
+    listed = await graph.data(TABLE, flr, token=analyst)
+    db_execute(nation, "DELETE FROM audit_statistics_published_personnel", republish=False)  # as before audit_0006
+    assert stored_personnel(nation, PAST) == {}
+    first = await asyncio.gather(*(personnel_answers(graph, nation, PAST) for _ in range(4)))
+    assert all(answer == first[0] for answer in first)
+    assert stored_personnel(nation, PAST)[published.ANY_CATEGORY] == approved(nation, PAST)
+    assert stored(nation, "audit_statistics_publication", PAST) == 1
+    hpr = Hpr(nation)
+    try:
+        hpr.approve(hpr.new_person(), "LE", PAST - timedelta(days=40))
+        assert await personnel_answers(graph, nation, PAST) == first[0]
+        assert await graph.data(TABLE, flr, token=analyst) == listed
+    finally:
+        hpr.undo()
+        db_execute(nation, "SELECT 1")
+
+
+async def test_health_personnel_of_a_publication_are_grouped_rows_of_categories(graph, nation) -> None:
+    """What is stored of HPR is a row per category with persons and one for every category together (each
+    person once), exact at the reference date, key sums modulo 256; never a row per person."""
+    db_execute(nation, "SELECT 1")
+    await graph.data(TABLE, {"m": ["HEALTH_PERSONNEL"], "at": PAST.isoformat()}, token=token(nation, "analyst"))
+    rows = db_rows(nation, "SELECT category, persons, key_sum FROM audit_statistics_published_personnel WHERE "
+                   "reference_date = :on", on=PAST.isoformat())  # fmt: skip
+    grouped = db_rows(nation, f"SELECT category, count(DISTINCT hpr_number) AS n FROM hpr_approval WHERE {ON} "
+                      "GROUP BY category", on=PAST.isoformat())  # fmt: skip
+    by_sql = {r.category: r.n for r in grouped}
+    assert {r.category: r.persons for r in rows if r.category} == by_sql
+    assert {r.persons for r in rows if not r.category} == {approved(nation, PAST)}
+    assert approved(nation, PAST) <= sum(by_sql.values())
+    assert all(0 <= r.key_sum < 256 for r in rows)
+    assert len(rows) == len(by_sql) + 1

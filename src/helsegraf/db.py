@@ -40,7 +40,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Select, Table, any_, bindparam, event, insert, make_url, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement, KeyedColumnElement
 
@@ -114,6 +114,30 @@ def _record(statement: str, seconds: float) -> None:
         stats.statements += 1
         stats.seconds += seconds
         stats.log.append(statement)
+
+
+async def write_rows(
+    conn: AsyncConnection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Write rows into a table, in the connection's transaction: COPY on PostgreSQL, INSERT on SQLite.
+
+    For tens of thousands of short rows (a statistics publication): an executemany INSERT spends most of
+    its time binding parameters row by row (7-10 s for 108,000 rows of 7 columns on a loaded 2-core
+    machine, against 1.7-2.9 s by COPY). Counted as one statement.
+    """
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        await conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    started = time.perf_counter()
+    raw: psycopg.AsyncConnection[Any] = (await conn.get_raw_connection()).driver_connection  # type: ignore[assignment]
+    async with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            await copy.write_row(row)
+    _record(statement, time.perf_counter() - started)
+    _round_trip()
 
 
 def _round_trip() -> None:

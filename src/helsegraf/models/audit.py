@@ -139,3 +139,22 @@ class StatisticsPublishedCell(AuditBase):
     gender: Mapped[str] = mapped_column(String(6), primary_key=True)
     persons: Mapped[int] = mapped_column(Integer)
     key_sum: Mapped[int] = mapped_column(SmallInteger)
+
+
+class StatisticsPublishedPersonnel(AuditBase):
+    """A grouped row of a publication's health personnel (HPR): persons with a valid approval and their key sum.
+
+    One row per helsepersonellkategori with persons approved in it at the reference date, and one for
+    every category together (`category` ""): each person counted once, however many categories they hold.
+    Grouped rows, never persons; the key sum is kept modulo 256, as for listed persons. Written in the
+    transaction that writes the publication's other rows (a publication from before this table had
+    none: its health personnel are published the first time a table needs them, once).
+    """
+
+    __tablename__ = "audit_statistics_published_personnel"
+
+    reference_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category: Mapped[str] = mapped_column(String(4), primary_key=True)
+    persons: Mapped[int] = mapped_column(Integer)
+    key_sum: Mapped[int] = mapped_column(SmallInteger)

@@ -25,10 +25,11 @@ who joined or left a list that day. Snapped, every day of a quarter gives the sa
 and two consecutive reference dates are a quarter of changes (and birthdays) apart.
 
 **Published once.** A reference date's listed persons (per list, age group and gender, with the lists'
-attributes at the date) are scanned the first time a table needs them and stored (stats/published.py);
-later tables of the date read the stored scan, so registrations dated before it but registered after
-its first publication never move its counts. List attributes at a date are read from their periods
-(flr_gp_contract_terms), not from today's row.
+attributes at the date) and its health personnel (per category, and every category together) are
+scanned the first time a table needs them and stored as one publication (stats/published.py); later
+tables of the date read the stored scans, so registrations dated before it but registered after its
+first publication (in FLR or in HPR) never move its counts. List attributes at a date are read from
+their periods (flr_gp_contract_terms), not from today's row.
 """
 
 from __future__ import annotations
@@ -409,6 +410,7 @@ class Engine:
         self.hpr_keys = KeyParameters.of(secret, "hpr")
         self.key_id = published.key_identity(secret)
         self._published: dict[date, asyncio.Future[_Published]] = {}
+        self._personnel: dict[date, asyncio.Future[dict[str, tuple[int, int]]]] = {}
         self._lists: dict[date, dict[int, _List]] = {}
         self._gps: dict[date, list[tuple[int, int, str]]] = {}
         self._gp_genders: dict[date, dict[int, str]] = {}  # FLR's gender of each GP (the newest period's)
@@ -488,11 +490,15 @@ class Engine:
 
     async def _publish(self, ref: date) -> _Published:
         async def make() -> published.Scan:
-            lists = await self.lists(ref)
-            cells = await sql.persons_by_list_age_and_gender(self.db, self.flr_keys, ref)
+            # FLR's scan on a connection of its own, beside the date's lists and HPR's grouped counts.
+            lists, cells, personnel = await asyncio.gather(
+                self.lists(ref), sql.persons_by_list_age_and_gender(self.db, self.flr_keys, ref),
+                self._personnel_scan(ref),
+            )  # fmt: skip
             return published.Scan(
                 [(x.id, x.municipality, x.is_open, x.fixed_salary, x.max_patients, x.has_gp) for x in lists.values()],
                 [c for c in cells if c[0] in lists],
+                personnel,
             )
 
         if self.today is None or ref >= self.today:  # no request's today: nothing is published, the scan is made
@@ -501,7 +507,29 @@ class Engine:
             scan = await published.published(self.db, ref, self.key_id, make)
         counties = county_of()
         frozen = {c: _List(c, m, counties.get(m, m[:2]), o, f, x, has_gp=g) for c, m, o, f, x, g in scan.lists}
-        return _Published(frozen, scan.cells)
+        return _Published(frozen, scan.cells, scan.personnel)
+
+    async def _personnel_scan(self, ref: date) -> list[published.PersonnelRow]:
+        """Return HPR's grouped counts at a reference date: per category, and every category together."""
+        return await sql.health_personnel_by_category_and_total(self.db, self.hpr_keys, ref)
+
+    async def personnel(self, ref: date) -> dict[str, tuple[int, int]]:
+        """Return a reference date's published health personnel: category (ANY_CATEGORY: all) -> (persons, key sum).
+
+        Part of the date's publication: made with its scan of listed persons, or (a publication stored
+        before HPR's counts were kept) the first time a table needs them, then read from the store.
+        """
+        task = self._personnel.get(ref)
+        if task is None:
+            task = self._personnel[ref] = asyncio.ensure_future(self._published_personnel(ref))
+        return await asyncio.shield(task)
+
+    async def _published_personnel(self, ref: date) -> dict[str, tuple[int, int]]:
+        publication = await self.publication(ref)
+        rows = publication.personnel
+        if rows is None:
+            rows = await published.personnel(self.db, ref, self.key_id, lambda: self._personnel_scan(ref))
+        return {c: (n, k) for c, n, k in rows}
 
     async def per_list(self, on: date) -> list[tuple[int, dict[Dimension, str], int, int]]:
         """Return (list, {}, listed persons, their key sum) for every list at a reference date (published)."""
@@ -688,15 +716,20 @@ class Engine:
     # --- HPR --------------------------------------------------------------------------------
 
     async def _health_personnel(self, on: date, request: TableRequest, values: dict[Any, dict[Measure, Any]]) -> None:
+        # Counted at the reference date from its publication (HPR's grouped counts, stored with FLR's scan):
+        # an approval registered after the date was published, dated before it, moves none of its cells.
+        counts = await self.personnel(on)
         categories = request.filter.categories
-        if Dimension.HEALTH_PERSONNEL_CATEGORY in request.by:
-            grouped = await sql.health_personnel_by_category(self.db, self.hpr_keys, on, categories)
+        if categories is not None and len(categories) > 1:  # validate() takes one value per filter of persons
+            raise AssertionError(categories)
+        # The cell of every category the filter admits: all, the one named, or (an empty filter) none.
+        whole = published.ANY_CATEGORY if categories is None else (categories[0] if categories else None)
         for cell, by_measure in values.items():
             code = dict(cell).get(Dimension.HEALTH_PERSONNEL_CATEGORY)
             if code is None:  # the whole table (no dimension) or its total row: a cell of its own
-                count, key_sum = await sql.health_personnel_total(self.db, self.hpr_keys, on, categories)
+                count, key_sum = counts.get(whole, (0, 0)) if whole is not None else (0, 0)
             else:
-                count, key_sum = grouped.get(code, (0, 0))
+                count, key_sum = counts.get(code, (0, 0))
             by_measure[Measure.HEALTH_PERSONNEL] = publish(count, key_sum)
 
 
@@ -740,6 +773,7 @@ class _Published:
 
     lists: dict[int, _List]
     cells: list[published.CellRow]
+    personnel: list[published.PersonnelRow] | None = None  # None: stored, read when a table needs them
     _per_list: list[tuple[int, dict[Dimension, str], int, int]] | None = None
 
     def per_list(self) -> list[tuple[int, dict[Dimension, str], int, int]]:

@@ -2,14 +2,19 @@
 
 The registers keep validity dates, not the time a row was registered: a membership registered after a
 quarter end but dated before it (a correction, a late change of GP; a death registered days later ends
-one before it) would change that quarter end's counts when asked again, and an analyst polling a past
-reference date would see the one cell that moved, the changed person's. So the first table that needs
-a reference date's counts of listed persons makes the grouped scan of that date (listed persons and the
-sum of their record keys per list, age group and gender, with the lists' attributes at the date) and
-stores it here, in helsegraf's own store beside the query log; every later table of that date, by any
-route, is answered from the stored scan. What is stored is grouped rows (at most lists x 10 age groups
-x 2 genders per date, a few tens of thousands at national scale), never persons, and a key sum is kept
-modulo 256 (all a cell key needs).
+one before it), or an approval in HPR registered late, would change that quarter end's counts when asked
+again, and an analyst polling a past reference date would see the one cell that moved, the changed
+person's. So the first table that needs a reference date's counts of persons makes the date's grouped
+scans (FLR: listed persons and the sum of their record keys per list, age group and gender, with the
+lists' attributes at the date; HPR: persons with a valid approval and their key sum per
+helsepersonellkategori and for every category together) and stores them here, in helsegraf's own store
+beside the query log, as one publication; every later table of that date, by any route, is answered
+from the stored scans. What is stored is grouped rows (at most lists x 10 age groups x 2 genders per
+date, a few tens of thousands at national scale, and a row per category), never persons, and a key sum
+is kept modulo 256 (all a cell key needs).
+
+A publication stored before HPR's rows were kept (migration audit_0006) has none: its health personnel
+are published the first time a table of the date needs them, once, in the same way (`personnel`).
 
 **Once.** Two first requests at the same time both make the scan; the first to insert the date's
 publication row wins (insert-if-absent on the primary key, in the transaction that writes its rows),
@@ -30,10 +35,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from helsegraf.models.audit import StatisticsPublication, StatisticsPublishedCell, StatisticsPublishedList
+from helsegraf.db import write_rows
+from helsegraf.models.audit import (
+    StatisticsPublication,
+    StatisticsPublishedCell,
+    StatisticsPublishedList,
+    StatisticsPublishedPersonnel,
+)
 from helsegraf.models.base import table_of
 from helsegraf.registers import AUDIT
 
@@ -45,21 +56,35 @@ if TYPE_CHECKING:
 PUBLICATION: Final = table_of(StatisticsPublication)
 PUBLISHED_LIST: Final = table_of(StatisticsPublishedList)
 PUBLISHED_CELL: Final = table_of(StatisticsPublishedCell)
+PUBLISHED_PERSONNEL: Final = table_of(StatisticsPublishedPersonnel)
+TABLES: Final = (PUBLISHED_CELL, PUBLISHED_LIST, PUBLISHED_PERSONNEL, PUBLICATION)
 UNKNOWN: Final = ""  # an age group or gender neither register gives (a primary-key column is never NULL)
+ANY_CATEGORY: Final = ""  # health personnel of every category together, each person once
+LIST_COLUMNS: Final = ("reference_date", "key_id", "contract_id", "municipality_code", "is_open", "fixed_salary",
+                       "max_patients", "has_gp")  # fmt: skip
+CELL_COLUMNS: Final = ("reference_date", "key_id", "contract_id", "age_group", "gender", "persons", "key_sum")
+PERSONNEL_COLUMNS: Final = ("reference_date", "key_id", "category", "persons", "key_sum")
 CELL_KEYS: Final = 256
 
 # (list, municipality, open, fixed salary, listetak, has a fastlege) at the reference date
 ListRow = tuple[int, str, bool, bool, int, bool]
 # (list, age group or None, gender or None, listed persons, key sum)
 CellRow = tuple[int, str | None, str | None, int, int]
+# (helsepersonellkategori or ANY_CATEGORY, persons with a valid approval, key sum)
+PersonnelRow = tuple[str, int, int]
 
 
 @dataclass(frozen=True)
 class Scan:
-    """A reference date's grouped scan: its lists' attributes and its listed persons per list, age group, gender."""
+    """A reference date's grouped scans: lists, listed persons, health personnel.
+
+    Its lists' attributes, its listed persons per list, age group and gender, and its health personnel
+    per category (None: stored, not read until a table needs them).
+    """
 
     lists: list[ListRow]
     cells: list[CellRow]
+    personnel: list[PersonnelRow] | None = None
 
 
 def key_identity(secret: bytes) -> str:
@@ -81,9 +106,33 @@ async def published(db: Database, on: date, key_id: str, make: Callable[[], Awai
     return stored
 
 
+async def personnel(
+    db: Database, on: date, key_id: str, make: Callable[[], Awaitable[list[PersonnelRow]]]
+) -> list[PersonnelRow]:
+    """Return a published date's health personnel: the stored rows, else `make`'s, stored first (once).
+
+    `make` runs for a publication stored before health personnel were kept (migration audit_0006).
+    """
+    stored = await _read_personnel(db, on, key_id)
+    if stored is not None:
+        return stored
+    rows = await make()
+    if await _write_personnel(db, on, key_id, rows):
+        return _personnel_as_stored(rows)
+    stored = await _read_personnel(db, on, key_id)  # another request published them first
+    if stored is None:
+        raise RuntimeError(f"the publication of {on.isoformat()} went away while it was read")
+    return stored
+
+
 def _as_stored(scan: Scan) -> Scan:
     """Return a scan as it reads back from the store (key sums modulo 256)."""
-    return Scan(scan.lists, [(c, a, g, n, k % CELL_KEYS) for c, a, g, n, k in scan.cells])
+    rows = None if scan.personnel is None else _personnel_as_stored(scan.personnel)
+    return Scan(scan.lists, [(c, a, g, n, k % CELL_KEYS) for c, a, g, n, k in scan.cells], rows)
+
+
+def _personnel_as_stored(rows: list[PersonnelRow]) -> list[PersonnelRow]:
+    return [(c, n, k % CELL_KEYS) for c, n, k in rows]
 
 
 async def _read(db: Database, on: date, key_id: str) -> Scan | None:
@@ -102,6 +151,14 @@ async def _read(db: Database, on: date, key_id: str) -> Scan | None:
     return Scan(lists, cells)
 
 
+async def _read_personnel(db: Database, on: date, key_id: str) -> list[PersonnelRow] | None:
+    """Return a publication's health personnel, or None if it has none (stored before they were kept)."""
+    rows = await db.fetch(AUDIT, _of(PUBLISHED_PERSONNEL, on, key_id))
+    if not any(r.category == ANY_CATEGORY for r in rows):  # written with every category's row, or not at all
+        return None
+    return [(r.category, int(r.persons), int(r.key_sum)) for r in rows]
+
+
 def _of(table: Any, on: date, key_id: str) -> Any:
     columns = [c for c in table.columns if c.key not in {"reference_date", "key_id"}]
     return select(*columns).where(table.c.reference_date == on, table.c.key_id == key_id)
@@ -113,20 +170,44 @@ async def _write(db: Database, on: date, key_id: str, scan: Scan) -> bool:
     claim = (dialect.insert(PUBLICATION)
              .values(reference_date=on, key_id=key_id, published_at=datetime.now(UTC))
              .on_conflict_do_nothing().returning(PUBLICATION.c.reference_date))  # fmt: skip
+    p = PUBLICATION.c
     async with db.engine(AUDIT).begin() as conn:
         # On PostgreSQL a concurrent claim of the same date waits here for the first one's transaction,
         # then inserts nothing; on SQLite the database's write lock orders the two.
         if (await conn.execute(claim)).first() is None:  # (rowcount is not told on every driver)
             return False
-        for table in (PUBLISHED_CELL, PUBLISHED_LIST, PUBLICATION):  # made under a secret no longer in use
-            await conn.execute(delete(table).where(table.c.key_id != key_id))
-        shared = {"reference_date": on, "key_id": key_id}
-        if scan.lists:
-            await conn.execute(insert(PUBLISHED_LIST), [
-                {**shared, "contract_id": c, "municipality_code": m, "is_open": o, "fixed_salary": f, "max_patients": x,
-                 "has_gp": g} for c, m, o, f, x, g in scan.lists])  # fmt: skip
-        if scan.cells:
-            await conn.execute(insert(PUBLISHED_CELL), [
-                {**shared, "contract_id": c, "age_group": a or UNKNOWN, "gender": g or UNKNOWN, "persons": n,
-                 "key_sum": k % CELL_KEYS} for c, a, g, n, k in scan.cells])  # fmt: skip
+        # Publications made under a secret no longer in use (their rows scanned only when there are some).
+        if (await conn.execute(select(p.key_id).where(p.key_id != key_id).limit(1))).first() is not None:
+            for table in TABLES:
+                await conn.execute(delete(table).where(table.c.key_id != key_id))
+        await write_rows(conn, PUBLISHED_LIST, LIST_COLUMNS, [(on, key_id, *x) for x in scan.lists])
+        await write_rows(conn, PUBLISHED_CELL, CELL_COLUMNS, [
+            (on, key_id, c, a or UNKNOWN, g or UNKNOWN, n, k % CELL_KEYS) for c, a, g, n, k in scan.cells])  # fmt: skip
+        if scan.personnel is not None:
+            await _insert_personnel(conn, on, key_id, scan.personnel)
     return True
+
+
+async def _write_personnel(db: Database, on: date, key_id: str, rows: list[PersonnelRow]) -> bool:
+    """Store health personnel in a publication that has none, unless another request did; tell whether these were."""
+    dialect = postgresql if db.is_postgres(AUDIT) else sqlite
+    total = next(((n, k) for c, n, k in rows if c == ANY_CATEGORY), (0, 0))
+    claim = (dialect.insert(PUBLISHED_PERSONNEL)
+             .values(reference_date=on, key_id=key_id, category=ANY_CATEGORY, persons=total[0],
+                     key_sum=total[1] % CELL_KEYS)
+             .on_conflict_do_nothing().returning(PUBLISHED_PERSONNEL.c.category))  # fmt: skip
+    p = PUBLICATION.c
+    async with db.engine(AUDIT).begin() as conn:
+        # The row of every category together is the claim (insert-if-absent on its key, as a publication's own).
+        if (await conn.execute(claim)).first() is None:
+            return False
+        there = await conn.execute(select(p.reference_date).where(p.reference_date == on, p.key_id == key_id))
+        if there.first() is None:  # deleted by a rotation since it was read: nothing to complete
+            raise RuntimeError(f"the publication of {on.isoformat()} went away while it was read")
+        await _insert_personnel(conn, on, key_id, [r for r in rows if r[0] != ANY_CATEGORY])
+    return True
+
+
+async def _insert_personnel(conn: Any, on: date, key_id: str, rows: list[PersonnelRow]) -> None:
+    await write_rows(conn, PUBLISHED_PERSONNEL, PERSONNEL_COLUMNS,
+                     [(on, key_id, c, n, k % CELL_KEYS) for c, n, k in rows])  # fmt: skip

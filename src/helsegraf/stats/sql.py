@@ -3,8 +3,8 @@
 Listed persons are counted per list, age group and gender with the sum of their record keys, in FLR
 alone, once per reference date (stats/published.py keeps the scan); the engine (stats/engine.py) adds
 lists up into cells. GPs' genders are FLR's (the GP's Sex on each period), PREG's for periods stored
-without it. Health personnel are counted in HPR alone, distinct persons per category. No statement
-joins two registers.
+without it. Health personnel are counted in HPR alone, distinct persons per category (and every category
+together), once per reference date too. No statement joins two registers.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import Select, case, func, literal, or_, select
+from sqlalchemy import Select, case, func, literal, or_, select, union_all
 
 from helsegraf.loaders import flr as flr_loaders
 from helsegraf.loaders.base import valid_at, valid_on_param
@@ -21,6 +21,7 @@ from helsegraf.models.flr import GpContract, GpPeriod, ListMembership
 from helsegraf.models.hpr import Approval, HealthPersonnel, Speciality
 from helsegraf.models.preg import Person
 from helsegraf.registers import FLR, HPR, PREG
+from helsegraf.stats.published import ANY_CATEGORY
 
 if TYPE_CHECKING:
     from helsegraf.db import Database
@@ -163,30 +164,23 @@ async def genders_of_personnel(db: Database, numbers: Sequence[int]) -> dict[int
     return {hpr: genders[nin] for hpr, nin in nins.items() if nin in genders}
 
 
-def _approved(db: Database, on: date, categories: Sequence[str] | None) -> list[Any]:
-    where: list[Any] = [valid_at(APPROVAL, on)]
-    if categories is not None:
-        # An array parameter on PostgreSQL (Database._pg_sql does not render expanding IN lists).
-        where.append(db.in_keys(HPR, APPROVAL.c.category, list(categories)) if categories else literal(False))  # noqa: FBT003
-    return where
+async def health_personnel_by_category_and_total(
+    db: Database, keys: KeyParameters, on: date
+) -> list[tuple[str, int, int]]:
+    """Return (category, persons, key sum) per category with a valid approval, and ("", ...) for all together.
 
-
-async def health_personnel_by_category(
-    db: Database, keys: KeyParameters, on: date, categories: Sequence[str] | None
-) -> dict[str, tuple[int, int]]:
-    """Return category -> (persons with a valid approval, sum of their record keys), distinct persons."""
+    One statement: distinct persons per category, and distinct persons over every category (a person
+    holding two approvals counts once in it); the row of all together is there when nobody is approved.
+    """
     a = APPROVAL.c
-    persons = select(a.category, a.hpr_number).where(*_approved(db, on, categories)).distinct().subquery()
-    statement = select(persons.c.category, func.count().label("n"),
-                       func.sum(keys.sql(persons.c.hpr_number)).label("k")).group_by(persons.c.category)  # fmt: skip
-    return {r.category: (int(r.n), int(r.k or 0)) for r in await db.fetch(HPR, statement)}
-
-
-async def health_personnel_total(
-    db: Database, keys: KeyParameters, on: date, categories: Sequence[str] | None
-) -> tuple[int, int]:
-    """Return (persons with a valid approval of any of these categories, sum of their record keys)."""
-    persons = select(APPROVAL.c.hpr_number).where(*_approved(db, on, categories)).distinct().subquery()
-    statement = select(func.count().label("n"), func.sum(keys.sql(persons.c.hpr_number)).label("k"))
-    row = (await db.fetch(HPR, statement))[0]
-    return int(row.n), int(row.k or 0)
+    where = valid_at(APPROVAL, on)
+    by_category = select(a.category, a.hpr_number).where(where).distinct().subquery()
+    everyone = select(a.hpr_number).where(where).distinct().subquery()
+    grouped = union_all(
+        select(by_category.c.category, func.count().label("n"), func.sum(keys.sql(by_category.c.hpr_number)).label("k"))
+        .group_by(by_category.c.category),
+        select(literal(ANY_CATEGORY).label("category"), func.count().label("n"),
+               func.sum(keys.sql(everyone.c.hpr_number)).label("k")),
+    ).subquery()  # fmt: skip
+    rows = await db.fetch(HPR, select(grouped.c.category, grouped.c.n, grouped.c.k))
+    return [(r.category, int(r.n), int(r.k or 0)) for r in rows]

@@ -1,0 +1,44 @@
+"""audit: statistics publications keep HPR's health personnel beside FLR's listed persons
+
+A reference date's health personnel (persons with a valid approval and their key sums, per
+helsepersonellkategori and for every category together) are stored with the date's publication, so an
+approval registered after the date was first published, dated before it, never moves that date's
+counts (docs/statistics.md). A publication stored before this revision has no such rows: its health
+personnel are published the first time a table of that date needs them.
+
+Revision ID: audit_0006
+Revises: audit_0005
+Create Date: 2026-12-07 23:30:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "audit_0006"
+down_revision: str | Sequence[str] | None = "audit_0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    op.create_table(
+        "audit_statistics_published_personnel",
+        sa.Column("reference_date", sa.Date(), nullable=False),
+        sa.Column("key_id", sa.String(length=16), nullable=False),
+        sa.Column("category", sa.String(length=4), nullable=False),
+        sa.Column("persons", sa.Integer(), nullable=False),
+        sa.Column("key_sum", sa.SmallInteger(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "reference_date", "key_id", "category", name=op.f("pk_audit_statistics_published_personnel")
+        ),
+    )
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    op.drop_table("audit_statistics_published_personnel")
