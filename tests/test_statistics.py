@@ -67,11 +67,12 @@ LISTED = """SELECT p.birth_date, p.gender FROM flr_list_membership m
   JOIN flr_gp_contract c ON c.id = m.contract_id JOIN preg_person p ON p.nin = m.nin
   WHERE m.valid_from <= :on AND (m.valid_to IS NULL OR m.valid_to > :on)
     AND c.valid_from <= :on AND (c.valid_to IS NULL OR c.valid_to > :on)"""
-STATEMENTS = 4  # a published reference date: its publication row, its lists, its cells; the query-log row
+STATEMENTS = 3  # a published reference date: its publication row, its lists (with their groups); the query-log row
 # The first table of a reference date publishes it: the publication row (none), FLR's lists and their
-# doctors, the listed persons grouped in FLR, the claim, the deletion of other secrets' publications (3),
-# the lists and cells written; the query-log row.
-PUBLISHING = 11
+# doctors, the listed persons grouped in FLR, HPR's health personnel grouped, the claim, whether other
+# secrets' publications are there, the lists (with their groups) and the health personnel written; the
+# query-log row.
+PUBLISHING = 10
 AGE_GENDER = """query($m: String) { statistics {
   patientsByAgeGroupAndGender(municipality: $m) { ageGroup gender patients { value suppressed } } } }"""
 

@@ -29,6 +29,8 @@ from helsegraf.stats.engine import reference_date
 from test_statistics_fixes import db_execute
 
 ON = "valid_from <= :on AND (valid_to IS NULL OR valid_to > :on)"
+# A publication's tables with rows (audit_statistics_published_cell holds those of publications before audit_0006)
+WRITTEN = (published.PUBLICATION, published.PUBLISHED_LIST, published.PUBLISHED_PERSONNEL)
 PAST = reference_date(TODAY - timedelta(days=200))  # a past quarter end
 REF = reference_date(TODAY, TODAY)  # the quarter end today's tables count persons at
 TABLE = """query($m: [StatisticsMeasure!]!, $by: [StatisticsDimension!], $f: StatisticsFilter, $at: Date,
@@ -173,10 +175,14 @@ async def test_the_loser_of_a_race_to_publish_answers_the_winners_rows(backend: 
     upgrade(settings)
     db = Database(settings)
     made = []
+    everyone_made_theirs = asyncio.Event()  # so that no contender stores its scan before all have read
 
     async def make() -> published.Scan:
         mine = len(made)
         made.append(mine)
+        if len(made) == 6:
+            everyone_made_theirs.set()
+        await asyncio.wait_for(everyone_made_theirs.wait(), 30)
         await asyncio.sleep(0.02 * (mine % 3))
         return published.Scan([(1, "0301", True, False, 1000 + mine, True)], [(1, "30-39", "FEMALE", 7 + mine, mine)])
 
@@ -209,25 +215,63 @@ async def test_a_rotated_secret_publishes_anew_and_keeps_no_old_key_sums(graph, 
         new = published.key_identity(stats_secret(nation.settings.home))
         assert new != old
         await graph.data(TABLE, query, token=analyst)
-    for table in published.TABLES:
+    for table in WRITTEN:
         assert {r.key_id for r in db_rows(nation, f"SELECT DISTINCT key_id FROM {table.name}")} == {new}, table.name
     await graph.data(TABLE, query, token=analyst)  # the nation's own secret again: published anew under it
     assert {r.key_id for r in db_rows(nation, "SELECT DISTINCT key_id FROM audit_statistics_publication")} == {old}
 
 
+def stored_groups(nation: Nation, on: date) -> list[tuple[int, str, str, int, int]]:
+    """The grouped rows of a date's publication: (list, age group, gender, persons, key sum), as stored."""
+    found = []
+    for row in db_rows(nation, "SELECT contract_id, groups FROM audit_statistics_published_list WHERE reference_date "
+                       "= :on", on=on.isoformat()):  # fmt: skip
+        for group in row.groups.split(";") if row.groups else ():
+            age, gender, persons, key_sum = group.split(",")
+            found.append((row.contract_id, age, gender, int(persons), int(key_sum)))
+    return found
+
+
 async def test_a_publication_is_grouped_rows_not_persons(graph, nation) -> None:
-    """What is stored of a date is at most lists x age groups x genders rows (with an unknown age group
-    or gender as one more value each), never a row per person; key sums are kept modulo 256."""
+    """What is stored of a date is a row per list, holding at most its age groups x genders grouped rows
+    (with an unknown age group or gender as one more value each), never anything per person; key sums
+    are kept modulo 256."""
     db_execute(nation, "SELECT 1")
     await graph.data(TABLE, {"m": ["LISTED_PERSONS"], "at": PAST.isoformat()}, token=token(nation, "analyst"))
     lists = stored(nation, "audit_statistics_published_list", PAST)
-    cells = db_rows(nation, "SELECT persons, key_sum FROM audit_statistics_published_cell WHERE reference_date = :on",
-                    on=PAST.isoformat())  # fmt: skip
+    cells = stored_groups(nation, PAST)
     listed = db_rows(nation, f"SELECT count(*) AS n FROM flr_list_membership WHERE {ON}", on=PAST.isoformat())[0].n
     assert lists == len(db_rows(nation, f"SELECT id FROM flr_gp_contract WHERE {ON}", on=PAST.isoformat()))
     assert 0 < len(cells) <= lists * 11 * 3
-    assert sum(c.persons for c in cells) == listed > 10 * len(cells)
-    assert all(0 <= c.key_sum < 256 for c in cells)  # the cell keys' range
+    assert len({(c, a, g) for c, a, g, _n, _k in cells}) == len(cells)
+    assert {a for _c, a, _g, _n, _k in cells} <= {"0-5", "6-15", "16-19", "20-29", "30-39", "40-49", "50-59", "60-69",
+                                                  "70-79", "80+", ""}  # fmt: skip
+    assert {g for _c, _a, g, _n, _k in cells} <= {"FEMALE", "MALE", ""}
+    assert sum(n for _c, _a, _g, n, _k in cells) == listed > 10 * len(cells)
+    assert all(0 <= k < 256 for _c, _a, _g, _n, k in cells)  # the cell keys' range
+    assert stored(nation, "audit_statistics_published_cell", PAST) == 0  # (the rows of publications before audit_0006)
+
+
+async def test_a_publication_stored_with_a_row_per_group_reads_as_it_was(graph, nation) -> None:
+    """A publication stored before audit_0006 kept a row per group (audit_statistics_published_cell) and no
+    `groups` on its lists: its tables read those rows, and answer as before; late memberships move nothing."""
+    _contract, municipality, county = a_list(nation, PAST)
+    db_execute(nation, "SELECT 1")
+    before = await answers(graph, nation, PAST, municipality, county)
+    key_id = db_rows(nation, "SELECT key_id FROM audit_statistics_publication")[0].key_id
+    rows = ", ".join(f"('{PAST.isoformat()}', '{key_id}', {c}, '{a}', '{g}', {n}, {k})"
+                     for c, a, g, n, k in stored_groups(nation, PAST))  # fmt: skip
+    db_execute(nation, "INSERT INTO audit_statistics_published_cell (reference_date, key_id, contract_id, age_group, "
+               f"gender, persons, key_sum) VALUES {rows}", republish=False)  # fmt: skip
+    db_execute(nation, "UPDATE audit_statistics_published_list SET groups = NULL", republish=False)
+    contract, _municipality, _county = a_list(nation, PAST)
+    first_id = db_rows(nation, "SELECT max(id) + 9000 AS n FROM flr_list_membership")[0].n
+    try:
+        for i, person in enumerate(persons(nation, PAST)[:10]):
+            db_execute(nation, late(first_id + i, contract, person, PAST - timedelta(days=30)), republish=False)
+        assert await answers(graph, nation, PAST, municipality, county) == before
+    finally:
+        db_execute(nation, f"DELETE FROM flr_list_membership WHERE id >= {first_id}")
 
 
 @pytest.mark.parametrize("at_today", [True, False])
@@ -274,7 +318,7 @@ async def test_a_reference_date_can_be_published_ahead_from_the_command_line(gra
     query = {"m": ["LISTED_PERSONS"], "by": ["AGE_GROUP"], "at": (PAST + timedelta(days=3)).isoformat()}
     body = await graph.query(TABLE, query, token=token(nation, "analyst"))
     assert body["data"]["statistics"]["table"]["referenceDate"] == PAST.isoformat()
-    assert body["extensions"]["sql"]["statements"] == 4  # the publication: three reads; the query log
+    assert body["extensions"]["sql"]["statements"] == 3  # the publication: its row and its lists; the query log
     again = await asyncio.to_thread(runner.invoke, app, ["publish-statistics", "--at", PAST.isoformat(),
                                                          "--database-url", url])  # fmt: skip
     assert again.exit_code == 0, again.output
@@ -436,7 +480,7 @@ async def test_a_table_of_health_personnel_publishes_the_whole_date(graph, natio
 
     first_answer = await ask(asked)
     assert stored(nation, "audit_statistics_publication", PAST) == 1
-    assert stored(nation, "audit_statistics_published_cell", PAST) > 0
+    assert stored_groups(nation, PAST)
     assert published.ANY_CATEGORY in stored_personnel(nation, PAST)
     before = {"hpr": await ask(hpr_only), "flr": await ask(flr_only), "mixed": await ask(mixed)}
     assert first_answer == before["hpr" if first == "HPR only" else "mixed"]
@@ -502,11 +546,11 @@ async def test_a_rotated_secret_publishes_health_personnel_anew(graph, nation, m
             rotated.setenv(SECRET_ENV, "a rotated statistics secret, " + os.urandom(8).hex())
             new = published.key_identity(stats_secret(nation.settings.home))
             await graph.data(TABLE, query, token=analyst)
-        for table in published.TABLES:
+        for table in WRITTEN:
             assert {r.key_id for r in db_rows(nation, f"SELECT DISTINCT key_id FROM {table.name}")} == {new}, table.name
         assert stored_personnel(nation, PAST) == {**kept, "SP": kept["SP"] + 1, "": kept[""] + 1}
         await graph.data(TABLE, query, token=analyst)
-        for table in published.TABLES:
+        for table in WRITTEN:
             assert {r.key_id for r in db_rows(nation, f"SELECT DISTINCT key_id FROM {table.name}")} == {old}, table.name
     finally:
         hpr.undo()

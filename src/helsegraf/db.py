@@ -440,18 +440,23 @@ class Database:
         sql, params = self._pg_sql(statement)
         return await self._run_pg(store, sql, params)
 
-    async def fetch_alone(self, store: str, statement: Select[*tuple[Any, ...]]) -> Sequence[Any]:
+    async def fetch_alone(
+        self, store: str, statement: Select[*tuple[Any, ...]], *, work_mem_mb: int | None = None
+    ) -> Sequence[Any]:
         """Run one SELECT on a connection of its own, outside the request's rounds.
 
         For a long statement (a scan of millions of rows): in a round it would run ahead of the round's
         short reads on the round's one connection (a pipeline runs its statements one after another),
         delaying every one of them; alone it runs beside them. SQLite has no rounds: the same as `fetch`.
+        `work_mem_mb` gives the statement that much PostgreSQL work_mem (`SET LOCAL`, in a transaction
+        of its own): a grouped scan whose hash table the planner thinks would not fit the server's
+        default sorts every row on disk instead.
         """
         read_pool = self._pool_of.get(store)
         if read_pool is None:
             return await self.fetch(store, statement)
         sql, params = self._pg_sql(statement)
-        return await self._run_alone(read_pool, sql, params)
+        return await self._run_alone(read_pool, sql, params, work_mem_mb=work_mem_mb)
 
     async def _sqlite_fetch(self, store: str, statement: Any, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
         async with self._engines[store].connect() as conn:
@@ -516,6 +521,7 @@ class Database:
         fetch: bool = True,
         binary: bool = False,
         retried: bool = False,
+        work_mem_mb: int | None = None,
     ) -> list[Any]:
         pool = await read_pool.ensure_open()
         started = time.perf_counter()
@@ -524,8 +530,14 @@ class Database:
             try:
                 async with pool.connection() as conn:
                     try:
-                        cursor = await conn.execute(sql, params, binary=binary)
-                        rows = await cursor.fetchall() if fetch else []
+                        if work_mem_mb is None:
+                            cursor = await conn.execute(sql, params, binary=binary)
+                            rows = await cursor.fetchall() if fetch else []
+                        else:
+                            async with conn.transaction():
+                                await conn.execute(f"SET LOCAL work_mem = '{int(work_mem_mb)}MB'")
+                                cursor = await conn.execute(sql, params, binary=binary)
+                                rows = await cursor.fetchall() if fetch else []
                     except psycopg.OperationalError:
                         died = conn.broken
                         raise

@@ -107,7 +107,13 @@ class StatisticsPublication(AuditBase):
 
 
 class StatisticsPublishedList(AuditBase):
-    """A GP list of a publication, with its attributes at the reference date (as the counts of persons used them)."""
+    """A GP list of a publication, with its attributes at the reference date (as the counts of persons used them).
+
+    `groups` holds the list's listed persons grouped by age group and gender with their key sums, the
+    grouped rows of the scan for this list in one text (stats/published.py `pack`): one row per list,
+    not one per group, is written and read. NULL in a publication stored before migration audit_0006,
+    whose grouped rows are in `audit_statistics_published_cell`.
+    """
 
     __tablename__ = "audit_statistics_published_list"
 
@@ -119,10 +125,13 @@ class StatisticsPublishedList(AuditBase):
     fixed_salary: Mapped[bool] = mapped_column(Boolean)
     max_patients: Mapped[int] = mapped_column(Integer)
     has_gp: Mapped[bool] = mapped_column(Boolean)
+    groups: Mapped[str | None] = mapped_column(Text)
 
 
 class StatisticsPublishedCell(AuditBase):
-    """A grouped row of a publication: a list's listed persons of one age group and gender, and their key sum.
+    """A grouped row of a publication stored before audit_0006 (later ones keep them in the list's `groups`).
+
+    A list's listed persons of one age group and gender, and their key sum.
 
     Grouped rows, never persons: at most lists x 10 age groups x 2 genders per reference date. The key
     sum is kept modulo 256 (a cell key is the sum of its records' keys modulo 256: nothing more is

@@ -40,7 +40,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, ColumnElement, cast, literal
+from sqlalchemy import BigInteger, ColumnElement, Integer, cast, literal
 
 from helsegraf.authz.opaque import load_secret
 
@@ -147,6 +147,15 @@ class KeyParameters:
         first = (x * literal(self.a, BigInteger) + literal(self.b, BigInteger)) % literal(_P1, BigInteger)
         second = (first % literal(_P2, BigInteger)) * literal(self.c, BigInteger) + literal(self.d, BigInteger)
         return second % literal(_P2, BigInteger)
+
+    def cell_sql(self, record_id: Any) -> ColumnElement[int]:
+        """Return what a record adds to its cell's key (its key modulo 256), as a SQL integer to sum.
+
+        A cell key is the sum of its records' keys modulo 256, so summing each key modulo 256 gives the
+        same cell key. Summed as integers, PostgreSQL adds them in a 64-bit state; the sum of the keys
+        themselves (bigint) keeps a numeric state per group of a grouped scan, larger in its hash table.
+        """
+        return cast(self.sql(record_id) % literal(CELL_KEYS, BigInteger), Integer)
 
     def python(self, record_id: int) -> int:
         """Return the record key of `record_id` (the same function, for tests and documentation)."""
