@@ -6,6 +6,13 @@ pipeline in-process with an analyst token, for Helsedirektoratet's national key 
 (`statistics { keyFigures }`) and SSB table 12005 for every municipality (`statistics { ssb12005 }`),
 at today's date and at a past quarter end. Times are the app's own Server-Timing (request received to
 response built, database and query log included). The target is under 2 s each for 5.5 million persons.
+
+**The first request of a reference date publishes it** (stats/published.py: the date's grouped scans of
+FLR and HPR, stored in the audit store), the later ones read the stored publication. Each table and
+date is therefore timed twice over: its first, publishing request (with the date's publications
+deleted just before, so that it publishes: the benchmark's database is a synthetic one), reported as
+`... first (publishing)`, and `--runs` requests after it, which read the publication. One request of
+public counts only (no publication) warms the pools and caches before anything is timed.
 """
 
 from __future__ import annotations
@@ -23,8 +30,11 @@ from helsegraf import migrate
 from helsegraf.authz.tokens import mint
 from helsegraf.config import Settings
 from helsegraf.data.load import populated_registers
+from helsegraf.db import libpq_url
 from helsegraf.http.app import create_app
+from helsegraf.registers import AUDIT
 from helsegraf.seeding import seed
+from helsegraf.stats import published
 
 KEY_FIGURES = "query($at: Date) { statistics { keyFigures(at: $at) { code value suppressed } } }"
 SSB_12005 = """query($at: Date) { statistics { ssb12005(at: $at) { code lists openLists capacity
@@ -57,6 +67,16 @@ def _nation(persons: int) -> tuple[Settings, float | None]:
     return settings, seconds
 
 
+WARM_UP = "{ statistics { table(measures: [LISTS, GPS]) { rows { values { value } } } } }"  # publishes nothing
+
+
+def _unpublish(settings: Settings) -> None:
+    """Delete every stored statistics publication, so that the next table of a date publishes it."""
+    with psycopg.connect(libpq_url(settings.url_for(AUDIT)), autocommit=True) as conn:
+        for table in published.TABLES:
+            conn.execute(f"DELETE FROM {table.name}")  # noqa: S608 - the module's own table names
+
+
 async def _measure(settings: Settings, runs: int) -> dict[str, Any]:
     app = create_app(settings)
     bearer = mint(settings.home, role="analyst", ttl_seconds=3600)
@@ -64,17 +84,24 @@ async def _measure(settings: Settings, runs: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench",
                                  timeout=120) as client:  # fmt: skip
+
+        async def ask(query: str, at: str | None) -> tuple[float, Any]:
+            response = await client.post("/graphql", json={"query": query, "variables": {"at": at}}, headers=headers)
+            body = response.json()
+            if response.status_code != 200 or body.get("errors"):
+                raise SystemExit(f"request failed: {str(body)[:500]}")
+            return float(response.headers["server-timing"].split("dur=", 1)[1].split(",", 1)[0]), body
+
+        await ask(WARM_UP, None)
         for name, query in (("keyFigures", KEY_FIGURES), ("ssb12005", SSB_12005)):
             for label, at in (("today", None), ("quarter end", QUARTER_END.isoformat())):
+                _unpublish(settings)
+                first, body = await ask(query, at)  # publishes the date: FLR's and HPR's scans, stored
+                results[f"{name} ({label}) first (publishing)"] = summary([first])
                 times = []
-                for i in range(runs + 1):
-                    response = await client.post("/graphql", json={"query": query, "variables": {"at": at}},
-                                                 headers=headers)  # fmt: skip
-                    body = response.json()
-                    if response.status_code != 200 or body.get("errors"):
-                        raise SystemExit(f"{name} failed: {str(body)[:500]}")
-                    if i:  # the first run warms the pools and caches
-                        times.append(float(response.headers["server-timing"].split("dur=", 1)[1].split(",", 1)[0]))
+                for _ in range(runs):
+                    took, body = await ask(query, at)
+                    times.append(took)
                 results[f"{name} ({label})"] = summary(times)
                 if name == "ssb12005":
                     results[f"{name} rows"] = len(body["data"]["statistics"]["ssb12005"])
@@ -110,8 +137,8 @@ def run(persons: int, runs: int = 5, database: str | None = None) -> dict[str, A
         settings, seeded = _nation(persons)
     measured = asyncio.run(_measure(settings, runs))
     results = {"persons": persons, "database": database, "seed_s": seeded, "runs": runs, **measured}
-    rows = [(name, f"{v['p50_ms']:.0f}", f"{v['p95_ms']:.0f}", f"{v['mean_ms']:.0f}")
+    rows = [(name, str(v["n"]), f"{v['p50_ms']:.0f}", f"{v['p95_ms']:.0f}", f"{v['mean_ms']:.0f}")
             for name, v in measured.items() if isinstance(v, dict)]  # fmt: skip
-    print(table(rows, ("table", "p50 ms", "p95 ms", "mean ms")))
+    print(table(rows, ("table", "requests", "p50 ms", "p95 ms", "mean ms")))
     print(f"results: {write_results(f'stats-{persons}', results)}")
     return results
