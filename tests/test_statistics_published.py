@@ -17,6 +17,7 @@ import os
 from datetime import date, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from conftest import TODAY, Nation, db_rows, token
@@ -596,3 +597,53 @@ async def test_health_personnel_of_a_publication_are_grouped_rows_of_categories(
     assert approved(nation, PAST) <= sum(by_sql.values())
     assert all(0 <= r.key_sum < 256 for r in rows)
     assert len(rows) == len(by_sql) + 1
+
+
+# --- published by the server itself -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("after_days", [0, None, "too early"])
+async def test_a_server_publishes_the_current_reference_date_by_itself(nation, after_days) -> None:
+    """A server serving `statistics` publishes the last quarter end before today when it starts (and hourly),
+    once HELSEGRAF_STATS_PUBLISH_AFTER_DAYS days old: an analyst's first table of it then reads the stored
+    publication (listed persons and health personnel). Off, or too early, it publishes nothing."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from helsegraf.http.app import create_app  # noqa: PLC0415
+
+    db_execute(nation, "SELECT 1")
+    days = (TODAY - REF).days + 1 if after_days == "too early" else after_days
+    app = create_app(replace(nation.settings, debug=True, stats_publish_after_days=days))
+    try:
+        async with app.router.lifespan_context(app):
+            for _ in range(600):
+                if stored(nation, "audit_statistics_publication", REF) and stored_personnel(nation, REF):
+                    break
+                await asyncio.sleep(0.1 if days == 0 else 0.01)
+            if days != 0:
+                await asyncio.sleep(1.0)  # it would have published at start
+            published_ref = stored(nation, "audit_statistics_publication", REF)
+            transport = httpx.ASGITransport(app=app)
+            analyst = {"authorization": f"Bearer {token(nation, 'analyst')}"}
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                body = (await client.post("/graphql", json={"query": TABLE, "variables": {"m": ["LISTED_PERSONS"]}},
+                                          headers=analyst)).json()  # fmt: skip
+    finally:
+        await app.state.db.dispose()
+        db_execute(nation, "SELECT 1")
+    assert body["data"]["statistics"]["table"]["referenceDate"] == REF.isoformat()
+    if days == 0:
+        assert published_ref == 1
+        assert body["extensions"]["sql"]["statements"] == 3  # read: the publication's row, its lists; the query log
+    else:
+        assert published_ref == 0
+        assert body["extensions"]["sql"]["statements"] > 3  # the table published the date itself
+
+
+def test_the_days_after_a_quarter_end_to_publish_it_are_read_from_the_environment() -> None:
+    """HELSEGRAF_STATS_PUBLISH_AFTER_DAYS: a number of days (default 7), or off; anything else is refused, named."""
+    assert Settings.from_env({}).stats_publish_after_days == 7
+    assert Settings.from_env({"HELSEGRAF_STATS_PUBLISH_AFTER_DAYS": "0"}).stats_publish_after_days == 0
+    assert Settings.from_env({"HELSEGRAF_STATS_PUBLISH_AFTER_DAYS": "off"}).stats_publish_after_days is None
+    with pytest.raises(ValueError, match="HELSEGRAF_STATS_PUBLISH_AFTER_DAYS"):
+        Settings.from_env({"HELSEGRAF_STATS_PUBLISH_AFTER_DAYS": "-1"})

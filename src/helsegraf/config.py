@@ -104,6 +104,16 @@ def _int(env: Mapping[str, str], name: str, default: int, *, zero_means_off: boo
     return value
 
 
+def _days_or_off(env: Mapping[str, str], name: str, default: int) -> int | None:
+    raw = (env.get(name) or "").strip()
+    if raw.lower() == "off":
+        return None
+    if raw.isdigit() or raw == "":
+        return int(raw) if raw else default
+    msg = f"{name} must be a number of days (0 or more) or off, got {raw!r}"
+    raise ValueError(msg)
+
+
 DEADLINE_MARGIN_S = 5.0
 DEFAULT_DEADLINE_S = 60.0
 
@@ -213,6 +223,9 @@ class Settings:
     # Months of the access log a running server keeps (whole months before them are removed daily);
     # None keeps it all. `helsegraf prune-access-log --keep-months N` does the same once.
     access_log_retention_months: int | None = None
+    # Days after a quarter end from which a server serving `statistics` publishes it by itself (checked at
+    # start and hourly), so that no analyst's first table of it waits for the scan; None: only when asked.
+    stats_publish_after_days: int | None = 7
 
     def url_for(self, store: str) -> str:
         """Return the database URL of a register or store (its own, else the shared one)."""
@@ -258,4 +271,5 @@ class Settings:
             access_log_retention_months=(
                 _int(env, "HELSEGRAF_ACCESS_LOG_RETENTION_MONTHS", 0, zero_means_off=True) or None
             ),
+            stats_publish_after_days=_days_or_off(env, "HELSEGRAF_STATS_PUBLISH_AFTER_DAYS", 7),
         )

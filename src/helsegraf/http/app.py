@@ -22,7 +22,7 @@ from helsegraf.config import Settings
 from helsegraf.db import Database, track_sql
 from helsegraf.http.citizen_app import MOUNT as APP_MOUNT
 from helsegraf.http.citizen_app import CitizenApp, check_manifest
-from helsegraf.http.context import ContextFactory
+from helsegraf.http.context import ContextFactory, oslo_today
 from helsegraf.http.demo_signin import demo_signin_routes
 from helsegraf.http.errors import INTERNAL, SERVICE_UNAVAILABLE, error_body
 from helsegraf.http.graphiql import MOUNT, GraphiQLAssets, GraphiQLPage
@@ -156,7 +156,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                           allow_headers=["authorization", "content-type", "x-purpose", "x-request-id"],
                           expose_headers=["x-request-id", "server-timing"], max_age=600)  # fmt: skip
         middleware.append(cors)
-    app = Starlette(routes=routes, middleware=middleware, lifespan=_lifespan(db, settings.access_log_retention_months))
+    publish_after = settings.stats_publish_after_days if "flr" in settings.registers else None  # statistics are FLR's
+    app = Starlette(routes=routes, middleware=middleware,
+                    lifespan=_lifespan(db, settings.access_log_retention_months, publish_after))  # fmt: skip
     app.state.settings, app.state.db, app.state.schema = settings, db, schema
     app.state.access_log = contexts.access_log
     app.state.operations = endpoint.operations
@@ -228,14 +230,19 @@ POOL_GAUGE_PERIOD_S = 5.0
 
 
 def _lifespan(
-    db: Database, retention_months: int | None
+    db: Database, retention_months: int | None, publish_after_days: int | None = None
 ) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         # Several workers: each keeps its pool gauges current, as only one of them answers a scrape.
         refresher = asyncio.create_task(_refresh_pool_gauges(db)) if multiprocess_directory() else None
         keeper = asyncio.create_task(_keep_access_log(db, retention_months))
+        publisher = None
+        if publish_after_days is not None:
+            publisher = asyncio.create_task(_keep_statistics_published(db, publish_after_days))
         yield
+        if publisher is not None:
+            publisher.cancel()
         keeper.cancel()
         if refresher is not None:
             refresher.cancel()
@@ -268,6 +275,33 @@ async def _keep_access_log(db: Database, retention_months: int | None) -> None:
         except Exception as exc:  # noqa: BLE001 - upkeep must never stop the server
             log.warning("access-log upkeep failed: %s", exc.__class__.__name__)
         await asyncio.sleep(ACCESS_LOG_UPKEEP_S)
+
+
+STATISTICS_PUBLISHING_S = 3600.0
+
+
+async def _keep_statistics_published(db: Database, after_days: int) -> None:
+    """Publish the current reference date (the last quarter end before today) once it is `after_days` old.
+
+    Checked at start and hourly. The first table of a date not yet published makes its grouped scans
+    (stats/published.py), the longest work of a statistics request: made here, an analyst's first table
+    of the quarter reads the stored publication instead. A date already published is only read (one
+    statement); a failure is logged and tried again within the hour. Several workers or replicas may
+    publish the same date at once: one publication is stored (insert-if-absent), the others read it.
+    """
+    from helsegraf.stats.engine import Engine, reference_date  # noqa: PLC0415 - the statistics engine, only here
+
+    while True:
+        today = oslo_today()
+        ref = reference_date(today, today)
+        if (today - ref).days >= after_days:
+            try:
+                engine = Engine(db.for_request(), today)
+                await engine.publication(ref)
+                await engine.personnel(ref)  # (a publication stored before HPR's were kept: completed)
+            except Exception as exc:  # noqa: BLE001 - publishing ahead must never stop the server
+                log.warning("publishing statistics of %s failed: %s", ref.isoformat(), exc.__class__.__name__)
+        await asyncio.sleep(STATISTICS_PUBLISHING_S)
 
 
 async def _refresh_pool_gauges(db: Database) -> None:
