@@ -11,7 +11,10 @@ spend most of their time awaiting. Instead every edge is declared with a *batch*
   each selected edge's batch function once for all objects of a level, attaching the values to
   the objects;
 - the edge's resolver then returns the attached value synchronously, and only falls back to
-  loading by itself (still batched by the dataloaders) when nothing was attached.
+  loading by itself (still batched by the dataloaders) when nothing was attached;
+- a batch function marked `looks_below` is also told which fields are selected on its values, so
+  that it can read in the same round what the edges below will ask its own register for (FLR's
+  memberships with their lists' contracts and GP periods).
 
 Preloading only loads. It decides nothing and records nothing: the executor decides every
 personal field when it completes it (see execution/executor.py and authz/guard.py), so a value
@@ -124,7 +127,32 @@ def load_edge(obj: Any, info: Any, args: Mapping[str, Any], batch: Batch) -> Any
     return _load_one(obj, info, args, batch)
 
 
+# Set on a batch function told which fields are selected below its edge (see `looks_below`).
+LOOKS_BELOW: Final = "helsegraf_looks_below"
+
+
+def looks_below(batch: Batch) -> Batch:
+    """Mark a batch function as told what is selected on its edge's values, as a keyword argument `below`.
+
+    `below` holds the names of the fields selected on the values (after `@skip`/`@include`, through
+    fragments; not the response keys), so that the function can fetch in the same round what the edges
+    below will ask its register for. It is not an argument of the field.
+    """
+    setattr(batch, LOOKS_BELOW, True)
+    return batch
+
+
+def _below(executor: Any, value_type: Any, details: FieldDetailsList) -> frozenset[str]:
+    if executor is None or not isinstance(value_type, GraphQLObjectType):
+        return frozenset()
+    grouped = executor.collect_subfields(value_type, details).grouped_field_set
+    return frozenset(found[0].node.name.value for found in grouped.values())
+
+
 async def _load_one(obj: Any, info: Any, args: Mapping[str, Any], batch: Batch) -> Any:
+    if getattr(batch, LOOKS_BELOW, False):
+        raw: GraphQLResolveInfo[Context] = info._raw_info  # noqa: SLF001 - the graphql-core info behind Strawberry's
+        args = {**args, "below": _below(info.context.executor, get_named_type(raw.return_type), _details(raw))}
     [value] = await batch(info, [obj], **args)
     await preload(info, [value] if value is not None and not isinstance(value, list) else value or [])
     return value
@@ -211,6 +239,8 @@ async def _field(
         objects = [o for o in objects if judge(requirement, o)[0] is None]
         if not objects:
             return
+    if getattr(batch, LOOKS_BELOW, False):
+        args = {**args, "below": _below(info.context.executor, child_type, details)}
     try:
         values = await batch(info, objects, **args)
     except GraphQLError:
