@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 from graphql import (
     GraphQLEnumType,
     GraphQLError,
+    GraphQLField,
     GraphQLLeafType,
     GraphQLList,
     GraphQLObjectType,
@@ -193,6 +194,10 @@ async def _level(info: Any, objects: list[Any], details: FieldDetailsList, graph
         graphql_field = graphql_type.fields.get(name)
         if graphql_field is None:
             continue
+        loads = _loads(graphql_field)
+        if loads is None:
+            continue  # a leaf, or an edge of its own resolver: nothing to load here (its arguments are not read)
+        field, child_type = loads
         graphql_args = get_argument_values(
             graphql_field, first.node, executor.variable_values, first.fragment_variable_values
         )
@@ -200,21 +205,37 @@ async def _level(info: Any, objects: list[Any], details: FieldDetailsList, graph
         if key in groups:
             groups[key][3].extend(field_details)
         else:
-            field = graphql_field.extensions["strawberry-definition"]
-            child_type = get_named_type(graphql_field.type)
             groups[key] = (field, _python_args(info, field, graphql_args), child_type, list(field_details))
-    # Only edges with a batch function, and plain attributes holding objects, have anything to load: a
-    # leaf gets no task of its own, and a single edge is awaited directly rather than through gather.
+    # A single edge is awaited directly rather than through gather.
     tasks = [
-        _field(info, objects, key, field, args, child, found)
-        for key, (field, args, child, found) in groups.items()
-        if field.metadata.get("batch") is not None
-        or (field.base_resolver is None and isinstance(child, GraphQLObjectType))
+        _field(info, objects, key, field, args, child, found) for key, (field, args, child, found) in groups.items()
     ]
     if len(tasks) == 1:
         await tasks[0]
     elif tasks:
         await asyncio.gather(*tasks)
+
+
+# Set on a GraphQL field (an attribute of its own: graphql-core's fields are not hashable) once `_loads` knows it.
+_LOADS: Final = "_helsegraf_preload"
+
+
+def _loads(graphql_field: GraphQLField) -> tuple[Any, Any] | None:
+    """Return a field's Strawberry field and named type if the preloader loads it, else None (found once per field).
+
+    Only edges with a batch function, and plain attributes holding objects, have anything to load.
+    """
+    found = graphql_field.__dict__.get(_LOADS, MISSING)
+    if found is MISSING:
+        field = graphql_field.extensions.get("strawberry-definition")
+        child_type = get_named_type(graphql_field.type)
+        loads = field is not None and (
+            field.metadata.get("batch") is not None
+            or (field.base_resolver is None and isinstance(child_type, GraphQLObjectType))
+        )
+        found = (field, child_type) if loads else None
+        setattr(graphql_field, _LOADS, found)
+    return found  # type: ignore[no-any-return]
 
 
 def _python_args(info: Any, field: Any, values: Mapping[str, Any]) -> dict[str, Any]:
