@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -32,9 +33,11 @@ from helsegraf.config import Settings
 from helsegraf.data.load import populated_registers
 from helsegraf.db import libpq_url
 from helsegraf.http.app import create_app
+from helsegraf.http.context import oslo_today
 from helsegraf.registers import AUDIT
 from helsegraf.seeding import seed
 from helsegraf.stats import published
+from helsegraf.stats.engine import reference_date
 
 KEY_FIGURES = "query($at: Date) { statistics { keyFigures(at: $at) { code value suppressed } } }"
 SSB_12005 = """query($at: Date) { statistics { ssb12005(at: $at) { code lists openLists capacity
@@ -106,6 +109,46 @@ async def _measure(settings: Settings, runs: int) -> dict[str, Any]:
                 if name == "ssb12005":
                     results[f"{name} rows"] = len(body["data"]["statistics"]["ssb12005"])
     await app.state.db.dispose()
+    results.update(await _published_by_the_server(settings))
+    return results
+
+
+def _is_published(settings: Settings, on: date) -> bool:
+    with psycopg.connect(libpq_url(settings.url_for(AUDIT)), autocommit=True) as conn:
+        sql = f"SELECT 1 FROM {published.PUBLICATION.name} WHERE reference_date = %s"  # noqa: S608 - its own table
+        return conn.execute(sql, (on,)).fetchone() is not None
+
+
+async def _published_by_the_server(settings: Settings) -> dict[str, Any]:
+    """Time the server's own publication of the current reference date, then an analyst's first tables of it.
+
+    A server publishes the last quarter end by itself (HELSEGRAF_STATS_PUBLISH_AFTER_DAYS, here 0), in the
+    background as it starts: the analyst's first `keyFigures` and `ssb12005` of today then read it.
+    """
+    _unpublish(settings)
+    today = oslo_today()
+    ref = reference_date(today, today)
+    app = create_app(replace(settings, stats_publish_after_days=0))
+    bearer = mint(settings.home, role="analyst", ttl_seconds=3600)
+    headers = {"authorization": f"Bearer {bearer}", "x-purpose": "benchmark"}
+    results: dict[str, Any] = {}
+    async with app.router.lifespan_context(app):
+        started = time.perf_counter()
+        while not await asyncio.to_thread(_is_published, settings, ref):  # noqa: ASYNC110 - another connection's commit
+            await asyncio.sleep(0.05)
+        results["the server's own publication of today's reference date (background)"] = summary(
+            [(time.perf_counter() - started) * 1000]
+        )
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench",
+                                     timeout=120) as client:  # fmt: skip
+            for name, query in (("keyFigures", KEY_FIGURES), ("ssb12005", SSB_12005)):
+                response = await client.post("/graphql", json={"query": query, "variables": {"at": None}},
+                                             headers=headers)  # fmt: skip
+                body = response.json()
+                if response.status_code != 200 or body.get("errors"):
+                    raise SystemExit(f"request failed: {str(body)[:500]}")
+                took = float(response.headers["server-timing"].split("dur=", 1)[1].split(",", 1)[0])
+                results[f"{name} (today) first, after the server published it"] = summary([took])
     return results
 
 

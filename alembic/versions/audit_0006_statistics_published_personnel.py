@@ -8,7 +8,7 @@ personnel are published the first time a table of that date needs them.
 
 A list's grouped rows of listed persons (age group, gender, persons, key sum) are kept in one text
 column of the list's row (`groups`) instead of a row each: at 5.5 million persons a publication is
-5,556 list rows instead of 111,000 cell rows to write and to read. Publications stored before keep
+5,375 list rows instead of 107,500 cell rows to write and to read. Publications stored before keep
 their rows in audit_statistics_published_cell (their lists' `groups` is NULL).
 
 Revision ID: audit_0006

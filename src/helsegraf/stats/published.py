@@ -154,8 +154,8 @@ def pack(cells: list[CellRow]) -> dict[int, str]:
     """Return each list's grouped rows as one text: `age group,gender,persons,key sum` joined by `;`.
 
     An age group or gender neither register gives is empty; key sums are kept modulo 256. (A row per
-    group was 111,000 rows to write and read per publication at 5.5 million persons; packed per list,
-    5,556: the same grouped counts, never persons.)
+    group was 107,500 rows to write and read per publication at 5.5 million persons; packed per list,
+    5,375: the same grouped counts, never persons.)
     """
     texts: dict[int, list[str]] = {}
     for c, a, g, n, k in cells:

@@ -117,7 +117,7 @@ async def persons_by_list_age_and_gender(
     return [(contract, age, gender, n, k) for (contract, age, gender), (n, k) in groups.items()]
 
 
-# The grouped scan's hash table: lists x age groups x genders groups (108,000 at 5.5 million persons),
+# The grouped scan's hash table: lists x age groups x genders groups (107,500 at 5.5 million persons),
 # which the planner overestimates several times. With PostgreSQL's default work_mem (4 MB) it sorted the
 # memberships on disk instead (external merge: 1.45-2.8 s at 1,000,000 persons, 1,369,902 memberships,
 # on the loaded 2-core machine); with 32 MB or more, one hash aggregate in memory (0.68-0.72 s).
