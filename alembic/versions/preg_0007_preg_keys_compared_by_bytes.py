@@ -4,7 +4,9 @@ The numbers and person ids that key PREG's tables are compared with `COLLATE "C"
 (`models.preg.key`): their B-trees are built and searched with plain byte comparisons instead of
 the locale's. Digits and the hexadecimal person ids sort the same in any collation. The index on
 `preg_person.person_id` goes: no statement looks a person up by it (the loaders find a person's
-numbers through `preg_identification_number`'s person id, which keeps its index).
+numbers through `preg_identification_number`'s person id, which keeps its index). On a database
+that holds a nation, the ALTERs rebuild the indexes on those columns; the rows are not rewritten
+(the type stays the same, only its collation changes).
 
 Revision ID: preg_0007
 Revises: preg_0006
