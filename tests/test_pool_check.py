@@ -74,13 +74,13 @@ async def test_a_healthy_connection_costs_no_extra_statement(nation, sent) -> No
         await app.state.db.dispose()
     if nation.backend == "sqlite":
         assert texts == []  # no psycopg at all
-        assert sql["statements"] == 8
+        assert sql["statements"] == 7
         return
-    # Exactly the request's own statements went to the server: 7 reads and the access log's insert.
-    assert sql["statements"] == 8
-    assert len(texts) == 8
+    # Exactly the request's own statements went to the server: 6 reads and the access log's insert.
+    assert sql["statements"] == 7
+    assert len(texts) == 7
     assert "" not in texts
-    assert sql["roundTrips"] == 4
+    assert sql["roundTrips"] == 3
 
 
 async def test_without_the_fast_paths_every_checkout_is_checked(nation, sent) -> None:
@@ -89,14 +89,14 @@ async def test_without_the_fast_paths_every_checkout_is_checked(nation, sent) ->
         sql, texts = await _ask(app, nation, sent)
     finally:
         await app.state.db.dispose()
-    assert sql["statements"] == 8
+    assert sql["statements"] == 7
     if nation.backend == "sqlite":
         assert texts == []
         return
     # No rounds without the fast paths: each statement its own checkout, each checkout its empty query.
-    assert sql["roundTrips"] == 8
-    assert texts.count("") == 8
-    assert len(texts) == 16
+    assert sql["roundTrips"] == 7
+    assert texts.count("") == 7
+    assert len(texts) == 14
 
 
 async def _terminate_backends(database: str) -> None:

@@ -26,7 +26,7 @@ import os
 import select
 import shutil
 import time
-from collections.abc import Awaitable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -297,6 +297,15 @@ async def check_if_suspect(conn: psycopg.AsyncConnection[Any]) -> None:
         await AsyncConnectionPool.check_connection(conn)
 
 
+# What `fetch_by_keys` filters by keys: a SELECT (the key test goes in its WHERE), or a function of the key
+# test that returns the SELECT (for a test that belongs elsewhere, such as inside a subquery).
+Keyed = Select[Any] | Callable[[ColumnElement[bool]], Select[Any]]
+
+
+def _keyed(statement: Keyed, test: ColumnElement[bool]) -> Select[Any]:
+    return statement.where(test) if isinstance(statement, Select) else statement(test)
+
+
 class _ReadPool:
     """A lazily opened psycopg pool of autocommit connections that return named tuples.
 
@@ -439,30 +448,32 @@ class Database:
             return column == any_(bindparam(None, list(keys), type_=ARRAY(column.type)))
         return column.in_(list(keys))
 
-    def _template(self, store: str, statement: Select[Any], column: KeyedColumnElement[Any]) -> Any:
+    def _template(self, store: str, statement: Keyed, column: KeyedColumnElement[Any]) -> Any:
         """Return `statement` filtered by a `keys` parameter, built (and on PostgreSQL compiled) once.
 
-        `statement` must live as long as the process (a module-level constant): the cache is keyed on it.
+        `statement` must live as long as the process (a module-level constant or function): the cache is
+        keyed on it. A function is given the key test and places it itself (say, inside a subquery).
         """
         postgres = self.is_postgres(store)
         key = (id(statement), column.key, postgres)
         cached = self._templates.get(key)
         if cached is None:
             if postgres:
-                keyed = statement.where(column == any_(bindparam("keys", type_=ARRAY(column.type))))
+                keyed = _keyed(statement, column == any_(bindparam("keys", type_=ARRAY(column.type))))
                 compiled = keyed.compile(dialect=self._pg_dialect)
                 cached = (statement, compiled.string, {k: v for k, v in compiled.params.items() if k != "keys"})
             else:
-                cached = (statement, statement.where(column.in_(bindparam("keys", expanding=True))), {})
+                cached = (statement, _keyed(statement, column.in_(bindparam("keys", expanding=True))), {})
             self._templates[key] = cached
         return cached
 
     async def fetch_by_keys(
-        self, store: str, statement: Select[Any], column: KeyedColumnElement[Any], keys: Sequence[Any], **params: Any
+        self, store: str, statement: Keyed, column: KeyedColumnElement[Any], keys: Sequence[Any], **params: Any
     ) -> list[Any]:
         """Run a (module-level) `statement` filtered to `column IN keys`: one statement on PostgreSQL, chunks on SQLite.
 
-        `params` fill the statement's own named parameters (e.g. a date).
+        `params` fill the statement's own named parameters (e.g. a date). On SQLite a row that answers keys
+        of several chunks comes once per chunk.
         """
         if not keys:
             return []

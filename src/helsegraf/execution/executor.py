@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Awaitable
-from typing import Any, ClassVar, Final, cast
+from typing import Any, ClassVar, Final, NamedTuple, cast
 
 from graphql import (
     GraphQLBoolean,
@@ -169,6 +169,60 @@ _UNCHANGED: Final[dict[GraphQLLeafType, type]] = {
 }
 
 
+class _FieldFacts(NamedTuple):
+    """What a step of a field needs to know of the field itself (see `_facts`)."""
+
+    requirement: Any
+    leaf: str | None  # the attribute a plain leaf is read from
+    listed: bool
+    compute: Any
+    unchanged: type | None
+    object_attribute: str | None  # the attribute holding one object
+    plain_edge: bool  # a preloaded edge whose arguments all default to nothing
+    object_type: GraphQLObjectType | None  # an object type the executor may complete itself
+
+
+# Set on a GraphQL field (an attribute of its own: graphql-core's fields are not hashable) once `_facts` knows it.
+_FACTS: Final = "_helsegraf_step"
+_NO_FACTS: Final = _FieldFacts(
+    requirement=None,
+    leaf=None,
+    listed=False,
+    compute=None,
+    unchanged=None,
+    object_attribute=None,
+    plain_edge=False,
+    object_type=None,
+)
+
+
+def _facts(field_def: GraphQLField) -> _FieldFacts:
+    """Return what a step of a field needs to know of the field itself, found once per field (of a built schema)."""
+    found: _FieldFacts | None = field_def.__dict__.get(_FACTS)
+    if found is None:
+        policy = field_def.extensions.get(POLICY)
+        resolve = field_def.resolve
+        plain: PlainLeaf | None = getattr(resolve, PLAIN_LEAF, None)
+        # One object read from an attribute or preloaded for an edge (as `Executor._direct` reads it).
+        object_attribute: str | None = getattr(resolve, PLAIN_OBJECT, None)
+        edge = object_attribute is None and bool(getattr(resolve, PRELOADED, False))
+        object_type = get_nullable_type(field_def.type)
+        found = _FieldFacts(
+            requirement=policy.requirement if policy is not None else None,
+            leaf=plain.attribute if plain is not None else None,
+            listed=plain.listed if plain is not None else False,
+            compute=getattr(resolve, COMPUTED, None) if plain is not None else None,
+            unchanged=_UNCHANGED.get(plain.leaf) if plain is not None else None,
+            object_attribute=object_attribute,
+            plain_edge=edge and all(_neutral(a.default_value) for a in field_def.args.values()),
+            object_type=object_type
+            if isinstance(object_type, GraphQLObjectType) and object_type.is_type_of is None
+            else None,
+        )
+        setattr(field_def, _FACTS, found)
+    return found
+
+
 class _Step:
     """One field of a selection on one object type, planned once per request (see `Executor.execute_fields`)."""
 
@@ -179,24 +233,17 @@ class _Step:
         self.name = name
         self.details = details
         self.field_def = field_def
-        policy = field_def.extensions.get(POLICY) if field_def is not None else None
-        self.requirement = policy.requirement if policy is not None else None
-        resolve = field_def.resolve if field_def is not None else None
-        plain: PlainLeaf | None = getattr(resolve, PLAIN_LEAF, None)
-        self.leaf = plain.attribute if plain is not None else None
-        self.listed = plain.listed if plain is not None else False
-        self.compute = getattr(resolve, COMPUTED, None) if plain is not None else None
-        self.unchanged = _UNCHANGED.get(plain.leaf) if plain is not None else None
-        # One object read from an attribute or preloaded for an edge (as `Executor._direct` reads it).
-        self.object_attribute: str | None = getattr(resolve, PLAIN_OBJECT, None)
+        facts = _facts(field_def) if field_def is not None else _NO_FACTS
+        self.requirement = facts.requirement
+        self.leaf = facts.leaf
+        self.listed = facts.listed
+        self.compute = facts.compute
+        self.unchanged = facts.unchanged
+        self.object_attribute = facts.object_attribute
         node = details[0].node
-        edge = field_def is not None and self.object_attribute is None and getattr(resolve, PRELOADED, False)
-        plain_edge = edge and not node.arguments and all(_neutral(a.default_value) for a in field_def.args.values())  # type: ignore[union-attr]
-        self.preloaded_as: str | None = node.name.value if plain_edge else None
+        self.preloaded_as: str | None = node.name.value if facts.plain_edge and not node.arguments else None
         self.preloaded_key = (self.preloaded_as, ())  # what `preloaded` looks up for a field without arguments
-        object_type = get_nullable_type(field_def.type) if field_def is not None else None
-        usable = isinstance(object_type, GraphQLObjectType) and object_type.is_type_of is None
-        self.object_type = object_type if usable and (self.object_attribute or self.preloaded_as) else None
+        self.object_type = facts.object_type if self.object_attribute or self.preloaded_as else None
         self.child: tuple[Any, list[_Step]] | None = None  # the selection below it, planned
 
 

@@ -11,7 +11,10 @@ spend most of their time awaiting. Instead every edge is declared with a *batch*
   each selected edge's batch function once for all objects of a level, attaching the values to
   the objects;
 - the edge's resolver then returns the attached value synchronously, and only falls back to
-  loading by itself (still batched by the dataloaders) when nothing was attached.
+  loading by itself (still batched by the dataloaders) when nothing was attached;
+- a batch function marked `looks_below` is also told which fields are selected on its values, so
+  that it can read in the same round what the edges below will ask its own register for (FLR's
+  memberships with their lists' contracts and GP periods).
 
 Preloading only loads. It decides nothing and records nothing: the executor decides every
 personal field when it completes it (see execution/executor.py and authz/guard.py), so a value
@@ -28,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 from graphql import (
     GraphQLEnumType,
     GraphQLError,
+    GraphQLField,
     GraphQLLeafType,
     GraphQLList,
     GraphQLObjectType,
@@ -124,7 +128,32 @@ def load_edge(obj: Any, info: Any, args: Mapping[str, Any], batch: Batch) -> Any
     return _load_one(obj, info, args, batch)
 
 
+# Set on a batch function told which fields are selected below its edge (see `looks_below`).
+LOOKS_BELOW: Final = "helsegraf_looks_below"
+
+
+def looks_below(batch: Batch) -> Batch:
+    """Mark a batch function as told what is selected on its edge's values, as a keyword argument `below`.
+
+    `below` holds the names of the fields selected on the values (after `@skip`/`@include`, through
+    fragments; not the response keys), so that the function can fetch in the same round what the edges
+    below will ask its register for. It is not an argument of the field.
+    """
+    setattr(batch, LOOKS_BELOW, True)
+    return batch
+
+
+def _below(executor: Any, value_type: Any, details: FieldDetailsList) -> frozenset[str]:
+    if executor is None or not isinstance(value_type, GraphQLObjectType):
+        return frozenset()
+    grouped = executor.collect_subfields(value_type, details).grouped_field_set
+    return frozenset(found[0].node.name.value for found in grouped.values())
+
+
 async def _load_one(obj: Any, info: Any, args: Mapping[str, Any], batch: Batch) -> Any:
+    if getattr(batch, LOOKS_BELOW, False):
+        raw: GraphQLResolveInfo[Context] = info._raw_info  # noqa: SLF001 - the graphql-core info behind Strawberry's
+        args = {**args, "below": _below(info.context.executor, get_named_type(raw.return_type), _details(raw))}
     [value] = await batch(info, [obj], **args)
     await preload(info, [value] if value is not None and not isinstance(value, list) else value or [])
     return value
@@ -165,6 +194,10 @@ async def _level(info: Any, objects: list[Any], details: FieldDetailsList, graph
         graphql_field = graphql_type.fields.get(name)
         if graphql_field is None:
             continue
+        loads = _loads(graphql_field)
+        if loads is None:
+            continue  # a leaf, or an edge of its own resolver: nothing to load here (its arguments are not read)
+        field, child_type = loads
         graphql_args = get_argument_values(
             graphql_field, first.node, executor.variable_values, first.fragment_variable_values
         )
@@ -172,21 +205,37 @@ async def _level(info: Any, objects: list[Any], details: FieldDetailsList, graph
         if key in groups:
             groups[key][3].extend(field_details)
         else:
-            field = graphql_field.extensions["strawberry-definition"]
-            child_type = get_named_type(graphql_field.type)
             groups[key] = (field, _python_args(info, field, graphql_args), child_type, list(field_details))
-    # Only edges with a batch function, and plain attributes holding objects, have anything to load: a
-    # leaf gets no task of its own, and a single edge is awaited directly rather than through gather.
+    # A single edge is awaited directly rather than through gather.
     tasks = [
-        _field(info, objects, key, field, args, child, found)
-        for key, (field, args, child, found) in groups.items()
-        if field.metadata.get("batch") is not None
-        or (field.base_resolver is None and isinstance(child, GraphQLObjectType))
+        _field(info, objects, key, field, args, child, found) for key, (field, args, child, found) in groups.items()
     ]
     if len(tasks) == 1:
         await tasks[0]
     elif tasks:
         await asyncio.gather(*tasks)
+
+
+# Set on a GraphQL field (an attribute of its own: graphql-core's fields are not hashable) once `_loads` knows it.
+_LOADS: Final = "_helsegraf_preload"
+
+
+def _loads(graphql_field: GraphQLField) -> tuple[Any, Any] | None:
+    """Return a field's Strawberry field and named type if the preloader loads it, else None (found once per field).
+
+    Only edges with a batch function, and plain attributes holding objects, have anything to load.
+    """
+    found = graphql_field.__dict__.get(_LOADS, MISSING)
+    if found is MISSING:
+        field = graphql_field.extensions.get("strawberry-definition")
+        child_type = get_named_type(graphql_field.type)
+        loads = field is not None and (
+            field.metadata.get("batch") is not None
+            or (field.base_resolver is None and isinstance(child_type, GraphQLObjectType))
+        )
+        found = (field, child_type) if loads else None
+        setattr(graphql_field, _LOADS, found)
+    return found  # type: ignore[no-any-return]
 
 
 def _python_args(info: Any, field: Any, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -211,6 +260,8 @@ async def _field(
         objects = [o for o in objects if judge(requirement, o)[0] is None]
         if not objects:
             return
+    if getattr(batch, LOOKS_BELOW, False):
+        args = {**args, "below": _below(info.context.executor, child_type, details)}
     try:
         values = await batch(info, objects, **args)
     except GraphQLError:

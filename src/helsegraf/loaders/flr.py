@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import asyncio
+from collections import defaultdict, namedtuple
+from collections.abc import Awaitable, Iterable, Sequence
 from datetime import date
 from functools import cached_property
 from typing import Any
@@ -11,8 +13,18 @@ from aiodataloader import DataLoader
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.engine import Row
 
-from helsegraf.db import Database
-from helsegraf.loaders.base import DatedLoader, GroupLoader, RowLoader, first_or_none, valid_at, valid_on_param
+from helsegraf.db import Database, Keyed
+from helsegraf.loaders.base import (
+    MAX_BATCH,
+    DatedLoader,
+    GroupLoader,
+    Loader,
+    RowLoader,
+    first_or_none,
+    valid_at,
+    valid_on_param,
+)
+from helsegraf.metrics import observe_batch
 from helsegraf.models.flr import (
     TERM_COLUMNS,
     CoopMunicipality,
@@ -73,6 +85,118 @@ def _size(rows: list[Row[Any]]) -> int:
     return int(rows[0].size) if rows else 0
 
 
+# A contract row and a GP period row as `contract_by_id` and `periods_by_contract` give them.
+ContractRow = namedtuple("ContractRow", [c.key for c in CONTRACT.columns])  # type: ignore[misc]  # noqa: PYI024 - named by the table
+PeriodRow = namedtuple("PeriodRow", [c.key for c in PERIOD.columns])  # type: ignore[misc]  # noqa: PYI024
+_CONTRACT_WIDTH = len(CONTRACT.columns)
+MEMBERSHIPS_AT_LABEL = "flr_list_membership_by_nin_at"
+MEMBERSHIPS_LABEL = "flr_list_membership_by_nin"
+
+
+def _lists_of(memberships: Select[Any]) -> Select[Any]:
+    periods = [c.label(f"period_{c.key}") for c in PERIOD.columns]
+    return (
+        select(*CONTRACT.columns, *periods)
+        .select_from(CONTRACT.outerjoin(PERIOD, PERIOD.c.contract_id == CONTRACT.c.id))
+        .where(CONTRACT.c.id.in_(memberships))
+        .order_by(CONTRACT.c.id, PERIOD.c.valid_from, PERIOD.c.id)
+    )
+
+
+def lists_of_members_at(members: ColumnElement[bool]) -> Select[Any]:
+    """Return the contracts of the memberships valid at `:on` that `members` picks, with their GP periods.
+
+    One statement over FLR's own tables: a row per contract and period (a contract without periods once,
+    its period columns null), periods in `periods_by_contract`'s order. Keyed by the memberships' nin.
+    """
+    return _lists_of(select(MEMBERSHIP.c.contract_id).where(members, valid_on_param(MEMBERSHIP)))
+
+
+def lists_of_members(members: ColumnElement[bool]) -> Select[Any]:
+    """Return the contracts of every membership, at any time, that `members` picks, as `lists_of_members_at`."""
+    return _lists_of(select(MEMBERSHIP.c.contract_id).where(members))
+
+
+def split_lists(rows: Iterable[Any]) -> dict[int, tuple[Any, list[Any]]]:
+    """Return each contract's row and its GP periods from the rows of `lists_of_members(_at)`."""
+    found: dict[int, tuple[Any, list[Any]]] = {}
+    seen: set[int] = set()  # periods already taken (SQLite answers a contract once per chunk of keys)
+    for row in rows:
+        contract = found.get(row.id)
+        if contract is None:
+            contract = found[row.id] = (ContractRow._make(row[:_CONTRACT_WIDTH]), [])
+        if row.period_id is not None and row.period_id not in seen:
+            seen.add(row.period_id)
+            contract[1].append(PeriodRow._make(row[_CONTRACT_WIDTH:]))
+    return found
+
+
+class _WithLists(Loader):
+    """Loads memberships with, beside them in the same round, their lists: contracts and GP periods.
+
+    For edges that go on to the contract or its doctor. What the lists statement finds primes the
+    request's `contract_by_id` and `periods_by_contract`, so those edges ask FLR nothing more; a
+    contract it did not find is left to `contract_by_id`. The loaders it primes are held rather than
+    their container: a loader holding the container would be a reference cycle.
+    """
+
+    def __init__(self, db: Database, contracts: RowLoader[int], periods: GroupLoader[int]) -> None:
+        super().__init__(max_batch_size=MAX_BATCH)
+        self.db, self.contracts, self.periods = db, contracts, periods
+
+    async def _with_lists(
+        self, nins: list[str], lists: Keyed, memberships: Sequence[Awaitable[list[Any]]], **params: Any
+    ) -> list[list[Any]]:
+        """Await the memberships statements beside the lists statement; prime the lists; return the memberships."""
+        found, *rows = await asyncio.gather(
+            self.db.fetch_by_keys(FLR, lists, MEMBERSHIP.c.nin, nins, **params), *memberships
+        )
+        for contract_id, (contract, periods) in split_lists(found).items():
+            self.contracts.prime(contract_id, contract)
+            self.periods.prime(contract_id, periods)
+        return rows
+
+
+class MembershipWithListLoader(_WithLists):
+    """MembershipWithListByNinAtLoader: the list a person is on at a date, with the list's contract and GP periods.
+
+    The statements of `membership_by_nin_at` (one per date) and one lists statement: of the lists valid
+    at the date, or for several dates of the persons' lists at any time.
+    """
+
+    async def batch_load_fn(self, keys: Sequence[tuple[str, date]]) -> list[Any]:
+        """Fetch the memberships and their lists in one round; return each key's membership."""
+        observe_batch(MEMBERSHIPS_AT_LABEL, len(keys))  # the same look-up as `membership_by_nin_at`'s
+        by_date: dict[date, list[str]] = defaultdict(list)
+        for nin, on in keys:
+            by_date[on].append(nin)
+        fetch, dates = self.db.fetch_by_keys, list(by_date)
+        memberships = [fetch(FLR, MEMBERSHIPS_AT, MEMBERSHIP.c.nin, by_date[on], on=on) for on in dates]
+        if len(dates) == 1:
+            found = await self._with_lists(by_date[dates[0]], lists_of_members_at, memberships, on=dates[0])
+        else:
+            found = await self._with_lists(list(dict.fromkeys(nin for nin, _ in keys)), lists_of_members, memberships)
+        chosen: dict[tuple[str, date], Any] = {}
+        for on, rows in zip(dates, found, strict=True):
+            for row in rows:  # newest first: a person's first row is the list they are on at the date
+                chosen.setdefault((row.nin, on), row)
+        return [chosen.get(key) for key in keys]
+
+
+class MembershipsWithListsLoader(_WithLists):
+    """MembershipsWithListsByNinLoader: a person's list history, newest first, with the lists' contracts and periods."""
+
+    async def batch_load_fn(self, keys: Sequence[str]) -> list[list[Any]]:
+        """Fetch the memberships and their lists in one round; return each person's memberships."""
+        observe_batch(MEMBERSHIPS_LABEL, len(keys))
+        memberships = self.db.fetch_by_keys(FLR, MEMBERSHIPS_NEWEST_FIRST, MEMBERSHIP.c.nin, keys)
+        [rows] = await self._with_lists(list(keys), lists_of_members, [memberships])
+        groups: dict[str, list[Any]] = defaultdict(list)
+        for row in rows:
+            groups[row.nin].append(row)
+        return [groups.get(key, []) for key in keys]
+
+
 class FlrLoaders:
     """The FLR register's loaders of one request."""
 
@@ -82,6 +206,16 @@ class FlrLoaders:
     def membership_by_nin_at(self) -> DatedLoader[str]:
         """MembershipByNinAtLoader: the list a person is on at a date."""
         return DatedLoader(self.db, FLR, MEMBERSHIPS_AT, MEMBERSHIP.c.nin, first_or_none)
+
+    @cached_property
+    def membership_with_list_by_nin_at(self) -> MembershipWithListLoader:
+        """MembershipWithListByNinAtLoader: the list a person is on at a date, fetched with its contract and periods."""
+        return MembershipWithListLoader(self.db, self.contract_by_id, self.periods_by_contract)
+
+    @cached_property
+    def memberships_with_lists_by_nin(self) -> MembershipsWithListsLoader:
+        """MembershipsWithListsByNinLoader: a person's list history, fetched with its contracts and periods."""
+        return MembershipsWithListsLoader(self.db, self.contract_by_id, self.periods_by_contract)
 
     @cached_property
     def membership_by_id(self) -> RowLoader[int]:

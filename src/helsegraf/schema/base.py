@@ -241,7 +241,8 @@ def _edge_resolver(batch: Callable[..., Awaitable[list[Any]]]) -> Callable[..., 
     """
     from helsegraf.execution.preload import load_edge  # noqa: PLC0415 - the execution layer imports this module
 
-    arguments = list(inspect.signature(batch).parameters.values())[2:]
+    # `below` is what the preloader tells a batch function that looks below its edge (preload.looks_below).
+    arguments = [p for p in list(inspect.signature(batch).parameters.values())[2:] if p.name != "below"]
 
     def resolve(self: Any, info: Info, **kwargs: Any) -> Any:
         return load_edge(self, info, kwargs, batch)

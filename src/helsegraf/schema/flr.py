@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from helsegraf.authz.opaque import InvalidOpaqueIdError
 from helsegraf.authz.requirements import GP, PATIENT_LIST
-from helsegraf.execution.preload import preload, root
+from helsegraf.execution.preload import looks_below, preload, root
 from helsegraf.loaders.base import is_valid_on
 from helsegraf.loaders.flr import (
     contract_ids_in_postal_code,
@@ -475,21 +475,37 @@ class GpAssignmentFlr:
         )
 
 
-async def _person_gp(info: Info, parents: list[PersonFlr], at: date | None = None) -> list[Any]:
+# A GP assignment's edges that read its list's contract or GP periods from FLR.
+LIST_EDGES: Final = frozenset({"contract", "gp"})
+
+
+def _memberships_at(info: Info, below: frozenset[str]) -> Any:
+    """Return the loader of memberships at a date: with their lists when the edges below go on to them."""
+    loaders = info.context.loaders
+    return loaders.membership_with_list_by_nin_at if below & LIST_EDGES else loaders.membership_by_nin_at
+
+
+@looks_below
+async def _person_gp(
+    info: Info, parents: list[PersonFlr], at: date | None = None, *, below: frozenset[str] = frozenset()
+) -> list[Any]:
     on = at or info.context.today
-    rows = await info.context.loaders.membership_by_nin_at.load_many([(str(p.nin), on) for p in parents])
+    rows = await _memberships_at(info, below).load_many([(str(p.nin), on) for p in parents])
     return [None if row is None else GpAssignmentFlr.from_row(info, row, on) for row in rows]
 
 
-async def _gp_history(info: Info, parents: list[PersonFlr]) -> list[Any]:
-    groups = await info.context.loaders.memberships_by_nin.load_many([str(p.nin) for p in parents])
+@looks_below
+async def _gp_history(info: Info, parents: list[PersonFlr], *, below: frozenset[str] = frozenset()) -> list[Any]:
+    loaders = info.context.loaders
+    loader = loaders.memberships_with_lists_by_nin if below & LIST_EDGES else loaders.memberships_by_nin
+    groups = await loader.load_many([str(p.nin) for p in parents])
     return [[GpAssignmentFlr.from_row(info, row, info.context.today) for row in rows] for rows in groups]
 
 
 async def _confirm_gp(info: Info, parents: list[PersonFlr], hpr_number: int, at: date | None = None) -> list[Any]:
     hpr_number = int_key("hprNumber", hpr_number)
     on = at or info.context.today
-    rows = await info.context.loaders.membership_by_nin_at.load_many([(str(p.nin), on) for p in parents])
+    rows = await info.context.loaders.membership_with_list_by_nin_at.load_many([(str(p.nin), on) for p in parents])
     contract_ids = [row.contract_id for row in rows if row is not None]
     periods = dict(
         zip(contract_ids, await info.context.loaders.periods_by_contract.load_many(contract_ids), strict=True)
@@ -500,8 +516,9 @@ async def _confirm_gp(info: Info, parents: list[PersonFlr], hpr_number: int, at:
     ]
 
 
-async def _gp_at_time(info: Info, parents: list[GpAtTime]) -> list[Any]:
-    rows = await info.context.loaders.membership_by_nin_at.load_many([(str(p.nin), p.at) for p in parents])
+@looks_below
+async def _gp_at_time(info: Info, parents: list[GpAtTime], *, below: frozenset[str] = frozenset()) -> list[Any]:
+    rows = await _memberships_at(info, below).load_many([(str(p.nin), p.at) for p in parents])
     return [
         None if row is None else GpAssignmentFlr.from_row(info, row, p.at) for p, row in zip(parents, rows, strict=True)
     ]
