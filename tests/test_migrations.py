@@ -178,3 +178,43 @@ def test_every_followed_register_keeps_its_sync_cursor_in_its_own_database(tmp_p
     assert {"preg", "bed", "hpr", "ar", "kodeverk"} <= set(SYNCABLE)
     for register in SYNCABLE:
         assert {f"{register}_sync_cursor", f"{register}_sync_skip"} <= _tables(urls[register]), register
+
+
+def test_preg_keys_compare_bytes_on_postgresql_and_the_persons_person_id_is_not_indexed(
+    empty_database_url: str,
+) -> None:
+    """preg_0007: PREG's identifier keys are `COLLATE "C"` on PostgreSQL, and keep their order; SQLite is unchanged."""
+    from helsegraf.models.preg import IdentificationNumber, Person  # noqa: PLC0415
+
+    upgrade(Settings(database_url=empty_database_url))
+    engine = create_engine(empty_database_url)
+    numbers = ["01017012345", "31129912345", "15056700001", "41017012345"]  # a D-number starts at 4
+    try:
+        with engine.begin() as conn:
+            conn.execute(IdentificationNumber.__table__.insert(), [  # type: ignore[attr-defined]
+                {"number": n, "person_id": f"p-{n}", "number_type": "NationalIdentityNumber", "status": "InUse"}
+                for n in numbers
+            ])  # fmt: skip
+            ordered = list(conn.scalars(text("SELECT number FROM preg_identification_number ORDER BY number")))
+        inspector = inspect(engine)
+        person_indexes = {i["name"] for i in inspector.get_indexes("preg_person")}
+        collations = {
+            (table, c["name"]): getattr(c["type"], "collation", None)
+            for table in ("preg_person", "preg_identification_number", "preg_address", "preg_parent_relation")
+            for c in inspector.get_columns(table)
+        }
+    finally:
+        engine.dispose()
+
+    assert ordered == sorted(numbers)  # digits: byte order is their order
+    assert "ix_preg_person_person_id" not in person_indexes
+    assert {"ix_preg_person_replaced_by", "ix_preg_person_municipality_code"} <= person_indexes
+    keys = [("preg_person", "nin"), ("preg_person", "replaced_by"), ("preg_identification_number", "number"),
+            ("preg_identification_number", "person_id"), ("preg_address", "nin"),
+            ("preg_parent_relation", "child_nin"), ("preg_parent_relation", "parent_nin")]  # fmt: skip
+    expected = "C" if empty_database_url.startswith("postgresql") else None
+    assert {key: collations[key] for key in keys} == dict.fromkeys(keys, expected)
+    # Names and words keep the database's own collation (their order is a reader's).
+    assert collations[("preg_person", "family_name")] is None
+    assert collations[("preg_address", "kind")] is None
+    assert Person.__table__.c.nin.type.dialect_impl(engine.dialect).collation == expected  # type: ignore[attr-defined]

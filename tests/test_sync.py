@@ -527,7 +527,7 @@ def _check_bulk_crash(url: str, crash_at: int) -> None:
         assert "pk_preg_address" in _missing_indexes(url)  # the crash came in the middle of a bulk load
     elif crash_at == 2:
         assert _missing_indexes(url) == []  # built before the batch that crashed
-        _drop_index(url, "ix_preg_person_person_id")  # and a crash in the middle of building them
+        _drop_index(url, "ix_preg_identification_number_person_id")  # and a crash in the middle of building them
 
 
 def _drop_index(url: str, name: str) -> None:

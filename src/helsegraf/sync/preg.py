@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import multiprocessing
 import operator
 import re
@@ -781,6 +782,11 @@ def fetch_and_map(
     global _client  # noqa: PLW0603 - one client per worker process, kept between calls
     if _client is None:
         _client = httpx.Client(timeout=timeout)
+        # A bulk answer's documents make thousands of objects, freed by reference counting; the cyclic
+        # collector's passes over them and over the worker's modules cost about 4% of its mapping
+        # (instructions counted by callgrind): what is loaded is frozen, and the collector runs less often.
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
     try:
         response = _client.post(f"{api}/person/bulk-by-id?{BULK_QUERY}", content=bulk_form(chunk),
                                 headers={**headers, **FORM})  # fmt: skip
