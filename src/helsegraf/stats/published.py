@@ -32,7 +32,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -90,18 +90,30 @@ def key_identity(secret: bytes) -> str:
     return hmac.new(secret, b"helsegraf statistics publications", hashlib.sha256).hexdigest()[:16]
 
 
-async def published(db: Database, on: date, key_id: str, make: Callable[[], Awaitable[Scan]]) -> Scan:
-    """Return a reference date's published scan: the stored one, else `make`'s, stored first (once)."""
-    stored = await _read(db, on, key_id)
+T = TypeVar("T")
+
+
+async def _stored_once(
+    on: date, read: Callable[[], Awaitable[T | None]], make: Callable[[], Awaitable[T]],
+    write: Callable[[T], Awaitable[bool]], as_stored: Callable[[T], T],
+) -> T:  # fmt: skip
+    """Return what is stored for a reference date, else `make`'s, stored first (once, insert-if-absent)."""
+    stored = await read()
     if stored is not None:
         return stored
-    scan = await make()
-    if await _write(db, on, key_id, scan):
-        return _as_stored(scan)
-    stored = await _read(db, on, key_id)  # another request published the date first: its rows are the answer
+    made = await make()
+    if await write(made):
+        return as_stored(made)
+    stored = await read()  # another request published the date first: its rows are the answer
     if stored is None:  # it was deleted meanwhile (a rotation of the secret elsewhere): nothing stands published
         raise RuntimeError(f"the publication of {on.isoformat()} went away while it was read")
     return stored
+
+
+async def published(db: Database, on: date, key_id: str, make: Callable[[], Awaitable[Scan]]) -> Scan:
+    """Return a reference date's published scan: the stored one, else `make`'s, stored first (once)."""
+    return await _stored_once(on, lambda: _read(db, on, key_id), make,
+                              lambda scan: _write(db, on, key_id, scan), _as_stored)  # fmt: skip
 
 
 async def personnel(
@@ -111,9 +123,8 @@ async def personnel(
 
     `make` runs for a publication stored before health personnel were kept (migration audit_0006).
     """
-    stored = await _read_personnel(db, on, key_id)
-    if stored is not None:
-        return stored
+    return await _stored_once(on, lambda: _read_personnel(db, on, key_id), make,
+                              lambda rows: _write_personnel(db, on, key_id, rows), _personnel_as_stored)  # fmt: skip
     rows = await make()
     if await _write_personnel(db, on, key_id, rows):
         return _personnel_as_stored(rows)
